@@ -1,0 +1,81 @@
+"""The application factory: a table of contents of the house."""
+
+from __future__ import annotations
+
+import os
+
+from flask import Flask
+
+from saas import config as config_module
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the app from the environment; `config` overrides (tests pass their own)."""
+    app = Flask(
+        __name__,
+        template_folder=str(config_module.PROJECT_ROOT / "templates"),
+        static_folder=str(config_module.PROJECT_ROOT / "static"),
+        instance_path=str(config_module.INSTANCE_DIR),
+    )
+    settings = config_module.load({**os.environ, **(config or {})})
+    app.config.update(settings.as_flask_config())
+    app.config.update(config or {})
+    register_extensions(app)
+    register_blueprints(app)
+    register_security(app)
+    register_templates(app)
+    register_errorhandlers(app)
+    register_cli(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from saas import models  # noqa: F401 - every model registered before migrations run
+    from saas.auth.sessions import init_login
+    from saas.extensions import csrf, db, limiter, migrate
+    from saas.tenancy import register_tenancy
+
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        config_module.INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(config_module.PROJECT_ROOT / "migrations"))
+    csrf.init_app(app)
+    limiter.init_app(app)
+    init_login(app)
+    register_tenancy(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from saas.admin.routes import bp as admin_bp
+    from saas.auth.routes import bp as auth_bp
+    from saas.auth.routes import public_bp
+    from saas.sequences.routes import bp as sequences_bp
+
+    app.register_blueprint(public_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(admin_bp)
+    app.register_blueprint(sequences_bp)
+
+
+def register_security(app: Flask) -> None:
+    from saas.web.security import add_security_headers
+
+    app.after_request(add_security_headers)
+
+
+def register_templates(app: Flask) -> None:
+    from saas.auth.models import Role
+
+    app.jinja_env.globals["Role"] = Role
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from saas.web.errors import register
+
+    register(app)
+
+
+def register_cli(app: Flask) -> None:
+    from saas.cli import register
+
+    register(app)

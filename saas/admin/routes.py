@@ -1,0 +1,150 @@
+"""Settings for system administrators: users, licence, workspace, audit log, outbox."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from saas.admin import queries, services
+from saas.admin.forms import ConfirmForm, EditUserForm, InviteForm, LicenceForm, WorkspaceForm
+from saas.auth.access import admin_required
+from saas.auth.models import User
+from saas.auth.routes import show_error
+from saas.errors import ServiceError
+from saas.messaging.models import OutboxMessage
+from saas.tenancy import get_or_404
+
+bp = Blueprint("admin", __name__, url_prefix="/<tenant>/settings")
+
+
+@bp.before_request
+@admin_required
+def _only_admins():
+    return None
+
+
+def _invite_link(token: str) -> str:
+    return url_for("auth.accept_invite", token=token, _external=True)
+
+
+def _reset_link(token: str) -> str:
+    return url_for("auth.reset_password", token=token, _external=True)
+
+
+@bp.route("/")
+def index():
+    return redirect(url_for("admin.users"))
+
+
+@bp.route("/users")
+def users():
+    status = request.args.get("status", "")
+    page = queries.users_page(status=status, after=request.args.get("after"))
+    return render_template("admin/users.html", page=page, status=status, confirm=ConfirmForm())
+
+
+@bp.route("/users/invite", methods=["GET", "POST"])
+def invite():
+    form = InviteForm()
+    if form.validate_on_submit():
+        try:
+            user = services.invite_user(email=form.email.data, name=form.name.data,
+                                        roles=form.roles.data, inviter=current_user,
+                                        accept_link=_invite_link)
+        except ServiceError as error:
+            show_error(form, error)
+        else:
+            flash(f"Invitation sent to {user.email}.", "success")
+            return redirect(url_for("admin.users"))
+    return render_template("admin/invite.html", form=form)
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+def edit_user(user_id: int):
+    user = get_or_404(User, user_id)
+    form = EditUserForm(obj=user)
+    if form.validate_on_submit():
+        try:
+            services.update_user(user, name=form.name.data, roles=form.roles.data)
+        except ServiceError as error:
+            show_error(form, error)
+        else:
+            flash(f"{user.name} is updated.", "success")
+            return redirect(url_for("admin.users"))
+    return render_template("admin/edit_user.html", form=form, user=user, confirm=ConfirmForm())
+
+
+def _user_action(user_id: int, action, done: str):
+    user = get_or_404(User, user_id)
+    if ConfirmForm().validate_on_submit():
+        try:
+            action(user)
+        except ServiceError as error:
+            flash(error.message, "error")
+        else:
+            flash(done.format(name=user.name, email=user.email), "success")
+    return redirect(url_for("admin.users"))
+
+
+@bp.route("/users/<int:user_id>/deactivate", methods=["POST"])
+def deactivate_user(user_id: int):
+    return _user_action(user_id, services.deactivate_user,
+                        "{name} is deactivated and signed out everywhere.")
+
+
+@bp.route("/users/<int:user_id>/reactivate", methods=["POST"])
+def reactivate_user(user_id: int):
+    return _user_action(user_id, services.reactivate_user, "{name} is active again.")
+
+
+@bp.route("/users/<int:user_id>/reset-password", methods=["POST"])
+def reset_password(user_id: int):
+    return _user_action(
+        user_id, lambda u: services.send_password_reset(u, _reset_link, by_admin=True),
+        "A password reset link is on its way to {email}.")
+
+
+@bp.route("/users/<int:user_id>/resend-invite", methods=["POST"])
+def resend_invite(user_id: int):
+    return _user_action(
+        user_id, lambda u: services.resend_invite(u, current_user, _invite_link),
+        "A new invitation is on its way to {email}.")
+
+
+@bp.route("/licence", methods=["GET", "POST"])
+def licence():
+    form = LicenceForm(licence=g.tenant.licence)
+    if form.validate_on_submit():
+        services.set_licence(form.licence.data)
+        flash(f"The licence is now {g.tenant.licence_kind.label}.", "success")
+        return redirect(url_for("admin.licence"))
+    return render_template("admin/licence.html", form=form)
+
+
+@bp.route("/workspace", methods=["GET", "POST"])
+def workspace():
+    form = WorkspaceForm(opportunities=g.tenant.opportunities_enabled)
+    if form.validate_on_submit():
+        services.publish_workspace(opportunities=form.opportunities.data)
+        flash("The workspace is published: sequences are ready to use.", "success")
+        return redirect(url_for("admin.workspace"))
+    quick = request.args.get("setup") == "quick" or g.tenant.workspace_ready
+    return render_template("admin/workspace.html", form=form, quick=quick)
+
+
+@bp.route("/audit")
+def audit_log():
+    page = queries.audit_page(after=request.args.get("after"))
+    return render_template("admin/audit.html", page=page)
+
+
+@bp.route("/outbox")
+def outbox():
+    page = queries.outbox_page(after=request.args.get("after"))
+    return render_template("admin/outbox.html", page=page)
+
+
+@bp.route("/outbox/<int:message_id>")
+def outbox_message(message_id: int):
+    message = get_or_404(OutboxMessage, message_id)
+    return render_template("admin/outbox_message.html", message=message)

@@ -1,0 +1,138 @@
+"""Tenants and their users: the ground every other area stands on."""
+
+from __future__ import annotations
+
+import enum
+import secrets
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import JSON, Boolean, DateTime, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from saas.extensions import db
+from saas.tenancy import TenantScoped
+from saas.timeutil import aware, utcnow
+
+
+class Role(enum.StrEnum):
+    SYSTEM_ADMINISTRATOR = "system_administrator"
+    SEQUENCE_MANAGER = "sequence_manager"
+    SELLER = "seller"
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ").capitalize()
+
+
+class Licence(enum.StrEnum):
+    SALES_ENTERPRISE = "sales_enterprise"
+    SALES_PREMIUM = "sales_premium"
+    RELATIONSHIP_SALES = "relationship_sales"
+    NONE = "none"
+
+    @property
+    def label(self) -> str:
+        return {
+            "sales_enterprise": "Sales Enterprise",
+            "sales_premium": "Sales Premium",
+            "relationship_sales": "Relationship Sales",
+            "none": "No licence",
+        }[self.value]
+
+    @property
+    def includes_sequences(self) -> bool:
+        return self is not Licence.NONE
+
+
+class UserStatus(enum.StrEnum):
+    INVITED = "invited"
+    ACTIVE = "active"
+    DEACTIVATED = "deactivated"
+
+
+def new_session_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class Tenant(db.Model):
+    __tablename__ = "tenant"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    licence: Mapped[str] = mapped_column(String(32), default=Licence.SALES_ENTERPRISE.value)
+    licence_trial_ends_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    opportunities_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    workspace_published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC")
+    settings: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    @property
+    def licence_kind(self) -> Licence:
+        return Licence(self.licence)
+
+    @property
+    def on_trial(self) -> bool:
+        return self.licence_trial_ends_at is not None
+
+    @property
+    def trial_expired(self) -> bool:
+        ends = aware(self.licence_trial_ends_at)
+        return ends is not None and ends <= utcnow()
+
+    @property
+    def licence_includes_sequences(self) -> bool:
+        return self.licence_kind.includes_sequences and not self.trial_expired
+
+    @property
+    def workspace_ready(self) -> bool:
+        return self.workspace_published_at is not None
+
+    @property
+    def record_types(self) -> list[str]:
+        return ["lead", "opportunity"] if self.opportunities_enabled else ["lead"]
+
+
+class User(UserMixin, TenantScoped, db.Model):
+    __tablename__ = "user_account"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "email"),
+        Index("ix_user_account_tenant_status", "tenant_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254))
+    name: Mapped[str] = mapped_column(String(120))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    roles: Mapped[list] = mapped_column(JSON, default=list)
+    status: Mapped[str] = mapped_column(String(16), default=UserStatus.ACTIVE.value)
+    session_token: Mapped[str] = mapped_column(String(64), default=new_session_token)
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC")
+    available: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    def get_id(self) -> str:
+        # The session token is part of the id Flask-Login stores in the session: rotating it
+        # (password change, deactivation) ends every other session of this user.
+        return f"{self.id}:{self.session_token}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == UserStatus.ACTIVE
+
+    def has_role(self, role: Role) -> bool:
+        """System administrators can do everything a sequence manager can."""
+        if role.value in self.roles:
+            return True
+        return role is Role.SEQUENCE_MANAGER and Role.SYSTEM_ADMINISTRATOR.value in self.roles
+
+    @property
+    def role_labels(self) -> list[str]:
+        return [Role(r).label for r in Role if r.value in self.roles]
+
+    @property
+    def is_admin(self) -> bool:
+        return Role.SYSTEM_ADMINISTRATOR.value in self.roles

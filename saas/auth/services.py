@@ -1,0 +1,119 @@
+"""Sign-up, login and passwords: the state changes of the front door."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import String, cast, func, select
+
+from saas.admin import audit
+from saas.auth.models import Licence, Role, Tenant, User, UserStatus, new_session_token
+from saas.auth.passwords import hash_password, password_problem, verify_password
+from saas.errors import ServiceError
+from saas.extensions import db
+from saas.tenancy import tenant_context
+from saas.timeutil import utcnow
+
+SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,38}[a-z0-9])$")
+RESERVED_SLUGS = frozenset(
+    """
+    about account accounts admin administrator api app apps assets auth billing blog cdn css
+    dashboard demo-site docs download health help home img js legal login logout mail media
+    new null pricing privacy public register root security settings signin signup static status
+    support system t team terms test track tracking u unsubscribe user users webhook webhooks www
+    """.split()
+)
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def slug_problem(slug: str) -> str | None:
+    if not SLUG_RE.match(slug):
+        return ("Use 3 to 40 lowercase letters, digits or hyphens, starting and ending "
+                "with a letter or digit.")
+    if slug in RESERVED_SLUGS:
+        return f"“{slug}” is reserved; choose another address."
+    taken = db.session.execute(select(Tenant.id).where(Tenant.slug == slug)).first()
+    if taken:
+        return f"“{slug}” is already taken; choose another address."
+    return None
+
+
+def sign_up(*, org_name: str, slug: str, name: str, email: str, password: str) -> User:
+    """Create a tenant on a trial licence and its first user, a system administrator."""
+    slug = slug.strip().lower()
+    email = normalise_email(email)
+    problem = slug_problem(slug)
+    if problem:
+        raise ServiceError(problem, "slug")
+    problem = password_problem(password, personal=(name, email.split("@")[0], org_name, slug))
+    if problem:
+        raise ServiceError(problem, "password")
+    tenant = Tenant(
+        slug=slug,
+        name=org_name.strip(),
+        licence=Licence.SALES_ENTERPRISE.value,
+        licence_trial_ends_at=utcnow() + timedelta(days=current_app.config["TRIAL_DAYS"]),
+        settings={},
+    )
+    db.session.add(tenant)
+    db.session.flush()
+    with tenant_context(tenant.id):
+        user = User(
+            email=email,
+            name=name.strip(),
+            password_hash=hash_password(password),
+            roles=[Role.SYSTEM_ADMINISTRATOR.value],
+            status=UserStatus.ACTIVE.value,
+        )
+        db.session.add(user)
+        db.session.flush()
+        audit.record("tenant.signed_up", tenant.name, actor=user, slug=slug)
+        db.session.commit()
+    return user
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """The active user of the current tenant with these credentials, or None."""
+    user = db.session.execute(
+        select(User).where(User.email == normalise_email(email))
+    ).scalar_one_or_none()
+    ok = verify_password(user.password_hash if user else None, password)
+    if not ok or user is None or not user.is_active:
+        return None
+    user.last_login_at = utcnow()
+    db.session.commit()
+    return user
+
+
+def change_password(user: User, current: str, new: str) -> None:
+    if not verify_password(user.password_hash, current):
+        raise ServiceError("This is not your current password.", "current_password")
+    set_password(user, new)
+    audit.record("user.password_changed", user.email, actor=user)
+    db.session.commit()
+
+
+def set_password(user: User, new: str) -> None:
+    """Set a password and end every other session of the user (new session token)."""
+    problem = password_problem(new, personal=(user.name, user.email.split("@")[0]))
+    if problem:
+        raise ServiceError(problem, "password")
+    user.password_hash = hash_password(new)
+    user.session_token = new_session_token()
+
+
+def active_admins_count() -> int:
+    return db.session.execute(
+        select(func.count()).select_from(User).where(User.status == UserStatus.ACTIVE.value)
+        .where(is_admin_clause())
+    ).scalar_one()
+
+
+def is_admin_clause():
+    # roles is a small JSON list; matching its serialised form works on SQLite and PostgreSQL.
+    return cast(User.roles, String).like(f'%"{Role.SYSTEM_ADMINISTRATOR.value}"%')

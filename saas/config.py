@@ -1,0 +1,149 @@
+"""Settings from the environment, parsed strictly.
+
+`APP_ENV` is `production` unless said otherwise, so a forgotten variable fails closed: outside
+development and test, `SECRET_KEY` and `DATABASE_URL` must be set or the app refuses to start.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ENVIRONMENTS = ("development", "test", "production")
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+INSTANCE_DIR = PROJECT_ROOT / "instance"
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or malformed; the message says which and how to fix it."""
+
+
+def _int(env: dict, name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+
+
+def _bool(env: dict, name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    if raw.lower() in ("1", "true", "yes", "on"):
+        return True
+    if raw.lower() in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: str
+    secret_key: str
+    database_url: str
+    redis_url: str | None
+    session_cookie_secure: bool
+    ratelimit_storage_url: str
+    login_limit_per_account: str
+    login_limit_per_ip: str
+    password_min_length: int
+    argon2_time_cost: int
+    argon2_memory_cost: int
+    invite_max_age_days: int
+    trial_days: int
+    tick_seconds: int
+    rq_queues: tuple[str, ...] = field(default=("default",))
+
+    def as_flask_config(self) -> dict:
+        return {
+            "APP_ENV": self.env,
+            "SECRET_KEY": self.secret_key,
+            "SQLALCHEMY_DATABASE_URI": self.database_url,
+            "SQLALCHEMY_ENGINE_OPTIONS": _engine_options(self.database_url),
+            "REDIS_URL": self.redis_url,
+            "SESSION_COOKIE_SECURE": self.session_cookie_secure,
+            "SESSION_COOKIE_HTTPONLY": True,
+            "SESSION_COOKIE_SAMESITE": "Lax",
+            "REMEMBER_COOKIE_SECURE": self.session_cookie_secure,
+            "REMEMBER_COOKIE_HTTPONLY": True,
+            "PREFERRED_URL_SCHEME": "https" if self.session_cookie_secure else "http",
+            "RATELIMIT_STORAGE_URI": self.ratelimit_storage_url,
+            "RATELIMIT_HEADERS_ENABLED": True,
+            "LOGIN_LIMIT_PER_ACCOUNT": self.login_limit_per_account,
+            "LOGIN_LIMIT_PER_IP": self.login_limit_per_ip,
+            "PASSWORD_MIN_LENGTH": self.password_min_length,
+            "ARGON2_TIME_COST": self.argon2_time_cost,
+            "ARGON2_MEMORY_COST": self.argon2_memory_cost,
+            "INVITE_MAX_AGE_DAYS": self.invite_max_age_days,
+            "TRIAL_DAYS": self.trial_days,
+            "TICK_SECONDS": self.tick_seconds,
+            "RQ_QUEUES": self.rq_queues,
+            "WTF_CSRF_TIME_LIMIT": None,
+            "MAX_CONTENT_LENGTH": 64 * 1024 * 1024,
+        }
+
+
+def _engine_options(url: str) -> dict:
+    if url.startswith("sqlite"):
+        return {"connect_args": {"timeout": 30}}
+    return {"pool_pre_ping": True, "pool_size": 5, "max_overflow": 10}
+
+
+def redis_url_to_limits_uri(redis_url: str) -> str:
+    """Flask-Limiter's storage URI for a redis URL (unix sockets use `redis+unix://`)."""
+    if redis_url.startswith("unix://"):
+        return "redis+unix://" + redis_url[len("unix://"):]
+    return redis_url
+
+
+def load(env: dict | None = None) -> Settings:
+    env = dict(os.environ if env is None else env)
+    app_env = env.get("APP_ENV", "production")
+    if app_env not in ENVIRONMENTS:
+        raise ConfigError(f"APP_ENV must be one of {', '.join(ENVIRONMENTS)}, got {app_env!r}")
+    dev_like = app_env in ("development", "test")
+
+    secret_key = env.get("SECRET_KEY", "")
+    if not secret_key:
+        if not dev_like:
+            raise ConfigError(
+                "SECRET_KEY is not set. Outside development it must be set to a long random "
+                "value, e.g. `python -c 'import secrets; print(secrets.token_hex(32))'`."
+            )
+        secret_key = "dev-only-secret-key-not-for-production"  # noqa: S105
+    elif not dev_like and len(secret_key) < 32:
+        raise ConfigError("SECRET_KEY must be at least 32 characters long outside development.")
+
+    database_url = env.get("DATABASE_URL", "")
+    if not database_url:
+        if not dev_like:
+            raise ConfigError("DATABASE_URL is not set (e.g. postgresql+psycopg://user@host/db).")
+        database_url = f"sqlite:///{INSTANCE_DIR / 'saas.db'}"
+    if database_url.startswith("postgresql://"):
+        database_url = "postgresql+psycopg://" + database_url[len("postgresql://"):]
+
+    redis_url = env.get("REDIS_URL") or None
+    if redis_url is None and not dev_like:
+        raise ConfigError("REDIS_URL is not set (e.g. redis://127.0.0.1:6379/0).")
+    storage = redis_url_to_limits_uri(redis_url) if redis_url else "memory://"
+
+    return Settings(
+        env=app_env,
+        secret_key=secret_key,
+        database_url=database_url,
+        redis_url=redis_url,
+        session_cookie_secure=_bool(env, "SESSION_COOKIE_SECURE", not dev_like),
+        ratelimit_storage_url=env.get("RATELIMIT_STORAGE_URL", storage),
+        login_limit_per_account=env.get("LOGIN_LIMIT_PER_ACCOUNT", "5 per minute;20 per hour"),
+        login_limit_per_ip=env.get("LOGIN_LIMIT_PER_IP", "30 per minute;300 per hour"),
+        password_min_length=_int(env, "PASSWORD_MIN_LENGTH", 10),
+        argon2_time_cost=_int(env, "ARGON2_TIME_COST", 3),
+        argon2_memory_cost=_int(env, "ARGON2_MEMORY_COST", 65536),
+        invite_max_age_days=_int(env, "INVITE_MAX_AGE_DAYS", 7),
+        trial_days=_int(env, "TRIAL_DAYS", 30),
+        tick_seconds=_int(env, "TICK_SECONDS", 5),
+    )
