@@ -15,6 +15,15 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 INSTANCE_DIR = PROJECT_ROOT / "instance"
 
 
+# The environment variables `load` reads (everything else in an override dict is Flask config).
+ENV_VARS = frozenset({
+    "APP_ENV", "SECRET_KEY", "DATABASE_URL", "REDIS_URL", "SESSION_COOKIE_SECURE",
+    "RATELIMIT_STORAGE_URL", "LOGIN_LIMIT_PER_ACCOUNT", "LOGIN_LIMIT_PER_IP",
+    "PASSWORD_MIN_LENGTH", "ARGON2_TIME_COST", "ARGON2_MEMORY_COST", "INVITE_MAX_AGE_DAYS",
+    "TRIAL_DAYS", "TICK_SECONDS", "WORKER_LOG_LEVEL",
+})
+
+
 class ConfigError(RuntimeError):
     """A setting is missing or malformed; the message says which and how to fix it."""
 
@@ -56,6 +65,7 @@ class Settings:
     invite_max_age_days: int
     trial_days: int
     tick_seconds: int
+    worker_log_level: str
     rq_queues: tuple[str, ...] = field(default=("default",))
 
     def as_flask_config(self) -> dict:
@@ -82,6 +92,7 @@ class Settings:
             "TRIAL_DAYS": self.trial_days,
             "TICK_SECONDS": self.tick_seconds,
             "RQ_QUEUES": self.rq_queues,
+            "WORKER_LOG_LEVEL": self.worker_log_level,
             "WTF_CSRF_TIME_LIMIT": None,
             "MAX_CONTENT_LENGTH": 64 * 1024 * 1024,
         }
@@ -146,4 +157,5 @@ def load(env: dict | None = None) -> Settings:
         invite_max_age_days=_int(env, "INVITE_MAX_AGE_DAYS", 7),
         trial_days=_int(env, "TRIAL_DAYS", 30),
         tick_seconds=_int(env, "TICK_SECONDS", 5),
+        worker_log_level=env.get("WORKER_LOG_LEVEL", "WARNING"),
     )

@@ -1,5 +1,12 @@
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, RadioField, SelectMultipleField, StringField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    RadioField,
+    SelectChoice,
+    SelectMultipleField,
+    StringField,
+)
 from wtforms.validators import DataRequired, Email, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -11,7 +18,7 @@ class CheckboxesField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-ROLE_CHOICES = [(r.value, r.label) for r in Role]
+ROLE_CHOICES = [SelectChoice(r.value, r.label) for r in Role]
 
 
 class InviteForm(FlaskForm):
@@ -30,7 +37,7 @@ class EditUserForm(FlaskForm):
 
 
 class LicenceForm(FlaskForm):
-    licence = RadioField("Licence", choices=[(lic.value, lic.label) for lic in Licence],
+    licence = RadioField("Licence", choices=[SelectChoice(lic.value, lic.label) for lic in Licence],
                          validators=[DataRequired()])
 
 

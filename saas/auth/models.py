@@ -94,6 +94,10 @@ class Tenant(db.Model):
     def record_types(self) -> list[str]:
         return ["lead", "opportunity"] if self.opportunities_enabled else ["lead"]
 
+    @property
+    def record_types_label(self) -> str:
+        return "leads and opportunities" if self.opportunities_enabled else "leads"
+
 
 class User(UserMixin, TenantScoped, db.Model):
     __tablename__ = "user_account"
