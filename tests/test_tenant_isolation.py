@@ -1,0 +1,118 @@
+"""Generated from `app.url_map`: every route that takes an object id (or a token naming one) is
+requested by a system administrator of another tenant, through that tenant's own URLs (expects
+404), and by the owner tenant's administrator (expects success, so the 404 is no accident).
+
+A new route with a parameter fails `test_every_route_with_an_id_has_a_case` until it gets a case
+here: add a builder to CASES that creates the object in tenant A and returns the request.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+
+import pytest
+
+from saas import create_app
+from saas.auth import tokens
+from saas.auth.models import Role, User
+from saas.extensions import db
+from saas.messaging.outbox import store_email
+from saas.tenancy import current_tenant, tenant_context
+from tests.conftest import app_config
+
+_numbers = itertools.count(1)
+
+
+@dataclass
+class Case:
+    values: dict
+    method: str = "GET"
+    data: dict = field(default_factory=dict)
+    anonymous_owner: bool = False  # token links are opened by someone not yet signed in
+
+
+def _user(status: str = "active") -> User:
+    user = User(email=f"target-{next(_numbers)}@alpha.example", name="Target", roles=["seller"],
+                status=status, password_hash=None if status == "invited" else "x")
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def _user_case(method: str = "GET", status: str = "active"):
+    def build(tenant) -> Case:
+        return Case({"user_id": _user(status).id}, method)
+    return build
+
+
+def _outbox_case(tenant) -> Case:
+    message = store_email(purpose="test", to="x@example.com", subject="Hello", text="Hi")
+    db.session.flush()
+    return Case({"message_id": message.id})
+
+
+def _invite_case(tenant) -> Case:
+    user = _user("invited")
+    token = tokens.make_token(tokens.INVITE,
+                              {"uid": user.id, "t": tenant.id, "n": user.session_token})
+    return Case({"token": token}, anonymous_owner=True)
+
+
+def _reset_case(tenant) -> Case:
+    user = _user("active")
+    token = tokens.make_token(tokens.PASSWORD_RESET,
+                              {"uid": user.id, "t": tenant.id, "h": user.password_hash[-16:]})
+    return Case({"token": token}, anonymous_owner=True)
+
+
+CASES = {
+    "admin.edit_user": _user_case(),
+    "admin.deactivate_user": _user_case("POST"),
+    "admin.reactivate_user": _user_case("POST", status="deactivated"),
+    "admin.reset_password": _user_case("POST"),
+    "admin.resend_invite": _user_case("POST", status="invited"),
+    "admin.outbox_message": _outbox_case,
+    "auth.accept_invite": _invite_case,
+    "auth.reset_password": _reset_case,
+}
+
+
+def _routes_with_ids() -> set[str]:
+    app = create_app(app_config())
+    return {rule.endpoint for rule in app.url_map.iter_rules()
+            if rule.endpoint != "static" and set(rule.arguments) - {"tenant"}}
+
+
+ROUTES = sorted(_routes_with_ids())
+
+
+def test_every_route_with_an_id_has_a_case(capsys):
+    missing = set(ROUTES) - set(CASES)
+    assert not missing, f"routes with an id but no isolation case: {sorted(missing)}"
+    with capsys.disabled():
+        print(f"\ntenant isolation: {len(ROUTES)} routes with ids covered")
+
+
+@pytest.mark.parametrize("endpoint", ROUTES)
+def test_another_tenants_object_is_404(app, endpoint, make_tenant, make_user, login):
+    alpha, beta = make_tenant("alpha"), make_tenant("beta")
+    owner = make_user(alpha, roles=[Role.SYSTEM_ADMINISTRATOR])
+    stranger = make_user(beta, roles=[Role.SYSTEM_ADMINISTRATOR])
+    with app.app_context(), tenant_context(alpha.id):
+        case = CASES[endpoint](current_tenant())
+        db.session.commit()
+        with app.test_request_context():
+            path_alpha = app.url_for(endpoint, tenant="alpha", **case.values)
+            path_beta = app.url_for(endpoint, tenant="beta", **case.values)
+
+    stranger_client = app.test_client()
+    login(stranger_client, stranger)
+    other = stranger_client.open(path_beta, method=case.method, data=case.data)
+    assert other.status_code == 404, f"{endpoint}: another tenant got {other.status_code}"
+
+    owner_client = app.test_client()
+    if not case.anonymous_owner:
+        login(owner_client, owner)
+    mine = owner_client.open(path_alpha, method=case.method, data=case.data)
+    assert mine.status_code < 400, f"{endpoint}: the owner got {mine.status_code}"
