@@ -2,6 +2,9 @@
 
 from saas.admin.models import AuditEvent
 from saas.auth.models import Tenant, User
+from saas.imports.models import ImportError_, ImportJob
 from saas.messaging.models import OutboxMessage
+from saas.records.models import CustomField, Record
 
-__all__ = ["AuditEvent", "OutboxMessage", "Tenant", "User"]
+__all__ = ["AuditEvent", "CustomField", "ImportError_", "ImportJob", "OutboxMessage", "Record",
+           "Tenant", "User"]

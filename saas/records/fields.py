@@ -1,0 +1,120 @@
+"""Every field of a record, standard or custom, described once.
+
+Lists, filters, CSV import and export, and segment rules all read this registry, so a custom field
+is usable everywhere a standard one is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+from sqlalchemy.sql.elements import ColumnElement
+
+from saas.extensions import db
+from saas.records.models import (
+    LEAD_SOURCES,
+    LEAD_STATUSES,
+    OPPORTUNITY_STAGES,
+    OPPORTUNITY_STATUSES,
+    CustomField,
+    Record,
+    RecordType,
+)
+
+TEXT, EMAIL, PHONE, NUMBER, DATE, DATETIME, CHOICE, OWNER, COUNTRY, TIMEZONE = (
+    "text", "email", "phone", "number", "date", "datetime", "choice", "owner", "country",
+    "time_zone")
+
+
+@dataclass(frozen=True)
+class Field:
+    key: str
+    label: str
+    kind: str
+    choices: tuple[tuple[str, str], ...] = ()
+    custom: bool = False
+    editable: bool = True
+    aliases: tuple[str, ...] = field(default=())
+
+    def column(self) -> ColumnElement:
+        """The SQL expression holding this field's value."""
+        if self.custom:
+            name = self.key.removeprefix("custom.")
+            if self.kind == NUMBER:
+                return Record.custom[name].as_float()
+            return Record.custom[name].as_string()
+        return getattr(Record, self.key)
+
+
+def _choices(values: list[str]) -> tuple[tuple[str, str], ...]:
+    return tuple((v, v.capitalize() if v.islower() else v) for v in values)
+
+
+def search_text() -> ColumnElement:
+    """What the search box matches; the PostgreSQL trigram index is built on this expression."""
+    return func.lower(Record.first_name + " " + Record.last_name + " " + Record.company + " "
+                      + func.coalesce(Record.email, ""))
+
+
+_COMMON_HEAD = [
+    Field("first_name", "First name", TEXT, aliases=("firstname", "first", "given name",
+                                                      "prenom", "prénom")),
+    Field("last_name", "Last name", TEXT, aliases=("lastname", "last", "surname", "family name",
+                                                   "nom")),
+    Field("company", "Company", TEXT, aliases=("company name", "organization", "organisation",
+                                               "account", "societe", "société", "entreprise")),
+    Field("email", "Email", EMAIL, aliases=("e-mail", "email address", "e-mail address", "mail",
+                                            "courriel")),
+    Field("phone", "Phone", PHONE, aliases=("phone number", "telephone", "téléphone", "mobile",
+                                            "business phone", "tel")),
+]
+_COMMON_TAIL = [
+    Field("owner_id", "Owner", OWNER, aliases=("owner", "owner email", "seller", "assigned to")),
+    Field("country", "Country", COUNTRY, aliases=("country code", "pays")),
+    Field("time_zone", "Time zone", TIMEZONE, aliases=("timezone", "tz")),
+    Field("created_at", "Created", DATETIME, editable=False, aliases=("created", "created on")),
+    Field("updated_at", "Updated", DATETIME, editable=False, aliases=("updated", "modified on")),
+]
+LEAD_FIELDS = [
+    *_COMMON_HEAD,
+    Field("lead_source", "Lead source", CHOICE, _choices(LEAD_SOURCES),
+          aliases=("source", "origin")),
+    Field("status", "Status", CHOICE, _choices(LEAD_STATUSES), aliases=("lead status",)),
+    *_COMMON_TAIL,
+]
+OPPORTUNITY_FIELDS = [
+    *_COMMON_HEAD,
+    Field("lead_source", "Lead source", CHOICE, _choices(LEAD_SOURCES),
+          aliases=("source", "origin")),
+    Field("status", "Status", CHOICE, _choices(OPPORTUNITY_STATUSES)),
+    Field("stage", "Stage", CHOICE, _choices(OPPORTUNITY_STAGES), aliases=("sales stage",)),
+    Field("estimated_value", "Estimated value", NUMBER, aliases=("value", "amount",
+                                                                 "est. value", "revenue")),
+    Field("close_date", "Close date", DATE, aliases=("est. close date", "estimated close date")),
+    *_COMMON_TAIL,
+]
+
+
+def standard_fields(record_type: str) -> list[Field]:
+    return LEAD_FIELDS if record_type == RecordType.LEAD else OPPORTUNITY_FIELDS
+
+
+def custom_fields(record_type: str) -> list[CustomField]:
+    return list(db.session.execute(
+        select(CustomField).where(CustomField.record_type == record_type)
+        .order_by(CustomField.position, CustomField.id)).scalars())
+
+
+def as_field(custom: CustomField) -> Field:
+    choices = tuple((c, c) for c in custom.choices) if custom.kind == CHOICE else ()
+    return Field(f"custom.{custom.key}", custom.label, custom.kind, choices, custom=True)
+
+
+def fields_for(record_type: str) -> dict[str, Field]:
+    """Every field of a record type in the current tenant, by key, in display order."""
+    result = {f.key: f for f in standard_fields(record_type)}
+    for custom in custom_fields(record_type):
+        f = as_field(custom)
+        result[f.key] = f
+    return result

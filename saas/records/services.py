@@ -1,0 +1,97 @@
+"""State changes of records: create, edit, delete, change owner (one or many, in bulk SQL)."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, select, update
+
+from saas.admin import audit
+from saas.auth.models import User, UserStatus
+from saas.errors import ServiceError
+from saas.extensions import db
+from saas.records.fields import fields_for
+from saas.records.models import Record, RecordType
+from saas.records.validation import Context, clean_values
+from saas.tenancy import current_tenant
+from saas.timeutil import utcnow
+
+
+class RecordInvalid(ServiceError):
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("Some fields need attention.")
+        self.errors = errors
+
+
+def cleaning_context() -> Context:
+    """The tenant's default time zone and its active users (by id, email and name)."""
+    owners: dict[str, int] = {}
+    rows = db.session.execute(select(User.id, User.email, User.name)
+                              .where(User.status == UserStatus.ACTIVE.value))
+    for user_id, email, name in rows:
+        owners[str(user_id)] = user_id
+        owners[email.lower()] = user_id
+        owners.setdefault(name.lower(), user_id)
+    return Context(default_time_zone=current_tenant().time_zone, owners=owners)
+
+
+def _check_type(record_type: str) -> None:
+    if record_type not in current_tenant().record_types:
+        raise ServiceError("Opportunities are not enabled in this workspace.")
+
+
+def _email_taken(record_type: str, email: str | None, exclude_id: int | None = None) -> bool:
+    if not email:
+        return False
+    stmt = select(Record.id).where(Record.record_type == record_type, Record.email == email)
+    if exclude_id is not None:
+        stmt = stmt.where(Record.id != exclude_id)
+    return db.session.execute(stmt.limit(1)).first() is not None
+
+
+def create_record(record_type: str, raw: dict[str, str | None]) -> Record:
+    _check_type(record_type)
+    values, errors = clean_values(raw, fields_for(record_type), record_type, cleaning_context())
+    if not errors and _email_taken(record_type, values.get("email")):
+        errors["email"] = (f"Another {RecordType(record_type).label.lower()} already has "
+                           "this email.")
+    if errors:
+        raise RecordInvalid(errors)
+    record = Record(record_type=record_type, **values)
+    db.session.add(record)
+    db.session.commit()
+    return record
+
+
+def update_record(record: Record, raw: dict[str, str | None]) -> Record:
+    values, errors = clean_values(raw, fields_for(record.record_type), record.record_type,
+                                  cleaning_context())
+    if not errors and _email_taken(record.record_type, values.get("email"), record.id):
+        errors["email"] = f"Another {record.kind.label.lower()} already has this email."
+    if errors:
+        raise RecordInvalid(errors)
+    for key, value in values.items():
+        setattr(record, key, value)
+    record.updated_at = utcnow()
+    db.session.commit()
+    return record
+
+
+def delete_records(record_ids: list[int]) -> int:
+    result = db.session.execute(delete(Record).where(Record.id.in_(record_ids)))
+    if result.rowcount:
+        audit.record("records.deleted", f"{result.rowcount} record(s)", ids=record_ids[:50])
+    db.session.commit()
+    return result.rowcount
+
+
+def change_owner(record_ids: list[int], owner_id: int | None) -> int:
+    if owner_id is not None:
+        owner = db.session.execute(select(User).where(
+            User.id == owner_id, User.status == UserStatus.ACTIVE.value)).scalar_one_or_none()
+        if owner is None:
+            raise ServiceError("Choose an active user as the new owner.", "owner_id")
+    result = db.session.execute(
+        update(Record).where(Record.id.in_(record_ids))
+        .values(owner_id=owner_id, updated_at=utcnow()))
+    audit.record("records.owner_changed", f"{result.rowcount} record(s)", owner_id=owner_id)
+    db.session.commit()
+    return result.rowcount
