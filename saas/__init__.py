@@ -50,11 +50,13 @@ def register_blueprints(app: Flask) -> None:
     from saas.admin.routes import bp as admin_bp
     from saas.auth.routes import bp as auth_bp
     from saas.auth.routes import public_bp
+    from saas.records.routes import bp as records_bp
     from saas.sequences.routes import bp as sequences_bp
 
     app.register_blueprint(public_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(records_bp)
     app.register_blueprint(sequences_bp)
 
 
@@ -68,6 +70,7 @@ def register_templates(app: Flask) -> None:
     from saas.auth.models import Role
 
     app.jinja_env.globals["Role"] = Role
+    app.jinja_env.globals["has_endpoint"] = lambda name: name in app.view_functions
 
 
 def register_errorhandlers(app: Flask) -> None:

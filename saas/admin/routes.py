@@ -12,6 +12,11 @@ from saas.auth.models import User
 from saas.auth.routes import show_error
 from saas.errors import ServiceError
 from saas.messaging.models import OutboxMessage
+from saas.records import fields as record_fields
+from saas.records.custom_fields import add_custom_field
+from saas.records.custom_fields import delete_custom_field as remove_custom_field
+from saas.records.forms import CustomFieldForm
+from saas.records.models import CustomField
 from saas.tenancy import get_or_404
 
 bp = Blueprint("admin", __name__, url_prefix="/<tenant>/settings")
@@ -130,6 +135,34 @@ def workspace():
         return redirect(url_for("admin.workspace"))
     quick = request.args.get("setup") == "quick" or g.tenant.workspace_ready
     return render_template("admin/workspace.html", form=form, quick=quick)
+
+
+@bp.route("/fields", methods=["GET", "POST"])
+def custom_fields():
+    form = CustomFieldForm()
+    if not g.tenant.opportunities_enabled:
+        form.record_type.choices = form.record_type.choices[:1]
+    if form.validate_on_submit():
+        try:
+            field = add_custom_field(record_type=form.record_type.data, label=form.label.data,
+                                     kind=form.kind.data, choices=form.choices.data)
+        except ServiceError as error:
+            show_error(form, error)
+        else:
+            flash(f"The field “{field.label}” is added.", "success")
+            return redirect(url_for("admin.custom_fields"))
+    by_type = {t: record_fields.custom_fields(t) for t in g.tenant.record_types}
+    return render_template("admin/custom_fields.html", form=form, by_type=by_type,
+                           confirm=ConfirmForm())
+
+
+@bp.route("/fields/<int:field_id>/delete", methods=["POST"])
+def delete_custom_field(field_id: int):
+    field = get_or_404(CustomField, field_id)
+    if ConfirmForm().validate_on_submit():
+        remove_custom_field(field)
+        flash(f"The field “{field.label}” and its values are removed.", "success")
+    return redirect(url_for("admin.custom_fields"))
 
 
 @bp.route("/audit")

@@ -5,9 +5,11 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, tuple_
+from sqlalchemy import Date, DateTime, Numeric, Select, literal, tuple_
 
 from saas.extensions import db
 
@@ -18,8 +20,30 @@ class Page:
     next_after: str | None
 
 
+def _plain(value):
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def _typed(value, sql_type):
+    """Turn a cursor value back into what the column compares with."""
+    if value is None:
+        return None
+    if isinstance(sql_type, DateTime):
+        return datetime.fromisoformat(value)
+    if isinstance(sql_type, Date):
+        return date.fromisoformat(value)
+    if isinstance(sql_type, Numeric):
+        return Decimal(value)
+    return value
+
+
 def encode_cursor(values: tuple) -> str:
-    return base64.urlsafe_b64encode(json.dumps(list(values)).encode()).decode().rstrip("=")
+    plain = [_plain(v) for v in values]
+    return base64.urlsafe_b64encode(json.dumps(plain).encode()).decode().rstrip("=")
 
 
 def decode_cursor(cursor: str | None, size: int) -> tuple | None:
@@ -43,9 +67,15 @@ def keyset_page(stmt: Select, keys: list, after: str | None, *, descending: bool
     """
     position = decode_cursor(after, len(keys))
     if position is not None:
-        key = tuple_(*keys) if len(keys) > 1 else keys[0]
-        value = tuple_(*position) if len(keys) > 1 else position[0]
-        stmt = stmt.where(key < value if descending else key > value)
+        try:
+            typed = [literal(_typed(v, k.type), k.type) for v, k in zip(position, keys,
+                                                                         strict=True)]
+        except (TypeError, ValueError):
+            typed = None  # a tampered cursor: start from the beginning
+        if typed is not None:
+            key = tuple_(*keys) if len(keys) > 1 else keys[0]
+            value = tuple_(*typed) if len(keys) > 1 else typed[0]
+            stmt = stmt.where(key < value if descending else key > value)
     order = [k.desc() for k in keys] if descending else keys
     rows = list(db.session.execute(stmt.order_by(*order).limit(limit + 1)).scalars())
     next_after = None

@@ -3,13 +3,26 @@
   "use strict";
 
   // Confirmation before a destructive action: <form data-confirm="Delete this?">.
+  // With data-confirm-when="delete", only when the form's action field says so.
   document.addEventListener("submit", function (event) {
     var form = event.target;
     var question = form.getAttribute && form.getAttribute("data-confirm");
+    var when = form.getAttribute && form.getAttribute("data-confirm-when");
+    if (when && (!form.elements.action || form.elements.action.value !== when)) {
+      return;
+    }
     if (question && !window.confirm(question)) {
       event.preventDefault();
     }
   }, true);
+
+  // "Select all" checkboxes: <input type="checkbox" data-select-all="ids">.
+  document.addEventListener("change", function (event) {
+    var name = event.target.getAttribute && event.target.getAttribute("data-select-all");
+    if (!name) { return; }
+    var boxes = event.target.form.querySelectorAll('input[type=checkbox][name="' + name + '"]');
+    for (var i = 0; i < boxes.length; i++) { boxes[i].checked = event.target.checked; }
+  });
 
   // Sign-up: suggest the web address from the organization name until the user edits it.
   document.addEventListener("DOMContentLoaded", function () {
