@@ -1,4 +1,4 @@
-"""The `demo` tenant that `make run` creates once."""
+"""The `demo` tenant that `make run` creates once: a user per role and a few hundred records."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from saas.admin import audit
 from saas.auth.models import Licence, Role, Tenant, User
 from saas.auth.passwords import hash_password
 from saas.extensions import db
+from saas.records.demo import seed_records
 from saas.tenancy import tenant_context
 from saas.timeutil import utcnow
 
@@ -43,6 +44,10 @@ def seed_demo() -> bool:
             db.session.add(User(name=name, email=email, password_hash=password_hash,
                                 roles=[r.value for r in roles], status="active"))
         db.session.flush()
+        sellers = db.session.execute(
+            select(User.id).where(User.email.in_(["seller@demo.example", "robin@demo.example"]))
+        ).scalars().all()
+        seed_records(list(sellers))
         audit.record("tenant.demo_seeded", tenant.name)
         db.session.commit()
     return True

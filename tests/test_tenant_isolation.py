@@ -18,6 +18,8 @@ from saas.auth import tokens
 from saas.auth.models import Role, User
 from saas.extensions import db
 from saas.messaging.outbox import store_email
+from saas.records.custom_fields import add_custom_field
+from saas.records.models import Record
 from saas.tenancy import current_tenant, tenant_context
 from tests.conftest import app_config
 
@@ -66,7 +68,30 @@ def _reset_case(tenant) -> Case:
     return Case({"token": token}, anonymous_owner=True)
 
 
+def _record() -> Record:
+    record = Record(record_type="lead", first_name="Rita", last_name="Target", status="new",
+                    custom={}, email=f"rita{next(_numbers)}@alpha.example")
+    db.session.add(record)
+    db.session.flush()
+    return record
+
+
+def _record_case(method: str = "GET", data: dict | None = None):
+    def build(tenant) -> Case:
+        return Case({"record_id": _record().id}, method, data or {})
+    return build
+
+
+def _custom_field_case(tenant) -> Case:
+    field = add_custom_field(record_type="lead", label=f"Tier {next(_numbers)}", kind="text")
+    return Case({"field_id": field.id}, "POST")
+
+
 CASES = {
+    "records.show": _record_case(),
+    "records.edit": _record_case("POST", {"last_name": "Renamed", "status": "new"}),
+    "records.delete": _record_case("POST"),
+    "admin.delete_custom_field": _custom_field_case,
     "admin.edit_user": _user_case(),
     "admin.deactivate_user": _user_case("POST"),
     "admin.reactivate_user": _user_case("POST", status="deactivated"),

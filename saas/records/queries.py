@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, false, func, select
 from werkzeug.datastructures import MultiDict
 
 from saas.auth.models import User, UserStatus
@@ -97,6 +97,7 @@ def _where(query: ListQuery, fields: dict[str, Field]):
                 raise ConditionError(f"“{condition.field}” is not a field of this list.")
             clauses.append(compile_condition(f, condition.op, condition.value))
         except ConditionError as error:
+            clauses.append(false())  # a filter that cannot apply matches nothing, visibly
             if str(error) not in query.errors:
                 query.errors.append(str(error))
     return and_(*clauses)
