@@ -36,8 +36,11 @@ test: $(TEST_STAMP) services chromium
 lint: $(TEST_STAMP)
 	$(VENV)/bin/ruff check .
 
+# Each benchmark prints one JSON line last. They rebuild the `bench` database (or TEST_DATABASE_URL).
 bench: $(TEST_STAMP) services
-	@for f in tests/perf/bench_*.py; do [ -e "$$f" ] && $(PY) "$$f"; done; true
+	@for f in tests/perf/bench_*.py; do \
+	  m=$$(basename $$f .py); echo "== $$m"; $(PY) -m tests.perf.$$m || exit 1; \
+	done
 
 clean:
 	rm -rf $(VENV) instance/saas.db instance/redis.db
