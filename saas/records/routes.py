@@ -49,10 +49,9 @@ def _list(kind: str):
     fields = fields_for(record_type)
     query = queries.ListQuery.from_args(record_type, request.args)
     page = queries.records_page(query, fields)
-    count = None if query.after else queries.count_capped(query, fields)
     return render_template(
         "records/list.html", record_type=record_type, kind=kind, query=query, page=page,
-        count=count, count_cap=queries.COUNT_CAP, fields=fields, sorts=queries.SORTS,
+        fields=fields, sorts=queries.SORTS,
         owners=queries.owners(), owner_names=queries.owner_names(r.owner_id for r in page.items),
         form=CsrfForm(), list_endpoint=f"records.{kind}", operators=OPERATORS)
 
@@ -65,6 +64,23 @@ def leads():
 @bp.route("/opportunities")
 def opportunities():
     return _list("opportunities")
+
+
+def _count(kind: str):
+    """The list's count, fetched by htmx once the page shows (counting never delays the list)."""
+    query = queries.ListQuery.from_args(_record_type(kind), request.args)
+    count = queries.count_capped(query)
+    return render_template("records/_count.html", count=count, count_cap=queries.COUNT_CAP)
+
+
+@bp.route("/leads/count")
+def count_leads():
+    return _count("leads")
+
+
+@bp.route("/opportunities/count")
+def count_opportunities():
+    return _count("opportunities")
 
 
 def _export(kind: str):

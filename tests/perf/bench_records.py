@@ -100,7 +100,7 @@ def timed(client, url: str, repeat: int) -> list[float]:
         start = time.perf_counter()
         response = client.get(url)
         times.append((time.perf_counter() - start) * 1000)
-        if response.status_code != 200 or b'id="records"' not in response.data:
+        if response.status_code != 200 or b'id="record' not in response.data:
             raise SystemExit(f"{url} answered {response.status_code} without a list")
     return times
 
@@ -134,12 +134,15 @@ def main() -> None:
     }
     results = {name: timed(client, url, args.repeat) for name, url in pages.items()}
     everything = [t for times in results.values() for t in times]
+    counts = {name: timed(client, url.replace("/leads?", "/leads/count?"), args.repeat)
+              for name, url in pages.items() if "after=" not in url}
     summary = {
         "records": args.records,
         "list_p95_ms": round(p95(everything), 1),
         "page_1_p95_ms": round(p95(results["filtered_page_1"]), 1),
         "deep_page_p95_ms": round(p95(results["filtered_page_1000"]), 1),
         "by_page_p95_ms": {name: round(p95(times), 1) for name, times in results.items()},
+        "count_p95_ms": round(p95([t for times in counts.values() for t in times]), 1),
         "build_seconds": round(build_seconds, 1),
     }
     print(json.dumps(summary))

@@ -35,7 +35,9 @@ def test_filters_search_and_empty_states(manager_client, manager, add_records):
     assert names(manager_client.get("/acme/leads?q=LAST0004")) == ["First4 Last0004"]
     none = manager_client.get("/acme/leads?q=nobody").get_data(as_text=True)
     assert "No leads match these filters." in none
-    counted = manager_client.get("/acme/leads?lead_source=Web").get_data(as_text=True)
+    listed = manager_client.get("/acme/leads?lead_source=Web").get_data(as_text=True)
+    assert 'hx-get="/acme/leads/count?lead_source=Web"' in listed
+    counted = manager_client.get("/acme/leads/count?lead_source=Web").get_data(as_text=True)
     assert re.search(r'id="record-count">3<', counted)
 
 
