@@ -50,6 +50,7 @@ def register_blueprints(app: Flask) -> None:
     from saas.admin.routes import bp as admin_bp
     from saas.auth.routes import bp as auth_bp
     from saas.auth.routes import public_bp
+    from saas.imports.routes import bp as imports_bp
     from saas.records.routes import bp as records_bp
     from saas.sequences.routes import bp as sequences_bp
 
@@ -57,6 +58,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(records_bp)
+    app.register_blueprint(imports_bp)
     app.register_blueprint(sequences_bp)
 
 

@@ -87,6 +87,19 @@ def _custom_field_case(tenant) -> Case:
     return Case({"field_id": field.id}, "POST")
 
 
+def _import_case(method: str = "GET", status: str = "completed"):
+    def build(tenant) -> Case:
+        from saas.imports.models import ImportJob
+
+        job = ImportJob(record_type="lead", filename="people.csv", content=b"Email\nx@y.example\n",
+                        delimiter=",", headers=["Email"], mapping={}, status=status,
+                        failure_reason="Interrupted." if status == "failed" else None)
+        db.session.add(job)
+        db.session.flush()
+        return Case({"import_id": job.id}, method)
+    return build
+
+
 CASES = {
     "records.show": _record_case(),
     "records.edit": _record_case("POST", {"last_name": "Renamed", "status": "new"}),
@@ -100,6 +113,11 @@ CASES = {
     "admin.outbox_message": _outbox_case,
     "auth.accept_invite": _invite_case,
     "auth.reset_password": _reset_case,
+    "imports.mapping": _import_case(status="uploaded"),
+    "imports.show": _import_case(),
+    "imports.progress": _import_case(status="running"),
+    "imports.errors_csv": _import_case(),
+    "imports.restart": _import_case("POST", status="failed"),
 }
 
 

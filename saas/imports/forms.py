@@ -1,0 +1,77 @@
+"""The upload form, and the mapping form built for a file's columns."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired, FileSize
+from wtforms import RadioField, SelectChoice, SelectField
+
+from saas.imports.csvfile import MAX_BYTES
+from saas.imports.models import DuplicateMode
+from saas.records.fields import Field
+from saas.records.models import RecordType
+
+
+class UploadForm(FlaskForm):
+    record_type = SelectField("Import into", choices=[SelectChoice(t.value, t.plural)
+                                                      for t in RecordType])
+    file = FileField(
+        "CSV file",
+        validators=[FileRequired("Choose the CSV file to import."),
+                    FileSize(MAX_BYTES, message="This file is larger than 50 MB. Split it into "
+                             "smaller files and import them one after the other.")],
+        description="UTF-8 text (with or without BOM), values separated by commas or "
+                    "semicolons, the first line naming the columns. Up to 50 MB.",
+        render_kw={"accept": ".csv,text/csv"})
+
+
+DUPLICATE_CHOICES = [
+    SelectChoice(DuplicateMode.SKIP.value,
+                 "Skip the line and leave the existing record as it is"),
+    SelectChoice(DuplicateMode.UPDATE.value,
+                 "Update the existing record with the line's values (only the imported columns)"),
+]
+
+
+class MappingForm(FlaskForm):
+    """One select per CSV column (`col_0`, `col_1`, ...), added by `mapping_form`."""
+
+    duplicate_mode = RadioField("When a line's email is already used by a record",
+                                choices=DUPLICATE_CHOICES, default=DuplicateMode.SKIP.value)
+    column_count = 0
+    field_labels: dict[str, str] = {}
+
+    def columns(self) -> list[SelectField]:
+        return [self[f"col_{i}"] for i in range(self.column_count)]
+
+    def chosen(self) -> dict[int, str]:
+        return {i: column.data for i, column in enumerate(self.columns()) if column.data}
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        first: dict[str, SelectField] = {}
+        for column in self.columns():
+            if not column.data:
+                continue
+            if column.data in first:
+                column.errors = [*column.errors,
+                                 f"“{self.field_labels[column.data]}” is already chosen for "
+                                 f"the column “{first[column.data].label.text}”. Choose "
+                                 "another field, or Don't import."]
+                valid = False
+            else:
+                first[column.data] = column
+        return valid
+
+
+def mapping_form(headers: list[str], fields: dict[str, Field], initial: dict[int, str],
+                 duplicate_mode: str, **kwargs) -> MappingForm:
+    choices = [SelectChoice("", "Don't import")] + [
+        SelectChoice(key, f"{f.label} (custom field)" if f.custom else f.label)
+        for key, f in fields.items()]
+    attributes: dict = {"column_count": len(headers),
+                        "field_labels": {key: f.label for key, f in fields.items()}}
+    for i, header in enumerate(headers):
+        attributes[f"col_{i}"] = SelectField(header, choices=choices, default=initial.get(i, ""))
+    form_class = type("ColumnMappingForm", (MappingForm,), attributes)
+    return form_class(duplicate_mode=duplicate_mode, **kwargs)

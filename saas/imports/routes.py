@@ -1,0 +1,132 @@
+"""CSV import: upload, choose the columns, follow the progress, read the summary and the errors."""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    Response,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
+from flask_login import current_user
+
+from saas.auth.access import requires
+from saas.auth.models import Role
+from saas.auth.routes import show_error
+from saas.errors import ServiceError
+from saas.imports import queries, services
+from saas.imports.csvfile import csv_text
+from saas.imports.forms import UploadForm, mapping_form
+from saas.imports.mapping import auto_mapping, importable_fields
+from saas.imports.models import ImportJob, ImportStatus
+from saas.records.forms import CsrfForm
+from saas.records.models import RecordType
+from saas.tenancy import get_or_404, tenant_context
+
+bp = Blueprint("imports", __name__, url_prefix="/<tenant>/imports")
+
+
+@bp.before_request
+@requires(Role.SEQUENCE_MANAGER)
+def _only_managers():
+    return None
+
+
+@bp.route("")
+def index():
+    page = queries.imports_page(after=request.args.get("after"))
+    return render_template("imports/index.html", page=page)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def new():
+    form = UploadForm(record_type=request.args.get("record_type", RecordType.LEAD.value))
+    form.record_type.choices = [c for c in form.record_type.choices
+                                if c.value in g.tenant.record_types]
+    if form.validate_on_submit():
+        upload = form.file.data
+        try:
+            job = services.create_import(record_type=form.record_type.data,
+                                         filename=upload.filename or "", content=upload.read(),
+                                         user_id=current_user.id)
+        except ServiceError as error:
+            show_error(form, error)
+        else:
+            return redirect(url_for("imports.mapping", import_id=job.id))
+    return render_template("imports/new.html", form=form)
+
+
+@bp.route("/<int:import_id>/mapping", methods=["GET", "POST"])
+def mapping(import_id: int):
+    job = get_or_404(ImportJob, import_id)
+    if job.status != ImportStatus.UPLOADED:
+        return redirect(url_for("imports.show", import_id=job.id))
+    fields = importable_fields(job.record_type)
+    initial = ({int(i): key for i, key in job.mapping.items()} if job.mapping
+               else auto_mapping(job.headers, fields))
+    form = mapping_form(job.headers, fields, initial, job.duplicate_mode)
+    problem = None
+    if form.validate_on_submit():
+        try:
+            services.start_import(job, mapping=form.chosen(),
+                                  duplicate_mode=form.duplicate_mode.data)
+        except ServiceError as error:
+            problem = error.message
+        else:
+            return redirect(url_for("imports.show", import_id=job.id))
+    return render_template("imports/mapping.html", job=job, form=form, problem=problem,
+                           preview=queries.preview_lines(job), record_type=RecordType(
+                               job.record_type))
+
+
+@bp.route("/<int:import_id>")
+def show(import_id: int):
+    job = get_or_404(ImportJob, import_id)
+    if job.status == ImportStatus.UPLOADED:
+        return redirect(url_for("imports.mapping", import_id=job.id))
+    return render_template("imports/show.html", job=job, **_state(job))
+
+
+@bp.route("/<int:import_id>/progress")
+def progress(import_id: int):
+    """The state fragment htmx polls every second until the import has finished."""
+    job = get_or_404(ImportJob, import_id)
+    return render_template("imports/_state.html", job=job, **_state(job))
+
+
+def _state(job: ImportJob) -> dict:
+    errors = (queries.first_errors(job.id)
+              if job.status == ImportStatus.COMPLETED and job.error_count else [])
+    return {"errors": errors, "shown_errors": queries.SHOWN_ERRORS, "confirm": CsrfForm(),
+            "record_type": RecordType(job.record_type)}
+
+
+@bp.route("/<int:import_id>/errors.csv")
+def errors_csv(import_id: int):
+    job_id, tenant_id = get_or_404(ImportJob, import_id).id, g.tenant.id
+
+    def body():
+        # The response streams after the request's teardown: keep the tenant in context.
+        with tenant_context(tenant_id):
+            yield from csv_text(["line", "message"], queries.error_lines(job_id))
+
+    return Response(stream_with_context(body()), mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="import-{job_id}-errors.csv"'})
+
+
+@bp.route("/<int:import_id>/restart", methods=["POST"])
+def restart(import_id: int):
+    job = get_or_404(ImportJob, import_id)
+    if CsrfForm().validate_on_submit():
+        try:
+            services.restart_import(job)
+        except ServiceError as error:
+            flash(error.message, "error")
+        else:
+            flash(f"The import of “{job.filename}” is starting again.", "success")
+    return redirect(url_for("imports.show", import_id=job.id))
