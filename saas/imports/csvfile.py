@@ -13,6 +13,8 @@ import unicodedata
 from collections.abc import Iterable, Iterator
 
 MAX_BYTES = 50 * 1024 * 1024
+TOO_LARGE = ("This file is larger than 50 MB. Split it into smaller files and import them one "
+             "after the other.")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 SAVE_AS_UTF8 = ("Save it as “CSV UTF-8” in your spreadsheet program (Excel: File → Save as → "
                 "CSV UTF-8) and upload it again.")

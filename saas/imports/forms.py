@@ -6,20 +6,20 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired, FileSize
 from wtforms import RadioField, SelectChoice, SelectField
 
-from saas.imports.csvfile import MAX_BYTES
+from saas.imports.csvfile import MAX_BYTES, TOO_LARGE
 from saas.imports.models import DuplicateMode
 from saas.records.fields import Field
 from saas.records.models import RecordType
 
 
 class UploadForm(FlaskForm):
+    # The service says which record types this workspace has, in words.
     record_type = SelectField("Import into", choices=[SelectChoice(t.value, t.plural)
-                                                      for t in RecordType])
+                                                      for t in RecordType], validate_choice=False)
     file = FileField(
         "CSV file",
         validators=[FileRequired("Choose the CSV file to import."),
-                    FileSize(MAX_BYTES, message="This file is larger than 50 MB. Split it into "
-                             "smaller files and import them one after the other.")],
+                    FileSize(MAX_BYTES, message=TOO_LARGE)],
         description="UTF-8 text (with or without BOM), values separated by commas or "
                     "semicolons, the first line naming the columns. Up to 50 MB.",
         render_kw={"accept": ".csv,text/csv"})

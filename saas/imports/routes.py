@@ -14,13 +14,14 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from saas.auth.access import requires
 from saas.auth.models import Role
 from saas.auth.routes import show_error
 from saas.errors import ServiceError
 from saas.imports import queries, services
-from saas.imports.csvfile import csv_text
+from saas.imports.csvfile import TOO_LARGE, csv_text
 from saas.imports.forms import UploadForm, mapping_form
 from saas.imports.mapping import auto_mapping, importable_fields
 from saas.imports.models import ImportJob, ImportStatus
@@ -43,11 +44,25 @@ def index():
     return render_template("imports/index.html", page=page)
 
 
-@bp.route("/new", methods=["GET", "POST"])
-def new():
-    form = UploadForm(record_type=request.args.get("record_type", RecordType.LEAD.value))
+def _upload_form(**kwargs) -> UploadForm:
+    form = UploadForm(record_type=request.args.get("record_type", RecordType.LEAD.value),
+                      **kwargs)
     form.record_type.choices = [c for c in form.record_type.choices
                                 if c.value in g.tenant.record_types]
+    return form
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def _too_large(error):
+    """A file past the server's request limit never reaches the form: say so next to the field."""
+    form = _upload_form(formdata=None)
+    form.file.errors = [TOO_LARGE]
+    return render_template("imports/new.html", form=form), 413
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def new():
+    form = _upload_form()
     if form.validate_on_submit():
         upload = form.file.data
         try:

@@ -18,6 +18,7 @@ from saas.errors import ServiceError
 from saas.extensions import db, get_redis
 from saas.imports.csvfile import (
     MAX_BYTES,
+    TOO_LARGE,
     CsvProblem,
     data_lines,
     decode,
@@ -40,8 +41,9 @@ INTERRUPTED = "The import was interrupted; nothing was imported. Start it again.
 
 def _check_type(record_type: str) -> None:
     if record_type not in current_tenant().record_types:
-        raise ServiceError(f"{RecordType(record_type).plural} are not enabled in this "
-                           "workspace.", "record_type")
+        kind = RecordType(record_type).plural if record_type in set(RecordType) else "These"
+        raise ServiceError(f"{kind} are not enabled in this workspace; import leads.",
+                           "record_type")
 
 
 def create_import(*, record_type: str, filename: str, content: bytes,
@@ -49,8 +51,7 @@ def create_import(*, record_type: str, filename: str, content: bytes,
     """Keep an uploaded file for the mapping step, or say next to the field what is wrong."""
     _check_type(record_type)
     if len(content) > MAX_BYTES:
-        raise ServiceError("This file is larger than 50 MB. Split it into smaller files and "
-                           "import them one after the other.", "file")
+        raise ServiceError(TOO_LARGE, "file")
     if not content.strip():
         raise ServiceError("This file is empty.", "file")
     try:

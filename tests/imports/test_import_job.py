@@ -225,3 +225,32 @@ def test_a_failure_while_writing_leaves_nothing_and_says_so(app, tenant, start_i
                                          "nothing was imported. Start it again")
     assert load(tenant).records() == {}
     assert load(tenant).errors(import_id) == []
+
+
+def test_the_progress_fragment_polls_until_the_import_has_finished(
+        app, tenant, manager_client, start_import, run_jobs):
+    import_id = start_import("acme", "Last name,Email\nLima,ana@example.com\n")
+    progress = f"/acme/imports/{import_id}/progress"
+    queued = manager_client.get(progress).get_data(as_text=True)
+    assert queued.lstrip().startswith("<section id=\"import-state\"")  # a fragment, no layout
+    assert f'hx-get="{progress}" hx-trigger="every 1s" hx-swap="outerHTML"' in queued
+    assert "Waiting for a worker" in queued
+
+    with app.app_context(), tenant_context(tenant.id):
+        db.session.execute(text("UPDATE import_job SET status = 'running', total_rows = 60000, "
+                                "processed_rows = 12000"))
+        db.session.commit()
+    running = manager_client.get(progress).get_data(as_text=True)
+    assert 'hx-trigger="every 1s"' in running
+    assert 'max="60000" value="12000"' in running and "Importing… 20%" in running
+    assert "12,000 of 60,000 lines checked" in running
+    # Without JavaScript, the job page shows the same state.
+    assert "Importing… 20%" in manager_client.get(f"/acme/imports/{import_id}").get_data(
+        as_text=True)
+
+    with app.app_context(), tenant_context(tenant.id):
+        db.session.execute(text("UPDATE import_job SET status = 'queued'"))
+        db.session.commit()
+    run_jobs()
+    finished = manager_client.get(progress).get_data(as_text=True)
+    assert "Import finished" in finished and "hx-trigger" not in finished
