@@ -49,7 +49,9 @@ def detect_separator(text: str) -> str:
 
 
 def _reader(text: str, separator: str):
-    return csv.reader(io.StringIO(text, newline=""), delimiter=separator)
+    # strict: a quote left open or text after a closing quote is an error naming the line,
+    # rather than the rest of the file silently read into one cell.
+    return csv.reader(io.StringIO(text, newline=""), delimiter=separator, strict=True)
 
 
 def read_header(text: str, separator: str) -> list[str]:

@@ -25,6 +25,10 @@ class UploadForm(FlaskForm):
         render_kw={"accept": ".csv,text/csv"})
 
 
+class ConfirmForm(FlaskForm):
+    """A button that changes state (Start again): POST with CSRF, nothing else."""
+
+
 DUPLICATE_CHOICES = [
     SelectChoice(DuplicateMode.SKIP.value,
                  "Skip the line and leave the existing record as it is"),

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import String, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -63,20 +64,21 @@ def run_import(import_id: int, tenant_id: int) -> None:
             raise
 
 
-def _claim(import_id: int):
+def _claim(import_id: int) -> datetime | None:
+    """queued -> running; the start time identifies this run in every later write."""
     now = utcnow()
     result = db.session.execute(
         update(ImportJob).where(ImportJob.id == import_id,
                                 ImportJob.status == ImportStatus.QUEUED.value)
         .values(status=ImportStatus.RUNNING.value, started_at=now, heartbeat_at=now,
-                finished_at=None, failure_reason=None, total_rows=0, processed_rows=0,
+                finished_at=None, failure_reason=None, processed_rows=0,
                 created_count=0, updated_count=0, skipped_count=0, error_count=0)
         .execution_options(synchronize_session=False))
     db.session.commit()
     return now if result.rowcount == 1 else None
 
 
-def _fail(import_id: int, started_at, reason: str) -> None:
+def _fail(import_id: int, started_at: datetime, reason: str) -> None:
     db.session.execute(
         update(ImportJob).where(ImportJob.id == import_id, ImportJob.started_at == started_at,
                                 ImportJob.status == ImportStatus.RUNNING.value)
@@ -97,7 +99,9 @@ class Line:
 
 
 class ImportRun:
-    def __init__(self, import_id: int, started_at, progress: Progress):
+    """One run of one import, inside the job's transaction (see the module's docstring)."""
+
+    def __init__(self, import_id: int, started_at: datetime, progress: Progress):
         self.job = db.session.execute(
             select(ImportJob).where(ImportJob.id == import_id)).scalar_one()
         self.started_at, self.progress = started_at, progress

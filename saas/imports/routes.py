@@ -22,10 +22,9 @@ from saas.auth.routes import show_error
 from saas.errors import ServiceError
 from saas.imports import queries, services
 from saas.imports.csvfile import TOO_LARGE, csv_text
-from saas.imports.forms import UploadForm, mapping_form
+from saas.imports.forms import ConfirmForm, UploadForm, mapping_form
 from saas.imports.mapping import auto_mapping, importable_fields
 from saas.imports.models import ImportJob, ImportStatus
-from saas.records.forms import CsrfForm
 from saas.records.models import RecordType
 from saas.tenancy import get_or_404, tenant_context
 
@@ -117,7 +116,7 @@ def progress(import_id: int):
 def _state(job: ImportJob) -> dict:
     errors = (queries.first_errors(job.id)
               if job.status == ImportStatus.COMPLETED and job.error_count else [])
-    return {"errors": errors, "shown_errors": queries.SHOWN_ERRORS, "confirm": CsrfForm(),
+    return {"errors": errors, "shown_errors": queries.SHOWN_ERRORS, "confirm": ConfirmForm(),
             "record_type": RecordType(job.record_type)}
 
 
@@ -137,7 +136,7 @@ def errors_csv(import_id: int):
 @bp.route("/<int:import_id>/restart", methods=["POST"])
 def restart(import_id: int):
     job = get_or_404(ImportJob, import_id)
-    if CsrfForm().validate_on_submit():
+    if ConfirmForm().validate_on_submit():
         try:
             services.restart_import(job)
         except ServiceError as error:

@@ -58,16 +58,16 @@ def create_import(*, record_type: str, filename: str, content: bytes,
         text = decode(content)
         separator = detect_separator(text)
         headers = read_header(text, separator)
-        first = next(data_lines(text, separator), None)
+        lines = sum(1 for _ in data_lines(text, separator))  # a broken line is refused now
     except CsvProblem as problem:
         raise ServiceError(str(problem), "file") from None
-    if first is None:
+    if not lines:
         raise ServiceError("This file names its columns but has no lines below them to "
                            "import.", "file")
     job = ImportJob(record_type=record_type, created_by_id=user_id,
                     filename=os.path.basename(filename or "import.csv")[:255] or "import.csv",
                     content=content, delimiter=separator, headers=headers, mapping={},
-                    duplicate_mode=DuplicateMode.SKIP.value,
+                    duplicate_mode=DuplicateMode.SKIP.value, total_rows=lines,
                     status=ImportStatus.UPLOADED.value)
     db.session.add(job)
     db.session.commit()
@@ -109,7 +109,7 @@ def restart_import(job: ImportJob) -> None:
     job.failure_reason = None
     job.started_at = job.finished_at = None
     job.heartbeat_at = utcnow()
-    job.total_rows = job.processed_rows = 0
+    job.processed_rows = 0
     audit.record("import.restarted", job.filename, record_type=job.record_type)
     db.session.commit()
     enqueue_import(job.id, job.tenant_id, replace_ended=True)

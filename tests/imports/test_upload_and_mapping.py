@@ -58,6 +58,7 @@ def test_the_mapping_page_shows_the_matched_columns_and_the_first_lines(
     assert selected["col_0"] == "first_name" and selected["col_7"] == "owner_id"
     assert selected["col_12"] == "custom.tier" and selected["col_10"] == ""
     assert "Tier (custom field)" in html and "Don't import" in html
+    assert "8 lines of 13 columns" in html
     assert "The first 5 lines" in html and "ana4@example.com" in html
     assert "ana5@example.com" not in html
     assert re.search(r'<input checked id="duplicate_mode-0"[^>]* value="skip">', html)
@@ -111,6 +112,8 @@ def test_files_that_cannot_be_imported_say_why(app, tenant, manager_client):
         b"First name,Email\n": "has no lines below them",
         b"\n\nAna,ana@example.com\n": "The first line must name the columns",
         "\ufeffEmail\n".encode("utf-16"): "This file is UTF-16 text, not UTF-8.",
+        b'Name,Company\nAna,Fabrikam\nBen,"Contoso\nCleo,Northwind\n':
+            "Line 3 could not be read as CSV (unexpected end of data). Check its quotes",
     }
     for content, message in cases.items():
         response = upload(manager_client, "acme", content)
