@@ -110,6 +110,14 @@ def normalise(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", " ", plain.lower()).strip()
 
 
+def unguarded(value: str) -> str:
+    """A cell without the apostrophe our export (and spreadsheets) put before = + - @, so an
+    exported file imports back as it was (e.g. a negative value written as '-100)."""
+    if value[:1] == "'" and value[1:2] in ("=", "+", "-", "@"):
+        return value[1:]
+    return value
+
+
 def safe_cell(value: str) -> str:
     """Keep spreadsheet programs from running a cell of a downloaded file as a formula."""
     return "'" + value if value.startswith(FORMULA_START) else value

@@ -21,7 +21,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 
 from saas.extensions import db
 from saas.imports.bulk import BATCH, JOB, RECORD, Progress, RecordWriter, Superseded, chunks
-from saas.imports.csvfile import CsvProblem, data_lines, decode
+from saas.imports.csvfile import CsvProblem, data_lines, decode, unguarded
 from saas.imports.mapping import importable_fields
 from saas.imports.models import DuplicateMode, ImportJob, ImportStatus
 from saas.records.fields import Field
@@ -210,7 +210,8 @@ class ImportRun:
                 self.skipped += 1
                 continue
             cells = line.cells
-            raw = {key: cells[i] if i < len(cells) else "" for i, key in self.columns.items()
+            raw = {key: unguarded(cells[i]) if i < len(cells) else ""
+                   for i, key in self.columns.items()
                    if key != "email"}
             partial = line.action == "update"
             values, problems = clean_values(raw, self.rest, self.job.record_type, self.ctx,

@@ -254,3 +254,15 @@ def test_the_progress_fragment_polls_until_the_import_has_finished(
     run_jobs()
     finished = manager_client.get(progress).get_data(as_text=True)
     assert "Import finished" in finished and "hx-trigger" not in finished
+
+
+def test_cells_the_export_guarded_against_formulas_import_as_they_were(
+        app, tenant, start_import, run_jobs, load):
+    csv_text = ("\ufeffLast name,Company,Email,Phone,Estimated value\n"
+                "Lima,'=Equals Inc,ana@example.com,+33612345678,'-100\n")
+    import_id = start_import("acme", csv_text, record_type="opportunity")
+    run_jobs()
+    assert load(tenant).errors(import_id) == []
+    ana = load(tenant).records("opportunity")["ana@example.com"]
+    assert (ana.company, ana.phone, str(ana.estimated_value)) == \
+        ("=Equals Inc", "+33612345678", "-100.00")
