@@ -5,6 +5,14 @@ from saas.auth.models import Tenant, User
 from saas.imports.models import ImportError_, ImportJob
 from saas.messaging.models import OutboxMessage
 from saas.records.models import CustomField, Record
+from saas.segments.models import (
+    AssignmentLog,
+    AssignmentRule,
+    Segment,
+    SegmentEvent,
+    SegmentMember,
+)
 
-__all__ = ["AuditEvent", "CustomField", "ImportError_", "ImportJob", "OutboxMessage", "Record",
+__all__ = ["AssignmentLog", "AssignmentRule", "AuditEvent", "CustomField", "ImportError_",
+           "ImportJob", "OutboxMessage", "Record", "Segment", "SegmentEvent", "SegmentMember",
            "Tenant", "User"]

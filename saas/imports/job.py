@@ -25,8 +25,10 @@ from saas.imports.csvfile import CsvProblem, data_lines, decode, unguarded
 from saas.imports.mapping import importable_fields
 from saas.imports.models import DuplicateMode, ImportJob, ImportStatus
 from saas.records.fields import Field
+from saas.records.models import Record
 from saas.records.services import cleaning_context
 from saas.records.validation import Context, clean_values
+from saas.segments.membership import refresh_records
 from saas.tenancy import current_tenant, tenant_context
 from saas.timeutil import utcnow
 
@@ -135,7 +137,15 @@ class ImportRun:
             done += len(batch)
             self.progress.processed(done)
         writer.flush(final=True)
+        self._update_segments(writer.now)
         self._finish(len(lines), writer, errors)
+
+    def _update_segments(self, written_at: datetime) -> None:
+        """Live membership: the records this run wrote join or leave segments, same commit."""
+        touched = db.session.execute(select(Record.id).where(
+            Record.record_type == self.job.record_type, Record.updated_at == written_at)
+        ).scalars().all()
+        refresh_records(touched)
 
     def _read(self) -> list[Line]:
         content = db.session.execute(

@@ -11,6 +11,7 @@ from saas.extensions import db
 from saas.records.fields import fields_for
 from saas.records.models import Record, RecordType
 from saas.records.validation import Context, clean_values
+from saas.segments.membership import refresh_records
 from saas.tenancy import current_tenant
 from saas.timeutil import utcnow
 
@@ -57,6 +58,8 @@ def create_record(record_type: str, raw: dict[str, str | None]) -> Record:
         raise RecordInvalid(errors)
     record = Record(record_type=record_type, **values)
     db.session.add(record)
+    db.session.flush()
+    refresh_records([record.id])
     db.session.commit()
     return record
 
@@ -71,6 +74,8 @@ def update_record(record: Record, raw: dict[str, str | None]) -> Record:
     for key, value in values.items():
         setattr(record, key, value)
     record.updated_at = utcnow()
+    db.session.flush()
+    refresh_records([record.id])
     db.session.commit()
     return record
 
@@ -92,6 +97,7 @@ def change_owner(record_ids: list[int], owner_id: int | None) -> int:
     result = db.session.execute(
         update(Record).where(Record.id.in_(record_ids))
         .values(owner_id=owner_id, updated_at=utcnow()))
+    refresh_records(record_ids)
     audit.record("records.owner_changed", f"{result.rowcount} record(s)", owner_id=owner_id)
     db.session.commit()
     return result.rowcount

@@ -1,0 +1,146 @@
+"""Live segment membership, kept in SQL.
+
+- `refresh_records(ids)`: after records are created, edited or imported, each active segment of
+  their type learns which of them now match or no longer match (a few statements whatever the
+  number of segments; no full rebuild). Joins and leaves are written as `segment_event` rows in the
+  caller's transaction: the sequence engine consumes the `joined` ones.
+- `rebuild(segment)`: the full re-evaluation, for activation, rule changes, and as a repair tool.
+- `simulate(record_type, rules)`: how many records match and the first ones, before saving.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import and_, case, delete, exists, func, insert, literal, select, update
+
+from saas.extensions import db
+from saas.records.fields import fields_for
+from saas.records.models import Record
+from saas.segments.models import Segment, SegmentEvent, SegmentMember, SegmentStatus
+from saas.segments.rules import compile_rules
+from saas.tenancy import current_tenant_id
+from saas.timeutil import utcnow
+
+CHUNK = 1000
+SIMULATE_SHOWN = 25
+
+
+def active_segments(record_type: str | None = None) -> list[Segment]:
+    stmt = select(Segment).where(Segment.status == SegmentStatus.ACTIVE.value)
+    if record_type:
+        stmt = stmt.where(Segment.record_type == record_type)
+    return list(db.session.execute(stmt.order_by(Segment.id)).scalars())
+
+
+def _expression(segment: Segment, fields_by_type: dict):
+    fields = fields_by_type.setdefault(segment.record_type, fields_for(segment.record_type))
+    return compile_rules(segment.rules, fields)
+
+
+def refresh_records(record_ids: Iterable[int]) -> dict[str, int]:
+    """Bring the active segments up to date for these records; returns joins and leaves."""
+    ids = sorted(set(record_ids))
+    totals = {"joined": 0, "left": 0}
+    segments = active_segments()
+    if not ids or not segments:
+        return totals
+    fields_by_type: dict = {}
+    columns = [case((and_(Record.record_type == s.record_type,
+                          _expression(s, fields_by_type)), 1), else_=0).label(f"s{s.id}")
+               for s in segments]
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start:start + CHUNK]
+        should = {(s.id, row.id) for row in db.session.execute(
+            select(Record.id, *columns).where(Record.id.in_(chunk)))
+            for s in segments if getattr(row, f"s{s.id}")}
+        current = set(db.session.execute(
+            select(SegmentMember.segment_id, SegmentMember.record_id)
+            .where(SegmentMember.record_id.in_(chunk),
+                   SegmentMember.segment_id.in_([s.id for s in segments]))).tuples())
+        joined, left = should - current, current - should
+        _write(joined, left)
+        totals["joined"] += len(joined)
+        totals["left"] += len(left)
+    return totals
+
+
+def _write(joined: set[tuple[int, int]], left: set[tuple[int, int]]) -> None:
+    now = utcnow()
+    tenant_id = current_tenant_id()
+    if joined:
+        rows = [{"tenant_id": tenant_id, "segment_id": s, "record_id": r} for s, r in joined]
+        db.session.execute(insert(SegmentMember), [{**row, "joined_at": now} for row in rows])
+        db.session.execute(insert(SegmentEvent),
+                           [{**row, "kind": "joined", "created_at": now} for row in rows])
+    if left:
+        for segment_id in {s for s, _ in left}:
+            records = [r for s, r in left if s == segment_id]
+            db.session.execute(delete(SegmentMember).where(
+                SegmentMember.segment_id == segment_id, SegmentMember.record_id.in_(records)))
+        db.session.execute(insert(SegmentEvent), [
+            {"tenant_id": tenant_id, "segment_id": s, "record_id": r, "kind": "left",
+             "created_at": now} for s, r in left])
+    changes: dict[int, int] = {}
+    for s, _ in joined:
+        changes[s] = changes.get(s, 0) + 1
+    for s, _ in left:
+        changes[s] = changes.get(s, 0) - 1
+    for segment_id, delta in changes.items():
+        db.session.execute(update(Segment).where(Segment.id == segment_id)
+                           .values(member_count=Segment.member_count + delta))
+
+
+def rebuild(segment: Segment) -> dict[str, int]:
+    """Re-evaluate the whole segment in a few set-based statements."""
+    now = utcnow()
+    tenant_id = current_tenant_id()
+    # INSERT ... SELECT is not an ORM select: the tenant filter is written out here.
+    matches = and_(Record.tenant_id == tenant_id, Record.record_type == segment.record_type,
+                   _expression(segment, {}))
+    is_member = exists().where(SegmentMember.tenant_id == tenant_id,
+                               SegmentMember.segment_id == segment.id,
+                               SegmentMember.record_id == Record.id)
+    newcomers = select(literal(tenant_id), literal(segment.id), Record.id).where(
+        matches, ~is_member)
+    joined = db.session.execute(insert(SegmentEvent).from_select(
+        ["tenant_id", "segment_id", "record_id"], newcomers)).rowcount
+    db.session.execute(insert(SegmentMember).from_select(
+        ["tenant_id", "segment_id", "record_id"], newcomers))
+    still = exists().where(Record.id == SegmentMember.record_id, matches)
+    leavers = select(literal(tenant_id), literal(segment.id), SegmentMember.record_id,
+                     literal("left")).where(SegmentMember.segment_id == segment.id, ~still)
+    left = db.session.execute(insert(SegmentEvent).from_select(
+        ["tenant_id", "segment_id", "record_id", "kind"], leavers)).rowcount
+    db.session.execute(delete(SegmentMember).where(
+        SegmentMember.segment_id == segment.id, ~still))
+    segment.member_count = db.session.execute(
+        select(func.count()).select_from(SegmentMember)
+        .where(SegmentMember.segment_id == segment.id)).scalar_one()
+    segment.evaluated_at = now
+    return {"joined": joined, "left": left}
+
+
+def clear(segment: Segment) -> None:
+    """Forget the members of a deactivated segment (they are not 'leaving': no events)."""
+    db.session.execute(delete(SegmentMember).where(SegmentMember.segment_id == segment.id))
+    segment.member_count = 0
+
+
+def simulate(record_type: str, rules: dict) -> tuple[int, list[Record]]:
+    fields = fields_for(record_type)
+    where = and_(Record.record_type == record_type, compile_rules(rules, fields))
+    count = db.session.execute(select(func.count()).select_from(Record).where(where)).scalar_one()
+    first = list(db.session.execute(select(Record).where(where)
+                                    .order_by(Record.created_at.desc(), Record.id.desc())
+                                    .limit(SIMULATE_SHOWN)).scalars())
+    return count, first
+
+
+def owning_segment(record_id: int) -> Segment | None:
+    """Of the active segments a record belongs to, the highest-priority one owns it."""
+    return db.session.execute(
+        select(Segment).join(SegmentMember, SegmentMember.segment_id == Segment.id)
+        .where(SegmentMember.record_id == record_id,
+               Segment.status == SegmentStatus.ACTIVE.value)
+        .order_by(Segment.priority.desc(), Segment.id).limit(1)).scalar_one_or_none()
