@@ -52,12 +52,14 @@ def register_blueprints(app: Flask) -> None:
     from saas.auth.routes import public_bp
     from saas.imports.routes import bp as imports_bp
     from saas.records.routes import bp as records_bp
+    from saas.segments.routes import bp as segments_bp
     from saas.sequences.routes import bp as sequences_bp
 
     app.register_blueprint(public_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(records_bp)
+    app.register_blueprint(segments_bp)
     app.register_blueprint(imports_bp)
     app.register_blueprint(sequences_bp)
 

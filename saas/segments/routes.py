@@ -1,0 +1,140 @@
+"""Segments: the list, the editor with its rule builder and simulation, activation."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from sqlalchemy import select
+
+from saas.auth.access import requires
+from saas.auth.models import Role
+from saas.errors import ServiceError
+from saas.extensions import db
+from saas.records.conditions import OPERATORS, OPERATORS_BY_KIND
+from saas.records.fields import fields_for
+from saas.records.forms import CsrfForm
+from saas.records.models import RecordType
+from saas.segments import builder, membership, services
+from saas.segments.models import Segment
+from saas.segments.rules import describe, empty_rules, validate
+from saas.tenancy import get_or_404
+
+bp = Blueprint("segments", __name__, url_prefix="/<tenant>/segments")
+
+
+@bp.before_request
+@requires(Role.SEQUENCE_MANAGER, sequences=True)
+def _gate():
+    return None
+
+
+@bp.route("")
+def index():
+    segments = db.session.execute(select(Segment).order_by(
+        Segment.record_type, Segment.priority.desc(), Segment.name)).scalars().all()
+    summaries = {s.id: describe(s.rules, fields_for(s.record_type)) for s in segments}
+    return render_template("segments/index.html", segments=segments, summaries=summaries)
+
+
+def _editor(segment: Segment | None):
+    """GET shows; POST applies a builder action, simulates, or saves."""
+    form = CsrfForm()
+    if request.method == "GET":
+        values = {"name": segment.name if segment else "",
+                  "description": segment.description if segment else "",
+                  "record_type": segment.record_type if segment else
+                  request.args.get("record_type", RecordType.LEAD.value),
+                  "priority": str(segment.priority if segment else 0)}
+        tree = segment.rules if segment and segment.rules.get("rules") else empty_rules()
+        if not tree["rules"]:
+            tree = builder.apply_action(tree, "add-row:r")
+        return _render(segment, values, tree, {}, {}, None, form)
+
+    values = {k: request.form.get(k, "") for k in ("name", "description", "record_type",
+                                                    "priority")}
+    tree = builder.tree_from_form(request.form)
+    action = request.form.get("action", "save")
+    if not form.validate_on_submit():
+        flash("This form expired; nothing was saved. Try again.", "error")
+        return _render(segment, values, tree, {}, {}, None, form)
+    if action.startswith(("add-row:", "add-group:", "remove:")):
+        return _render(segment, values, builder.apply_action(tree, action), {}, {}, None, form)
+    field_errors, rule_errors = {}, {}
+    if action == "simulate":
+        fields = fields_for(values["record_type"]) \
+            if values["record_type"] in g.tenant.record_types else {}
+        rule_errors = validate(tree, fields) if fields else {}
+        simulation = None
+        if fields and not rule_errors:
+            simulation = membership.simulate(values["record_type"], tree)
+        return _render(segment, values, tree, {}, rule_errors, simulation, form)
+    try:
+        saved = services.save_segment(segment, rules=tree, **values)
+    except services.SegmentInvalid as invalid:
+        field_errors, rule_errors = invalid.field_errors, invalid.rule_errors
+    else:
+        flash(f"The segment “{saved.name}” is saved.", "success")
+        return redirect(url_for("segments.edit", segment_id=saved.id))
+    return _render(segment, values, tree, field_errors, rule_errors, None, form, status=422)
+
+
+def _render(segment, values, tree, field_errors, rule_errors, simulation, form, status=200):
+    record_type = values["record_type"] if values["record_type"] in g.tenant.record_types \
+        else RecordType.LEAD.value
+    fields = fields_for(record_type)
+    template = "segments/_editor.html" if request.headers.get("HX-Request") \
+        else "segments/edit.html"
+    return render_template(
+        template, segment=segment, values=values, tree=tree, fields=fields,
+        field_errors=field_errors, rule_errors=builder.errors_by_form_path(rule_errors),
+        simulation=simulation, form=form, operators=OPERATORS,
+        operators_by_kind=OPERATORS_BY_KIND, record_types=g.tenant.record_types,
+        max_depth=builder.MAX_DEPTH, depth_of=builder.depth_of), status
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def new():
+    return _editor(None)
+
+
+@bp.route("/<int:segment_id>", methods=["GET", "POST"])
+def edit(segment_id: int):
+    return _editor(get_or_404(Segment, segment_id))
+
+
+def _action(segment_id: int, act, done: str):
+    segment = get_or_404(Segment, segment_id)
+    if CsrfForm().validate_on_submit():
+        try:
+            result = act(segment)
+        except ServiceError as error:
+            flash(error.message, "error")
+        else:
+            flash(done.format(segment=segment, result=result or {}), "success")
+    return redirect(url_for("segments.edit", segment_id=segment.id))
+
+
+@bp.route("/<int:segment_id>/activate", methods=["POST"])
+def activate(segment_id: int):
+    return _action(segment_id, services.activate,
+                   "“{segment.name}” is active: {segment.member_count} records are members.")
+
+
+@bp.route("/<int:segment_id>/deactivate", methods=["POST"])
+def deactivate(segment_id: int):
+    return _action(segment_id, services.deactivate,
+                   "“{segment.name}” is inactive: its membership no longer changes.")
+
+
+@bp.route("/<int:segment_id>/reevaluate", methods=["POST"])
+def reevaluate(segment_id: int):
+    return _action(segment_id, services.reevaluate,
+                   "Re-evaluated: {result[joined]} joined, {result[left]} left.")
+
+
+@bp.route("/<int:segment_id>/delete", methods=["POST"])
+def delete(segment_id: int):
+    segment = get_or_404(Segment, segment_id)
+    if CsrfForm().validate_on_submit():
+        services.delete_segment(segment)
+        flash(f"The segment “{segment.name}” is deleted.", "success")
+    return redirect(url_for("segments.index"))
