@@ -20,6 +20,7 @@ from saas.extensions import db
 from saas.messaging.outbox import store_email
 from saas.records.custom_fields import add_custom_field
 from saas.records.models import Record
+from saas.segments.models import Segment
 from saas.tenancy import current_tenant, tenant_context
 from tests.conftest import app_config
 
@@ -100,7 +101,23 @@ def _import_case(method: str = "GET", status: str = "completed"):
     return build
 
 
+def _segment_case(method: str = "GET", status: str = "draft"):
+    def build(tenant) -> Case:
+        segment = Segment(name=f"Segment {next(_numbers)}", record_type="lead", status=status,
+                          rules={"op": "and", "rules": [
+                              {"field": "lead_source", "operator": "equals", "value": "Web"}]})
+        db.session.add(segment)
+        db.session.flush()
+        return Case({"segment_id": segment.id}, method)
+    return build
+
+
 CASES = {
+    "segments.edit": _segment_case(),
+    "segments.activate": _segment_case("POST"),
+    "segments.deactivate": _segment_case("POST", status="active"),
+    "segments.reevaluate": _segment_case("POST", status="active"),
+    "segments.delete": _segment_case("POST"),
     "records.show": _record_case(),
     "records.edit": _record_case("POST", {"last_name": "Renamed", "status": "new"}),
     "records.delete": _record_case("POST"),

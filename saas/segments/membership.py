@@ -54,10 +54,10 @@ def refresh_records(record_ids: Iterable[int]) -> dict[str, int]:
         should = {(s.id, row.id) for row in db.session.execute(
             select(Record.id, *columns).where(Record.id.in_(chunk)))
             for s in segments if getattr(row, f"s{s.id}")}
-        current = set(db.session.execute(
+        current = {(segment_id, record_id) for segment_id, record_id in db.session.execute(
             select(SegmentMember.segment_id, SegmentMember.record_id)
             .where(SegmentMember.record_id.in_(chunk),
-                   SegmentMember.segment_id.in_([s.id for s in segments]))).tuples())
+                   SegmentMember.segment_id.in_([s.id for s in segments])))}
         joined, left = should - current, current - should
         _write(joined, left)
         totals["joined"] += len(joined)
@@ -104,7 +104,8 @@ def rebuild(segment: Segment) -> dict[str, int]:
     newcomers = select(literal(tenant_id), literal(segment.id), Record.id).where(
         matches, ~is_member)
     joined = db.session.execute(insert(SegmentEvent).from_select(
-        ["tenant_id", "segment_id", "record_id"], newcomers)).rowcount
+        ["tenant_id", "segment_id", "record_id", "kind"],
+        newcomers.add_columns(literal("joined")))).rowcount
     db.session.execute(insert(SegmentMember).from_select(
         ["tenant_id", "segment_id", "record_id"], newcomers))
     still = exists().where(Record.id == SegmentMember.record_id, matches)
