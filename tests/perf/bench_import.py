@@ -29,6 +29,7 @@ from saas.imports.job import run_import
 from saas.imports.models import ImportJob, ImportStatus
 from saas.records.models import CustomField, Record
 from saas.tenancy import tenant_context
+from tests.perf.common import ensure_database
 
 DATABASE_URL = os.environ.get("TEST_DATABASE_URL",
                               "postgresql+psycopg://postgres@127.0.0.1:5432/bench")
@@ -121,6 +122,7 @@ def queue_import(app, tenant_id: int, content: bytes, mode: str) -> int:
 
 
 def main() -> None:
+    ensure_database(DATABASE_URL)
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--mode", choices=["create", "update"], default="create",

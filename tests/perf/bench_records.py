@@ -27,6 +27,7 @@ from saas.extensions import db
 from saas.records.models import LEAD_SOURCES, CustomField
 from saas.tenancy import tenant_context
 from saas.web.pagination import encode_cursor
+from tests.perf.common import ensure_database
 
 DATABASE_URL = os.environ.get("TEST_DATABASE_URL",
                               "postgresql+psycopg://postgres@127.0.0.1:5432/bench")
@@ -110,6 +111,7 @@ def p95(values: list[float]) -> float:
 
 
 def main() -> None:
+    ensure_database(DATABASE_URL)
     parser = argparse.ArgumentParser()
     parser.add_argument("--records", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=40)
