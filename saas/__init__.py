@@ -52,6 +52,8 @@ def register_blueprints(app: Flask) -> None:
     from saas.auth.routes import public_bp
     from saas.imports.routes import bp as imports_bp
     from saas.records.routes import bp as records_bp
+    from saas.segments.assignment_routes import account_bp
+    from saas.segments.assignment_routes import bp as assignment_bp
     from saas.segments.routes import bp as segments_bp
     from saas.sequences.routes import bp as sequences_bp
 
@@ -62,6 +64,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(segments_bp)
     app.register_blueprint(imports_bp)
     app.register_blueprint(sequences_bp)
+    app.register_blueprint(assignment_bp)
+    app.register_blueprint(account_bp)
 
 
 def register_security(app: Flask) -> None:

@@ -23,6 +23,7 @@ from saas.records.models import Record
 from saas.segments.models import Segment
 from saas.tenancy import current_tenant, tenant_context
 from tests.conftest import app_config
+from tests.segments.isolation_cases import assignment_rule_case, segment_case
 
 _numbers = itertools.count(1)
 
@@ -135,6 +136,9 @@ CASES = {
     "imports.progress": _import_case(status="running"),
     "imports.errors_csv": _import_case(),
     "imports.restart": _import_case("POST", status="failed"),
+    "assignment.rules": segment_case,
+    "assignment.delete_rule": assignment_rule_case(),
+    "assignment.move_rule": assignment_rule_case(data={"direction": "up"}),
 }
 
 

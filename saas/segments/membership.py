@@ -17,6 +17,7 @@ from sqlalchemy import and_, case, delete, exists, func, insert, literal, select
 from saas.extensions import db
 from saas.records.fields import fields_for
 from saas.records.models import Record
+from saas.segments.assignment import assign_records
 from saas.segments.models import Segment, SegmentEvent, SegmentMember, SegmentStatus
 from saas.segments.rules import compile_rules
 from saas.tenancy import current_tenant_id
@@ -73,6 +74,8 @@ def _write(joined: set[tuple[int, int]], left: set[tuple[int, int]]) -> None:
         db.session.execute(insert(SegmentMember), [{**row, "joined_at": now} for row in rows])
         db.session.execute(insert(SegmentEvent),
                            [{**row, "kind": "joined", "created_at": now} for row in rows])
+        for segment_id in sorted({s for s, _ in joined}):
+            assign_records(segment_id, [r for s, r in joined if s == segment_id])
     if left:
         for segment_id in {s for s, _ in left}:
             records = [r for s, r in left if s == segment_id]

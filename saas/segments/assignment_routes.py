@@ -1,0 +1,167 @@
+"""The assignment rules page of a segment, and a seller's availability switch."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import (
+    FieldList,
+    Form,
+    FormField,
+    IntegerField,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    StringField,
+)
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+from saas.admin.forms import CheckboxesField, ConfirmForm
+from saas.auth.access import requires
+from saas.auth.models import Role
+from saas.auth.routes import show_error
+from saas.errors import ServiceError
+from saas.extensions import db
+from saas.records.conditions import NO_VALUE, OPERATORS
+from saas.records.fields import fields_for
+from saas.segments import assignment
+from saas.segments.models import AssignmentRule, Distribution, Segment, SellerTarget
+from saas.segments.rules import describe
+from saas.tenancy import get_or_404
+
+bp = Blueprint("assignment", __name__, url_prefix="/<tenant>/segments")
+account_bp = Blueprint("availability", __name__, url_prefix="/<tenant>/account")
+
+CONDITION_ROWS = 3
+TARGETS = [SelectChoice(SellerTarget.ANY.value, "Any available seller"),
+           SelectChoice(SellerTarget.SPECIFIC.value, "Specific sellers"),
+           SelectChoice(SellerTarget.MATCHING.value, "Sellers whose country matches the record's")]
+DISTRIBUTIONS = [SelectChoice(Distribution.ROUND_ROBIN.value, "Round robin"),
+                 SelectChoice(Distribution.LOAD_BALANCING.value,
+                              "Load balancing (fewest open records)")]
+NONE = SelectChoice("", "—")
+
+
+class ConditionRow(Form):
+    field = SelectField("Field", choices=[], validate_choice=False)
+    operator = SelectField("Operator", validate_choice=False,
+                           choices=[NONE] + [SelectChoice(k, v) for k, v in OPERATORS.items()])
+    value = StringField("Value")
+
+
+class RuleForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired(message="Give the rule a name."),
+                                           Length(max=120)])
+    conditions = FieldList(FormField(ConditionRow), min_entries=CONDITION_ROWS,
+                         max_entries=CONDITION_ROWS)
+    target = RadioField("Assign to", choices=TARGETS, default=SellerTarget.ANY.value)
+    seller_ids = CheckboxesField("Sellers", choices=[], coerce=int, validate_choice=False)
+    distribution = RadioField("Distribution", choices=DISTRIBUTIONS,
+                              default=Distribution.ROUND_ROBIN.value)
+    created_within_hours = IntegerField(
+        "Only records created in the last … hours", validators=[
+            Optional(), NumberRange(min=1, message="Enter a number of hours of 1 or more.")],
+        description="Leave empty to assign records whatever their age.")
+
+    def condition_tree(self) -> tuple[dict, list[int]]:
+        """The filled rows as an And group, and the form row index of each condition."""
+        rules, rows = [], []
+        for index, entry in enumerate(self.conditions):
+            row = entry.form
+            if not row.field.data:
+                continue
+            value = None if row.operator.data in NO_VALUE else (row.value.data or "").strip()
+            rules.append({"field": row.field.data, "operator": row.operator.data,
+                          "value": value})
+            rows.append(index)
+        return {"op": "and", "rules": rules}, rows
+
+
+def _segment(segment_id: int) -> Segment:
+    return get_or_404(Segment, segment_id)
+
+
+def _rule(segment: Segment, rule_id: int) -> AssignmentRule:
+    rule = get_or_404(AssignmentRule, rule_id)
+    if rule.segment_id != segment.id:
+        abort(404)
+    return rule
+
+
+@bp.route("/<int:segment_id>/assignment", methods=["GET", "POST"])
+@requires(Role.SEQUENCE_MANAGER, sequences=True)
+def rules(segment_id: int):
+    segment = _segment(segment_id)
+    fields = fields_for(segment.record_type)
+    sellers = assignment.eligible_sellers_for_choice()
+    form = RuleForm()
+    for entry in form.conditions:
+        entry.form.field.choices = [NONE] + [SelectChoice(k, f.label) for k, f in fields.items()]
+    form.seller_ids.choices = [
+        SelectChoice(s.id, s.name + ("" if s.available else " (unavailable)")) for s in sellers]
+    valid = form.validate_on_submit()
+    if request.method == "POST":
+        tree, rows = form.condition_tree()
+        for path, message in assignment.condition_errors(segment, tree).items():
+            row = form.conditions[rows[int(path.split(".")[0])] if path else 0].form
+            row.value.errors = [*row.value.errors, message]
+            valid = False
+    if valid:
+        try:
+            assignment.add_rule(
+                segment, name=form.name.data, conditions=tree, target=form.target.data,
+                seller_ids=form.seller_ids.data or [], distribution=form.distribution.data,
+                created_within_hours=form.created_within_hours.data)
+        except ServiceError as error:
+            show_error(form, error)
+        else:
+            db.session.commit()
+            flash(f"The rule “{form.name.data.strip()}” is added.", "success")
+            return redirect(url_for("assignment.rules", segment_id=segment.id))
+    status = 400 if request.method == "POST" else 200
+    names = {s.id: s.name for s in sellers}
+    listed = [(rule, describe(rule.conditions or {}, fields),
+               ", ".join(names.get(i, "(no longer a seller)") for i in rule.seller_ids or []))
+              for rule in assignment.rules_of(segment.id)]
+    return render_template("segments/assignment.html", segment=segment, form=form,
+                           rules=listed, confirm=ConfirmForm()), status
+
+
+@bp.route("/<int:segment_id>/assignment/<int:rule_id>/delete", methods=["POST"])
+@requires(Role.SEQUENCE_MANAGER, sequences=True)
+def delete_rule(segment_id: int, rule_id: int):
+    segment = _segment(segment_id)
+    rule = _rule(segment, rule_id)
+    if ConfirmForm().validate_on_submit():
+        name = rule.name
+        assignment.delete_rule(rule)
+        db.session.commit()
+        flash(f"The rule “{name}” is removed.", "success")
+    return redirect(url_for("assignment.rules", segment_id=segment.id))
+
+
+@bp.route("/<int:segment_id>/assignment/<int:rule_id>/move", methods=["POST"])
+@requires(Role.SEQUENCE_MANAGER, sequences=True)
+def move_rule(segment_id: int, rule_id: int):
+    segment = _segment(segment_id)
+    rule = _rule(segment, rule_id)
+    if ConfirmForm().validate_on_submit():
+        assignment.move_rule(rule, request.form.get("direction", ""))
+        db.session.commit()
+    return redirect(url_for("assignment.rules", segment_id=segment.id))
+
+
+@account_bp.route("/availability", methods=["GET", "POST"])
+@requires()
+def availability():
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        assignment.set_available(current_user, not current_user.available)
+        db.session.commit()
+        flash("You are available: new records can be assigned to you."
+              if current_user.available else
+              "You are unavailable: assignment rules skip you until you switch back.",
+              "success")
+        return redirect(url_for("availability.availability"))
+    return render_template("account/availability.html", form=form)
