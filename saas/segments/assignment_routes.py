@@ -78,6 +78,11 @@ class RuleForm(FlaskForm):
         return {"op": "and", "rules": rules}, rows
 
 
+def _seller_label(seller) -> str:
+    notes = [n for n in (seller.country, None if seller.available else "unavailable") if n]
+    return f"{seller.name} ({', '.join(notes)})" if notes else seller.name
+
+
 def _segment(segment_id: int) -> Segment:
     return get_or_404(Segment, segment_id)
 
@@ -98,8 +103,7 @@ def rules(segment_id: int):
     form = RuleForm()
     for entry in form.conditions:
         entry.form.field.choices = [NONE] + [SelectChoice(k, f.label) for k, f in fields.items()]
-    form.seller_ids.choices = [
-        SelectChoice(s.id, s.name + ("" if s.available else " (unavailable)")) for s in sellers]
+    form.seller_ids.choices = [SelectChoice(s.id, _seller_label(s)) for s in sellers]
     valid = form.validate_on_submit()
     if request.method == "POST":
         tree, rows = form.condition_tree()
