@@ -88,6 +88,27 @@ def _is_scoped(mapper) -> bool:
     return issubclass(mapper.class_, TenantScoped)
 
 
+def _scoped_tables() -> dict:
+    from saas.extensions import db
+
+    return {m.local_table: m.class_.__name__ for m in db.Model.registry.mappers
+            if _is_scoped(m)}
+
+
+def _scoped_names(state) -> str:
+    """The scoped models a statement reads or writes, including ones only in its FROM clause
+    (`select(func.count()).select_from(Record)` names no entity, yet reads `record`)."""
+    names = {m.class_.__name__ for m in state.all_mappers if _is_scoped(m)}
+    froms = getattr(state.statement, "get_final_froms", None)
+    if froms is not None:
+        tables = _scoped_tables()
+        for from_ in froms():
+            for table in getattr(from_, "_from_objects", [from_]):
+                if table in tables:
+                    names.add(tables[table])
+    return ", ".join(sorted(names))
+
+
 @event.listens_for(Session, "do_orm_execute")
 def _scope_to_tenant(state) -> None:
     if not (state.is_select or state.is_update or state.is_delete):
@@ -96,11 +117,11 @@ def _scope_to_tenant(state) -> None:
         return  # these come from an already-scoped load
     if state.execution_options.get("all_tenants", False):
         return
-    if not any(_is_scoped(m) for m in state.all_mappers):
+    names = _scoped_names(state)
+    if not names:
         return
     tid = _current_tenant_id.get()
     if tid is None:
-        names = ", ".join(sorted(m.class_.__name__ for m in state.all_mappers if _is_scoped(m)))
         raise TenantContextMissing(f"query on tenant-scoped {names} with no tenant in context")
     state.statement = state.statement.options(
         with_loader_criteria(TenantScoped, lambda cls: cls.tenant_id == tid, include_aliases=True)

@@ -4,18 +4,21 @@ table emptied after each test (so live-server browser tests see committed data t
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
 from flask_migrate import upgrade
 from redis import Redis
-from sqlalchemy import text
+from sqlalchemy import insert, text
 
 from saas import create_app
 from saas.auth.models import Role, Tenant, User
 from saas.auth.passwords import hash_password
 from saas.extensions import db
+from saas.records.models import Record
 from saas.tenancy import tenant_context
+from saas.timeutil import utcnow
 
 TEST_DATABASE_URL = os.environ.get(
     "TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -145,3 +148,27 @@ def admin_client(client, admin):
     response = _login(client, admin)
     assert response.status_code == 302
     return client
+
+
+@pytest.fixture
+def add_records(app):
+    """add_records(tenant, n, **columns) inserts n leads in bulk; returns their ids."""
+
+    def add(tenant, n=1, record_type="lead", start=None, **columns):
+        start = start or utcnow() - timedelta(days=1)
+        rows = []
+        for i in range(n):
+            row = {"tenant_id": tenant.id, "record_type": record_type, "first_name": f"First{i}",
+                   "last_name": f"Last{i:04d}", "company": f"Company {i % 7}",
+                   "email": f"person{i}-{tenant.slug}@example.com",
+                   "status": "new" if record_type == "lead" else "open", "custom": {},
+                   "time_zone": "UTC", "created_at": start + timedelta(minutes=i),
+                   "updated_at": start + timedelta(minutes=i)}
+            row.update({k: (v(i) if callable(v) else v) for k, v in columns.items()})
+            rows.append(row)
+        with app.app_context(), tenant_context(tenant.id):
+            ids = db.session.execute(insert(Record).returning(Record.id), rows).scalars().all()
+            db.session.commit()
+        return ids
+
+    return add

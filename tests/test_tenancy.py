@@ -79,3 +79,14 @@ def test_inserts_take_the_tenant_from_context_and_refuse_another(app, two_tenant
 
 def test_unknown_tenant_slug_is_404(client):
     assert client.get("/no-such-org/login").status_code == 404
+
+
+def test_a_count_naming_no_entity_is_still_scoped(app, two_tenants):
+    a, *_ = two_tenants
+    with app.app_context():
+        stmt = select(func.count()).select_from(User)
+        with pytest.raises(TenantContextMissing):
+            db.session.execute(stmt).scalar()
+        db.session.rollback()
+        with tenant_context(a.id):
+            assert db.session.execute(stmt).scalar() == 1

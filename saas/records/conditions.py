@@ -26,6 +26,7 @@ from saas.records.fields import (
     TIMEZONE,
     Field,
 )
+from saas.records.models import Record
 from saas.timeutil import utcnow
 
 OPERATORS = {
@@ -127,9 +128,13 @@ def compile_condition(field: Field, op: str, value=None) -> ColumnElement:
     textual = field.kind in (TEXT, EMAIL, PHONE, TIMEZONE)
 
     if op in NO_VALUE:
-        empty = col.is_(None)
-        if textual or field.custom:
+        if field.custom:  # judge emptiness on the JSON text, whatever the field's kind
+            raw = Record.custom[field.key.removeprefix("custom.")].as_string()
+            empty = or_(raw.is_(None), raw == "")
+        elif textual:
             empty = or_(col.is_(None), col == "")
+        else:
+            empty = col.is_(None)
         return empty if op == "is_empty" else ~empty
 
     if op not in TWO_VALUES and op != "in_list" and str(value if value is not None else "") \

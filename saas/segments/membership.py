@@ -35,8 +35,9 @@ def active_segments(record_type: str | None = None) -> list[Segment]:
 
 
 def _expression(segment: Segment, fields_by_type: dict):
-    fields = fields_by_type.setdefault(segment.record_type, fields_for(segment.record_type))
-    return compile_rules(segment.rules, fields)
+    if segment.record_type not in fields_by_type:
+        fields_by_type[segment.record_type] = fields_for(segment.record_type)
+    return compile_rules(segment.rules, fields_by_type[segment.record_type])
 
 
 def refresh_records(record_ids: Iterable[int]) -> dict[str, int]:

@@ -11,7 +11,6 @@ from werkzeug.serving import make_server
 
 from saas import create_app
 from tests.conftest import app_config
-from tests.records.conftest import add_records  # noqa: F401 - fixture for browser tests
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).parent / "artifacts"

@@ -10,7 +10,6 @@ from saas.segments import membership
 from saas.segments.builder import apply_action, tree_from_form
 from saas.segments.models import Segment, SegmentEvent, SegmentMember
 from saas.tenancy import tenant_context
-from tests.records.conftest import add_records  # noqa: F401 - fixture
 
 TRADE_SHOW = {"g-r-op": "and", "c-r.0-field": "lead_source", "c-r.0-operator": "equals",
               "c-r.0-value": "Trade show"}
@@ -157,7 +156,8 @@ def test_membership_of_one_record_updates_every_active_segment(app, manager, add
                              {"field": "country", "operator": "equals", "value": "FR"},
                              {"op": "and", "rules": [
                                  {"field": "company", "operator": "contains", "value": "x"},
-                                 {"field": "status", "operator": "equals", "value": "qualified"}]}]})
+                                 {"field": "status", "operator": "equals",
+                                  "value": "qualified"}]}]})
         draft = Segment(name="Draft", record_type="lead", status="draft",
                         rules={"op": "and", "rules": [
                             {"field": "status", "operator": "equals", "value": "new"}]})
