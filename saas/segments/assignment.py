@@ -168,47 +168,58 @@ def assign_records(segment_id: int, record_ids: Iterable[int]) -> int:
 
 # Rules, as the assignment page edits them.
 
+def rule_errors(segment: Segment, *, name: str, conditions: dict | None, target: str,
+                seller_ids: Iterable[int] = (), match_attribute: str | None = None,
+                distribution: str = Distribution.ROUND_ROBIN.value,
+                created_within_hours: int | None = None) -> dict[str, str]:
+    """Every problem with a rule at once, by form field; conditions by path as
+    'conditions:<path>'. Empty means `add_rule` will save it."""
+    errors: dict[str, str] = {}
+    if not (name or "").strip():
+        errors["name"] = "Give the rule a name."
+    for path, message in condition_errors(segment, conditions or empty_rules()).items():
+        errors[f"conditions:{path}"] = message
+    if target not in {t.value for t in SellerTarget}:
+        errors["target"] = "Choose which sellers this rule assigns to."
+    if target == SellerTarget.SPECIFIC.value:
+        wanted = {int(i) for i in seller_ids or ()}
+        if not wanted:
+            errors["seller_ids"] = "Choose at least one seller."
+        elif set(db.session.execute(select(User.id).where(
+                User.id.in_(wanted), is_seller_clause())).scalars()) != wanted:
+            errors["seller_ids"] = "Choose sellers of this workspace."
+    if target == SellerTarget.MATCHING.value and (match_attribute or "country") \
+            not in MATCH_ATTRIBUTES:
+        errors["match_attribute"] = "Sellers can be matched on their country."
+    if distribution not in {d.value for d in Distribution}:
+        errors["distribution"] = "Choose round robin or load balancing."
+    if created_within_hours is not None and created_within_hours < 1:
+        errors["created_within_hours"] = "Enter a number of hours of 1 or more."
+    return errors
+
+
 def add_rule(segment: Segment, *, name: str, conditions: dict | None, target: str,
              seller_ids: Iterable[int] = (), match_attribute: str | None = None,
              distribution: str = Distribution.ROUND_ROBIN.value,
              created_within_hours: int | None = None) -> AssignmentRule:
     """Validate and append a rule at the end of the segment's list."""
-    name = (name or "").strip()
-    if not name:
-        raise ServiceError("Give the rule a name.", "name")
-    conditions = conditions or empty_rules()
-    errors = condition_errors(segment, conditions)
+    errors = rule_errors(segment, name=name, conditions=conditions, target=target,
+                         seller_ids=seller_ids, match_attribute=match_attribute,
+                         distribution=distribution, created_within_hours=created_within_hours)
     if errors:
-        raise ServiceError(sorted(errors.items())[0][1], "conditions")
-    if target not in {t.value for t in SellerTarget}:
-        raise ServiceError("Choose which sellers this rule assigns to.", "target")
-    seller_ids = sorted({int(i) for i in seller_ids or ()})
-    if target == SellerTarget.SPECIFIC.value:
-        if not seller_ids:
-            raise ServiceError("Choose at least one seller.", "seller_ids")
-        known = set(db.session.execute(select(User.id).where(
-            User.id.in_(seller_ids), is_seller_clause())).scalars())
-        if known != set(seller_ids):
-            raise ServiceError("Choose sellers of this workspace.", "seller_ids")
-    else:
-        seller_ids = []
-    if target == SellerTarget.MATCHING.value:
-        match_attribute = match_attribute or "country"
-        if match_attribute not in MATCH_ATTRIBUTES:
-            raise ServiceError("Sellers can be matched on their country.", "match_attribute")
-    else:
-        match_attribute = None
-    if distribution not in {d.value for d in Distribution}:
-        raise ServiceError("Choose round robin or load balancing.", "distribution")
-    if created_within_hours is not None and created_within_hours < 1:
-        raise ServiceError("Enter a number of hours of 1 or more.", "created_within_hours")
+        field, message = next(iter(errors.items()))
+        raise ServiceError(message, field.split(":")[0])
     position = db.session.execute(
         select(func.coalesce(func.max(AssignmentRule.position), -1))
         .where(AssignmentRule.segment_id == segment.id)).scalar_one() + 1
-    rule = AssignmentRule(segment_id=segment.id, name=name[:120], position=position,
-                          conditions=conditions, target=target, seller_ids=seller_ids,
-                          match_attribute=match_attribute, distribution=distribution,
-                          created_within_hours=created_within_hours)
+    specific = target == SellerTarget.SPECIFIC.value
+    rule = AssignmentRule(
+        segment_id=segment.id, name=name.strip()[:120], position=position,
+        conditions=conditions or empty_rules(), target=target,
+        seller_ids=sorted({int(i) for i in seller_ids or ()}) if specific else [],
+        match_attribute=(match_attribute or "country")
+        if target == SellerTarget.MATCHING.value else None,
+        distribution=distribution, created_within_hours=created_within_hours)
     db.session.add(rule)
     db.session.flush()
     audit.record("assignment_rule.added", f"{segment.name}: {rule.name}", segment_id=segment.id)

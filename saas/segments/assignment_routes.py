@@ -107,22 +107,30 @@ def rules(segment_id: int):
     valid = form.validate_on_submit()
     if request.method == "POST":
         tree, rows = form.condition_tree()
-        for path, message in assignment.condition_errors(segment, tree).items():
-            row = form.conditions[rows[int(path.split(".")[0])] if path else 0].form
-            row.value.errors = [*row.value.errors, message]
+        values = {"name": form.name.data or "", "conditions": tree,
+                  "target": form.target.data, "seller_ids": form.seller_ids.data or [],
+                  "distribution": form.distribution.data,
+                  "created_within_hours": form.created_within_hours.data}
+        for key, message in assignment.rule_errors(segment, **values).items():
             valid = False
-    if valid:
-        try:
-            assignment.add_rule(
-                segment, name=form.name.data, conditions=tree, target=form.target.data,
-                seller_ids=form.seller_ids.data or [], distribution=form.distribution.data,
-                created_within_hours=form.created_within_hours.data)
-        except ServiceError as error:
-            show_error(form, error)
-        else:
-            db.session.commit()
-            flash(f"The rule “{form.name.data.strip()}” is added.", "success")
-            return redirect(url_for("assignment.rules", segment_id=segment.id))
+            if key.startswith("conditions:"):
+                path = key.split(":", 1)[1]
+                target = form.conditions[rows[int(path.split(".")[0])] if path else 0].form.value
+            else:
+                target = getattr(form, key, None)
+            if target is None:
+                flash(message, "error")
+            elif message not in target.errors:
+                target.errors = [*target.errors, message]
+        if valid:
+            try:
+                assignment.add_rule(segment, **values)
+            except ServiceError as error:
+                show_error(form, error)
+            else:
+                db.session.commit()
+                flash(f"The rule “{form.name.data.strip()}” is added.", "success")
+                return redirect(url_for("assignment.rules", segment_id=segment.id))
     status = 400 if request.method == "POST" else 200
     names = {s.id: s.name for s in sellers}
     listed = [(rule, describe(rule.conditions or {}, fields),

@@ -260,6 +260,7 @@ def test_add_a_rule_with_a_validation_error_then_fixed(app, tenant, manager_clie
     page = bad.get_data(as_text=True)
     assert "is not one of" in page
     assert "1 or more" in page
+    assert "Choose at least one seller." in page       # every problem shown at once
     no_seller = manager_client.post(url, data={"name": "Shows", "target": "specific",
                                                "distribution": "round_robin"})
     assert "Choose at least one seller." in no_seller.get_data(as_text=True)
