@@ -129,6 +129,16 @@ def test_unavailable_sellers_are_skipped(segment, rule, seller, leads, owners):
     assert set(owners(leads(3)).values()) == {here}
 
 
+def test_only_active_users_with_the_seller_role_are_assigned(make_user, tenant, segment, rule,
+                                                             seller, leads, owners):
+    make_user(tenant, roles=[Role.SEQUENCE_MANAGER])
+    make_user(tenant, roles=[Role.SELLER], status="deactivated")
+    make_user(tenant, roles=[Role.SELLER], status="invited")
+    only = seller()
+    rule(segment())
+    assert set(owners(leads(3)).values()) == {only}
+
+
 def test_no_available_seller_leaves_records_unowned(segment, rule, seller, leads, owners):
     seller(available=False)
     rule(segment())
