@@ -61,10 +61,16 @@ def eligible_sellers_for_choice() -> list[User]:
         .order_by(User.name, User.id)).scalars())
 
 
-def rules_of(segment_id: int) -> list[AssignmentRule]:
-    return list(db.session.execute(
-        select(AssignmentRule).where(AssignmentRule.segment_id == segment_id)
-        .order_by(AssignmentRule.position, AssignmentRule.id)).scalars())
+def rules_of(segment_id: int, lock: bool = False) -> list[AssignmentRule]:
+    """The segment's rules in order. `lock` takes their rows FOR UPDATE (always in id order, so
+    two batches cannot deadlock) and reloads them: concurrent batches then take turns, and the
+    second continues the round robin where the first stopped."""
+    stmt = select(AssignmentRule).where(AssignmentRule.segment_id == segment_id)
+    if lock:
+        stmt = (stmt.order_by(AssignmentRule.id).with_for_update()
+                .execution_options(populate_existing=True))
+    rules = list(db.session.execute(stmt).scalars())
+    return sorted(rules, key=lambda r: (r.position, r.id))
 
 
 def _owned_here(segment: Segment):
@@ -129,6 +135,7 @@ def assign_records(segment_id: int, record_ids: Iterable[int]) -> int:
         .order_by(Record.id))}
     if not remaining:
         return 0
+    rules = rules_of(segment.id, lock=True)
     fields = fields_for(segment.record_type)
     load = _open_load(segment.record_type, [s.id for s in sellers])
     now = utcnow()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from datetime import timedelta
 
@@ -111,6 +112,37 @@ def test_round_robin_is_fair_and_continues_in_the_next_batch(segment, rule, sell
     assert [first[i] for i in sorted(first)][:4] == [a, b, c, a]
     second = owners(leads(2))
     assert [second[i] for i in sorted(second)] == [b, c]
+
+
+def test_concurrent_batches_take_turns_in_the_round_robin(app, tenant, segment, rule, seller,
+                                                          leads, owners):
+    a, b = seller(), seller()
+    rule(segment())
+    first, second = leads(1, join=False), leads(1, join=False)
+    assigned, release = threading.Event(), threading.Event()
+    done = []
+
+    def join(ids, hold):
+        with app.app_context(), tenant_context(tenant.id):
+            refresh_records(ids)
+            if hold:
+                assigned.set()
+                release.wait(10)
+            db.session.commit()
+            done.append(ids)
+
+    one = threading.Thread(target=join, args=(first, True))
+    one.start()
+    assert assigned.wait(10)
+    two = threading.Thread(target=join, args=(second, False))
+    two.start()
+    two.join(1)
+    assert two.is_alive()          # waits for the first batch's rules lock
+    release.set()
+    one.join(10)
+    two.join(10)
+    assert done == [first, second]
+    assert owners(first + second) == {first[0]: a, second[0]: b}
 
 
 def test_load_balancing_gives_fewer_to_a_busier_seller(segment, rule, seller, leads, owners):
