@@ -9,6 +9,7 @@
 - Cross-tenant work (the engine's tick) opts out per statement with
   `.execution_options(all_tenants=True)` and then works inside `tenant_context(tenant_id)`.
 - Never `session.get()` a scoped model (the identity map skips criteria): use `get_or_404`.
+- Core and text SQL (bulk work) are not rewritten: they filter `tenant_id` themselves.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import TypeVar
 from flask import Flask, abort, g, has_request_context
 from sqlalchemy import ForeignKey, event, select
 from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column, with_loader_criteria
+from sqlalchemy.sql.util import find_tables
 
 _current_tenant_id: ContextVar[int | None] = ContextVar("current_tenant_id", default=None)
 
@@ -99,13 +101,10 @@ def _scoped_names(state) -> str:
     """The scoped models a statement reads or writes, including ones only in its FROM clause
     (`select(func.count()).select_from(Record)` names no entity, yet reads `record`)."""
     names = {m.class_.__name__ for m in state.all_mappers if _is_scoped(m)}
-    froms = getattr(state.statement, "get_final_froms", None)
-    if froms is not None:
+    if not names and state.is_select:  # rare: walk the tables (cheap next to compiling it)
         tables = _scoped_tables()
-        for from_ in froms():
-            for table in getattr(from_, "_from_objects", [from_]):
-                if table in tables:
-                    names.add(tables[table])
+        names = {tables[t] for t in find_tables(state.statement, include_joins=True)
+                 if t in tables}
     return ", ".join(sorted(names))
 
 

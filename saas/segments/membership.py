@@ -41,58 +41,78 @@ def _expression(segment: Segment, fields_by_type: dict):
 
 
 def refresh_records(record_ids: Iterable[int]) -> dict[str, int]:
-    """Bring the active segments up to date for these records; returns joins and leaves."""
+    """Bring the active segments up to date for these records; returns joins and leaves.
+
+    One query per chunk tells, for every active segment, whether each record matches and
+    whether it is a member; the differences are written in bulk.
+    """
     ids = sorted(set(record_ids))
     totals = {"joined": 0, "left": 0}
     segments = active_segments()
     if not ids or not segments:
         return totals
     fields_by_type: dict = {}
-    columns = [case((and_(Record.record_type == s.record_type,
-                          _expression(s, fields_by_type)), 1), else_=0).label(f"s{s.id}")
-               for s in segments]
+    columns = []
+    for s in segments:
+        columns.append(case((and_(Record.record_type == s.record_type,
+                                  _expression(s, fields_by_type)), 1), else_=0)
+                       .label(f"s{s.id}"))
+        columns.append(exists().where(SegmentMember.segment_id == s.id,
+                                      SegmentMember.record_id == Record.id).label(f"m{s.id}"))
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start:start + CHUNK]
-        should = {(s.id, row.id) for row in db.session.execute(
-            select(Record.id, *columns).where(Record.id.in_(chunk)))
-            for s in segments if getattr(row, f"s{s.id}")}
-        current = {(segment_id, record_id) for segment_id, record_id in db.session.execute(
-            select(SegmentMember.segment_id, SegmentMember.record_id)
-            .where(SegmentMember.record_id.in_(chunk),
-                   SegmentMember.segment_id.in_([s.id for s in segments])))}
-        joined, left = should - current, current - should
+        joined, left, unowned = set(), set(), set()
+        for row in db.session.execute(
+                select(Record.id, Record.owner_id, *columns).where(Record.id.in_(chunk))):
+            if row.owner_id is None:
+                unowned.add(row.id)
+            for s in segments:
+                should, member = getattr(row, f"s{s.id}"), getattr(row, f"m{s.id}")
+                if should and not member:
+                    joined.add((s.id, row.id))
+                elif member and not should:
+                    left.add((s.id, row.id))
         _write(joined, left)
+        _assign({(s, r) for s, r in joined if r in unowned})
         totals["joined"] += len(joined)
         totals["left"] += len(left)
     return totals
+
+
+def _assign(joined: set[tuple[int, int]]) -> None:
+    """New members without an owner get one from their segment's assignment rules."""
+    for segment_id in sorted({s for s, _ in joined}):
+        assign_records(segment_id, [r for s, r in joined if s == segment_id])
 
 
 def _write(joined: set[tuple[int, int]], left: set[tuple[int, int]]) -> None:
     now = utcnow()
     tenant_id = current_tenant_id()
     if joined:
-        rows = [{"tenant_id": tenant_id, "segment_id": s, "record_id": r} for s, r in joined]
-        db.session.execute(insert(SegmentMember), [{**row, "joined_at": now} for row in rows])
-        db.session.execute(insert(SegmentEvent),
-                           [{**row, "kind": "joined", "created_at": now} for row in rows])
-        for segment_id in sorted({s for s, _ in joined}):
-            assign_records(segment_id, [r for s, r in joined if s == segment_id])
-    if left:
-        for segment_id in {s for s, _ in left}:
-            records = [r for s, r in left if s == segment_id]
-            db.session.execute(delete(SegmentMember).where(
-                SegmentMember.segment_id == segment_id, SegmentMember.record_id.in_(records)))
+        db.session.execute(insert(SegmentMember), [
+            {"tenant_id": tenant_id, "segment_id": s, "record_id": r, "joined_at": now}
+            for s, r in joined])
+    for segment_id in {s for s, _ in left}:
+        records = [r for s, r in left if s == segment_id]
+        db.session.execute(delete(SegmentMember).where(
+            SegmentMember.segment_id == segment_id, SegmentMember.record_id.in_(records))
+            .execution_options(synchronize_session=False))
+    if joined or left:
         db.session.execute(insert(SegmentEvent), [
-            {"tenant_id": tenant_id, "segment_id": s, "record_id": r, "kind": "left",
-             "created_at": now} for s, r in left])
+            {"tenant_id": tenant_id, "segment_id": s, "record_id": r, "kind": kind,
+             "created_at": now}
+            for kind, pairs in (("joined", joined), ("left", left)) for s, r in pairs])
     changes: dict[int, int] = {}
     for s, _ in joined:
         changes[s] = changes.get(s, 0) + 1
     for s, _ in left:
         changes[s] = changes.get(s, 0) - 1
-    for segment_id, delta in changes.items():
-        db.session.execute(update(Segment).where(Segment.id == segment_id)
-                           .values(member_count=Segment.member_count + delta))
+    changes = {s: d for s, d in changes.items() if d}
+    if changes:
+        delta = case(*((Segment.id == s, d) for s, d in changes.items()), else_=0)
+        db.session.execute(update(Segment).where(Segment.id.in_(list(changes)))
+                           .values(member_count=Segment.member_count + delta)
+                           .execution_options(synchronize_session=False))
 
 
 def rebuild(segment: Segment) -> dict[str, int]:
