@@ -127,6 +127,8 @@ def rebuild(segment: Segment) -> dict[str, int]:
                                SegmentMember.record_id == Record.id)
     newcomers = select(literal(tenant_id), literal(segment.id), Record.id).where(
         matches, ~is_member)
+    unowned = db.session.execute(select(Record.id).where(
+        matches, ~is_member, Record.owner_id.is_(None))).scalars().all()
     joined = db.session.execute(insert(SegmentEvent).from_select(
         ["tenant_id", "segment_id", "record_id", "kind"],
         newcomers.add_columns(literal("joined")))).rowcount
@@ -139,6 +141,8 @@ def rebuild(segment: Segment) -> dict[str, int]:
         ["tenant_id", "segment_id", "record_id", "kind"], leavers)).rowcount
     db.session.execute(delete(SegmentMember).where(
         SegmentMember.segment_id == segment.id, ~still))
+    for start in range(0, len(unowned), CHUNK):  # newcomers without an owner get one
+        assign_records(segment.id, unowned[start:start + CHUNK])
     segment.member_count = db.session.execute(
         select(func.count()).select_from(SegmentMember)
         .where(SegmentMember.segment_id == segment.id)).scalar_one()

@@ -210,3 +210,22 @@ def test_segments_need_the_sequence_manager_role(app, manager, make_user, login)
     client = app.test_client()
     login(client, seller)
     assert client.get("/acme/segments").status_code == 403
+
+
+def test_activation_assigns_unowned_members(app, mclient, manager, make_user, add_records):
+    from saas.segments.models import AssignmentRule
+
+    tenant = manager.tenant
+    seller = make_user(tenant, roles=[Role.SELLER], name="Sam Seller")
+    ids = add_records(tenant, 3, lead_source="Trade show", owner_id=None)
+    saved = mclient.post("/acme/segments/new", data=form())
+    segment_id = int(saved.headers["Location"].rsplit("/", 1)[1])
+    with app.app_context(), tenant_context(tenant.id):
+        db.session.add(AssignmentRule(segment_id=segment_id, name="Everyone", position=1,
+                                      conditions={"op": "and", "rules": []}, target="any",
+                                      seller_ids=[], distribution="round_robin"))
+        db.session.commit()
+    mclient.post(f"/acme/segments/{segment_id}/activate")
+    with app.app_context(), tenant_context(tenant.id):
+        owners = db.session.execute(select(Record.owner_id).where(Record.id.in_(ids)))
+        assert set(owners.scalars()) == {seller.id}
