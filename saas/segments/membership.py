@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from sqlalchemy import and_, case, delete, exists, func, insert, literal, select, update
 
 from saas.extensions import db
-from saas.records.fields import fields_for
+from saas.records.fields import fields_for, standard_fields
 from saas.records.models import Record
 from saas.segments.assignment import assign_records
 from saas.segments.models import Segment, SegmentEvent, SegmentMember, SegmentStatus
@@ -35,9 +35,17 @@ def active_segments(record_type: str | None = None) -> list[Segment]:
 
 
 def _expression(segment: Segment, fields_by_type: dict):
-    if segment.record_type not in fields_by_type:
-        fields_by_type[segment.record_type] = fields_for(segment.record_type)
-    return compile_rules(segment.rules, fields_by_type[segment.record_type])
+    key = (segment.record_type, _uses_custom_fields(segment.rules))
+    if key not in fields_by_type:  # custom fields cost a query: load them only when used
+        fields_by_type[key] = fields_for(segment.record_type) if key[1] else {
+            f.key: f for f in standard_fields(segment.record_type)}
+    return compile_rules(segment.rules, fields_by_type[key])
+
+
+def _uses_custom_fields(node: dict) -> bool:
+    if "rules" in node:
+        return any(_uses_custom_fields(child) for child in node["rules"])
+    return str(node.get("field", "")).startswith("custom.")
 
 
 def refresh_records(record_ids: Iterable[int]) -> dict[str, int]:
