@@ -17,17 +17,14 @@ import os
 import statistics
 import time
 
-from flask_migrate import upgrade
 from sqlalchemy import text
 
 from saas import create_app
-from saas.auth.models import Role, Tenant, User
 from saas.auth.passwords import hash_password
 from saas.extensions import db
-from saas.records.models import LEAD_SOURCES, CustomField
-from saas.tenancy import tenant_context
+from saas.records.models import LEAD_SOURCES
 from saas.web.pagination import encode_cursor
-from tests.perf.common import ensure_database
+from tests.perf.common import build, ensure_database
 
 DATABASE_URL = os.environ.get("TEST_DATABASE_URL",
                               "postgresql+psycopg://postgres@127.0.0.1:5432/bench")
@@ -51,37 +48,6 @@ SELECT :tenant, 'lead',
        now() - (g || ' seconds')::interval, now() - (g || ' seconds')::interval
 FROM generate_series(1, :n) AS g
 """
-
-
-def build(app, records: int) -> dict:
-    with app.app_context():
-        with db.engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-        upgrade()
-        ids = {}
-        for slug, n in (("bench", records), ("neighbour", max(records // 10, 1))):
-            tenant = Tenant(slug=slug, name=slug.title(), licence="sales_enterprise",
-                            settings={}, opportunities_enabled=False)
-            db.session.add(tenant)
-            db.session.flush()
-            with tenant_context(tenant.id):
-                user = User(email=f"manager@{slug}.example", name="Bench Manager",
-                            password_hash=hash_password(PASSWORD),
-                            roles=[Role.SEQUENCE_MANAGER.value], status="active")
-                db.session.add(user)
-                db.session.add(CustomField(record_type="lead", key="tier", label="Tier",
-                                           kind="choice", choices=["Gold", "Silver"]))
-                db.session.flush()
-                sources = ",".join(f"'{s}'" for s in LEAD_SOURCES)
-                db.session.execute(
-                    text(FILL.format(sources=sources, nsources=len(LEAD_SOURCES))),
-                    {"tenant": tenant.id, "owner": user.id, "n": n})
-                db.session.commit()
-                ids[slug] = (tenant.id, user.id)
-        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text("VACUUM ANALYZE record"))
-        return ids
 
 
 def deep_cursor(app, tenant_id: int, offset: int) -> str:
@@ -120,7 +86,9 @@ def main() -> None:
                       "SECRET_KEY": "bench-" * 8, "WTF_CSRF_ENABLED": False,
                       "ARGON2_TIME_COST": "1", "ARGON2_MEMORY_COST": "8192"})
     started = time.perf_counter()
-    ids = build(app, args.records)
+    with app.app_context():
+        password_hash = hash_password(PASSWORD)
+    ids = build(app, args.records, FILL, password_hash)
     build_seconds = time.perf_counter() - started
     tenant_id, _ = ids["bench"]
     client = app.test_client()

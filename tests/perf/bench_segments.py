@@ -25,20 +25,18 @@ import statistics
 import sys
 import time
 
-from flask_migrate import upgrade
-from sqlalchemy import and_, create_engine, func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import and_, func, select, text
 
 from saas import create_app
-from saas.auth.models import Role, Tenant, User
 from saas.extensions import db
 from saas.records.fields import fields_for
-from saas.records.models import LEAD_SOURCES, CustomField, Record
+from saas.records.models import LEAD_SOURCES, Record
 from saas.segments.membership import rebuild as rebuild_segment
 from saas.segments.membership import refresh_records, simulate
 from saas.segments.models import Segment, SegmentStatus
 from saas.segments.rules import compile_rules, validate
 from saas.tenancy import tenant_context
+from tests.perf.common import build, ensure_database
 
 DATABASE_URL = os.environ.get("TEST_DATABASE_URL",
                               "postgresql+psycopg://postgres@127.0.0.1:5432/bench_segments")
@@ -84,50 +82,6 @@ ACTIVE = {
         {"field": "lead_source", "operator": "in_list", "value": "Web, Partner"},
         {"field": "owner_id", "operator": "is_empty"}]},
 }
-
-
-def ensure_database(url: str) -> None:
-    target = make_url(url)
-    if not target.drivername.startswith("postgresql"):
-        return
-    engine = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :d"),
-                              {"d": target.database}).scalar()
-        if not exists:
-            conn.execute(text(f'CREATE DATABASE "{target.database}"'))
-    engine.dispose()
-
-
-def build(app, records: int) -> dict:
-    with app.app_context():
-        with db.engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-        upgrade()
-        ids = {}
-        for slug, n in (("bench", records), ("neighbour", max(records // 10, 1))):
-            tenant = Tenant(slug=slug, name=slug.title(), licence="sales_enterprise",
-                            settings={}, opportunities_enabled=False)
-            db.session.add(tenant)
-            db.session.flush()
-            with tenant_context(tenant.id):
-                user = User(email=f"manager@{slug}.example", name="Bench Manager",
-                            password_hash=None, roles=[Role.SEQUENCE_MANAGER.value],
-                            status="active")
-                db.session.add(user)
-                db.session.add(CustomField(record_type="lead", key="tier", label="Tier",
-                                           kind="choice", choices=["Gold", "Silver"]))
-                db.session.flush()
-                sources = ",".join(f"'{s}'" for s in LEAD_SOURCES)
-                db.session.execute(
-                    text(FILL.format(sources=sources, nsources=len(LEAD_SOURCES))),
-                    {"tenant": tenant.id, "owner": user.id, "n": n})
-                db.session.commit()
-                ids[slug] = tenant.id
-        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text("VACUUM ANALYZE record"))
-        return ids
 
 
 def activate(tenant_id: int) -> float:
@@ -230,9 +184,9 @@ def main() -> None:
                       "SECRET_KEY": "bench-" * 8, "WTF_CSRF_ENABLED": False,
                       "ARGON2_TIME_COST": "1", "ARGON2_MEMORY_COST": "8192"})
     started = time.perf_counter()
-    ids = build(app, args.records)
+    ids = build(app, args.records, FILL, None)
     build_seconds = time.perf_counter() - started
-    tenant_id = ids["bench"]
+    tenant_id, _ = ids["bench"]
     with app.app_context():
         rebuild_ms = activate(tenant_id)
         if args.explain:
