@@ -12,7 +12,8 @@ from saas.segments.models import (
     SegmentEvent,
     SegmentMember,
 )
+from saas.templates_.models import MessageTemplate
 
 __all__ = ["AssignmentLog", "AssignmentRule", "AuditEvent", "CustomField", "ImportError_",
-           "ImportJob", "OutboxMessage", "Record", "Segment", "SegmentEvent", "SegmentMember",
-           "Tenant", "User"]
+           "ImportJob", "MessageTemplate", "OutboxMessage", "Record", "Segment", "SegmentEvent",
+           "SegmentMember", "Tenant", "User"]

@@ -1,0 +1,1 @@
+"""Email and SMS templates that sequences send (rendering lives in saas.messaging)."""
