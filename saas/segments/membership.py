@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import and_, case, delete, exists, func, insert, literal, select, update
+from sqlalchemy import and_, case, delete, exists, func, insert, literal, select
 
 from saas.extensions import db
 from saas.records.fields import fields_for, standard_fields
@@ -94,19 +94,22 @@ def _assign(joined: set[tuple[int, int]]) -> None:
 
 
 def _write(joined: set[tuple[int, int]], left: set[tuple[int, int]]) -> None:
+    """Core statements (the hot path of every record change): tenant_id is written out."""
     now = utcnow()
     tenant_id = current_tenant_id()
+    members, events, segments = (SegmentMember.__table__, SegmentEvent.__table__,
+                                 Segment.__table__)
     if joined:
-        db.session.execute(insert(SegmentMember), [
+        db.session.execute(members.insert(), [
             {"tenant_id": tenant_id, "segment_id": s, "record_id": r, "joined_at": now}
             for s, r in joined])
     for segment_id in {s for s, _ in left}:
         records = [r for s, r in left if s == segment_id]
-        db.session.execute(delete(SegmentMember).where(
-            SegmentMember.segment_id == segment_id, SegmentMember.record_id.in_(records))
-            .execution_options(synchronize_session=False))
+        db.session.execute(members.delete().where(
+            members.c.tenant_id == tenant_id, members.c.segment_id == segment_id,
+            members.c.record_id.in_(records)))
     if joined or left:
-        db.session.execute(insert(SegmentEvent), [
+        db.session.execute(events.insert(), [
             {"tenant_id": tenant_id, "segment_id": s, "record_id": r, "kind": kind,
              "created_at": now}
             for kind, pairs in (("joined", joined), ("left", left)) for s, r in pairs])
@@ -117,10 +120,10 @@ def _write(joined: set[tuple[int, int]], left: set[tuple[int, int]]) -> None:
         changes[s] = changes.get(s, 0) - 1
     changes = {s: d for s, d in changes.items() if d}
     if changes:
-        delta = case(*((Segment.id == s, d) for s, d in changes.items()), else_=0)
-        db.session.execute(update(Segment).where(Segment.id.in_(list(changes)))
-                           .values(member_count=Segment.member_count + delta)
-                           .execution_options(synchronize_session=False))
+        delta = case(*((segments.c.id == s, d) for s, d in changes.items()), else_=0)
+        db.session.execute(segments.update().where(
+            segments.c.tenant_id == tenant_id, segments.c.id.in_(list(changes)))
+            .values(member_count=segments.c.member_count + delta))
 
 
 def rebuild(segment: Segment) -> dict[str, int]:
