@@ -27,14 +27,16 @@ CHUNK = 1000
 SIMULATE_SHOWN = 25
 
 
-def active_segments(record_type: str | None = None) -> list[Segment]:
-    stmt = select(Segment).where(Segment.status == SegmentStatus.ACTIVE.value)
+def active_segments(record_type: str | None = None):
+    """Rows (id, record_type, rules) of the active segments: all a refresh needs."""
+    stmt = select(Segment.id, Segment.record_type, Segment.rules).where(
+        Segment.status == SegmentStatus.ACTIVE.value)
     if record_type:
         stmt = stmt.where(Segment.record_type == record_type)
-    return list(db.session.execute(stmt.order_by(Segment.id)).scalars())
+    return db.session.execute(stmt.order_by(Segment.id)).all()
 
 
-def _expression(segment: Segment, fields_by_type: dict):
+def _expression(segment, fields_by_type: dict):
     key = (segment.record_type, _uses_custom_fields(segment.rules))
     if key not in fields_by_type:  # custom fields cost a query: load them only when used
         fields_by_type[key] = fields_for(segment.record_type) if key[1] else {
