@@ -56,6 +56,7 @@ def register_blueprints(app: Flask) -> None:
     from saas.segments.assignment_routes import bp as assignment_bp
     from saas.segments.routes import bp as segments_bp
     from saas.sequences.routes import bp as sequences_bp
+    from saas.templates_.routes import bp as templates_bp
 
     app.register_blueprint(public_bp)
     app.register_blueprint(auth_bp)
@@ -64,6 +65,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(segments_bp)
     app.register_blueprint(imports_bp)
     app.register_blueprint(sequences_bp)
+    app.register_blueprint(templates_bp)
     app.register_blueprint(assignment_bp)
     app.register_blueprint(account_bp)
 

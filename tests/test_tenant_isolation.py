@@ -21,6 +21,7 @@ from saas.messaging.outbox import store_email
 from saas.records.custom_fields import add_custom_field
 from saas.records.models import Record
 from saas.segments.models import Segment
+from saas.templates_.models import MessageTemplate
 from saas.tenancy import current_tenant, tenant_context
 from tests.conftest import app_config
 from tests.segments.isolation_cases import assignment_rule_case, segment_case
@@ -113,7 +114,20 @@ def _segment_case(method: str = "GET", status: str = "draft"):
     return build
 
 
+def _template_case(method: str = "GET", data: dict | None = None):
+    def build(tenant) -> Case:
+        template = MessageTemplate(kind="sms", name=f"Template {next(_numbers)}", language="en",
+                                   body="Hi {{ record.first_name }}")
+        db.session.add(template)
+        db.session.flush()
+        return Case({"template_id": template.id}, method, data or {})
+    return build
+
+
 CASES = {
+    "message_templates.edit": _template_case(),
+    "message_templates.preview": _template_case(),
+    "message_templates.delete": _template_case("POST"),
     "segments.edit": _segment_case(),
     "segments.activate": _segment_case("POST"),
     "segments.deactivate": _segment_case("POST", status="active"),
