@@ -48,9 +48,39 @@ class RenderError(RuntimeError):
     """A saved template failed to render (it should have been refused when saved)."""
 
 
+MAX_RANGE = 1000
+MAX_REPEAT = 10_000
+
+
+def _range(*args):
+    values = range(*args)
+    if len(values) > MAX_RANGE:
+        raise OverflowError(f"range() is limited to {MAX_RANGE} items in a template")
+    return values
+
+
+class _Sandbox(ImmutableSandboxedEnvironment):
+    """Jinja's sandbox, plus limits on what a template can make the server compute:
+    no `**`, no huge `'x' * n`, small `range()`."""
+
+    intercepted_binops = frozenset(["*", "**"])
+
+    def call_binop(self, context, operator, left, right):
+        if operator == "**":
+            return self.undefined("the power operator is not allowed in a template")
+        if operator == "*" and (isinstance(left, str | list | tuple)
+                                or isinstance(right, str | list | tuple)):
+            sequence, times = (left, right) if isinstance(left, str | list | tuple) \
+                else (right, left)
+            if isinstance(times, int) and len(sequence) * times > MAX_REPEAT:
+                raise OverflowError("a template may not repeat text that many times")
+        return super().call_binop(context, operator, left, right)
+
+
 def _environment(autoescape: bool) -> ImmutableSandboxedEnvironment:
-    return ImmutableSandboxedEnvironment(loader=None, autoescape=autoescape,
-                                         keep_trailing_newline=True)
+    env = _Sandbox(loader=None, autoescape=autoescape, keep_trailing_newline=True)
+    env.globals["range"] = _range
+    return env
 
 
 _PLAIN = _environment(autoescape=False)

@@ -85,6 +85,23 @@ def test_sandbox_holds_even_when_validation_is_skipped():
     assert rendering.render_text("{{ record|attr('__class__') }}", context) == ""
 
 
+@pytest.mark.parametrize("source", [
+    "{{ 'a' * 100000000 }}",
+    "{{ 100000000 * 'a' }}",
+    "{% for i in range(100000) %}{% endfor %}",
+    "{% for i in range(10 ** 9) %}{% endfor %}",
+])
+def test_a_template_cannot_make_the_server_work_hard(source):
+    with pytest.raises(rendering.RenderError):
+        rendering.render_text(source, _context())
+
+
+def test_small_arithmetic_and_loops_still_work():
+    assert rendering.render_text(
+        "{{ 2 * 3 }} {{ 'ab' * 2 }}{% for i in range(3) %}{{ i }}{% endfor %}",
+        _context()) == "6 abab012"
+
+
 def test_html_is_sanitised_and_merge_values_escaped():
     html = rendering.render_html(
         '<p onclick="steal()">Hi {{ record.first_name }}</p><script>alert(1)</script>'
