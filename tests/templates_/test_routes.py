@@ -184,3 +184,13 @@ def test_preview_refuses_another_tenants_record(mclient, manager, make_tenant, a
     page = mclient.get(f"/acme/templates/{template_id}/preview?record_id={foreign}")
     assert page.status_code == 404
     assert "Secret" not in mclient.get(f"/acme/templates/{template_id}/preview?q=secret").text
+
+
+def test_new_pages_show_the_fields_of_their_kind(mclient):
+    email = mclient.get("/acme/templates/new?kind=email").text
+    assert 'name="subject"' in email and 'name="html_body"' in email
+    assert 'name="body"' not in email
+    sms = mclient.get("/acme/templates/new?kind=sms").text
+    assert 'name="body"' in sms and 'name="subject"' not in sms
+    assert "0 characters · 0 SMS parts" in sms
+    assert mclient.get("/acme/templates/new?kind=fax").status_code == 404
