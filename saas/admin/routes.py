@@ -9,7 +9,7 @@ from saas.admin import queries, services
 from saas.admin.forms import ConfirmForm, EditUserForm, InviteForm, LicenceForm, WorkspaceForm
 from saas.auth.access import admin_required
 from saas.auth.models import User
-from saas.auth.routes import show_error
+from saas.auth.routes import invite_link, reset_link, show_error
 from saas.errors import ServiceError
 from saas.messaging.models import OutboxMessage
 from saas.records import fields as record_fields
@@ -26,14 +26,6 @@ bp = Blueprint("admin", __name__, url_prefix="/<tenant>/settings")
 @admin_required
 def _only_admins():
     return None
-
-
-def _invite_link(token: str) -> str:
-    return url_for("auth.accept_invite", token=token, _external=True)
-
-
-def _reset_link(token: str) -> str:
-    return url_for("auth.reset_password", token=token, _external=True)
 
 
 @bp.route("/")
@@ -55,7 +47,7 @@ def invite():
         try:
             user = services.invite_user(email=form.email.data, name=form.name.data,
                                         roles=form.roles.data, inviter=current_user,
-                                        accept_link=_invite_link)
+                                        accept_link=invite_link)
         except ServiceError as error:
             show_error(form, error)
         else:
@@ -105,14 +97,14 @@ def reactivate_user(user_id: int):
 @bp.route("/users/<int:user_id>/reset-password", methods=["POST"])
 def reset_password(user_id: int):
     return _user_action(
-        user_id, lambda u: services.send_password_reset(u, _reset_link, by_admin=True),
+        user_id, lambda u: services.send_password_reset(u, reset_link, by_admin=True),
         "A password reset link is on its way to {email}.")
 
 
 @bp.route("/users/<int:user_id>/resend-invite", methods=["POST"])
 def resend_invite(user_id: int):
     return _user_action(
-        user_id, lambda u: services.resend_invite(u, current_user, _invite_link),
+        user_id, lambda u: services.resend_invite(u, current_user, invite_link),
         "A new invitation is on its way to {email}.")
 
 

@@ -149,14 +149,18 @@ def forgot_password():
             select(User).where(User.email == services.normalise_email(form.email.data))
         ).scalar_one_or_none()
         if user is not None:
-            admin_services.send_password_reset(user, _reset_link, by_admin=False)
+            admin_services.send_password_reset(user, reset_link, by_admin=False)
         flash("If this email belongs to an account here, a reset link is on its way.", "info")
         return redirect(url_for("auth.login"))
     return render_template("auth/forgot_password.html", form=form)
 
 
-def _reset_link(token: str) -> str:
+def reset_link(token: str) -> str:
     return url_for("auth.reset_password", token=token, _external=True)
+
+
+def invite_link(token: str) -> str:
+    return url_for("auth.accept_invite", token=token, _external=True)
 
 
 @bp.route("/reset-password/<token>", methods=["GET", "POST"])

@@ -15,8 +15,7 @@ def importable_fields(record_type: str) -> dict[str, Field]:
 
 def names_of(f: Field) -> set[str]:
     """What a column may be called to match a field: its label, its key, its aliases."""
-    key = f.key.removeprefix("custom.")
-    return {normalise(name) for name in (f.label, key, *f.aliases)} - {""}
+    return {normalise(name) for name in (f.label, f.custom_key, *f.aliases)} - {""}
 
 
 def auto_mapping(headers: list[str], fields: dict[str, Field]) -> dict[int, str]:

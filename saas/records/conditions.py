@@ -129,7 +129,7 @@ def compile_condition(field: Field, op: str, value=None) -> ColumnElement:
 
     if op in NO_VALUE:
         if field.custom:  # judge emptiness on the JSON text, whatever the field's kind
-            raw = Record.custom[field.key.removeprefix("custom.")].as_string()
+            raw = Record.custom[field.custom_key].as_string()
             empty = or_(raw.is_(None), raw == "")
         elif textual:
             empty = or_(col.is_(None), col == "")

@@ -41,10 +41,7 @@ def csv_lines(query: ListQuery) -> Iterator[str]:
     for n, record in enumerate(records, 1):
         row = []
         for f in fields:
-            if f.custom:
-                value = record.custom.get(f.key.removeprefix("custom."))
-            else:
-                value = getattr(record, f.key)
+            value = f.value_of(record)
             if f.kind == OWNER:
                 value = emails.get(value, "")
             elif hasattr(value, "isoformat"):

@@ -37,13 +37,21 @@ class Field:
     editable: bool = True
     aliases: tuple[str, ...] = field(default=())
 
+    @property
+    def custom_key(self) -> str:
+        """The key inside `record.custom` (custom fields' keys are `custom.<key>`)."""
+        return self.key.removeprefix("custom.")
+
+    def value_of(self, record: Record):
+        """This field's value on a record."""
+        return record.custom.get(self.custom_key) if self.custom else getattr(record, self.key)
+
     def column(self) -> ColumnElement:
         """The SQL expression holding this field's value."""
         if self.custom:
-            name = self.key.removeprefix("custom.")
             if self.kind == NUMBER:
-                return Record.custom[name].as_float()
-            return Record.custom[name].as_string()
+                return Record.custom[self.custom_key].as_float()
+            return Record.custom[self.custom_key].as_string()
         return getattr(Record, self.key)
 
 

@@ -66,11 +66,9 @@ class ListQuery:
         quick = {c.field: c.value for c in self.conditions
                  if c.field in QUICK_FILTERS and c.op == "equals"}
         values.update(quick)
-        advanced = [c for c in self.conditions
-                    if not (c.field in QUICK_FILTERS and c.op == "equals")]
-        values["f"] = [c.field for c in advanced]
-        values["op"] = [c.op for c in advanced]
-        values["v"] = [c.value for c in advanced]
+        values["f"] = [c.field for c in self.advanced]
+        values["op"] = [c.op for c in self.advanced]
+        values["v"] = [c.value for c in self.advanced]
         values.update(changes)
         return {k: v for k, v in values.items() if v not in (None, "", [])}
 

@@ -161,8 +161,7 @@ def show(record_id: int):
 def _values_of(record: Record, fields) -> dict[str, str]:
     values = {}
     for key, f in fields.items():
-        value = record.custom.get(key.removeprefix("custom.")) if f.custom \
-            else getattr(record, key)
+        value = f.value_of(record)
         values[key] = "" if value is None else str(value)
     return values
 

@@ -162,9 +162,9 @@ def clean_values(raw: dict[str, str | None], fields: dict[str, Field], record_ty
                 continue
         if f.custom:
             if value is not None:
-                custom[key.removeprefix("custom.")] = value
+                custom[f.custom_key] = value
             elif partial:
-                custom[key.removeprefix("custom.")] = None
+                custom[f.custom_key] = None
         else:
             values[key] = value
     if raw_country or not partial:

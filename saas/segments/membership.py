@@ -27,13 +27,11 @@ CHUNK = 1000
 SIMULATE_SHOWN = 25
 
 
-def active_segments(record_type: str | None = None):
+def active_segments():
     """Rows (id, record_type, rules) of the active segments: all a refresh needs."""
-    stmt = select(Segment.id, Segment.record_type, Segment.rules).where(
-        Segment.status == SegmentStatus.ACTIVE.value)
-    if record_type:
-        stmt = stmt.where(Segment.record_type == record_type)
-    return db.session.execute(stmt.order_by(Segment.id)).all()
+    return db.session.execute(
+        select(Segment.id, Segment.record_type, Segment.rules)
+        .where(Segment.status == SegmentStatus.ACTIVE.value).order_by(Segment.id)).all()
 
 
 def _expression(segment, fields_by_type: dict):
