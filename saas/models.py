@@ -2,8 +2,9 @@
 
 from saas.admin.models import AuditEvent
 from saas.auth.models import Tenant, User
+from saas.engine.models import AbTest, ConnectJob, Enrollment, SegmentConnection, StepRun
 from saas.imports.models import ImportError_, ImportJob
-from saas.messaging.models import OutboxMessage
+from saas.messaging.models import MessageEvent, OutboxMessage, Suppression
 from saas.records.models import CustomField, Record
 from saas.segments.models import (
     AssignmentLog,
@@ -12,8 +13,11 @@ from saas.segments.models import (
     SegmentEvent,
     SegmentMember,
 )
+from saas.sequences.models import Sequence, Step
 from saas.templates_.models import MessageTemplate
 
-__all__ = ["AssignmentLog", "AssignmentRule", "AuditEvent", "CustomField", "ImportError_",
-           "ImportJob", "MessageTemplate", "OutboxMessage", "Record", "Segment", "SegmentEvent",
-           "SegmentMember", "Tenant", "User"]
+__all__ = ["AbTest", "AssignmentLog", "AssignmentRule", "AuditEvent", "ConnectJob",
+           "CustomField", "Enrollment", "ImportError_", "ImportJob", "MessageEvent",
+           "MessageTemplate", "OutboxMessage", "Record", "Segment", "SegmentConnection",
+           "SegmentEvent", "SegmentMember", "Sequence", "Step", "StepRun", "Suppression",
+           "Tenant", "User"]

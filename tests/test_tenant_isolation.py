@@ -8,6 +8,7 @@ here: add a builder to CASES that creates the object in tenant A and returns the
 
 from __future__ import annotations
 
+import importlib
 import itertools
 from dataclasses import dataclass, field
 
@@ -154,6 +155,12 @@ CASES = {
     "assignment.delete_rule": assignment_rule_case(),
     "assignment.move_rule": assignment_rule_case(data={"direction": "up"}),
 }
+
+
+# Each area keeps its own builders in tests/<area>/isolation_cases.py (a dict named CASES).
+AREAS = ["sequences", "engine", "messaging", "worklist", "analytics"]
+for _area in AREAS:
+    CASES.update(importlib.import_module(f"tests.{_area}.isolation_cases").CASES)
 
 
 def _routes_with_ids() -> set[str]:

@@ -1,0 +1,182 @@
+"""The sequence runtime's tables: enrollments, step runs (history, activities and send outbox in
+one), segment connections, connect jobs and A/B tests."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from saas.extensions import db
+from saas.records.models import BigId
+from saas.tenancy import TenantScoped
+from saas.timeutil import utcnow
+
+
+class EnrollmentStatus(enum.StrEnum):
+    ACTIVE = "active"
+    PAUSED = "paused"
+    COMPLETED = "completed"
+    EXITED = "exited"              # exit_reason says why (reply, unsubscribe, bounce, ...)
+    DISCONNECTED = "disconnected"
+
+
+RUNNING_STATUSES = (EnrollmentStatus.ACTIVE.value, EnrollmentStatus.PAUSED.value)
+
+
+class Enrollment(TenantScoped, db.Model):
+    """A record connected to one version of a sequence, worked by one seller."""
+
+    __tablename__ = "enrollment"
+    __table_args__ = (
+        # At most one running enrollment per (record, sequence lineage).
+        Index("uq_enrollment_running", "tenant_id", "lineage_id", "record_id", unique=True,
+              postgresql_where=text("status IN ('active', 'paused')"),
+              sqlite_where=text("status IN ('active', 'paused')")),
+        Index("ix_enrollment_record", "tenant_id", "record_id", "status"),
+        Index("ix_enrollment_sequence", "tenant_id", "sequence_id", "status", "id"),
+        Index("ix_enrollment_lineage", "tenant_id", "lineage_id", "status", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("record.id", ondelete="CASCADE"))
+    sequence_id: Mapped[int] = mapped_column(ForeignKey("sequence.id", ondelete="CASCADE"))
+    lineage_id: Mapped[int] = mapped_column(Integer)
+    seller_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL"))
+    status: Mapped[str] = mapped_column(String(16), default=EnrollmentStatus.ACTIVE.value)
+    current_step_id: Mapped[int | None] = mapped_column(
+        ForeignKey("step.id", ondelete="SET NULL"))
+    exit_reason: Mapped[str | None] = mapped_column(String(32))
+    source: Mapped[str] = mapped_column(String(16), default="manual")  # manual|bulk|segment|move
+    segment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("segment.id", ondelete="SET NULL"))
+    steps_done: Mapped[int] = mapped_column(Integer, default=0)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
+                                                 onupdate=utcnow)
+
+
+class StepRunStatus(enum.StrEnum):
+    OPEN = "open"            # a manual activity on the seller's worklist
+    WAITING = "waiting"      # a wait or a condition, until due_at (or the awaited event)
+    PENDING = "pending"      # an automated send or a command, due at due_at
+    SENDING = "sending"      # claimed for the provider call
+    SENT = "sent"            # handed to the provider (provider_message_id set)
+    UNKNOWN = "unknown"      # the call may have reached the provider; reconcile from events
+    FAILED = "failed"        # permanent error (error says why)
+    COMPLETED = "completed"  # done (manual completion, wait expired, condition decided, command)
+    SKIPPED = "skipped"
+    CANCELLED = "cancelled"  # the enrollment ended before this ran
+
+
+DUE_STATUSES = (StepRunStatus.WAITING.value, StepRunStatus.PENDING.value)
+
+
+class StepRun(TenantScoped, db.Model):
+    """One step reached by one enrollment: when it became due, when it ran, how it ended."""
+
+    __tablename__ = "step_run"
+    __table_args__ = (
+        Index("uq_step_run_enrollment_step", "enrollment_id", "step_id", unique=True),
+        # The tick's claim: due work across tenants.
+        Index("ix_step_run_due", "due_at", postgresql_where=text(
+            "status IN ('waiting', 'pending')"),
+            sqlite_where=text("status IN ('waiting', 'pending')")),
+        # The worklist: a seller's open activities by due time.
+        Index("ix_step_run_worklist", "tenant_id", "seller_id", "due_at", "id",
+              postgresql_where=text("status = 'open'"), sqlite_where=text("status = 'open'")),
+        Index("ix_step_run_step", "tenant_id", "step_id", "status"),
+        Index("ix_step_run_record", "tenant_id", "record_id", "id"),
+        Index("ix_step_run_message", "provider_message_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    enrollment_id: Mapped[int] = mapped_column(
+        ForeignKey("enrollment.id", ondelete="CASCADE"))
+    step_id: Mapped[int] = mapped_column(ForeignKey("step.id", ondelete="CASCADE"))
+    # Copied from the enrollment/step so the worklist and analytics read one table.
+    sequence_id: Mapped[int] = mapped_column(Integer)
+    record_id: Mapped[int] = mapped_column(BigId)
+    seller_id: Mapped[int | None] = mapped_column(Integer)
+    step_type: Mapped[str] = mapped_column(String(24))
+    status: Mapped[str] = mapped_column(String(16))
+    due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    completed_by_id: Mapped[int | None] = mapped_column(Integer)
+    outcome: Mapped[str | None] = mapped_column(String(32))  # yes/no, call outcome, skip...
+    notes: Mapped[str | None] = mapped_column(Text)
+    snoozed_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    ab_version: Mapped[str | None] = mapped_column(String(1))  # "A" or "B"
+    provider: Mapped[str | None] = mapped_column(String(16))
+    provider_message_id: Mapped[str | None] = mapped_column(String(128))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class SegmentConnection(TenantScoped, db.Model):
+    """A segment connected to a sequence (all versions): its members are connected, now and as
+    they join."""
+
+    __tablename__ = "segment_connection"
+    __table_args__ = (
+        Index("uq_segment_connection", "tenant_id", "lineage_id", "segment_id", unique=True),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lineage_id: Mapped[int] = mapped_column(Integer)
+    segment_id: Mapped[int] = mapped_column(ForeignKey("segment.id", ondelete="CASCADE"))
+    connected_by_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ConnectJob(TenantScoped, db.Model):
+    """Connecting many records in the background (a segment, a large selection)."""
+
+    __tablename__ = "connect_job"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sequence_id: Mapped[int] = mapped_column(ForeignKey("sequence.id", ondelete="CASCADE"))
+    segment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("segment.id", ondelete="SET NULL"))
+    record_ids: Mapped[list | None] = mapped_column(JSON)
+    requested_by_id: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default="queued")  # queued|running|done|failed
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    connected: Mapped[int] = mapped_column(Integer, default=0)
+    skipped: Mapped[int] = mapped_column(Integer, default=0)
+    needs_seller: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class AbTestStatus(enum.StrEnum):
+    DRAFT = "draft"
+    RUNNING = "running"
+    STOPPED = "stopped"
+    COMPLETED = "completed"
+
+
+class AbTest(TenantScoped, db.Model):
+    """The state of one A/B test step: status, outcome, winner and the figures behind it."""
+
+    __tablename__ = "ab_test"
+    __table_args__ = (Index("uq_ab_test_step", "tenant_id", "step_id", unique=True),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    step_id: Mapped[int] = mapped_column(ForeignKey("step.id", ondelete="CASCADE"))
+    sequence_id: Mapped[int] = mapped_column(ForeignKey("sequence.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(16), default=AbTestStatus.DRAFT.value)
+    outcome: Mapped[str | None] = mapped_column(String(16))  # winner|inconclusive|stopped
+    winner: Mapped[str | None] = mapped_column(String(1))    # the version sent from now on
+    stats: Mapped[dict] = mapped_column(JSON, default=dict)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    evaluated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
