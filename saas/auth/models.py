@@ -115,6 +115,8 @@ class User(UserMixin, TenantScoped, db.Model):
     session_token: Mapped[str] = mapped_column(String(64), default=new_session_token)
     time_zone: Mapped[str] = mapped_column(String(64), default="UTC")
     available: Mapped[bool] = mapped_column(Boolean, default=True)
+    # After completing an activity from the worklist, open the next record.
+    auto_advance: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     country: Mapped[str | None] = mapped_column(String(2))  # for "sellers matching the record"
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
