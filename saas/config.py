@@ -21,6 +21,8 @@ ENV_VARS = frozenset({
     "RATELIMIT_STORAGE_URL", "LOGIN_LIMIT_PER_ACCOUNT", "LOGIN_LIMIT_PER_IP",
     "PASSWORD_MIN_LENGTH", "ARGON2_TIME_COST", "ARGON2_MEMORY_COST", "INVITE_MAX_AGE_DAYS",
     "TRIAL_DAYS", "TICK_SECONDS", "WORKER_LOG_LEVEL",
+    "MESSAGING_ENCRYPTION_KEY", "SENDGRID_BASE_URL", "TWILIO_BASE_URL", "PROVIDER_TIMEOUT_SECONDS",
+    "PUBLIC_URL",
 })
 
 
@@ -67,6 +69,16 @@ class Settings:
     tick_seconds: int
     worker_log_level: str
     rq_queues: tuple[str, ...] = field(default=("default",))
+    # Messaging: a Fernet key for provider API keys at rest (empty: saving a key is refused
+    # outside development/test), the providers' base URLs (tests point them at a local server)
+    # and the timeout every provider call carries.
+    messaging_encryption_key: str = ""
+    sendgrid_base_url: str = "https://api.sendgrid.com"
+    twilio_base_url: str = "https://api.twilio.com"
+    provider_timeout_seconds: int = 10
+    # The app's public address, for links in messages built outside a request (tracking,
+    # unsubscribe, Twilio status callbacks).
+    public_url: str = "http://localhost:5000"
 
     def as_flask_config(self) -> dict:
         return {
@@ -95,6 +107,11 @@ class Settings:
             "WORKER_LOG_LEVEL": self.worker_log_level,
             "WTF_CSRF_TIME_LIMIT": None,
             "MAX_CONTENT_LENGTH": 64 * 1024 * 1024,
+            "MESSAGING_ENCRYPTION_KEY": self.messaging_encryption_key,
+            "SENDGRID_BASE_URL": self.sendgrid_base_url,
+            "TWILIO_BASE_URL": self.twilio_base_url,
+            "PROVIDER_TIMEOUT_SECONDS": self.provider_timeout_seconds,
+            "PUBLIC_URL": self.public_url,
         }
 
 
@@ -158,4 +175,9 @@ def load(env: dict | None = None) -> Settings:
         trial_days=_int(env, "TRIAL_DAYS", 30),
         tick_seconds=_int(env, "TICK_SECONDS", 5),
         worker_log_level=env.get("WORKER_LOG_LEVEL", "WARNING"),
+        messaging_encryption_key=env.get("MESSAGING_ENCRYPTION_KEY", ""),
+        sendgrid_base_url=env.get("SENDGRID_BASE_URL") or "https://api.sendgrid.com",
+        twilio_base_url=env.get("TWILIO_BASE_URL") or "https://api.twilio.com",
+        provider_timeout_seconds=_int(env, "PROVIDER_TIMEOUT_SECONDS", 10),
+        public_url=(env.get("PUBLIC_URL") or "http://localhost:5000").rstrip("/"),
     )

@@ -1,0 +1,158 @@
+"""The provider calls, through the official clients, each classified into a `SendResult` (they
+never raise for a provider's or the network's failure).
+
+- SendGrid: `SendGridAPIClient(api_key, host=<base URL>)`, its HTTP client's `timeout` always set.
+- Twilio: `Client(sid, token, http_client=TwilioHttpClient(timeout=...))` with the Api domain's
+  `base_url` pointed at the configured base URL.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import socket
+import time
+import urllib.error
+
+import requests
+from python_http_client import exceptions as sg_errors
+from sendgrid import SendGridAPIClient
+from sendgrid.helpers.mail import (
+    Category,
+    Content,
+    CustomArg,
+    Email,
+    Header,
+    Mail,
+    ReplyTo,
+    To,
+)
+from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.rest import Client as TwilioClient
+
+from saas.messaging.result import SendResult
+
+MAX_ERROR = 500
+
+
+def _retry_after(headers) -> float | None:
+    """Seconds until the provider's rate limit resets (X-RateLimit-Reset is an epoch time,
+    Retry-After a number of seconds)."""
+    if not headers:
+        return None
+    get = headers.get
+    reset = get("X-RateLimit-Reset") or get("x-ratelimit-reset")
+    if reset:
+        try:
+            return max(0.0, float(reset) - time.time())
+        except ValueError:
+            pass
+    after = get("Retry-After") or get("retry-after")
+    if after:
+        try:
+            return max(0.0, float(after))
+        except ValueError:
+            pass
+    return None
+
+
+def _sendgrid_reason(error: sg_errors.HTTPError) -> str:
+    try:
+        body = json.loads(error.body.decode("utf-8") if isinstance(error.body, bytes)
+                          else error.body)
+        messages = [e.get("message", "") for e in body.get("errors", [])]
+        text = "; ".join(m for m in messages if m)
+    except (ValueError, AttributeError, TypeError):
+        text = ""
+    return f"SendGrid {error.status_code}: {text or error.reason}"[:MAX_ERROR]
+
+
+def _refused(reason) -> bool:
+    return isinstance(reason, ConnectionRefusedError | socket.gaierror) or (
+        isinstance(reason, OSError) and reason.errno in (111, 61))
+
+
+def build_mail(*, to: str, from_address: str, from_name: str, subject: str, html: str, text: str,
+               reply_to: str | None, headers: dict | None, custom_args: dict | None,
+               categories: list | None) -> dict:
+    mail = Mail(from_email=Email(from_address, from_name or None), to_emails=To(to),
+                subject=subject)
+    mail.add_content(Content("text/plain", text or " "))
+    if html:
+        mail.add_content(Content("text/html", html))
+    if reply_to:
+        mail.reply_to = ReplyTo(reply_to)
+    for name, value in (headers or {}).items():
+        mail.add_header(Header(name, value))
+    for key, value in (custom_args or {}).items():
+        mail.add_custom_arg(CustomArg(key, str(value)))
+    for category in (categories or [])[:10]:
+        mail.add_category(Category(str(category)[:255]))
+    return mail.get()
+
+
+def sendgrid_send(*, api_key: str, base_url: str, timeout: float, payload: dict) -> SendResult:
+    client = SendGridAPIClient(api_key, host=base_url)
+    client.client.timeout = timeout
+    try:
+        response = client.send(payload)
+    except sg_errors.HTTPError as error:
+        if error.status_code == 429:
+            return SendResult("retry", "sendgrid", error="SendGrid 429: rate limited",
+                              retry_after=_retry_after(error.headers))
+        if error.status_code >= 500:
+            return SendResult("unknown", "sendgrid", error=_sendgrid_reason(error))
+        return SendResult("failed", "sendgrid", error=_sendgrid_reason(error))
+    except urllib.error.URLError as error:
+        if _refused(error.reason):
+            return SendResult("retry", "sendgrid", error=f"connection refused: {error.reason}")
+        return SendResult("unknown", "sendgrid", error=f"network error: {error.reason}"[:MAX_ERROR])
+    except TimeoutError as error:
+        return SendResult("unknown", "sendgrid", error=f"timeout after {timeout}s ({error})")
+    except (http.client.HTTPException, ConnectionError, OSError) as error:
+        if _refused(error):
+            return SendResult("retry", "sendgrid", error=f"connection refused: {error}")
+        return SendResult("unknown", "sendgrid",
+                          error=f"connection lost: {type(error).__name__} {error}"[:MAX_ERROR])
+    message_id = None
+    if response.headers:
+        message_id = response.headers.get("X-Message-Id") or response.headers.get("x-message-id")
+    if not 200 <= response.status_code < 300:  # 1xx/3xx: not accepted as far as we can tell
+        return SendResult("unknown", "sendgrid", error=f"SendGrid {response.status_code}")
+    return SendResult("sent", "sendgrid", message_id=message_id or f"sg-{time.time_ns()}")
+
+
+def twilio_client(*, sid: str, token: str, base_url: str, timeout: float) -> TwilioClient:
+    client = TwilioClient(sid, token, http_client=TwilioHttpClient(timeout=timeout))
+    client.api.base_url = base_url
+    return client
+
+
+def twilio_send(*, sid: str, token: str, base_url: str, timeout: float, to: str, from_: str,
+                body: str, status_callback: str | None) -> SendResult:
+    client = twilio_client(sid=sid, token=token, base_url=base_url, timeout=timeout)
+    kwargs = {"to": to, "from_": from_, "body": body}
+    if status_callback:
+        kwargs["status_callback"] = status_callback
+    try:
+        message = client.messages.create(**kwargs)
+    except TwilioRestException as error:
+        reason = f"Twilio {error.status} ({error.code}): {error.msg}"[:MAX_ERROR]
+        if error.status == 429:
+            return SendResult("retry", "twilio", error=reason)
+        if error.status >= 500:
+            return SendResult("unknown", "twilio", error=reason)
+        return SendResult("failed", "twilio", error=reason)
+    except requests.exceptions.ConnectTimeout as error:
+        return SendResult("unknown", "twilio", error=f"connect timeout: {error}"[:MAX_ERROR])
+    except requests.exceptions.ConnectionError as error:
+        text = str(error)
+        if "refused" in text.lower() or "Errno 111" in text:
+            return SendResult("retry", "twilio", error="connection refused")
+        return SendResult("unknown", "twilio", error=f"connection lost: {text}"[:MAX_ERROR])
+    except requests.exceptions.Timeout as error:
+        return SendResult("unknown", "twilio", error=f"timeout after {timeout}s ({error})")
+    except (requests.exceptions.RequestException, TwilioException) as error:
+        return SendResult("unknown", "twilio", error=f"{type(error).__name__}: {error}"[:MAX_ERROR])
+    return SendResult("sent", "twilio", message_id=message.sid)
