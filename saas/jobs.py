@@ -16,6 +16,15 @@ HEARTBEAT_KEY = "saas:worker:last_tick"
 TICK_TASKS: list[Callable[[], None]] = []
 
 
+def _evaluate_ab_tests() -> None:
+    from saas.engine.abtests import evaluate_periodically
+
+    evaluate_periodically()  # at most every few minutes, however often the tick runs
+
+
+TICK_TASKS.append(_evaluate_ab_tests)
+
+
 def tick() -> int:
     """Run every periodic task once; returns how many ran."""
     for task in TICK_TASKS:

@@ -13,21 +13,43 @@ Lifecycle of one `AbTest` (one per ab_test step, i.e. per sequence version):
 - stopped (outcome "stopped"): a person chose the version sent from now on.
 
 A decided test is never reused: a new sequence version has new steps, hence new tests.
+
+Figures (`figures`): a *send* is a step run of the A/B step with a version, in status sent or
+completed (a manual email version is completed when the seller sends it), counted only once its
+observation window (Sequence.settings["ab_observation_hours"], default 24) has passed since it went
+out (completed_at, else started_at), so both versions' sends had the same time to convert. A send
+*converts* on
+- "opens": it has a MessageEvent of kind "open" (step_run_id = the send);
+- "clicks": it has a MessageEvent of kind "click";
+- "goal": its record meets the sequence's goal (Sequence.settings["goal"] = {field, value}: the
+  record's field equals the value, compiled like a segment rule) when the test is evaluated.
+Both versions are sent over the same period, so counting conversions up to now biases neither.
+
+Decision (`evaluate`): the mSPRT of saas.engine.msprt on those counts, alpha 0.05, at least 100
+sends per version. Ends "auto": a winner as soon as the always-valid p-value reaches alpha, else
+inconclusive 30 days after the start. Ends "at": the test runs until end_at; then the winner if
+p <= alpha, else inconclusive. Inconclusive sends the default version from then on.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import and_, exists, false, func, select
 
+from saas.engine import msprt
 from saas.engine.ab_split import choose_version
-from saas.engine.models import AbTest, AbTestStatus, Enrollment
+from saas.engine.models import AbTest, AbTestStatus, Enrollment, StepRun
 from saas.extensions import db
+from saas.messaging.models import MessageEvent
+from saas.records.models import Record
 from saas.sequences.models import Sequence, SequenceStatus, Step, StepType
 from saas.timeutil import aware
 
 AUTO_END_DAYS = 30
+DEFAULT_OBSERVATION_HOURS = 24
+SENT_STATUSES = ("sent", "completed")
+METRIC_EVENT = {"opens": "open", "clicks": "click"}
 DECIDED_STATUSES = (AbTestStatus.STOPPED.value, AbTestStatus.COMPLETED.value)
 
 
@@ -125,3 +147,182 @@ def ab_name_locked(step: Step) -> bool:
     return db.session.execute(
         select(Enrollment.id).where(Enrollment.sequence_id == sequence.id).limit(1)
     ).first() is not None
+
+
+# --- figures and decisions -------------------------------------------------------------------
+
+def observation_hours(sequence: Sequence) -> float:
+    try:
+        return max(0.0, float((sequence.settings or {}).get(
+            "ab_observation_hours", DEFAULT_OBSERVATION_HOURS)))
+    except (TypeError, ValueError):
+        return float(DEFAULT_OBSERVATION_HOURS)
+
+
+def goal_clause(sequence: Sequence):
+    """SQL: the record meets the sequence goal (false when no usable goal is set)."""
+    from saas.records.conditions import ConditionError, compile_condition
+    from saas.records.fields import fields_for
+
+    goal = (sequence.settings or {}).get("goal") or {}
+    field = fields_for(sequence.record_type).get(goal.get("field") or "")
+    if field is None or goal.get("value") in (None, ""):
+        return false()
+    try:
+        return compile_condition(field, "equals", goal["value"])
+    except ConditionError:
+        return false()
+
+
+def conversion_clause(step: Step, sequence: Sequence, metric: str):
+    """SQL on StepRun: this send converted on the metric."""
+    if metric == "goal":
+        return exists().where(Record.id == StepRun.record_id,
+                              Record.tenant_id == StepRun.tenant_id, goal_clause(sequence))
+    return exists().where(MessageEvent.tenant_id == StepRun.tenant_id,
+                          MessageEvent.step_run_id == StepRun.id,
+                          MessageEvent.kind == METRIC_EVENT.get(metric, "click"))
+
+
+def figures(step: Step, sequence: Sequence, at: datetime) -> dict[str, tuple[int, int]]:
+    """{"A": (sends, conversions), "B": (...)} counting sends whose window has passed."""
+    metric = (step.config or {}).get("metric", "clicks")
+    cutoff = at - timedelta(hours=observation_hours(sequence))
+    sent_at = func.coalesce(StepRun.completed_at, StepRun.started_at)
+    rows = db.session.execute(
+        select(StepRun.ab_version, func.count(),
+               func.count().filter(conversion_clause(step, sequence, metric)))
+        .where(StepRun.step_id == step.id, StepRun.ab_version.in_(("A", "B")),
+               StepRun.status.in_(SENT_STATUSES), and_(sent_at.is_not(None), sent_at <= cutoff))
+        .group_by(StepRun.ab_version)
+    ).all()
+    result = {"A": (0, 0), "B": (0, 0)}
+    for version, sends, conversions in rows:
+        result[version] = (int(sends), int(conversions))
+    return result
+
+
+def snapshot(step: Step, counts: dict[str, tuple[int, int]], result: msprt.Look,
+             at: datetime, previous: dict) -> dict:
+    """What AbTest.stats keeps: the figures behind the current state, JSON-ready."""
+    versions = {}
+    for version, (sends, conversions) in counts.items():
+        low, high = msprt.wilson_interval(conversions, sends)
+        versions[version] = {"sends": sends, "conversions": conversions,
+                             "rate": conversions / sends if sends else None,
+                             "ci": [low, high]}
+    (n_a, x_a), (n_b, x_b) = counts["A"], counts["B"]
+    interval = msprt.difference_interval(n_a, x_a, n_b, x_b)
+    return {**previous,
+            "metric": (step.config or {}).get("metric", "clicks"),
+            "versions": versions, "p_value": result.p_value,
+            "likelihood_ratio": result.likelihood_ratio, "leader": result.leader,
+            "difference": result.rate_b - result.rate_a,
+            "difference_ci": list(interval) if interval else None,
+            "looks": int(previous.get("looks", 0)) + 1, "evaluated_at": at.isoformat(),
+            "alpha": msprt.ALPHA, "tau": msprt.TAU, "min_sends": msprt.MIN_SENDS}
+
+
+def evaluate(test_id: int, at: datetime | None = None) -> AbTest | None:
+    """Look at one running test once, under a row lock (two workers take turns; the second sees
+    the first's result). Decides it when the figures or the calendar say so. The caller commits."""
+    test = db.session.execute(
+        select(AbTest).where(AbTest.id == test_id).with_for_update()
+        .execution_options(populate_existing=True)).scalar_one_or_none()
+    if test is None or test.status != AbTestStatus.RUNNING.value:
+        return test
+    step = db.session.execute(select(Step).where(Step.id == test.step_id)).scalar_one()
+    sequence = db.session.execute(
+        select(Sequence).where(Sequence.id == test.sequence_id)).scalar_one()
+    at = at or now()
+    counts = figures(step, sequence, at)
+    previous = dict(test.stats or {})
+    result = msprt.look(counts["A"][0], counts["A"][1], counts["B"][0], counts["B"][1],
+                        float(previous.get("p_value", 1.0)))
+    stats = snapshot(step, counts, result, at, previous)
+    end = deadline(test, step)
+    ends_at = (step.config or {}).get("ends") == "at"
+    past_end = end is not None and at >= end
+    if result.decided and (past_end or not ends_at):
+        _decide(test, "winner", result.leader, at, stats)
+    elif past_end:
+        _decide(test, "inconclusive", default_version(step), at, stats)
+    else:
+        test.stats = stats
+    test.evaluated_at = at
+    db.session.flush()
+    return test
+
+
+def _decide(test: AbTest, outcome: str, version: str | None, at: datetime, stats: dict) -> None:
+    test.status = AbTestStatus.COMPLETED.value
+    test.outcome = outcome
+    test.winner = version
+    test.decided_at = at
+    test.stats = {**stats, "outcome": outcome, "decided_at": at.isoformat()}
+
+
+class AbTestError(ValueError):
+    """A lifecycle change that is not allowed (the message says why)."""
+
+
+def stop_test(test_id: int, version: str, user_id: int | None) -> AbTest:
+    """A person stops a running test and chooses the version sent from now on. The caller
+    commits. Raises AbTestError when the test is not running or the version is not A or B."""
+    if version not in ("A", "B"):
+        raise AbTestError("Choose version A or version B.")
+    test = db.session.execute(
+        select(AbTest).where(AbTest.id == test_id).with_for_update()
+        .execution_options(populate_existing=True)).scalar_one_or_none()
+    if test is None:
+        raise AbTestError("This A/B test does not exist.")
+    if test.status != AbTestStatus.RUNNING.value:
+        raise AbTestError(f"Only a running test can be stopped; this one is {test.status}.")
+    at = now()
+    test.status = AbTestStatus.STOPPED.value
+    test.outcome = "stopped"
+    test.winner = version
+    test.decided_at = at
+    test.stats = {**(test.stats or {}), "outcome": "stopped", "decided_at": at.isoformat(),
+                  "stopped_by": user_id}
+    db.session.flush()
+    return test
+
+
+def evaluate_running(at: datetime | None = None) -> int:
+    """Evaluate the current tenant's running tests, committing each; returns how many."""
+    ids = db.session.execute(
+        select(AbTest.id).where(AbTest.status == AbTestStatus.RUNNING.value)
+        .order_by(AbTest.id)).scalars().all()
+    for test_id in ids:
+        evaluate(test_id, at)
+        db.session.commit()
+    return len(ids)
+
+
+EVALUATE_EVERY_SECONDS = 300
+THROTTLE_KEY = "saas:abtests:evaluated"
+
+
+def evaluate_all_tenants(at: datetime | None = None) -> int:
+    """Every tenant's running tests, each tenant in its own context; returns how many."""
+    from saas.tenancy import tenant_context
+
+    tenant_ids = db.session.execute(
+        select(AbTest.tenant_id).where(AbTest.status == AbTestStatus.RUNNING.value).distinct()
+        .execution_options(all_tenants=True)).scalars().all()
+    done = 0
+    for tenant_id in sorted(tenant_ids):
+        with tenant_context(tenant_id):
+            done += evaluate_running(at)
+    return done
+
+
+def evaluate_periodically() -> None:
+    """The tick's task: evaluates at most once per EVALUATE_EVERY_SECONDS across workers (a
+    Redis key taken with SET NX). Running it twice is harmless anyway: each test is locked and
+    its always-valid p-value only moves with new figures."""
+    from saas.extensions import get_redis
+
+    if get_redis().set(THROTTLE_KEY, "1", nx=True, ex=EVALUATE_EVERY_SECONDS):
+        evaluate_all_tenants()
