@@ -64,9 +64,10 @@ def suppress(address: str, channel: str | None = None, reason: str = "manual") -
     dialect = db.session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     result = db.session.execute(
-        insert(Suppression).values(**values)
-        .on_conflict_do_nothing(index_elements=["tenant_id", "address"]))
-    return bool(result.rowcount)
+        insert(Suppression.__table__).values(**values)
+        .on_conflict_do_nothing(index_elements=["tenant_id", "address"])
+        .returning(Suppression.__table__.c.id))
+    return result.first() is not None
 
 
 def unsuppress(address: str) -> bool:
