@@ -229,3 +229,37 @@ def test_activation_assigns_unowned_members(app, mclient, manager, make_user, ad
     with app.app_context(), tenant_context(tenant.id):
         owners = db.session.execute(select(Record.owner_id).where(Record.id.in_(ids)))
         assert set(owners.scalars()) == {seller.id}
+
+
+def test_cached_rule_expressions_follow_rule_and_custom_field_changes(app, manager,
+                                                                     add_records):
+    """refresh_records caches compiled rules: a changed rule, or a custom field removed and
+    added again with another kind, must be compiled afresh."""
+    from saas.records.custom_fields import add_custom_field
+    from saas.records.models import CustomField
+
+    tenant = manager.tenant
+    [record_id] = add_records(tenant, 1, lead_source="Web", custom={"score": "12"})
+    with app.app_context(), tenant_context(tenant.id):
+        field = add_custom_field(record_type="lead", label="Score", kind="text")
+        segment = Segment(name="Scored", record_type="lead", status="active",
+                          rules={"op": "and", "rules": [
+                              {"field": "custom.score", "operator": "equals", "value": "12"}]})
+        db.session.add(segment)
+        db.session.flush()
+        assert membership.refresh_records([record_id]) == {"joined": 1, "left": 0}
+        segment.rules = {"op": "and", "rules": [
+            {"field": "custom.score", "operator": "equals", "value": "13"}]}
+        db.session.flush()
+        assert membership.refresh_records([record_id]) == {"joined": 0, "left": 1}
+        marks = {row.fields_mark for row in membership.active_segments()}
+        db.session.delete(db.session.execute(
+            select(CustomField).where(CustomField.id == field.id)).scalar_one())
+        db.session.flush()
+        add_custom_field(record_type="lead", label="Score", kind="number")
+        assert {row.fields_mark for row in membership.active_segments()} != marks
+        segment.rules = {"op": "and", "rules": [
+            {"field": "custom.score", "operator": "gt", "value": "10"}]}
+        db.session.flush()
+        assert membership.refresh_records([record_id]) == {"joined": 1, "left": 0}
+        db.session.rollback()
