@@ -1,14 +1,213 @@
-"""Sequences: the sequence manager's area (the designer arrives with its own issue)."""
+"""Sequences: the list, new (from scratch or a built-in template), import/export, settings and
+the lifecycle (activate, edit as a new version, deactivate, clone, delete). The designer's views
+are in designer_routes.py, on the same blueprint."""
 
-from flask import Blueprint, render_template
+from __future__ import annotations
+
+from flask import Blueprint, Response, flash, g, redirect, render_template, request, url_for
+from flask_login import current_user
 
 from saas.auth.access import requires
 from saas.auth.models import Role
+from saas.errors import ServiceError
+from saas.records.fields import fields_for
+from saas.records.forms import CsrfForm
+from saas.sequences import queries, services, transfer
+from saas.sequences.library import BUILT_INS, BY_KEY
+from saas.sequences.models import Sequence
+from saas.sequences.steps import DAY_NAMES
+from saas.tenancy import get_or_404
 
 bp = Blueprint("sequences", __name__, url_prefix="/<tenant>/sequences")
 
 
-@bp.route("/")
+@bp.before_request
 @requires(Role.SEQUENCE_MANAGER, sequences=True)
+def _gate():
+    return None
+
+
+@bp.route("")
 def index():
-    return render_template("sequences/index.html")
+    return render_template("sequences/index.html", rows=queries.list_rows(), form=CsrfForm())
+
+
+@bp.route("/new")
+def new():
+    return render_template("sequences/new.html", built_ins=BUILT_INS)
+
+
+@bp.route("/new/details", methods=["GET", "POST"])
+def create():
+    start = request.values.get("start") or ""
+    built_in = BY_KEY.get(start)
+    form = CsrfForm()
+    values = {"name": built_in.name if built_in else "",
+              "description": built_in.description if built_in else "",
+              "record_type": "lead"}
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        values = {k: request.form.get(k, "") for k in ("name", "description", "record_type")}
+        if form.validate_on_submit():
+            try:
+                sequence = services.create_sequence(**values, start=start or None,
+                                                    user_id=current_user.id)
+            except services.SequenceInvalid as invalid:
+                errors = invalid.errors
+            else:
+                flash(f"The sequence “{sequence.name}” is created. Add its steps with +.",
+                      "success")
+                return redirect(url_for("sequences.designer", sequence_id=sequence.id))
+        else:
+            errors = {"name": "This form expired; nothing was saved. Try again."}
+    return render_template("sequences/create.html", values=values, errors=errors, form=form,
+                           built_in=built_in, start=start,
+                           record_types=g.tenant.record_types), 422 if errors else 200
+
+
+@bp.route("/import", methods=["GET", "POST"])
+def import_sequence():
+    form, errors = CsrfForm(), []
+    if request.method == "POST":
+        upload = request.files.get("file")
+        if not form.validate_on_submit():
+            errors = ["This form expired; nothing was imported. Try again."]
+        elif upload is None or not upload.filename:
+            errors = ["Choose a sequence export file (.json)."]
+        else:
+            try:
+                sequence = transfer.import_json(upload.read(transfer.MAX_BYTES + 1),
+                                                user_id=current_user.id)
+            except transfer.ImportRefused as refused:
+                errors = refused.errors
+            else:
+                flash(f"Imported “{sequence.name}” as a draft.", "success")
+                return redirect(url_for("sequences.designer", sequence_id=sequence.id))
+    return render_template("sequences/import.html", form=form, errors=errors), \
+        422 if errors else 200
+
+
+@bp.route("/<int:sequence_id>/export")
+def export(sequence_id: int):
+    sequence = get_or_404(Sequence, sequence_id)
+    filename = "".join(c if c.isalnum() else "-" for c in sequence.name.lower()).strip("-")
+    return Response(transfer.export_json(sequence), mimetype="application/json", headers={
+        "Content-Disposition": f'attachment; filename="{filename or "sequence"}'
+                               f'-v{sequence.version}.json"'})
+
+
+@bp.route("/<int:sequence_id>/settings", methods=["GET", "POST"])
+def settings(sequence_id: int):
+    sequence = get_or_404(Sequence, sequence_id)
+    form, errors = CsrfForm(), {}
+    values = {"name": sequence.name, "description": sequence.description,
+              **services.DEFAULT_SETTINGS, **(sequence.settings or {})}
+    if request.method == "POST":
+        parsed, _ = services.parse_settings(request.form)
+        values = {**values, **parsed, "name": request.form.get("name", ""),
+                  "description": request.form.get("description", "")}
+        if form.validate_on_submit():
+            try:
+                services.save_settings(sequence, request.form)
+            except services.SequenceInvalid as invalid:
+                errors = invalid.errors
+            except ServiceError as error:
+                errors = {"name": error.message}
+            else:
+                flash("The settings are saved.", "success")
+                return redirect(url_for("sequences.designer", sequence_id=sequence.id))
+    return render_template("sequences/settings.html", sequence=sequence, values=values,
+                           errors=errors, form=form, days=DAY_NAMES,
+                           fields=fields_for(sequence.record_type)), 422 if errors else 200
+
+
+@bp.route("/<int:sequence_id>/activate", methods=["GET", "POST"])
+def activate(sequence_id: int):
+    sequence = get_or_404(Sequence, sequence_id)
+    form, problems, error = CsrfForm(), [], None
+    if request.method == "POST" and form.validate_on_submit():
+        try:
+            services.activate(sequence, understood=request.form.get("understood") == "y")
+        except services.CannotActivate as refused:
+            problems = refused.problems
+        except ServiceError as refused:
+            error = refused.message
+        else:
+            flash(f"“{sequence.name}” is active: version {sequence.version} is the one new "
+                  "connections get.", "success")
+            return redirect(url_for("sequences.designer", sequence_id=sequence.id))
+    elif request.method == "GET":
+        problems = queries.problems_of(sequence) if sequence.status == "draft" else []
+    steps = {s.id: s for s in queries.steps_of(sequence.id)}
+    status = 422 if request.method == "POST" else 200
+    return render_template("sequences/activate.html", sequence=sequence, problems=problems,
+                           error=error, steps=steps, form=form), status
+
+
+def _lifecycle(sequence_id: int, act, done: str, target: str = "designer"):
+    sequence = get_or_404(Sequence, sequence_id)
+    if not CsrfForm().validate_on_submit():
+        flash("This form expired; nothing changed. Try again.", "error")
+        return redirect(url_for("sequences.designer", sequence_id=sequence.id))
+    try:
+        result = act(sequence)
+    except ServiceError as error:
+        flash(error.message, "error")
+        return redirect(url_for("sequences.designer", sequence_id=sequence.id))
+    flash(done.format(sequence=sequence, result=result), "success")
+    if target == "index":
+        return redirect(url_for("sequences.index"))
+    shown = result if isinstance(result, Sequence) else sequence
+    return redirect(url_for("sequences.designer", sequence_id=shown.id))
+
+
+@bp.route("/<int:sequence_id>/save", methods=["POST"])
+def save(sequence_id: int):
+    """Steps save as they are edited; this confirms it and says what activation still needs."""
+    sequence = get_or_404(Sequence, sequence_id)
+    if CsrfForm().validate_on_submit():
+        problems = queries.problems_of(sequence) if sequence.status == "draft" else []
+        flash(f"“{sequence.name}” is saved." + (
+            f" {len(problems)} thing{'s' if len(problems) != 1 else ''} to fix before "
+            "activation." if problems else " It is ready to activate."), "success")
+    return redirect(url_for("sequences.designer", sequence_id=sequence.id))
+
+
+@bp.route("/<int:sequence_id>/edit", methods=["POST"])
+def edit(sequence_id: int):
+    return _lifecycle(sequence_id, services.edit_version,
+                      "Editing version {result.version} (a draft). The active version is "
+                      "unchanged until you activate this one.")
+
+
+@bp.route("/<int:sequence_id>/clone", methods=["POST"])
+def clone(sequence_id: int):
+    return _lifecycle(sequence_id, lambda s: services.clone(s, user_id=current_user.id),
+                      "“{result.name}” is a draft copy of “{sequence.name}”.")
+
+
+@bp.route("/<int:sequence_id>/deactivate", methods=["GET", "POST"])
+def deactivate(sequence_id: int):
+    sequence = get_or_404(Sequence, sequence_id)
+    if request.method == "GET":
+        return render_template("sequences/confirm.html", sequence=sequence, form=CsrfForm(),
+                               action="deactivate",
+                               running=queries.running_count(sequence.lineage_id))
+    return _lifecycle(sequence_id, services.deactivate,
+                      "“{sequence.name}” is inactive; {result} running records were "
+                      "disconnected.")
+
+
+@bp.route("/<int:sequence_id>/delete", methods=["GET", "POST"])
+def delete(sequence_id: int):
+    sequence = get_or_404(Sequence, sequence_id)
+    if request.method == "GET":
+        return render_template("sequences/confirm.html", sequence=sequence, form=CsrfForm(),
+                               action="delete", reason=services.delete_reason(sequence),
+                               versions=queries.versions(sequence.lineage_id))
+    return _lifecycle(sequence_id, services.delete_sequence,
+                      "The sequence “{sequence.name}” and all its versions are deleted.",
+                      target="index")
+
+
+from saas.sequences import designer_routes  # noqa: E402,F401 - the designer's views on bp

@@ -29,11 +29,20 @@ class TemplateInvalid(ServiceError):
 
 
 def template_in_use(template_id: int) -> str | None:
-    """Why a template cannot be deleted (an active sequence sends it), or None.
+    """Why a template cannot be deleted (a step of an active sequence uses it, A/B versions
+    included), or None."""
+    from saas.sequences.models import Sequence, SequenceStatus, Step
 
-    Sequences do not exist yet: the sequence designer issue fills this in, returning e.g.
-    "Used by the active sequence “Welcome”.". Until then no template is in use.
-    """
+    rows = db.session.execute(
+        select(Sequence.name, Step.type, Step.config).select_from(Step)
+        .join(Sequence, Sequence.id == Step.sequence_id)
+        .where(Sequence.status == SequenceStatus.ACTIVE.value)).all()
+    for name, kind, config in rows:
+        config = config or {}
+        ids = [config.get("template_id")] if kind != "ab_test" else [
+            (v or {}).get("template_id") for v in (config.get("versions") or {}).values()]
+        if template_id in ids:
+            return f"Used by the active sequence “{name}”."
     return None
 
 

@@ -1,0 +1,172 @@
+"""The designer: tiles, the add-a-step choice, the step pane, delete and move. Every action is a
+plain form; the page boosts them with htmx so only the designer is swapped."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+
+from saas.errors import ServiceError
+from saas.records.conditions import OPERATORS
+from saas.records.fields import fields_for
+from saas.records.forms import CsrfForm
+from saas.sequences import editing, queries, rules
+from saas.sequences.models import Sequence, Step
+from saas.sequences.routes import bp
+from saas.sequences.steps import (
+    BY_TYPE,
+    DAY_NAMES,
+    EVENT_LABELS,
+    KINDS,
+    METRIC_LABELS,
+    OUTCOME_LABELS,
+    TABS,
+)
+from saas.tenancy import get_or_404
+
+
+def _step_of(sequence: Sequence, step_id: int) -> Step:
+    step = get_or_404(Step, step_id)
+    if step.sequence_id != sequence.id:
+        from flask import abort
+
+        abort(404)
+    return step
+
+
+def _parse_add(raw: str | None):
+    """"<parent id or 'root'>:<branch>:<position>" from the + links."""
+    try:
+        parent, branch, position = (raw or "").split(":")
+        return (None if parent == "root" else int(parent)), branch, int(position)
+    except ValueError:
+        return None
+
+
+def render_designer(sequence: Sequence, *, selected: Step | None = None, values=None,
+                    errors=None, notes=None, status: int = 200):
+    add = _parse_add(request.args.get("add")) if selected is None else None
+    tab = request.args.get("tab") if request.args.get("tab") in dict(TABS) else "steps"
+    problems = queries.problems_of(sequence) if sequence.status == "draft" else []
+    flagged = {p.step_id for p in problems if p.step_id is not None}
+    if selected is not None and notes is None and errors is None:
+        notes = [m for step_id, m in ((p.step_id, p.message) for p in problems)
+                 if step_id == selected.id]
+    html = render_template(
+        "sequences/designer.html", sequence=sequence, nodes=queries.tree(sequence),
+        selected=selected, values=values if values is not None else (
+            _values(selected) if selected else None),
+        errors=errors or {}, notes=notes or [], add=add, tab=tab, tabs=TABS,
+        kinds=KINDS, by_type=BY_TYPE, flagged=flagged, problem_count=len(problems),
+        readonly=sequence.status != "draft", versions=queries.versions(sequence.lineage_id),
+        draft=queries.newest_draft(sequence.lineage_id),
+        running=queries.running_count(sequence.lineage_id),
+        templates=queries.templates_by_kind(),
+        sequences={k: v for k, v in queries.lineage_names(sequence.record_type).items()
+                   if k != sequence.lineage_id},
+        fields=fields_for(sequence.record_type), operators=OPERATORS,
+        event_labels=EVENT_LABELS, outcome_labels=OUTCOME_LABELS, metric_labels=METRIC_LABELS,
+        days=DAY_NAMES, form=CsrfForm())
+    return html, status
+
+
+def _values(step: Step) -> dict:
+    return {"name": step.name, "description": step.description, "config": step.config or {}}
+
+
+@bp.route("/<int:sequence_id>")
+def designer(sequence_id: int):
+    sequence = get_or_404(Sequence, sequence_id)
+    selected = None
+    if request.args.get("step"):
+        selected = _step_of(sequence, request.args.get("step"))
+    return render_designer(sequence, selected=selected)
+
+
+def _back(sequence: Sequence, **args):
+    return redirect(url_for("sequences.designer", sequence_id=sequence.id, **args))
+
+
+@bp.route("/<int:sequence_id>/steps", methods=["POST"])
+def add_step(sequence_id: int):
+    sequence = get_or_404(Sequence, sequence_id)
+    if not CsrfForm().validate_on_submit():
+        flash("This form expired; nothing changed. Try again.", "error")
+        return _back(sequence)
+    place = _parse_add(request.form.get("place"))
+    if place is None:
+        flash("Choose where to add the step with a + button.", "error")
+        return _back(sequence)
+    parent_id, branch, position = place
+    try:
+        step = editing.add_step(sequence, request.form.get("type", ""), parent_id=parent_id,
+                                branch=branch, position=position)
+    except ServiceError as error:
+        flash(error.message, "error")
+        return _back(sequence)
+    return _back(sequence, step=step.id, _anchor="pane")
+
+
+@bp.route("/<int:sequence_id>/steps/<int:step_id>", methods=["POST"])
+def save_step(sequence_id: int, step_id: int):
+    from saas.sequences.steps import config_from_form
+
+    sequence = get_or_404(Sequence, sequence_id)
+    step = _step_of(sequence, step_id)
+    if not CsrfForm().validate_on_submit():
+        flash("This form expired; nothing was saved. Try again.", "error")
+        return _back(sequence, step=step.id)
+    config = config_from_form(step.type, request.form, step.config)
+    values = {"name": request.form.get("name", step.name),
+              "description": request.form.get("description", step.description),
+              "config": config}
+    try:
+        notes = editing.save_step(sequence, step, name=values["name"],
+                                  description=values["description"], config=config)
+    except editing.StepInvalid as invalid:
+        errors: dict[str, list[str]] = {}
+        for field, message in invalid.problems:
+            errors.setdefault(field, []).append(message)
+        status = 200 if request.headers.get("HX-Request") else 422
+        return render_designer(sequence, selected=step, values=values, errors=errors,
+                               status=status)
+    except ServiceError as error:
+        flash(error.message, "error")
+        return _back(sequence)
+    flash(f"“{step.name}” is saved." + (" Before activation: " + " ".join(m for _, m in notes)
+                                        if notes else ""), "success")
+    if request.form.get("action") == "save":
+        return _back(sequence, step=step.id, _anchor="pane")
+    return _back(sequence, _anchor=f"step-{step.id}")
+
+
+@bp.route("/<int:sequence_id>/steps/<int:step_id>/delete", methods=["POST"])
+def delete_step(sequence_id: int, step_id: int):
+    sequence = get_or_404(Sequence, sequence_id)
+    step = _step_of(sequence, step_id)
+    if CsrfForm().validate_on_submit():
+        keep = request.form.get("keep", "none")
+        try:
+            editing.delete_step(sequence, step, keep=keep)
+        except ServiceError as error:
+            flash(error.message, "error")
+        else:
+            if step.type in rules.CONDITIONS:
+                what = {"yes": " Its Yes branch took its place.",
+                        "no": " Its No branch took its place."}.get(
+                    keep, " Its Yes and No branches were deleted with it.")
+            else:
+                what = " The steps after it moved up."
+            flash(f"“{step.name}” is deleted.{what}", "success")
+    return _back(sequence)
+
+
+@bp.route("/<int:sequence_id>/steps/<int:step_id>/move", methods=["POST"])
+def move_step(sequence_id: int, step_id: int):
+    sequence = get_or_404(Sequence, sequence_id)
+    step = _step_of(sequence, step_id)
+    if CsrfForm().validate_on_submit():
+        try:
+            editing.move_step(sequence, step, request.form.get("direction", "up"))
+        except ServiceError as error:
+            flash(error.message, "error")
+    return _back(sequence, _anchor=f"step-{step.id}")

@@ -1,0 +1,253 @@
+"""A sequence's life: create, settings, activate, next version, deactivate, clone, delete."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import delete, select, text, update
+
+from saas.admin import audit
+from saas.errors import ServiceError
+from saas.extensions import db
+from saas.sequences import editing, queries, rules
+from saas.sequences.library import BY_KEY
+from saas.sequences.models import Sequence, SequenceStatus
+from saas.tenancy import current_tenant, current_tenant_id
+from saas.timeutil import utcnow
+
+DEFAULT_SETTINGS = {"exit_on_reply": True, "exit_on_unsubscribe": True, "exit_on_bounce": True,
+                    "window": None, "goal": None, "allow_skip_wait": False,
+                    "seller_daily_cap": None}
+_TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
+class SequenceInvalid(ServiceError):
+    """`errors` by form field (details and settings forms)."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("Some fields need attention.")
+        self.errors = errors
+
+
+class CannotActivate(ServiceError):
+    def __init__(self, problems: list[rules.Problem]):
+        super().__init__("Fix these before activating the sequence.")
+        self.problems = problems
+
+
+def check_details(name: str, record_type: str) -> dict[str, str]:
+    errors = {}
+    if not (name or "").strip():
+        errors["name"] = "Enter a name."
+    elif len(name.strip()) > 120:
+        errors["name"] = "Use at most 120 characters."
+    if record_type not in current_tenant().record_types:
+        errors["record_type"] = "Choose a record type enabled in this workspace."
+    return errors
+
+
+def create_sequence(*, name: str, description: str, record_type: str, start: str | None = None,
+                    steps: list | None = None, settings: dict | None = None,
+                    user_id: int | None = None) -> Sequence:
+    """A new draft (version 1 of a new lineage), empty, from a built-in template (`start`) or
+    from a nested step tree (`steps`, already checked by the caller)."""
+    errors = check_details(name, record_type)
+    if start and start not in BY_KEY:
+        errors["start"] = "Choose a template from the list."
+    if errors:
+        raise SequenceInvalid(errors)
+    sequence = Sequence(name=name.strip(), description=(description or "").strip(),
+                        record_type=record_type, status=SequenceStatus.DRAFT.value, version=1,
+                        settings={**DEFAULT_SETTINGS, **(settings or {})},
+                        created_by_id=user_id)
+    db.session.add(sequence)
+    db.session.flush()
+    sequence.lineage_id = sequence.id
+    if start:
+        editing.create_nested(sequence.id, BY_KEY[start].steps)
+    elif steps:
+        editing.create_nested(sequence.id, steps)
+    audit.record("sequence.created", sequence.name, start=start or "scratch")
+    db.session.commit()
+    return sequence
+
+
+def save_details(sequence: Sequence, *, name: str, description: str) -> None:
+    editing.require_draft(sequence)
+    errors = check_details(name, sequence.record_type)
+    if errors:
+        raise SequenceInvalid(errors)
+    sequence.name, sequence.description = name.strip(), (description or "").strip()
+    db.session.commit()
+
+
+def parse_settings(form) -> tuple[dict, dict[str, str]]:
+    """The settings form as `Sequence.settings`, and errors by field."""
+    errors: dict[str, str] = {}
+    settings = {key: form.get(key) == "y" for key in
+                ("exit_on_reply", "exit_on_unsubscribe", "exit_on_bounce", "allow_skip_wait")}
+    window = None
+    if form.get("window_enabled") == "y":
+        days = sorted({int(d) for d in form.getlist("window_days") if d in "0123456"})
+        start, end = form.get("window_start") or "", form.get("window_end") or ""
+        if not days:
+            errors["window_days"] = "Choose at least one day of the week."
+        if not (_TIME.match(start) and _TIME.match(end)):
+            errors["window_start"] = "Enter the hours as HH:MM, e.g. 08:00 and 18:00."
+        elif start >= end:
+            errors["window_start"] = "The window must end after it starts."
+        window = {"days": days, "start": start, "end": end}
+    settings["window"] = window
+    goal_field, goal_value = (form.get("goal_field") or "").strip(), \
+        (form.get("goal_value") or "").strip()
+    settings["goal"] = {"field": goal_field, "value": goal_value} if goal_field else None
+    if goal_field and not goal_value:
+        errors["goal_value"] = "Enter the value the field must reach, e.g. qualified."
+    cap = (form.get("seller_daily_cap") or "").strip()
+    settings["seller_daily_cap"] = None
+    if cap:
+        if not cap.isdigit() or not 1 <= int(cap) <= 10000:
+            errors["seller_daily_cap"] = "Enter a whole number from 1 to 10000, or leave empty."
+        else:
+            settings["seller_daily_cap"] = int(cap)
+    return settings, errors
+
+
+def save_settings(sequence: Sequence, form) -> None:
+    editing.require_draft(sequence)
+    settings, errors = parse_settings(form)
+    if settings["goal"]:
+        from saas.records.fields import fields_for
+
+        if settings["goal"]["field"] not in fields_for(sequence.record_type):
+            errors["goal_field"] = "Choose a field of these records."
+    errors.update(check_details(form.get("name", ""), sequence.record_type))
+    if errors:
+        raise SequenceInvalid(errors)
+    sequence.name = form.get("name", "").strip()
+    sequence.description = (form.get("description") or "").strip()
+    sequence.settings = {**(sequence.settings or {}), **settings}
+    sequence.updated_at = utcnow()
+    audit.record("sequence.settings", sequence.name)
+    db.session.commit()
+
+
+def activate(sequence: Sequence, *, understood: bool) -> None:
+    """Publishes a draft: it becomes the version new connections get; an older active version
+    is retired (its running records finish on it)."""
+    if sequence.status == SequenceStatus.ACTIVE:
+        raise ServiceError("This version is already active.")
+    if sequence.status in (SequenceStatus.RETIRED, SequenceStatus.INACTIVE) and \
+            queries.newest_draft(sequence.lineage_id) is not None:
+        raise ServiceError("A newer draft exists: activate that one.")
+    if not understood:
+        raise ServiceError("Tick “I understand” to confirm the activation.", field="understood")
+    problems = queries.problems_of(sequence)
+    if problems:
+        raise CannotActivate(problems)
+    db.session.execute(
+        update(Sequence).where(Sequence.lineage_id == sequence.lineage_id,
+                               Sequence.id != sequence.id,
+                               Sequence.status == SequenceStatus.ACTIVE.value)
+        .values(status=SequenceStatus.RETIRED.value))
+    sequence.status = SequenceStatus.ACTIVE.value
+    sequence.activated_at = utcnow()
+    audit.record("sequence.activated", sequence.name, version=sequence.version)
+    db.session.commit()
+    _start_ab_tests(sequence.id)
+
+
+def _start_ab_tests(sequence_id: int) -> None:
+    try:
+        from saas.engine import abtests
+    except ImportError:
+        return
+    start = getattr(abtests, "start_tests", None)
+    if start is not None:
+        start(sequence_id)
+        db.session.commit()
+
+
+def edit_version(sequence: Sequence) -> Sequence:
+    """The draft to edit: the lineage's open draft, or a new version copied from this one."""
+    if sequence.status == SequenceStatus.DRAFT:
+        return sequence
+    draft = queries.newest_draft(sequence.lineage_id)
+    if draft is not None:
+        return draft
+    newest = queries.versions(sequence.lineage_id)[0]
+    draft = Sequence(lineage_id=sequence.lineage_id, version=newest.version + 1,
+                     name=sequence.name, description=sequence.description,
+                     record_type=sequence.record_type, status=SequenceStatus.DRAFT.value,
+                     settings=dict(sequence.settings or {}),
+                     created_by_id=sequence.created_by_id)
+    db.session.add(draft)
+    db.session.flush()
+    editing.copy_steps(sequence.id, draft.id)
+    audit.record("sequence.new_version", sequence.name, version=draft.version)
+    db.session.commit()
+    return draft
+
+
+def deactivate(sequence: Sequence) -> int:
+    """Active -> inactive; records running in any version of it are disconnected. Returns how
+    many were disconnected."""
+    if sequence.status != SequenceStatus.ACTIVE:
+        raise ServiceError("Only an active sequence can be deactivated.")
+    now, tenant_id = utcnow(), current_tenant_id()
+    db.session.execute(text(
+        "UPDATE step_run SET status = 'cancelled', completed_at = :now "
+        "WHERE tenant_id = :t AND status IN ('open', 'waiting', 'pending') AND enrollment_id IN "
+        "(SELECT id FROM enrollment WHERE tenant_id = :t AND lineage_id = :l "
+        "AND status IN ('active', 'paused'))"),
+        {"now": now, "t": tenant_id, "l": sequence.lineage_id})
+    disconnected = db.session.execute(text(
+        "UPDATE enrollment SET status = 'disconnected', exit_reason = 'sequence_deactivated', "
+        "ended_at = :now, updated_at = :now "
+        "WHERE tenant_id = :t AND lineage_id = :l AND status IN ('active', 'paused')"),
+        {"now": now, "t": tenant_id, "l": sequence.lineage_id}).rowcount
+    sequence.status = SequenceStatus.INACTIVE.value
+    sequence.updated_at = now
+    audit.record("sequence.deactivated", sequence.name, disconnected=disconnected)
+    db.session.commit()
+    return disconnected
+
+
+def clone(sequence: Sequence, *, user_id: int | None = None) -> Sequence:
+    copy = Sequence(name=f"Copy of {sequence.name}"[:120], description=sequence.description,
+                    record_type=sequence.record_type, status=SequenceStatus.DRAFT.value,
+                    version=1, settings=dict(sequence.settings or {}), created_by_id=user_id)
+    db.session.add(copy)
+    db.session.flush()
+    copy.lineage_id = copy.id
+    editing.copy_steps(sequence.id, copy.id)
+    audit.record("sequence.cloned", copy.name, source=sequence.name)
+    db.session.commit()
+    return copy
+
+
+def delete_reason(sequence: Sequence) -> str | None:
+    running = queries.running_count(sequence.lineage_id)
+    if running:
+        plural = "records are" if running != 1 else "record is"
+        return (f"{running} {plural} running in “{sequence.name}”. Deactivate the sequence "
+                "first (that disconnects them), then delete it.")
+    return None
+
+
+def delete_sequence(sequence: Sequence) -> None:
+    """Deletes every version of the sequence (refused while records are running in it)."""
+    reason = delete_reason(sequence)
+    if reason:
+        raise ServiceError(reason)
+    ids = [v.id for v in queries.versions(sequence.lineage_id)]
+    for sid in ids:
+        editing.clear_steps(sid)
+    db.session.execute(delete(Sequence).where(Sequence.id.in_(ids)))
+    audit.record("sequence.deleted", sequence.name, versions=len(ids))
+    db.session.commit()
+
+
+def select_version(lineage_id: int, version: int) -> Sequence | None:
+    return db.session.execute(select(Sequence).where(
+        Sequence.lineage_id == lineage_id, Sequence.version == version)).scalar_one_or_none()
