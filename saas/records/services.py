@@ -76,8 +76,38 @@ def update_record(record: Record, raw: dict[str, str | None]) -> Record:
     record.updated_at = utcnow()
     db.session.flush()
     refresh_records([record.id])
+    _exit_if_disqualified(record)
     db.session.commit()
     return record
+
+
+def _exit_if_disqualified(record: Record) -> None:
+    """A disqualified lead leaves every sequence it runs in."""
+    if record.record_type == RecordType.LEAD.value and record.status == "disqualified":
+        from saas.engine.lifecycle import exit_for_records
+
+        exit_for_records([record.id], "disqualified")
+
+
+def set_field(record_id: int, key: str, value: str) -> None:
+    """One field set by a sequence command, in the caller's transaction (no commit)."""
+    record = db.session.execute(select(Record).where(Record.id == record_id)).scalar_one()
+    field = fields_for(record.record_type).get(key)
+    if field is None or not field.editable or key in ("email", "owner_id"):
+        raise ServiceError(f"The field {key!r} cannot be set by a sequence.")
+    if not field.custom and field.kind not in ("text", "choice", "country", "time_zone", "phone"):
+        raise ServiceError(f"{field.label} cannot be set by a sequence.")
+    if field.choices and value not in {c for c, _ in field.choices}:
+        raise ServiceError(f"{value!r} is not a choice of {field.label}.")
+    if field.custom:
+        record.custom = {**(record.custom or {}), field.custom_key: value}
+    else:
+        setattr(record, key, value or None if key not in ("first_name", "last_name", "company",
+                                                          "status") else value)
+    record.updated_at = utcnow()
+    db.session.flush()
+    refresh_records([record.id])
+    _exit_if_disqualified(record)
 
 
 def delete_records(record_ids: list[int]) -> int:

@@ -1,0 +1,102 @@
+"""The seller's actions on a step run: complete, skip, snooze an activity, skip a wait.
+
+Each locks the step run (FOR UPDATE), refuses one that is not in the expected state (a double
+submit returns False and changes nothing), moves the enrollment on with advance() and does NOT
+commit: the calling service commits.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+
+from saas.engine import clock
+from saas.engine.advance import advance
+from saas.engine.models import Enrollment, EnrollmentStatus, StepRun, StepRunStatus
+from saas.extensions import db
+from saas.sequences.models import Sequence, StepType
+from saas.timeutil import aware
+
+
+def _lock(step_run_id: int, status: str) -> tuple[StepRun, Enrollment] | None:
+    run = db.session.execute(
+        select(StepRun).where(StepRun.id == step_run_id).with_for_update()
+        .execution_options(populate_existing=True)).scalar_one_or_none()
+    if run is None or run.status != status:
+        return None
+    enrollment = db.session.execute(
+        select(Enrollment).where(Enrollment.id == run.enrollment_id).with_for_update()
+        .execution_options(populate_existing=True)).scalar_one_or_none()
+    if enrollment is None or enrollment.status != EnrollmentStatus.ACTIVE.value:
+        return None
+    return run, enrollment
+
+
+def complete_activity(step_run_id: int, user_id: int | None, *, outcome: str | None = None,
+                      notes: str | None = None) -> bool:
+    locked = _lock(step_run_id, StepRunStatus.OPEN.value)
+    if locked is None:
+        return False
+    run, enrollment = locked
+    now = clock.now()
+    run.status = StepRunStatus.COMPLETED.value
+    run.started_at = run.started_at or now
+    run.completed_at = now
+    run.completed_by_id = user_id
+    run.outcome = outcome or "done"
+    if notes is not None:
+        run.notes = notes
+    advance(enrollment, run, now=now)
+    return True
+
+
+def skip_activity(step_run_id: int, user_id: int | None, *, reason: str | None = None) -> bool:
+    """Skipped: the sequence goes on (a following email condition takes No)."""
+    locked = _lock(step_run_id, StepRunStatus.OPEN.value)
+    if locked is None:
+        return False
+    run, enrollment = locked
+    now = clock.now()
+    run.status = StepRunStatus.SKIPPED.value
+    run.completed_at = now
+    run.completed_by_id = user_id
+    run.outcome = "skipped"
+    if reason:
+        run.notes = reason
+    advance(enrollment, run, now=now)
+    return True
+
+
+def snooze_activity(step_run_id: int, user_id: int | None, until: datetime) -> bool:
+    """Hide the activity from the worklist until `until` (it stays open and due)."""
+    locked = _lock(step_run_id, StepRunStatus.OPEN.value)
+    if locked is None:
+        return False
+    run, _ = locked
+    until = aware(until)
+    if until is None or until <= clock.now():
+        return False
+    run.snoozed_until = until
+    return True
+
+
+def skip_wait(step_run_id: int, user_id: int | None) -> bool:
+    """End a wait now, when the sequence allows it."""
+    locked = _lock(step_run_id, StepRunStatus.WAITING.value)
+    if locked is None:
+        return False
+    run, enrollment = locked
+    if run.step_type != StepType.WAIT.value:
+        return False
+    settings = db.session.execute(
+        select(Sequence.settings).where(Sequence.id == enrollment.sequence_id)).scalar() or {}
+    if not settings.get("allow_skip_wait"):
+        return False
+    now = clock.now()
+    run.status = StepRunStatus.COMPLETED.value
+    run.completed_at = now
+    run.completed_by_id = user_id
+    run.outcome = "wait_skipped"
+    advance(enrollment, run, now=now)
+    return True

@@ -1,0 +1,146 @@
+"""advance() for many enrollments at once, in set-based SQL.
+
+All the enrollments of a group stand at the same step of the same version and take the same
+branch, so they all reach the same next step: one INSERT ... SELECT writes their step runs and one
+UPDATE moves the enrollments. Steps whose due time depends on the recipient's time zone (windows,
+waits in days) are written per distinct zone. Steps that need each record on its own (A/B choice,
+call and field conditions, commands) go through advance_from() one enrollment at a time, in the
+same transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import DateTime, Integer, String, func, insert, literal, null, select, update
+
+from saas.engine.advance import advance_from, wait_due
+from saas.engine.conditions import email_decisions
+from saas.engine.graph import StepGraph, StepInfo
+from saas.engine.models import Enrollment, EnrollmentStatus, StepRun
+from saas.engine.windows import next_opening
+from saas.extensions import db
+from saas.records.models import Record
+from saas.sequences.models import Sequence, StepType
+
+CHUNK = 5000
+ACTIVE = EnrollmentStatus.ACTIVE.value
+RUN_COLUMNS = ["tenant_id", "enrollment_id", "step_id", "sequence_id", "record_id", "seller_id",
+               "step_type", "status", "due_at", "created_at", "started_at", "attempts"]
+
+
+def chunks(ids: list[int], size: int = CHUNK) -> Iterable[list[int]]:
+    for start in range(0, len(ids), size):
+        yield ids[start:start + size]
+
+
+def _settings(sequence_id: int) -> dict:
+    return db.session.execute(
+        select(Sequence.settings).where(Sequence.id == sequence_id)).scalar() or {}
+
+
+def _zones(ids: list[int]) -> list[str]:
+    return list(db.session.execute(
+        select(Record.time_zone).join(Enrollment, Enrollment.record_id == Record.id)
+        .where(Enrollment.id.in_(ids)).distinct()).scalars())
+
+
+def _insert_runs(ids: list[int], step: StepInfo, status: str, due_at: datetime, now: datetime, *,
+                 zone: str | None = None, started: bool = False) -> None:
+    e = Enrollment
+    source = (select(e.tenant_id, e.id, literal(step.id, Integer), e.sequence_id, e.record_id,
+                     e.seller_id, literal(step.type, String), literal(status, String),
+                     literal(due_at, DateTime(timezone=True)),
+                     literal(now, DateTime(timezone=True)),
+                     literal(now, DateTime(timezone=True)) if started else null(),
+                     literal(0, Integer))
+              .where(e.id.in_(ids), e.status == ACTIVE))
+    if zone is not None:
+        source = source.join(Record, Record.id == e.record_id).where(Record.time_zone == zone)
+    db.session.execute(insert(StepRun).from_select(RUN_COLUMNS, source))
+
+
+def _move(ids: list[int], step_id: int, now: datetime, counted: bool) -> None:
+    db.session.execute(
+        update(Enrollment).where(Enrollment.id.in_(ids), Enrollment.status == ACTIVE)
+        .values(current_step_id=step_id, updated_at=now,
+                steps_done=Enrollment.steps_done + (1 if counted else 0))
+        .execution_options(synchronize_session=False))
+
+
+def _complete(ids: list[int], now: datetime, counted: bool) -> None:
+    db.session.execute(
+        update(Enrollment).where(Enrollment.id.in_(ids), Enrollment.status == ACTIVE)
+        .values(status=EnrollmentStatus.COMPLETED.value, ended_at=now, updated_at=now,
+                steps_done=Enrollment.steps_done + (1 if counted else 0))
+        .execution_options(synchronize_session=False))
+
+
+def advance_group(graph: StepGraph, enrollment_ids: list[int], step_id: int | None,
+                  branch: str | None, now: datetime, *, counted: bool = True) -> int:
+    """Move these active enrollments on past `step_id` (None: start them); returns how many
+    step runs or endings were written."""
+    ids = sorted(set(enrollment_ids))
+    if not ids:
+        return 0
+    step = graph.next_step(step_id, branch)
+    for chunk in chunks(ids):
+        if step is None:
+            _complete(chunk, now, counted)
+            continue
+        kind = StepType(step.type)
+        if kind.is_manual:
+            _insert_runs(chunk, step, "open", now, now)
+        elif kind is StepType.WAIT and not int((step.config or {}).get("days") or 0):
+            _insert_runs(chunk, step, "waiting", wait_due(step, now, "UTC"), now, started=True)
+        elif kind in (StepType.WAIT, StepType.EMAIL_CONDITION) or kind.is_automated_send:
+            window = (_settings(graph.sequence_id).get("window")
+                      if kind.is_automated_send else None)
+            for zone in _zones(chunk):
+                if kind.is_automated_send:
+                    _insert_runs(chunk, step, "pending", next_opening(now, zone, window), now,
+                                 zone=zone)
+                else:
+                    _insert_runs(chunk, step, "waiting", wait_due(step, now, zone), now,
+                                 zone=zone, started=True)
+        else:
+            _one_by_one(graph, chunk, step_id, branch, now, counted)
+            continue
+        _move(chunk, step.id, now, counted)
+        if kind is StepType.EMAIL_CONDITION:
+            decide_email_conditions(graph, step, chunk, now, timed_out=False)
+    return len(ids)
+
+
+def _one_by_one(graph: StepGraph, ids: list[int], step_id: int | None, branch: str | None,
+                now: datetime, counted: bool) -> None:
+    for enrollment in db.session.execute(
+            select(Enrollment).where(Enrollment.id.in_(ids), Enrollment.status == ACTIVE)
+            .order_by(Enrollment.id)).scalars():
+        advance_from(enrollment, step_id, branch=branch, now=now, graph=graph, counted=counted)
+    db.session.flush()
+
+
+def decide_email_conditions(graph: StepGraph, step: StepInfo, enrollment_ids: list[int],
+                            now: datetime, *, timed_out: bool,
+                            extra: dict[int, set[str]] | None = None) -> int:
+    """Decide the waiting email-condition runs of these enrollments that can be decided now
+    (every one of them when `timed_out`) and move them down their branch."""
+    decisions = email_decisions(graph, step, enrollment_ids, timed_out=timed_out,
+                                extra=extra)
+    decided = 0
+    for outcome in ("yes", "no"):
+        ids = [e for e, d in decisions.items() if d == outcome]
+        if not ids:
+            continue
+        moved = db.session.execute(
+            update(StepRun).where(StepRun.step_id == step.id, StepRun.enrollment_id.in_(ids),
+                                  StepRun.status == "waiting")
+            .values(status="completed", completed_at=now, outcome=outcome,
+                    started_at=func.coalesce(StepRun.started_at, now))
+            .returning(StepRun.enrollment_id)
+            .execution_options(synchronize_session=False)).scalars().all()
+        decided += len(moved)
+        advance_group(graph, list(moved), step.id, outcome, now)
+    return decided

@@ -1,0 +1,82 @@
+"""Automated sends: the sending window (recipient's time zone) and the daily caps (per seller
+from the sequence's settings, per tenant from its settings) decide, at claim time, which due sends
+go now; the others move to the window's next opening or the next day's. Never dropped."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+
+from sqlalchemy import func, select, text, update
+
+from saas.auth.models import Tenant
+from saas.engine.models import StepRun
+from saas.engine.windows import day_start, next_day_opening, next_opening
+from saas.extensions import db
+from saas.records.models import Record
+from saas.sequences.models import Sequence, StepType
+
+SEND_TYPES = (StepType.AUTO_EMAIL.value, StepType.AUTO_SMS.value)
+COUNTED = ("sending", "sent", "unknown")
+LOCK_BASE = 7_300_000_000
+
+
+def sends_today(since: datetime) -> tuple[int, dict[int | None, int]]:
+    rows = db.session.execute(
+        select(StepRun.seller_id, func.count()).where(
+            StepRun.step_type.in_(SEND_TYPES), StepRun.status.in_(COUNTED),
+            StepRun.started_at >= since).group_by(StepRun.seller_id)).all()
+    per_seller = {seller: count for seller, count in rows}
+    return sum(per_seller.values()), per_seller
+
+
+def claim_sends(tenant_id: int, rows: list, now: datetime) -> tuple[list[int], int]:
+    """Mark the sends that may go now as `sending` (attempts + 1); defer the rest. Returns the
+    claimed ids and how many were deferred. The caller commits."""
+    ids = [r.id for r in rows]
+    details = db.session.execute(
+        select(StepRun.id, StepRun.seller_id, StepRun.sequence_id, Record.time_zone)
+        .join(Record, Record.id == StepRun.record_id).where(StepRun.id.in_(ids))
+        .order_by(StepRun.id)).all()
+    sequence_ids = {d.sequence_id for d in details}
+    settings = {sid: (s or {}) for sid, s in db.session.execute(
+        select(Sequence.id, Sequence.settings).where(Sequence.id.in_(sequence_ids)))}
+    tenant = db.session.execute(select(Tenant).where(Tenant.id == tenant_id)).scalar_one()
+    tenant_cap = (tenant.settings or {}).get("daily_send_cap")
+    has_caps = tenant_cap is not None or any(
+        s.get("seller_daily_cap") is not None for s in settings.values())
+    used, per_seller = 0, defaultdict(int)
+    if has_caps:
+        if db.engine.dialect.name == "postgresql":  # one cap count at a time per tenant
+            db.session.execute(text("SELECT pg_advisory_xact_lock(:k)"),
+                               {"k": LOCK_BASE + tenant_id})
+        used, counts = sends_today(day_start(now, tenant.time_zone))
+        per_seller.update(counts)
+    claimed: list[int] = []
+    deferred: dict[datetime, list[int]] = defaultdict(list)
+    for d in details:
+        seq = settings.get(d.sequence_id, {})
+        window = seq.get("window")
+        opening = next_opening(now, d.time_zone, window)
+        if opening > now:
+            deferred[opening].append(d.id)
+            continue
+        seller_cap = seq.get("seller_daily_cap")
+        over_tenant = tenant_cap is not None and used >= int(tenant_cap)
+        over_seller = seller_cap is not None and per_seller[d.seller_id] >= int(seller_cap)
+        if over_tenant or over_seller:
+            deferred[next_day_opening(now, d.time_zone, window)].append(d.id)
+            continue
+        used += 1
+        per_seller[d.seller_id] += 1
+        claimed.append(d.id)
+    if claimed:
+        db.session.execute(
+            update(StepRun).where(StepRun.id.in_(claimed))
+            .values(status="sending", attempts=StepRun.attempts + 1, started_at=now)
+            .execution_options(synchronize_session=False))
+    for due_at, deferred_ids in deferred.items():
+        db.session.execute(
+            update(StepRun).where(StepRun.id.in_(deferred_ids)).values(due_at=due_at)
+            .execution_options(synchronize_session=False))
+    return claimed, sum(len(v) for v in deferred.values())

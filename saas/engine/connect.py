@@ -1,0 +1,164 @@
+"""Connecting records to a sequence: one record, a selection, a segment (bulk SQL).
+
+Connections always go to the lineage's active version. Each connection gets a seller: the
+record's owner, else the owner its segment's assignment rules give it, else none yet (the
+enrollment waits, without steps, until a manager assigns one). Refused: a sequence with no active
+version, a record of another type, a record already running in that sequence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import DateTime, Integer, String, and_, exists, insert, literal, select
+
+from saas.engine import clock
+from saas.engine.advance import advance
+from saas.engine.bulk import advance_group, chunks
+from saas.engine.graph import load_graph
+from saas.engine.models import RUNNING_STATUSES, Enrollment
+from saas.errors import ServiceError
+from saas.extensions import db
+from saas.records.models import Record
+from saas.segments.models import Segment, SegmentMember, SegmentStatus
+from saas.sequences.models import Sequence, SequenceStatus
+from saas.tenancy import current_tenant_id
+
+
+class ConnectRefused(ServiceError):
+    pass
+
+
+def active_version(lineage_id: int) -> Sequence | None:
+    return db.session.execute(select(Sequence).where(
+        Sequence.lineage_id == lineage_id, Sequence.status == SequenceStatus.ACTIVE.value)
+        .order_by(Sequence.version.desc()).limit(1)).scalar_one_or_none()
+
+
+def lineage_of(sequence_id: int) -> int:
+    lineage = db.session.execute(
+        select(Sequence.lineage_id).where(Sequence.id == sequence_id)).scalar()
+    return lineage or sequence_id
+
+
+def _target(lineage_id: int) -> Sequence:
+    version = active_version(lineage_id)
+    if version is None:
+        name = db.session.execute(select(Sequence.name).where(
+            Sequence.lineage_id == lineage_id).limit(1)).scalar()
+        raise ConnectRefused(f"“{name or 'This sequence'}” is not active: only an active "
+                             "sequence takes new records.")
+    return version
+
+
+def running_enrollment(record_id: int, lineage_id: int) -> Enrollment | None:
+    return db.session.execute(select(Enrollment).where(
+        Enrollment.record_id == record_id, Enrollment.lineage_id == lineage_id,
+        Enrollment.status.in_(RUNNING_STATUSES))).scalar_one_or_none()
+
+
+def _seller_for(record: Record) -> int | None:
+    if record.owner_id:
+        return record.owner_id
+    from saas.segments.assignment import assign_records
+    from saas.segments.membership import owning_segment
+
+    segment = owning_segment(record.id)
+    if segment is not None and assign_records(segment.id, [record.id]):
+        return db.session.execute(
+            select(Record.owner_id).where(Record.id == record.id)).scalar()
+    return None
+
+
+def connect_record(record: Record, lineage_id: int, *, seller_id: int | None = None,
+                   source: str = "manual", segment_id: int | None = None,
+                   now: datetime | None = None) -> Enrollment:
+    """Connect one record (the caller commits); raises ConnectRefused with a reason."""
+    now = now or clock.now()
+    version = _target(lineage_id)
+    if record.record_type != version.record_type:
+        raise ConnectRefused(f"“{version.name}” is a sequence for {version.record_type}s; "
+                             f"this record is a {record.record_type}.")
+    if running_enrollment(record.id, version.lineage_id or version.id) is not None:
+        raise ConnectRefused(f"{record.full_name} is already running in “{version.name}”.")
+    enrollment = Enrollment(record_id=record.id, sequence_id=version.id,
+                            lineage_id=version.lineage_id or version.id,
+                            seller_id=seller_id or _seller_for(record), status="active",
+                            source=source, segment_id=segment_id, steps_done=0,
+                            started_at=now, updated_at=now)
+    db.session.add(enrollment)
+    db.session.flush()
+    if enrollment.seller_id is not None:
+        advance(enrollment, now=now)
+    return enrollment
+
+
+def _assign_unowned(record_ids: list[int]) -> None:
+    """Unowned records get an owner from the segment that owns them (if it has rules)."""
+    from saas.segments.assignment import assign_records
+
+    unowned = db.session.execute(select(Record.id).where(
+        Record.id.in_(record_ids), Record.owner_id.is_(None))).scalars().all()
+    if not unowned:
+        return
+    rows = db.session.execute(
+        select(SegmentMember.record_id, Segment.id).join(
+            Segment, Segment.id == SegmentMember.segment_id)
+        .where(SegmentMember.record_id.in_(unowned), Segment.status == SegmentStatus.ACTIVE.value)
+        .order_by(SegmentMember.record_id, Segment.priority.desc(), Segment.id)).all()
+    owner: dict[int, int] = {}
+    for record_id, segment_id in rows:
+        owner.setdefault(record_id, segment_id)
+    by_segment: dict[int, list[int]] = {}
+    for record_id, segment_id in owner.items():
+        by_segment.setdefault(segment_id, []).append(record_id)
+    for segment_id, ids in sorted(by_segment.items()):
+        assign_records(segment_id, ids)
+
+
+def connect_many(record_ids: Iterable[int], lineage_id: int, *, source: str = "bulk",
+                 segment_id: int | None = None, now: datetime | None = None,
+                 assign: bool = True) -> dict[str, int]:
+    """Connect many records with INSERT ... SELECT per chunk, then start them in bulk.
+    Records of another type or already running are skipped (counted). The caller commits."""
+    now = now or clock.now()
+    version = _target(lineage_id)
+    lineage = version.lineage_id or version.id
+    graph = load_graph(version.id)
+    tenant_id = current_tenant_id()
+    ids = sorted(set(int(i) for i in record_ids))
+    totals = {"requested": len(ids), "connected": 0, "skipped": 0, "needs_seller": 0}
+    columns = ["tenant_id", "record_id", "sequence_id", "lineage_id", "seller_id", "status",
+               "source", "segment_id", "steps_done", "started_at", "updated_at"]
+    for chunk in chunks(ids):
+        if assign:
+            _assign_unowned(chunk)
+        running = exists().where(Enrollment.tenant_id == tenant_id,
+                                 Enrollment.lineage_id == lineage,
+                                 Enrollment.record_id == Record.id,
+                                 Enrollment.status.in_(RUNNING_STATUSES))
+        stamp = literal(now, DateTime(timezone=True))
+        source_rows = select(
+            Record.tenant_id, Record.id, literal(version.id, Integer), literal(lineage, Integer),
+            Record.owner_id, literal("active", String), literal(source, String),
+            literal(segment_id, Integer), literal(0, Integer), stamp, stamp,
+        ).where(and_(Record.tenant_id == tenant_id, Record.id.in_(chunk),
+                     Record.record_type == version.record_type, ~running))
+        created = db.session.execute(insert(Enrollment).from_select(columns, source_rows)
+                                     .returning(Enrollment.id, Enrollment.seller_id)).all()
+        with_seller = [row.id for row in created if row.seller_id is not None]
+        advance_group(graph, with_seller, None, None, now, counted=False)
+        totals["connected"] += len(created)
+        totals["needs_seller"] += len(created) - len(with_seller)
+        totals["skipped"] += len(chunk) - len(created)
+    return totals
+
+
+def assign_seller(enrollment: Enrollment, seller_id: int) -> None:
+    """Give a waiting connection its seller and start it (the caller commits)."""
+    if enrollment.seller_id is not None or enrollment.status != "active":
+        raise ConnectRefused("This connection already has a seller.")
+    enrollment.seller_id = seller_id
+    db.session.flush()
+    advance(enrollment)

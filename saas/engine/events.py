@@ -1,0 +1,89 @@
+"""What message events do to enrollments: exits (reply, unsubscribe, bounce, per the sequence's
+settings) and email conditions waiting for an open, a click or a reply.
+
+The caller (the messaging/webhook service) has recorded the MessageEvent; these functions work in
+its transaction and do not commit.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, or_, select
+
+from saas.engine import clock
+from saas.engine.bulk import decide_email_conditions
+from saas.engine.graph import EMAIL_TYPES, load_graph
+from saas.engine.lifecycle import end_enrollments
+from saas.engine.models import RUNNING_STATUSES, Enrollment, EnrollmentStatus, StepRun
+from saas.extensions import db
+from saas.records.models import Record
+from saas.sequences.models import Sequence, StepType
+
+# Event kind (or suppression reason) -> the sequence setting that makes it an exit.
+EXIT_SETTINGS = {"replied": "exit_on_reply", "reply": "exit_on_reply",
+                 "unsubscribed": "exit_on_unsubscribe", "unsubscribe": "exit_on_unsubscribe",
+                 "spamreport": "exit_on_unsubscribe", "stop": "exit_on_unsubscribe",
+                 "bounced": "exit_on_bounce", "bounce": "exit_on_bounce",
+                 "dropped": "exit_on_bounce"}
+EXIT_REASONS = {"exit_on_reply": "replied", "exit_on_unsubscribe": "unsubscribed",
+                "exit_on_bounce": "bounced"}
+
+
+def exits_on(settings: dict | None, kind: str) -> bool:
+    key = EXIT_SETTINGS.get(kind)
+    return key is not None and bool((settings or {}).get(key, True))
+
+
+def on_message_event(step_run_id: int, kind: str, occurred_at: datetime | None = None) -> str:
+    """Apply one event of a sequence message; returns what it did: 'exited', 'decided' or
+    'nothing'."""
+    run = db.session.execute(select(StepRun).where(StepRun.id == step_run_id)).scalar_one_or_none()
+    if run is None:
+        return "nothing"
+    enrollment = db.session.execute(
+        select(Enrollment).where(Enrollment.id == run.enrollment_id).with_for_update()
+    ).scalar_one_or_none()
+    if enrollment is None or enrollment.status not in RUNNING_STATUSES:
+        return "nothing"
+    settings = db.session.execute(
+        select(Sequence.settings).where(Sequence.id == enrollment.sequence_id)).scalar() or {}
+    now = clock.now()
+    if exits_on(settings, kind):
+        reason = EXIT_REASONS[EXIT_SETTINGS[kind]]
+        end_enrollments([enrollment.id], EnrollmentStatus.EXITED.value, reason, now)
+        return "exited"
+    if enrollment.status != EnrollmentStatus.ACTIVE.value:
+        return "nothing"  # paused: the condition is decided at its time limit, after resume
+    waiting = db.session.execute(select(StepRun.step_id).where(
+        StepRun.enrollment_id == enrollment.id, StepRun.status == "waiting",
+        StepRun.step_type == StepType.EMAIL_CONDITION.value)).scalars().all()
+    if not waiting:
+        return "nothing"
+    graph = load_graph(enrollment.sequence_id)
+    decided = 0
+    for step_id in waiting:
+        reference = graph.closest_before(step_id, EMAIL_TYPES)
+        if reference is None or reference.id != run.step_id:
+            continue
+        decided += decide_email_conditions(graph, graph.steps[step_id], [enrollment.id], now,
+                                           timed_out=False, extra={run.id: {kind}})
+    return "decided" if decided else "nothing"
+
+
+def exit_enrollments_for_address(address: str, reason: str) -> int:
+    """A suppressed address (unsubscribe, bounce, spam report, STOP) leaves the sequences whose
+    settings exit on that reason; returns how many enrollments ended."""
+    address = (address or "").strip()
+    if not address:
+        return 0
+    rows = db.session.execute(
+        select(Enrollment.id, Sequence.settings)
+        .join(Record, Record.id == Enrollment.record_id)
+        .join(Sequence, Sequence.id == Enrollment.sequence_id)
+        .where(Enrollment.status.in_(RUNNING_STATUSES),
+               or_(func.lower(Record.email) == address.lower(), Record.phone == address))).all()
+    key = EXIT_SETTINGS.get(reason)
+    ids = [row.id for row in rows if key is None or (row.settings or {}).get(key, True)]
+    word = EXIT_REASONS.get(key, reason) if key else reason
+    return end_enrollments(ids, EnrollmentStatus.EXITED.value, word)

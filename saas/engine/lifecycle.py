@@ -1,0 +1,82 @@
+"""How enrollments end: completed, exited (with a reason) or disconnected. Every step run still
+open, waiting or pending is cancelled in the same statement batch, so an ended enrollment never
+gets another step (the tick only claims runs of active enrollments, and these are no longer due)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import update
+
+from saas.engine import clock
+from saas.engine.models import RUNNING_STATUSES, Enrollment, EnrollmentStatus, StepRun
+from saas.extensions import db
+
+LIVE_RUN_STATUSES = ("open", "waiting", "pending")
+CHUNK = 5000
+
+
+def _chunks(ids: list[int]) -> Iterable[list[int]]:
+    for start in range(0, len(ids), CHUNK):
+        yield ids[start:start + CHUNK]
+
+
+def cancel_runs(enrollment_ids: Iterable[int], now: datetime) -> int:
+    cancelled = 0
+    for chunk in _chunks(sorted(set(enrollment_ids))):
+        cancelled += db.session.execute(
+            update(StepRun).where(StepRun.enrollment_id.in_(chunk),
+                                  StepRun.status.in_(LIVE_RUN_STATUSES))
+            .values(status="cancelled", completed_at=now)
+            .execution_options(synchronize_session=False)).rowcount
+    return cancelled
+
+
+def end_enrollments(enrollment_ids: Iterable[int], status: str, reason: str | None = None,
+                    now: datetime | None = None) -> int:
+    """End these running enrollments (status completed/exited/disconnected) and cancel their
+    live step runs; returns how many ended. The caller commits."""
+    now = now or clock.now()
+    ids = sorted(set(enrollment_ids))
+    ended: list[int] = []
+    for chunk in _chunks(ids):
+        ended += db.session.execute(
+            update(Enrollment).where(Enrollment.id.in_(chunk),
+                                     Enrollment.status.in_(RUNNING_STATUSES))
+            .values(status=status, exit_reason=reason, ended_at=now, updated_at=now)
+            .returning(Enrollment.id)
+            .execution_options(synchronize_session=False)).scalars().all()
+    cancel_runs(ended, now)
+    _refresh(ended)
+    return len(ended)
+
+
+def end_enrollment(enrollment: Enrollment, status: str, reason: str | None = None,
+                   now: datetime | None = None) -> bool:
+    return end_enrollments([enrollment.id], status, reason, now) == 1
+
+
+def exit_for_records(record_ids: Iterable[int], reason: str) -> int:
+    """Exit every running enrollment of these records (disqualified, deleted, ...)."""
+    from sqlalchemy import select
+
+    ids = sorted(set(record_ids))
+    enrollment_ids: list[int] = []
+    for chunk in _chunks(ids):
+        enrollment_ids += db.session.execute(
+            select(Enrollment.id).where(Enrollment.record_id.in_(chunk),
+                                        Enrollment.status.in_(RUNNING_STATUSES))).scalars().all()
+    return end_enrollments(enrollment_ids, EnrollmentStatus.EXITED.value, reason)
+
+
+def _refresh(enrollment_ids: list[int]) -> None:
+    """Objects already in the session see the new status on their next access."""
+    if not enrollment_ids:
+        return
+    wanted = set(enrollment_ids)
+    for obj in list(db.session.identity_map.values()):
+        if isinstance(obj, Enrollment) and obj.id in wanted:
+            db.session.expire(obj)
+        elif isinstance(obj, StepRun) and obj.enrollment_id in wanted:
+            db.session.expire(obj)
