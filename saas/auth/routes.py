@@ -28,7 +28,7 @@ from saas.auth.forms import (
     SetPasswordForm,
     SignupForm,
 )
-from saas.auth.models import Tenant, User
+from saas.auth.models import Role, Tenant, User
 from saas.auth.sessions import start_session
 from saas.errors import ServiceError
 from saas.extensions import client_ip, db, limiter
@@ -137,6 +137,12 @@ def logout():
 @bp.route("/")
 @login_required
 def home():
+    # Sellers live on their worklist (once the tenant can use sequences).
+    tenant = g.tenant
+    if (Role.SELLER.value in current_user.roles and not current_user.has_role(Role.SEQUENCE_MANAGER)
+            and tenant.licence_includes_sequences and tenant.workspace_ready
+            and "worklist.index" in current_app.view_functions):
+        return redirect(url_for("worklist.index"))
     return render_template("home/home.html")
 
 

@@ -1,0 +1,1 @@
+"""The seller's worklist and the record page's Up next panel."""

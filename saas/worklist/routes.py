@@ -1,0 +1,260 @@
+"""The worklist page, the Up next panel and the seller's actions on an activity.
+
+Every action answers htmx with the piece to swap (the panel, or the worklist row) and a plain
+form post with a redirect and a flash message, so the pages work without JavaScript too.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user
+from markupsafe import Markup
+
+from saas.auth.access import requires
+from saas.auth.models import Role, User
+from saas.auth.routes import safe_next
+from saas.engine import clock
+from saas.errors import ServiceError
+from saas.extensions import db
+from saas.records.models import Record
+from saas.tenancy import get_or_404
+from saas.worklist import queries, services, upnext
+
+bp = Blueprint("worklist", __name__, url_prefix="/<tenant>")
+
+
+@bp.before_request
+@requires(Role.SELLER, Role.SEQUENCE_MANAGER, sequences=True)
+def _gate():
+    return None
+
+
+def _htmx() -> bool:
+    return bool(request.headers.get("HX-Request"))
+
+
+def _seller() -> User:
+    """Whose worklist: one's own; a manager may pick any user of the tenant."""
+    wanted = request.args.get("seller", "")
+    if not wanted or wanted == str(current_user.id):
+        return current_user
+    if not services.is_manager(current_user):
+        abort(404)
+    return get_or_404(User, wanted)
+
+
+def _query(seller: User) -> queries.WorklistQuery:
+    query = queries.WorklistQuery.from_args(seller.id, request.args)
+    query.seller_param = seller.id if seller.id != current_user.id else None
+    return query
+
+
+def _day(user) -> queries.DayBounds:
+    return queries.DayBounds.for_user(clock.now(), user.time_zone)
+
+
+@bp.route("/worklist")
+def index():
+    seller = _seller()
+    query = _query(seller)
+    page = queries.worklist_page(query, _day(current_user))
+    return render_template(
+        "worklist/index.html", seller=seller, query=query, page=page,
+        sellers=queries.sellers() if services.is_manager(current_user) else [],
+        sequences=queries.sequence_choices(), when_filters=queries.WHEN,
+        activity_types=queries.ACTIVITY_TYPES, sorts=queries.SORTS, counts=None,
+        record_types=g.tenant.record_types, back=request.full_path.rstrip("?"),
+        when=upnext.when_label,
+        snooze_default=queries.snooze_default(clock.now(), current_user.time_zone))
+
+
+@bp.route("/worklist/counts")
+def counts():
+    seller = _seller()
+    query = _query(seller)
+    return render_template("worklist/_when_tabs.html", query=query,
+                           when_filters=queries.WHEN,
+                           counts=queries.counts(seller.id, _day(current_user)))
+
+
+@bp.route("/worklist/auto-advance", methods=["POST"])
+def auto_advance():
+    current_user.auto_advance = request.form.get("auto_advance") == "on"
+    db.session.commit()
+    flash("After completing an activity here, the next record opens." if current_user.auto_advance
+          else "After completing an activity here, you stay on the worklist.", "success")
+    return redirect(safe_next(request.form.get("next")) or url_for("worklist.index"))
+
+
+# --- Up next ----------------------------------------------------------------------------------
+
+def render_panel(record: Record, *, open_run: int | None = None, open_mode: str = "",
+                 values: dict | None = None, errors: dict | None = None,
+                 notice: tuple[str, str] | None = None) -> str:
+    panels = upnext.panels_for(record)
+    manager = services.is_manager(current_user)
+    drafts = {}
+    for panel in panels:
+        run = panel.current
+        if run is not None and run.status == "open" and run.step_type in ("email", "sms") \
+                and (manager or run.seller_id == current_user.id):
+            drafts[run.id] = upnext.draft_for(run, panel.current_step, record)
+    return render_template(
+        "worklist/_upnext.html", record=record, panels=panels, drafts=drafts, manager=manager,
+        open_run=open_run, open_mode=open_mode, values=values or {}, errors=errors or {},
+        notice=notice, outcomes=upnext.CALL_OUTCOMES, type_label=upnext.type_label,
+        icon=upnext.icon, when=upnext.when_label, now=clock.now(), wait_label=upnext.wait_label,
+        today=_day(current_user).start,
+        snooze_default=queries.snooze_default(clock.now(), current_user.time_zone))
+
+
+@bp.app_template_global()
+def upnext_panel(record: Record) -> Markup:
+    """The panel, rendered into the record page (no extra request, works without JavaScript)."""
+    open_run = request.args.get("activity", "")
+    return Markup(render_panel(  # noqa: S704 - our own rendered template
+        record, open_run=int(open_run) if open_run.isdigit() else None,
+        open_mode=request.args.get("open", "")))
+
+
+@bp.route("/records/<int:record_id>/upnext")
+def panel(record_id: int):
+    record = get_or_404(Record, record_id)
+    return render_panel(record)
+
+
+# --- actions ----------------------------------------------------------------------------------
+
+def _local_time(value: str, user) -> datetime | None:
+    """A datetime-local field ("2026-11-24T09:00") in the user's time zone, as UTC."""
+    try:
+        naive = datetime.fromisoformat((value or "").strip())
+    except ValueError:
+        return None
+    if naive.tzinfo is None:
+        naive = naive.replace(tzinfo=queries.zone(user.time_zone))
+    return naive.astimezone(clock.now().tzinfo)
+
+
+def _respond(run, ok_message: str | None, *, error: ServiceError | None = None,
+             mode: str = "", values: dict | None = None):
+    """After an action: the panel or the worklist row for htmx, else a redirect with a flash."""
+    origin = request.form.get("from", "record")
+    category = "error" if error else ("info" if ok_message == services.ALREADY_DONE
+                                      else "success")
+    message = error.message if error else ok_message
+    record = get_or_404(Record, run.record_id)
+    if origin == "worklist":
+        nxt = None
+        if category == "success" and current_user.auto_advance:
+            nxt = queries.next_record_id(run.seller_id or current_user.id, clock.now())
+        if _htmx():
+            if nxt:
+                response = Response("", 204)
+                response.headers["HX-Redirect"] = url_for("records.show", record_id=nxt)
+                return response
+            response = Response(render_template(
+                "worklist/_row_result.html", record=record, message=message, category=category))
+            response.headers["HX-Trigger"] = "worklist-changed"
+            return response
+        flash(message, category)
+        if nxt:
+            return redirect(url_for("records.show", record_id=nxt))
+        return redirect(safe_next(request.form.get("next")) or url_for("worklist.index"))
+    if _htmx():
+        errors = {error.field or "form": error.message} if error else {}
+        return render_panel(record, open_run=run.id if error else None, open_mode=mode,
+                            values=values if error else None, errors=errors,
+                            notice=None if error else (category, message))
+    flash(message, category)
+    args = {"activity": run.id, "open": mode} if error and mode else {}
+    return redirect(url_for("records.show", record_id=record.id, **args) + "#upnext")
+
+
+def _act(step_run_id: int, action, ok_message: str, mode: str = "", values: dict | None = None):
+    run = services.load_activity(step_run_id)
+    record_id, seller_id = run.record_id, run.seller_id
+    try:
+        action(run)
+    except services.AlreadyDone:
+        return _respond(_Gone(step_run_id, record_id, seller_id), services.ALREADY_DONE)
+    except ServiceError as error:
+        db.session.rollback()
+        return _respond(_Gone(step_run_id, record_id, seller_id), None, error=error, mode=mode,
+                        values=values)
+    return _respond(_Gone(step_run_id, record_id, seller_id), ok_message)
+
+
+class _Gone:
+    """What _respond needs of a step run after its transaction ended (no lazy reload)."""
+
+    def __init__(self, run_id: int, record_id: int, seller_id: int | None):
+        self.id, self.record_id, self.seller_id = run_id, record_id, seller_id
+
+
+@bp.route("/activities/<int:step_run_id>/complete", methods=["POST"])
+def complete(step_run_id: int):
+    notes = request.form.get("notes")
+    return _act(step_run_id, lambda run: services.complete(run.id, current_user.id, notes=notes),
+                "Done. The record moves on to its next step.", "complete", {"notes": notes})
+
+
+@bp.route("/activities/<int:step_run_id>/call", methods=["POST"])
+def log_call(step_run_id: int):
+    outcome, notes = request.form.get("outcome", ""), request.form.get("notes")
+    label = upnext.CALL_OUTCOMES.get(outcome, "")
+    return _act(step_run_id, lambda run: services.log_call(run.id, current_user.id,
+                                                           outcome=outcome, notes=notes),
+                f"Call logged: {label}. The record moves on to its next step.", "call",
+                {"outcome": outcome, "notes": notes})
+
+
+@bp.route("/activities/<int:step_run_id>/skip", methods=["POST"])
+def skip(step_run_id: int):
+    reason = request.form.get("reason")
+    return _act(step_run_id, lambda run: services.skip(run.id, current_user.id, reason=reason),
+                "Skipped. The record moves on to its next step.", "skip", {"reason": reason})
+
+
+@bp.route("/activities/<int:step_run_id>/snooze", methods=["POST"])
+def snooze(step_run_id: int):
+    raw = request.form.get("until", "")
+    until = _local_time(raw, current_user)
+    label = until.strftime("%d %b %Y %H:%M UTC") if until else ""
+    return _act(step_run_id,
+                lambda run: services.snooze(run.id, current_user.id, until, clock.now()),
+                f"Snoozed until {label}.", "snooze", {"until": raw})
+
+
+@bp.route("/activities/<int:step_run_id>/skip-wait", methods=["POST"])
+def skip_wait(step_run_id: int):
+    return _act(step_run_id, lambda run: services.skip_wait(run.id, current_user.id),
+                "The wait is skipped: the record moves on now.")
+
+
+@bp.route("/activities/<int:step_run_id>/send", methods=["POST"])
+def send(step_run_id: int):
+    subject, body = request.form.get("subject", ""), request.form.get("body", "")
+    sent: dict = {}
+
+    def action(run):
+        sent["result"] = services.send(run.id, current_user, subject=subject, body=body)
+
+    response = _act(step_run_id, action, "Sent. The record moves on to its next step.",
+                    "compose", {"subject": subject, "body": body})
+    result = sent.get("result")
+    if result is not None and not result.confirmed:
+        flash("The provider did not confirm the message; it is recorded as sent.", "info")
+    return response

@@ -1,0 +1,140 @@
+"""The seller's actions: thin calls to the engine's activities, then one commit.
+
+The engine locks the step run, refuses one that is no longer open (a double submit returns False
+and changes nothing) and advances the enrollment in our transaction; we commit it. Sending from the
+composer locks the step run first too, so two clicks never send two messages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask_login import current_user
+from sqlalchemy import select
+
+from saas.auth.models import Role, User
+from saas.engine import activities
+from saas.engine.models import StepRun, StepRunStatus
+from saas.errors import ServiceError
+from saas.extensions import db
+from saas.records.models import Record
+from saas.sequences.models import Step
+from saas.tenancy import current_tenant_id, get_or_404
+from saas.worklist import upnext
+from saas.worklist.upnext import CALL_OUTCOMES
+
+ALREADY_DONE = "This activity was already done: nothing changed."
+
+
+class AlreadyDone(ServiceError):
+    def __init__(self):
+        super().__init__(ALREADY_DONE)
+
+
+def is_manager(user) -> bool:
+    return user.has_role(Role.SEQUENCE_MANAGER)
+
+
+def load_activity(step_run_id, user=None) -> StepRun:
+    """The step run if the user may act on it: their own, or any for a manager; else 404."""
+    user = user or current_user
+    run = get_or_404(StepRun, step_run_id)
+    if run.seller_id != user.id and not is_manager(user):
+        from flask import abort
+
+        abort(404)
+    return run
+
+
+def _done(ok: bool) -> bool:
+    if not ok:
+        db.session.rollback()
+        raise AlreadyDone()
+    db.session.commit()
+    return True
+
+
+def complete(step_run_id: int, user_id: int, *, outcome: str | None = None,
+             notes: str | None = None) -> bool:
+    notes = (notes or "").strip() or None
+    return _done(activities.complete_activity(step_run_id, user_id, outcome=outcome, notes=notes))
+
+
+def log_call(step_run_id: int, user_id: int, *, outcome: str, notes: str | None = None) -> bool:
+    if outcome not in CALL_OUTCOMES:
+        raise ServiceError("Choose how the call went.", field="outcome")
+    return complete(step_run_id, user_id, outcome=outcome, notes=notes)
+
+
+def skip(step_run_id: int, user_id: int, *, reason: str | None = None) -> bool:
+    reason = (reason or "").strip()[:500] or None
+    return _done(activities.skip_activity(step_run_id, user_id, reason=reason))
+
+
+def snooze(step_run_id: int, user_id: int, until: datetime | None, now: datetime) -> bool:
+    if until is None:
+        raise ServiceError("Choose when the activity should come back.", field="until")
+    if until <= now:
+        raise ServiceError("Choose a time in the future.", field="until")
+    return _done(activities.snooze_activity(step_run_id, user_id, until))
+
+
+def skip_wait(step_run_id: int, user_id: int) -> bool:
+    return _done(activities.skip_wait(step_run_id, user_id))
+
+
+@dataclass
+class Sent:
+    provider: str
+    confirmed: bool
+
+
+def send(step_run_id: int, user: User, *, subject: str = "", body: str = "") -> Sent:
+    """Send the email or text of an open activity to its record, then complete the step.
+
+    Refuses a suppressed address, an empty message, and a step run that is no longer open."""
+    from saas.messaging.config import config_for
+    from saas.messaging.delivery import send_email, send_sms
+    from saas.messaging.suppression import is_suppressed
+
+    run = db.session.execute(
+        select(StepRun).where(StepRun.id == step_run_id).with_for_update()
+    ).scalar_one()
+    if run.status != StepRunStatus.OPEN.value:
+        db.session.rollback()
+        raise AlreadyDone()
+    record = db.session.execute(select(Record).where(Record.id == run.record_id)).scalar_one()
+    step = db.session.execute(select(Step).where(Step.id == run.step_id)).scalar_one()
+    draft = upnext.draft_for(run, step, record)
+    body = (body or "").replace("\r\n", "\n").strip()
+    subject = " ".join((subject or "").split())
+    if not draft.to:
+        what = "phone number" if draft.channel == "sms" else "email address"
+        raise ServiceError(f"{record.full_name} has no {what}: add one to the record, or mark "
+                           "the activity complete.", field="to")
+    if is_suppressed(draft.to):
+        raise ServiceError(f"{draft.to} is on the suppression list (unsubscribed or bounced): "
+                           "nothing was sent. Skip the activity or mark it complete.", field="to")
+    if draft.channel == "email" and not subject:
+        raise ServiceError("Give the email a subject.", field="subject")
+    if not body:
+        raise ServiceError("Write the message first.", field="body")
+    tenant_id = current_tenant_id()
+    if draft.channel == "sms":
+        result = send_sms(tenant_id, to=draft.to, body=body, step_run_id=run.id)
+    else:
+        from_address, from_name = config_for(tenant_id).sender_for(user.id)
+        result = send_email(tenant_id, to=draft.to, subject=subject,
+                            html=upnext.html_of(body, draft), text=body,
+                            from_address=from_address, from_name=from_name, reply_to=user.email,
+                            step_run_id=run.id)
+    if result.status in ("failed", "retry"):
+        db.session.rollback()
+        raise ServiceError(f"The message could not be sent: {result.error or 'try again later'}. "
+                           "Nothing was sent.", field="send")
+    run.provider = result.provider
+    run.provider_message_id = result.message_id
+    ok = activities.complete_activity(run.id, user.id)
+    _done(ok)
+    return Sent(result.provider, confirmed=result.status == "sent")
