@@ -86,6 +86,14 @@ class StepRun(TenantScoped, db.Model):
         Index("ix_step_run_due", "due_at", postgresql_where=text(
             "status IN ('waiting', 'pending')"),
             sqlite_where=text("status IN ('waiting', 'pending')")),
+        # The tick claims per tenant (fairness): tenant first, then due time.
+        Index("ix_step_run_tenant_due", "tenant_id", "due_at", postgresql_where=text(
+            "status IN ('waiting', 'pending')"),
+            sqlite_where=text("status IN ('waiting', 'pending')")),
+        # Sends left `sending` by a dead worker.
+        Index("ix_step_run_sending", "tenant_id", "started_at",
+              postgresql_where=text("status = 'sending'"),
+              sqlite_where=text("status = 'sending'")),
         # The worklist: a seller's open activities by due time.
         Index("ix_step_run_worklist", "tenant_id", "seller_id", "due_at", "id",
               postgresql_where=text("status = 'open'"), sqlite_where=text("status = 'open'")),
