@@ -57,6 +57,7 @@ def register_blueprints(app: Flask) -> None:
     from saas.segments.routes import bp as segments_bp
     from saas.sequences.routes import bp as sequences_bp
     from saas.templates_.routes import bp as templates_bp
+    from saas.worklist.routes import bp as worklist_bp
 
     app.register_blueprint(public_bp)
     app.register_blueprint(auth_bp)
@@ -68,6 +69,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(templates_bp)
     app.register_blueprint(assignment_bp)
     app.register_blueprint(account_bp)
+    app.register_blueprint(worklist_bp)
 
 
 def register_security(app: Flask) -> None:
