@@ -116,7 +116,7 @@ def run_tick(*, budget_seconds: float | None = None, per_tenant: int | None = No
 
             totals["recovered"] += recover_stale(tenant_id)
     busy = set(tenant_ids)
-    while busy and time.monotonic() - started < budget:
+    while busy and (not totals["rounds"] or time.monotonic() - started < budget):
         totals["rounds"] += 1
         now = clock.now()
         for tenant_id in sorted(busy):
@@ -128,7 +128,10 @@ def run_tick(*, budget_seconds: float | None = None, per_tenant: int | None = No
                     raise
             for key, value in counts.items():
                 totals[key] += value
-            if counts["claimed"] < per_tenant:
+            # A batch that moved records on may have made new work due at once (a send after
+            # a wait): such a tenant gets another round; one that found nothing is done.
+            if counts["claimed"] == 0 or (counts["claimed"] < per_tenant
+                                          and not counts["transitions"] + counts["sends"]):
                 busy.discard(tenant_id)
     db.session.remove()
     return totals
