@@ -57,6 +57,8 @@ def register_blueprints(app: Flask) -> None:
     from saas.segments.routes import bp as segments_bp
     from saas.sequences.routes import bp as sequences_bp
     from saas.templates_.routes import bp as templates_bp
+    from saas.webhooks.routes import bp as webhooks_bp
+    from saas.webhooks.tracking_routes import bp as tracking_bp
     from saas.worklist.routes import bp as worklist_bp
 
     app.register_blueprint(public_bp)
@@ -67,6 +69,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(imports_bp)
     app.register_blueprint(sequences_bp)
     app.register_blueprint(templates_bp)
+    app.register_blueprint(webhooks_bp)
+    app.register_blueprint(tracking_bp)
     app.register_blueprint(assignment_bp)
     app.register_blueprint(account_bp)
     app.register_blueprint(worklist_bp)
