@@ -76,7 +76,8 @@ def send_sms(tenant_id: int, *, to: str, body: str, step_run_id: int | None = No
                                        sender=cfg.twilio_from, step_run_id=step_run_id)
             db.session.flush()
             return SendResult("sent", "outbox", message_id=f"outbox-{message.id}")
-        callback = links.external("webhooks.twilio_status", tenant=cfg.tenant_slug)
+        extra = {"sr": step_run_id} if step_run_id is not None else {}
+        callback = links.external("webhooks.twilio_status", tenant=cfg.tenant_slug, **extra)
         return providers.twilio_send(
             sid=cfg.twilio_sid or "", token=cfg.twilio_token or "", base_url=cfg.twilio_base_url,
             timeout=cfg.timeout, to=to, from_=cfg.twilio_from, body=body,

@@ -2,8 +2,36 @@
 
 Each builder creates the object in the tenant in context and returns a Case
 (`from tests.test_tenant_isolation import Case` inside the builder, to avoid a cycle).
+Tracking tokens name their tenant: through another tenant's URLs they are a 404.
 """
 
 from __future__ import annotations
 
-CASES: dict = {}
+from flask import current_app
+
+
+def _tracking_case(kind: str):
+    def build(tenant):
+        from saas.messaging import tracking
+        from tests.test_tenant_isolation import Case
+
+        with current_app.test_request_context():
+            tracker = tracking.Tracker(tenant.id, tenant.slug)
+            if kind == "open":
+                token = tracking.make(tracking.OPEN, tenant.id, 1)
+                return Case({"token": token}, anonymous_owner=True)
+            if kind == "click":
+                url = "https://example.com/offer"
+                token = tracking.make(tracking.CLICK, tenant.id, 1, url)
+                return Case({"token": token, "u": url}, anonymous_owner=True)
+            address = "lead@example.com"
+            token = tracker.unsubscribe_url(1, address).split("/u/")[1].split("?")[0]
+            return Case({"token": token, "a": address}, anonymous_owner=True)
+    return build
+
+
+CASES: dict = {
+    "tracking.open_pixel": _tracking_case("open"),
+    "tracking.click": _tracking_case("click"),
+    "tracking.unsubscribe": _tracking_case("unsubscribe"),
+}

@@ -116,7 +116,8 @@ def test_twilio_sms(app, twilio_tenant, fake):
     assert result.status == "sent" and result.message_id.startswith("SM")
     [sent] = fake.texts()
     assert sent["form"]["To"] == "+33612345678" and sent["form"]["From"] == "+15005550006"
-    assert sent["form"]["StatusCallback"].endswith("/textco/webhooks/twilio/status")
+    assert sent["form"]["StatusCallback"] == \
+        "http://localhost:5000/textco/webhooks/twilio/status?sr=3"
     assert sent["account"] == "AC" + "1" * 32
     assert bad.status == "failed" and "21211" in bad.error
     assert lost.status == "unknown"

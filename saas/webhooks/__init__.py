@@ -1,0 +1,1 @@
+"""Incoming traffic from providers and recipients: tracking links, SendGrid and Twilio webhooks."""
