@@ -125,9 +125,11 @@ def send(step_run_id: int, user: User, *, subject: str = "", body: str = "") -> 
         result = send_sms(tenant_id, to=draft.to, body=body, step_run_id=run.id)
     else:
         from_address, from_name = config_for(tenant_id).sender_for(user.id)
-        result = send_email(tenant_id, to=draft.to, subject=subject,
-                            html=upnext.html_of(body, draft), text=body,
-                            from_address=from_address, from_name=from_name, reply_to=user.email,
+        # Opens, clicks and replies of a manual email drive email conditions like automated ones.
+        tracked = upnext.tracker().apply(run.id, draft.to, upnext.html_of(body, draft), body)
+        result = send_email(tenant_id, to=draft.to, subject=subject, html=tracked.html,
+                            text=tracked.text, from_address=from_address, from_name=from_name,
+                            reply_to=tracked.reply_to or user.email, headers=tracked.headers,
                             step_run_id=run.id)
     if result.status in ("failed", "retry"):
         db.session.rollback()

@@ -152,17 +152,18 @@ class Draft:
     suppressed: bool = False
 
 
-def unsubscribe_url(run: StepRun) -> str:
-    """The messaging area's unsubscribe link for this send, when it offers one."""
-    try:
-        from saas.messaging import tracking  # type: ignore[attr-defined]
-    except ImportError:
-        return ""
-    build = getattr(tracking, "unsubscribe_url", None)
-    try:
-        return build(run.id) if build else ""
-    except Exception:  # noqa: BLE001 - a missing link must not stop the seller composing
-        return ""
+def tracker():
+    """The messaging area's tracking (unsubscribe link, opens, clicks, replies) for the tenant."""
+    from saas.messaging.config import config_for
+    from saas.messaging.tracking import Tracker
+    from saas.tenancy import current_tenant
+
+    tenant = current_tenant()
+    return Tracker(tenant.id, tenant.slug, config_for(tenant.id).inbound_domain)
+
+
+def unsubscribe_url(run: StepRun, address: str | None) -> str:
+    return tracker().unsubscribe_url(run.id, address) if address else ""
 
 
 def draft_for(run: StepRun, step: Step, record: Record) -> Draft:
@@ -176,7 +177,7 @@ def draft_for(run: StepRun, step: Step, record: Record) -> Draft:
         return draft
     draft.template_name = template.name
     rendered = template_services.render(
-        template, template_services.context_for(record, unsubscribe_url(run)))
+        template, template_services.context_for(record, unsubscribe_url(run, to)))
     if rendered.error:
         draft.error = f"The template “{template.name}” could not be rendered: {rendered.error}"
         return draft

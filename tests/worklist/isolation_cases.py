@@ -1,9 +1,71 @@
 """Tenant-isolation builders for the worklist routes, merged into tests/test_tenant_isolation.py.
 
 Each builder creates the object in the tenant in context and returns a Case
-(`from tests.test_tenant_isolation import Case` inside the builder, to avoid a cycle).
+(`from tests.test_tenant_isolation import Case` inside the builder, to avoid a cycle). The owner
+in that test is a system administrator, who may act on any seller's activity.
 """
 
 from __future__ import annotations
 
-CASES: dict = {}
+from datetime import timedelta
+
+
+def _activity(steps: list[dict], settings: dict | None = None, **record_values):
+    """A lead connected to a sequence (no seller); its first step run."""
+    from tests.worklist import factories as f
+
+    seq = f.sequence(steps, settings=settings)
+    enrollment = f.connect(f.lead(**record_values), seq, None)
+    return f.current_run(enrollment.id)
+
+
+def _run_case(steps: list[dict], data: dict | None = None, settings: dict | None = None):
+    def build(tenant):
+        from tests.test_tenant_isolation import Case
+
+        run = _activity(steps, settings)
+        return Case({"step_run_id": run.id}, "POST", {"from": "record", **(data or {})})
+    return build
+
+
+def _send_case(tenant):
+    from tests.test_tenant_isolation import Case
+    from tests.worklist import factories as f
+
+    template = f.email_template()
+    run = _activity([{"type": "email", "name": "Intro",
+                      "config": {"template_id": template.id}}])
+    return Case({"step_run_id": run.id}, "POST",
+                {"from": "record", "subject": "Hello", "body": "Hi there"})
+
+
+def _snooze_case(tenant):
+    from saas.engine import clock
+    from tests.test_tenant_isolation import Case
+
+    run = _activity([{"type": "task", "name": "Task"}])
+    until = (clock.now() + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
+    return Case({"step_run_id": run.id}, "POST", {"from": "record", "until": until})
+
+
+def _panel_case(tenant):
+    from tests.test_tenant_isolation import Case
+
+    run = _activity([{"type": "task", "name": "Task"}])
+    return Case({"record_id": run.record_id})
+
+
+TASK = [{"type": "task", "name": "Task"}, {"type": "task", "name": "Next"}]
+
+CASES: dict = {
+    "worklist.panel": _panel_case,
+    "worklist.complete": _run_case(TASK),
+    "worklist.skip": _run_case(TASK, {"reason": "Not needed"}),
+    "worklist.snooze": _snooze_case,
+    "worklist.log_call": _run_case([{"type": "call", "name": "Call"}],
+                                   {"outcome": "connected"}),
+    "worklist.skip_wait": _run_case(
+        [{"type": "wait", "name": "Wait", "config": {"days": 1, "hours": 0}},
+         {"type": "task", "name": "After"}], settings={"allow_skip_wait": True}),
+    "worklist.send": _send_case,
+}
