@@ -48,6 +48,7 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from saas.admin.routes import bp as admin_bp
+    from saas.analytics.routes import bp as analytics_bp
     from saas.auth.routes import bp as auth_bp
     from saas.auth.routes import public_bp
     from saas.imports.routes import bp as imports_bp
@@ -64,6 +65,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(public_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(analytics_bp)
     app.register_blueprint(records_bp)
     app.register_blueprint(segments_bp)
     app.register_blueprint(imports_bp)

@@ -121,7 +121,8 @@ def start_tests(sequence_id: int) -> list[AbTest]:
     for step in steps:
         test = ab_test_for(step.id, lock=True)
         if test is None:
-            test = AbTest(step_id=step.id, sequence_id=sequence_id, stats={})
+            test = AbTest(step_id=step.id, sequence_id=sequence_id, stats={},
+                          status=AbTestStatus.DRAFT.value)
             db.session.add(test)
         if test.status == AbTestStatus.DRAFT.value:
             test.status = AbTestStatus.RUNNING.value

@@ -1,0 +1,331 @@
+"""The read side of analytics: every figure is a SQL aggregate (GROUP BY, FILTER), never a Python
+loop over enrollments, step runs or events.
+
+Definitions (shown on the page as well):
+- Records: the enrollments of every version of the sequence *connected in the period*
+  (started_at), by their status now; exited ones by exit reason. Goal reached: those whose record
+  meets the sequence goal now (Sequence.settings["goal"]: the field equals the value). Median days
+  to complete: over the completed ones, from connection to completion.
+- Steps: the step runs *reached in the period* (created_at). Completed counts sent messages
+  (status sent) and completed activities, waits and conditions; overdue are open activities past
+  their due time. For message steps, delivered / opened / clicked / replied / bounced /
+  unsubscribed count the sends with at least one such event, and rates are of the sends.
+- Timeline: per UTC day, messages sent and replies received for the sequence's step runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import func, select
+
+from saas.engine.abtests import goal_clause
+from saas.engine.models import AbTest, Enrollment, StepRun
+from saas.extensions import db
+from saas.messaging.models import MessageEvent
+from saas.records.models import Record
+from saas.sequences.models import Sequence, Step, StepType
+
+PERIODS = {"7": "Last 7 days", "30": "Last 30 days", "90": "Last 90 days",
+           "365": "Last 12 months", "all": "All time"}
+TIMELINE_DAYS_FOR_ALL = 90
+MESSAGE_TYPES = (StepType.EMAIL.value, StepType.AUTO_EMAIL.value, StepType.SMS.value,
+                 StepType.AUTO_SMS.value, StepType.AB_TEST.value)
+DONE_STATUSES = ("completed", "sent")
+# Event kinds as stored in MessageEvent, and the column each one fills.
+EVENT_COLUMNS = {"delivered": "delivered", "open": "opened", "click": "clicked",
+                 "reply": "replied", "bounce": "bounced", "unsubscribe": "unsubscribed"}
+
+
+@dataclass(frozen=True)
+class Period:
+    key: str
+    start: datetime | None
+    end: datetime
+
+    @property
+    def label(self) -> str:
+        return PERIODS[self.key]
+
+    @classmethod
+    def parse(cls, key: str | None, now: datetime) -> Period:
+        key = key if key in PERIODS else "all"
+        start = None if key == "all" else now - timedelta(days=int(key))
+        return cls(key, start, now)
+
+    def timeline_days(self) -> list[date]:
+        start = self.start or self.end - timedelta(days=TIMELINE_DAYS_FOR_ALL - 1)
+        first, last = start.date(), self.end.date()
+        return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+@dataclass
+class RecordSummary:
+    connected: int = 0
+    active: int = 0
+    paused: int = 0
+    completed: int = 0
+    exited: int = 0
+    disconnected: int = 0
+    exited_by_reason: dict[str, int] = field(default_factory=dict)
+    goal_reached: int | None = None   # None: the sequence has no goal
+    median_days: float | None = None
+
+
+@dataclass
+class StepFigures:
+    step: Step
+    depth: int
+    label: str                          # "3. Intro email" / "3.yes.1 Call"
+    reached: int = 0
+    completed: int = 0
+    skipped: int = 0
+    overdue: int = 0
+    failed: int = 0
+    events: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def is_message(self) -> bool:
+        return self.step.type in MESSAGE_TYPES
+
+    def rate(self, value: int, of: int | None = None) -> float | None:
+        base = self.completed if of is None else of
+        return value / base if base else None
+
+
+def dialect() -> str:
+    return db.session.get_bind().dialect.name
+
+
+def lineage_of(sequence: Sequence) -> int:
+    return sequence.lineage_id or sequence.id
+
+
+def versions(sequence: Sequence) -> list[Sequence]:
+    return list(db.session.execute(
+        select(Sequence).where(Sequence.lineage_id == lineage_of(sequence))
+        .order_by(Sequence.version)).scalars()) or [sequence]
+
+
+def _in_period(column, period: Period):
+    clauses = [column <= period.end]
+    if period.start is not None:
+        clauses.append(column >= period.start)
+    return clauses
+
+
+def record_summary(sequence: Sequence, period: Period) -> RecordSummary:
+    lineage = lineage_of(sequence)
+    cohort = [Enrollment.lineage_id == lineage, *_in_period(Enrollment.started_at, period)]
+    summary = RecordSummary()
+    rows = db.session.execute(
+        select(Enrollment.status, Enrollment.exit_reason, func.count())
+        .where(*cohort).group_by(Enrollment.status, Enrollment.exit_reason)).all()
+    for status, reason, count in rows:
+        summary.connected += count
+        if hasattr(summary, status) and status != "connected":
+            setattr(summary, status, getattr(summary, status) + count)
+        if status == "exited":
+            key = reason or "other"
+            summary.exited_by_reason[key] = summary.exited_by_reason.get(key, 0) + count
+    if (sequence.settings or {}).get("goal"):
+        summary.goal_reached = db.session.execute(
+            select(func.count(func.distinct(Enrollment.record_id)))
+            .join(Record, Record.id == Enrollment.record_id)
+            .where(*cohort, goal_clause(sequence))).scalar_one()
+    summary.median_days = median_days_to_complete(cohort) if summary.completed else None
+    return summary
+
+
+def median_days_to_complete(cohort: list) -> float | None:
+    """percentile_cont on PostgreSQL; on SQLite the middle row(s) by ORDER BY/OFFSET."""
+    done = [*cohort, Enrollment.status == "completed", Enrollment.ended_at.is_not(None)]
+    if dialect() == "postgresql":
+        seconds = func.extract("epoch", Enrollment.ended_at - Enrollment.started_at)
+        value = db.session.execute(
+            select(func.percentile_cont(0.5).within_group(seconds)).where(*done)).scalar()
+        return None if value is None else float(value) / 86400
+    days = func.julianday(Enrollment.ended_at) - func.julianday(Enrollment.started_at)
+    count = db.session.execute(select(func.count()).select_from(Enrollment).where(*done)).scalar()
+    if not count:
+        return None
+    middle = db.session.execute(
+        select(days).where(*done).order_by(days).offset((count - 1) // 2)
+        .limit(2 - count % 2)).scalars().all()
+    return float(sum(middle) / len(middle))
+
+
+def ordered_steps(sequence_id: int) -> list[tuple[Step, int, str]]:
+    """The version's steps as the designer shows them: the main branch in order, each
+    condition followed by its Yes then No branch (depth-first), with a path label."""
+    steps = db.session.execute(
+        select(Step).where(Step.sequence_id == sequence_id)
+        .order_by(Step.parent_id, Step.branch, Step.position, Step.id)).scalars().all()
+    children: dict[tuple[int | None, str], list[Step]] = {}
+    for step in steps:
+        children.setdefault((step.parent_id, step.branch), []).append(step)
+    result: list[tuple[Step, int, str]] = []
+
+    def walk(parent: int | None, branch: str, depth: int, prefix: str) -> None:
+        for index, step in enumerate(children.get((parent, branch), []), start=1):
+            label = f"{prefix}{index}"
+            result.append((step, depth, label))
+            for sub in ("yes", "no"):
+                if (step.id, sub) in children:
+                    walk(step.id, sub, depth + 1, f"{label}.{sub}.")
+
+    walk(None, "main", 0, "")
+    return result
+
+
+def step_figures(sequence_id: int, period: Period, now: datetime) -> list[StepFigures]:
+    """Per step of one version: two aggregates (step runs by step; events by step and kind)."""
+    rows = {s.id: StepFigures(s, depth, label) for s, depth, label in ordered_steps(sequence_id)}
+    if not rows:
+        return []
+    reached = [StepRun.sequence_id == sequence_id, *_in_period(StepRun.created_at, period)]
+    for step_id, total, done, skipped, overdue, failed in db.session.execute(
+        select(StepRun.step_id, func.count(),
+               func.count().filter(StepRun.status.in_(DONE_STATUSES)),
+               func.count().filter(StepRun.status == "skipped"),
+               func.count().filter(StepRun.status == "open", StepRun.due_at < now),
+               func.count().filter(StepRun.status == "failed"))
+        .where(*reached).group_by(StepRun.step_id)
+    ):
+        if step_id in rows:
+            row = rows[step_id]
+            row.reached, row.completed, row.skipped, row.overdue, row.failed = (
+                total, done, skipped, overdue, failed)
+    for step_id, kind, count in db.session.execute(
+        select(StepRun.step_id, MessageEvent.kind,
+               func.count(func.distinct(MessageEvent.step_run_id)))
+        .join(StepRun, StepRun.id == MessageEvent.step_run_id)
+        .where(*reached, StepRun.step_type.in_(MESSAGE_TYPES),
+               MessageEvent.kind.in_(tuple(EVENT_COLUMNS)))
+        .group_by(StepRun.step_id, MessageEvent.kind)
+    ):
+        if step_id in rows:
+            rows[step_id].events[EVENT_COLUMNS[kind]] = count
+    return list(rows.values())
+
+
+def timeline(sequence: Sequence, period: Period) -> list[tuple[date, int, int]]:
+    """(day, messages sent, replies) for every day of the period (90 days for all time)."""
+    days = period.timeline_days()
+    start = datetime.combine(days[0], datetime.min.time(), tzinfo=period.end.tzinfo)
+    version_ids = [v.id for v in versions(sequence)]
+    sent_at = func.coalesce(StepRun.completed_at, StepRun.started_at)
+    sends = dict(db.session.execute(
+        select(func.date(sent_at), func.count())
+        .where(StepRun.sequence_id.in_(version_ids), StepRun.step_type.in_(MESSAGE_TYPES),
+               StepRun.status.in_(DONE_STATUSES), sent_at >= start, sent_at <= period.end)
+        .group_by(func.date(sent_at))).all())
+    replies = dict(db.session.execute(
+        select(func.date(MessageEvent.occurred_at), func.count(func.distinct(StepRun.id)))
+        .join(StepRun, StepRun.id == MessageEvent.step_run_id)
+        .where(StepRun.sequence_id.in_(version_ids), MessageEvent.kind == "reply",
+               MessageEvent.occurred_at >= start, MessageEvent.occurred_at <= period.end)
+        .group_by(func.date(MessageEvent.occurred_at))).all())
+    sends = {_day(k): v for k, v in sends.items()}
+    replies = {_day(k): v for k, v in replies.items()}
+    return [(day, sends.get(day, 0), replies.get(day, 0)) for day in days]
+
+
+def _day(value) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
+
+
+def ab_tests(sequence: Sequence) -> list[tuple[AbTest, Step, Sequence]]:
+    """The A/B tests of every version, newest version first."""
+    by_id = {v.id: v for v in versions(sequence)}
+    rows = db.session.execute(
+        select(AbTest, Step).join(Step, Step.id == AbTest.step_id)
+        .where(AbTest.sequence_id.in_(list(by_id)))
+        .order_by(AbTest.sequence_id.desc(), Step.position, AbTest.id)).all()
+    return [(test, step, by_id[test.sequence_id]) for test, step in rows]
+
+
+def lineage_overview() -> list[tuple[Sequence, int, int]]:
+    """Each sequence (its newest version) with its connections and running records."""
+    newest = select(Sequence.lineage_id, func.max(Sequence.version).label("version")) \
+        .group_by(Sequence.lineage_id).subquery()
+    sequences = db.session.execute(
+        select(Sequence).join(newest, (newest.c.lineage_id == Sequence.lineage_id)
+                              & (newest.c.version == Sequence.version))
+        .order_by(Sequence.name)).scalars().all()
+    counts = {lineage: (total, running) for lineage, total, running in db.session.execute(
+        select(Enrollment.lineage_id, func.count(),
+               func.count().filter(Enrollment.status.in_(("active", "paused"))))
+        .group_by(Enrollment.lineage_id))}
+    return [(s, *counts.get(lineage_of(s), (0, 0))) for s in sequences]
+
+
+@dataclass
+class AbVersion:
+    name: str                 # "A" or "B"
+    label: str                # the version's own name
+    sends: int
+    conversions: int
+    rate: float | None
+    ci: tuple[float, float]
+    winner: bool
+
+
+@dataclass
+class AbPanel:
+    test: AbTest
+    step: Step
+    sequence: Sequence
+    metric: str
+    versions: list[AbVersion]
+    p_value: float | None
+    as_of: str | None          # when the figures were taken (ISO), None for live ones
+    deadline: datetime | None
+
+    @property
+    def display_name(self) -> str:
+        return (self.step.config or {}).get("display_name") or self.step.name
+
+
+METRIC_LABELS = {"opens": "open", "clicks": "click", "goal": "goal"}
+
+
+def ab_panels(sequence: Sequence, now: datetime) -> list[AbPanel]:
+    """The A/B panel of each test: the figures kept by its last evaluation (what the decision
+    rests on); a test not evaluated yet shows live figures, computed without saving anything."""
+    from saas.engine import abtests, msprt
+
+    panels = []
+    for test, step, version in ab_tests(sequence):
+        stats = test.stats or {}
+        config = step.config or {}
+        metric = stats.get("metric") or config.get("metric", "clicks")
+        as_of = stats.get("evaluated_at")
+        if stats.get("versions"):
+            counts = {k: (int(v["sends"]), int(v["conversions"]))
+                      for k, v in stats["versions"].items()}
+            p_value = stats.get("p_value")
+        elif test.status == "draft":
+            counts, p_value = {"A": (0, 0), "B": (0, 0)}, None
+        else:
+            counts = abtests.figures(step, version, now)
+            p_value = msprt.look(counts["A"][0], counts["A"][1], counts["B"][0],
+                                 counts["B"][1]).p_value
+            as_of = None
+        winner = test.winner if test.outcome == "winner" else None
+        rows = []
+        for name in ("A", "B"):
+            sends, conversions = counts.get(name, (0, 0))
+            rows.append(AbVersion(
+                name, ((config.get("versions") or {}).get(name) or {}).get("name") or name,
+                sends, conversions, conversions / sends if sends else None,
+                msprt.wilson_interval(conversions, sends) if sends else (0.0, 0.0),
+                winner == name))
+        panels.append(AbPanel(test, step, version, METRIC_LABELS.get(metric, metric), rows,
+                              p_value, as_of, abtests.deadline(test, step)))
+    return panels

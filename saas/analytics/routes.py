@@ -1,0 +1,99 @@
+"""Analytics: the sequences overview, a page per sequence (records, steps, A/B tests, charts),
+its CSV export, and stopping an A/B test with a chosen version."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from saas.analytics import charts, export, queries, services
+from saas.analytics.forms import StopTestForm
+from saas.auth.access import requires
+from saas.auth.models import Role
+from saas.engine import abtests
+from saas.engine.models import AbTest
+from saas.errors import ServiceError
+from saas.sequences.models import Sequence
+from saas.tenancy import get_or_404
+
+bp = Blueprint("analytics", __name__, url_prefix="/<tenant>/analytics")
+
+
+@bp.before_request
+@requires(Role.SEQUENCE_MANAGER, sequences=True)
+def _gate():
+    return None
+
+
+@bp.route("")
+def index():
+    return render_template("analytics/index.html", rows=queries.lineage_overview())
+
+
+def _page_data(sequence: Sequence):
+    now = abtests.now()
+    period = queries.Period.parse(request.args.get("period"), now)
+    versions = queries.versions(sequence)
+    chosen = _chosen_version(versions, sequence)
+    summary = queries.record_summary(sequence, period)
+    steps = queries.step_figures(chosen.id, period, now)
+    panels = queries.ab_panels(sequence, now)
+    return now, period, versions, chosen, summary, steps, panels
+
+
+def _chosen_version(versions: list[Sequence], sequence: Sequence) -> Sequence:
+    """?version=<n>, else the active version, else the newest one."""
+    wanted = request.args.get("version", type=int)
+    for v in versions:
+        if v.version == wanted:
+            return v
+    active = [v for v in versions if v.status == "active"]
+    return active[-1] if active else versions[-1]
+
+
+@bp.route("/sequences/<int:sequence_id>")
+def sequence(sequence_id: int):
+    seq = get_or_404(Sequence, sequence_id)
+    now, period, versions, chosen, summary, steps, panels = _page_data(seq)
+    days = queries.timeline(seq, period)
+    funnel = charts.funnel([(f"{r.label}. {r.step.name}", r.depth, r.reached, r.completed)
+                            for r in steps]) if steps else None
+    ab_charts = {p.test.id: charts.ab_rates(
+        [(v.name, v.rate, v.ci[0], v.ci[1], v.winner) for v in p.versions], p.metric,
+        chart_id=f"ab-{p.test.id}") for p in panels}
+    return render_template(
+        "analytics/sequence.html", sequence=seq, versions=versions, chosen=chosen,
+        period=period, periods=queries.PERIODS, summary=summary, steps=steps, panels=panels,
+        days=days, funnel=funnel, timeline=charts.timeline(days), ab_charts=ab_charts,
+        event_columns=list(queries.EVENT_COLUMNS.values()), stop_form=StopTestForm(), now=now)
+
+
+@bp.route("/sequences/<int:sequence_id>/export.csv")
+def export_csv(sequence_id: int):
+    seq = get_or_404(Sequence, sequence_id)
+    _, period, _, chosen, summary, steps, panels = _page_data(seq)
+    body = export.to_csv(f"{seq.name} (version {chosen.version})", period.label, summary,
+                         steps, panels)
+    filename = f"sequence-{seq.id}-analytics-{period.key}.csv"
+    return Response(body, mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@bp.route("/ab/<int:test_id>/stop", methods=["POST"])
+def stop_ab_test(test_id: int):
+    test = get_or_404(AbTest, test_id)
+    form = StopTestForm()
+    target = url_for("analytics.sequence", sequence_id=test.sequence_id) + f"#ab-{test.id}"
+    if not form.validate_on_submit():
+        message = form.version.errors[0] if form.version.errors else \
+            "This form expired; nothing was changed. Try again."
+        flash(message, "error")
+        return redirect(target)
+    try:
+        services.stop_ab_test(test.id, form.version.data, current_user.id)
+    except ServiceError as error:
+        flash(error.message, "error")
+    else:
+        flash(f"The A/B test is stopped: version {form.version.data} is sent from now on.",
+              "success")
+    return redirect(target)

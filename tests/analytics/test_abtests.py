@@ -1,0 +1,240 @@
+"""A/B tests: assignment, lifecycle, decisions and what later records get."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, update
+
+from saas.engine import abtests
+from saas.engine.ab_split import choose_version
+from saas.engine.models import AbTest, StepRun
+from saas.extensions import db
+from saas.records.models import Record
+from saas.sequences.models import Step
+from saas.timeutil import utcnow
+from tests.analytics.history import ab_config, ab_sends, add_step, enroll, make_sequence
+
+
+def _test(step_id: int) -> AbTest:
+    return db.session.execute(select(AbTest).where(AbTest.step_id == step_id)).scalar_one()
+
+
+def _step(step_id: int) -> Step:
+    return db.session.execute(select(Step).where(Step.id == step_id)).scalar_one()
+
+
+@pytest.fixture
+def tenant(make_tenant):
+    return make_tenant("acme")
+
+
+def _running_step(within, tenant, **config) -> int:
+    with within(tenant):
+        sequence = make_sequence(settings=config.pop("settings", None))
+        step = add_step(sequence, "ab_test", "A/B", position=0, config=ab_config(**config))
+        abtests.start_tests(sequence.id)
+        return step.id
+
+
+def test_assignment_is_deterministic_and_follows_the_split(within, tenant):
+    step_id = _running_step(within, tenant, split_a=30)
+    with within(tenant):
+        step = _step(step_id)
+        first = [abtests.version_for(step, rid) for rid in range(1, 20_001)]
+        again = [abtests.version_for(step, rid) for rid in range(1, 20_001)]
+    assert first == again
+    share_a = first.count("A") / len(first)
+    assert 0.29 <= share_a <= 0.31, share_a
+    assert first == [choose_version(step_id, rid, 30) for rid in range(1, 20_001)]
+
+
+def test_start_tests_creates_running_tests_once(within, tenant):
+    with within(tenant):
+        sequence = make_sequence(status="draft")
+        step = add_step(sequence, "ab_test", "A/B", position=0, config=ab_config())
+        add_step(sequence, "wait", "Wait", position=1, config={"days": 1, "hours": 0})
+        assert not abtests.ab_settings_locked(step)
+        started = abtests.start_tests(sequence.id)
+        assert [t.step_id for t in started] == [step.id]
+        assert abtests.start_tests(sequence.id) == []  # a second activation changes nothing
+        test = _test(step.id)
+        assert test.status == "running" and test.started_at is not None
+        assert abtests.ab_settings_locked(step)
+
+
+def test_display_name_locks_once_active_with_connected_records(within, tenant, add_records):
+    record_ids = add_records(tenant, 1)
+    with within(tenant):
+        sequence = make_sequence(status="active")
+        step = add_step(sequence, "ab_test", "A/B", position=0, config=ab_config())
+        abtests.start_tests(sequence.id)
+        assert abtests.ab_settings_locked(step)
+        assert not abtests.ab_name_locked(step)
+        enroll(sequence, record_ids)
+        assert abtests.ab_name_locked(step)
+
+
+def test_a_clear_winner_is_declared_and_sent_to_later_records(within, tenant, add_records):
+    step_id = _running_step(within, tenant, default_version="A")
+    record_ids = add_records(tenant, 800)
+    with within(tenant):
+        sends = ab_sends(_step(step_id), record_ids, {"A": 12, "B": 60})
+        assert min(len(sends["A"]), len(sends["B"])) >= 300
+    with within(tenant):
+        test = abtests.evaluate(_test(step_id).id)
+        assert (test.status, test.outcome, test.winner) == ("completed", "winner", "B")
+        assert test.decided_at is not None
+        stats = test.stats
+        assert stats["versions"]["A"]["conversions"] == 12
+        assert stats["versions"]["B"]["conversions"] == 60
+        assert stats["versions"]["A"]["sends"] == len(sends["A"])
+        assert stats["p_value"] < 0.05 and stats["outcome"] == "winner"
+        step = _step(step_id)
+        assert {abtests.version_for(step, rid) for rid in range(10_000, 10_200)} == {"B"}
+    with within(tenant):  # evaluating again (a second worker) changes nothing
+        before = dict(_test(step_id).stats)
+        abtests.evaluate(_test(step_id).id)
+        assert _test(step_id).stats == before
+
+
+def test_sends_count_only_after_their_observation_window(within, tenant, add_records):
+    step_id = _running_step(within, tenant, settings={"ab_observation_hours": 48})
+    record_ids = add_records(tenant, 600)
+    with within(tenant):
+        ab_sends(_step(step_id), record_ids, {"A": 5, "B": 80}, sent_at=utcnow() - timedelta(
+            hours=30))
+    with within(tenant):
+        test = abtests.evaluate(_test(step_id).id)
+        assert test.status == "running" and test.outcome is None
+        assert test.stats["versions"]["A"]["sends"] == 0
+    with within(tenant):
+        test = abtests.evaluate(_test(step_id).id, at=abtests.now() + timedelta(hours=19))
+        assert test.outcome == "winner" and test.winner == "B"
+
+
+def test_no_decision_below_100_sends_per_version(within, tenant, add_records):
+    step_id = _running_step(within, tenant)
+    record_ids = add_records(tenant, 150)
+    with within(tenant):
+        sends = ab_sends(_step(step_id), record_ids, {"A": 0, "B": 40})
+        assert min(len(sends["A"]), len(sends["B"])) < 100
+    with within(tenant):
+        test = abtests.evaluate(_test(step_id).id)
+        assert test.status == "running" and test.stats["p_value"] == 1.0
+
+
+def test_inconclusive_after_30_days_sends_the_default_version(within, tenant, add_records):
+    step_id = _running_step(within, tenant, default_version="B")
+    record_ids = add_records(tenant, 400)
+    with within(tenant):
+        ab_sends(_step(step_id), record_ids, {"A": 20, "B": 20})
+    with within(tenant):
+        test = abtests.evaluate(_test(step_id).id)
+        assert test.status == "running"
+        step = _step(step_id)
+        assert {abtests.version_for(step, rid) for rid in range(1, 200)} == {"A", "B"}
+        later = abtests.now() + timedelta(days=30, minutes=1)  # 30 days after the start
+    with within(tenant):
+        test = abtests.evaluate(_test(step_id).id, at=later)
+        assert (test.status, test.outcome, test.winner) == ("completed", "inconclusive", "B")
+        assert test.stats["versions"]["A"]["conversions"] == 20
+        step = _step(step_id)
+        assert {abtests.version_for(step, rid) for rid in range(1, 200)} == {"B"}
+
+
+def test_default_version_after_the_end_date_before_the_job_runs(within, tenant):
+    end = (utcnow() - timedelta(minutes=5)).isoformat()
+    step_id = _running_step(within, tenant, ends="at", end_at=end, default_version="B")
+    with within(tenant):
+        step = _step(step_id)
+        assert _test(step_id).status == "running"
+        assert {abtests.version_for(step, rid) for rid in range(1, 100)} == {"B"}
+
+
+def test_a_test_ending_at_a_date_runs_until_then(within, tenant, add_records):
+    end = utcnow() + timedelta(days=2)
+    step_id = _running_step(within, tenant, ends="at", end_at=end.isoformat())
+    record_ids = add_records(tenant, 600)
+    with within(tenant):
+        ab_sends(_step(step_id), record_ids, {"A": 5, "B": 80})
+    with within(tenant):
+        test = abtests.evaluate(_test(step_id).id)
+        assert test.status == "running" and test.stats["p_value"] < 0.05
+    with within(tenant):
+        test = abtests.evaluate(_test(step_id).id, at=end + timedelta(minutes=1))
+        assert (test.outcome, test.winner) == ("winner", "B")
+
+
+def test_goal_metric_counts_records_that_meet_the_goal(within, tenant, add_records):
+    step_id = _running_step(within, tenant, metric="goal",
+                            settings={"goal": {"field": "status", "value": "qualified"}})
+    record_ids = add_records(tenant, 500)
+    with within(tenant):
+        sends = ab_sends(_step(step_id), record_ids, {})
+    with within(tenant):
+        qualified = sends["B"][:70]
+        rids = db.session.execute(select(StepRun.record_id).where(
+            StepRun.id.in_(qualified))).scalars().all()
+        db.session.execute(update(Record).where(Record.id.in_(rids)).values(status="qualified"))
+    with within(tenant):
+        test = abtests.evaluate(_test(step_id).id)
+        assert test.stats["versions"]["B"]["conversions"] == 70
+        assert test.stats["versions"]["A"]["conversions"] == 0
+        assert (test.outcome, test.winner) == ("winner", "B")
+
+
+def test_opens_metric_reads_open_events(within, tenant, add_records):
+    step_id = _running_step(within, tenant, metric="opens")
+    record_ids = add_records(tenant, 400)
+    with within(tenant):
+        ab_sends(_step(step_id), record_ids, {"A": 30, "B": 31}, kind="open")
+    with within(tenant):
+        test = abtests.evaluate(_test(step_id).id)
+        assert test.stats["versions"]["A"]["conversions"] == 30
+        assert test.stats["metric"] == "opens" and test.status == "running"
+
+
+def test_stopping_chooses_the_version_and_cannot_be_undone(within, tenant):
+    step_id = _running_step(within, tenant)
+    with within(tenant):
+        test = abtests.stop_test(_test(step_id).id, "B", user_id=None)
+        assert (test.status, test.outcome, test.winner) == ("stopped", "stopped", "B")
+        step = _step(step_id)
+        assert {abtests.version_for(step, rid) for rid in range(1, 100)} == {"B"}
+    with within(tenant):
+        with pytest.raises(abtests.AbTestError):
+            abtests.stop_test(_test(step_id).id, "A", user_id=None)
+        with pytest.raises(abtests.AbTestError):
+            abtests.stop_test(_test(step_id).id, "C", user_id=None)
+        assert abtests.evaluate(_test(step_id).id).status == "stopped"  # the job leaves it
+
+
+def test_a_completed_test_is_not_restarted_by_a_new_activation(within, tenant):
+    step_id = _running_step(within, tenant)
+    with within(tenant):
+        abtests.stop_test(_test(step_id).id, "A", user_id=None)
+    with within(tenant):
+        assert abtests.start_tests(_step(step_id).sequence_id) == []
+        assert _test(step_id).status == "stopped"
+
+
+def test_the_periodic_job_evaluates_every_tenant_once_per_interval(
+        app, within, make_tenant, add_records, redis_conn):
+    alpha, beta = make_tenant("alpha"), make_tenant("beta")
+    steps = {}
+    for tenant, (a, b) in ((alpha, (8, 60)), (beta, (30, 31))):
+        steps[tenant.slug] = _running_step(within, tenant)
+        record_ids = add_records(tenant, 700)
+        with within(tenant):
+            ab_sends(_step(steps[tenant.slug]), record_ids, {"A": a, "B": b})
+    with app.app_context():
+        abtests.evaluate_periodically()
+        abtests.evaluate_periodically()  # throttled: nothing more
+    with within(alpha):
+        assert _test(steps["alpha"]).outcome == "winner"
+        assert _test(steps["alpha"]).stats["looks"] == 1
+    with within(beta):
+        assert _test(steps["beta"]).status == "running"
+        assert _test(steps["beta"]).stats["versions"]["B"]["conversions"] == 31
