@@ -263,3 +263,45 @@ def test_an_active_sequence_refuses_step_changes(designer, mc):
                    "place": "root:main:1"}, follow_redirects=True).get_data(as_text=True)
     assert "This version is read-only" in page
     assert len(designer.steps(sid)) == 1
+
+
+def test_every_step_type_has_a_form_and_a_tile(designer, mc):
+    from saas.sequences.steps import KINDS
+
+    sid = designer.create()
+    designer.add(sid, "email")
+    designer.add(sid, "call")
+    for kind in KINDS:
+        if kind.type in rules.CONDITIONS or kind.type == "move_to_sequence":
+            continue
+        step = designer.add(sid, kind.type)
+        pane = mc.get(f"/contoso/sequences/{sid}?step={step}").get_data(as_text=True)
+        assert kind.label in pane and "Save and close" in pane
+    for kind in ("email_condition", "call_condition", "field_condition"):
+        other = designer.create(f"With {kind}")
+        designer.add(other, "email")
+        designer.add(other, "call")
+        step = designer.add(other, kind)
+        pane = mc.get(f"/contoso/sequences/{other}?step={step}").get_data(as_text=True)
+        assert "Save and close" in pane
+
+
+def test_field_condition_and_update_field_forms_save(designer, mc):
+    sid = designer.create()
+    designer.add(sid, "call")
+    cond = designer.add(sid, "field_condition")
+    response = designer.save(sid, cond, name="Qualified?", fc_op="and",
+                             fc_field=["status", ""], fc_operator=["equals", "equals"],
+                             fc_value=["qualified", ""])
+    assert response.status_code == 302
+    assert designer.steps(sid)[1].config == {"rules": {"op": "and", "rules": [
+        {"field": "status", "operator": "equals", "value": "qualified"}]}}
+    bad = designer.save(sid, cond, name="Qualified?", fc_field=["nope"],
+                        fc_operator=["equals"], fc_value=["x"])
+    assert bad.status_code == 422
+    assert "is not a field of these records" in bad.get_data(as_text=True)
+    update = designer.add(sid, "update_field", place=f"{cond}:yes:0")
+    assert designer.save(sid, update, name="Mark", field="status",
+                         value="contacted").status_code == 302
+    page = mc.get(f"/contoso/sequences/{sid}").get_data(as_text=True)
+    assert "Set status to “contacted”" in page and "1 field condition" in page
