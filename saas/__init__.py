@@ -51,6 +51,7 @@ def register_blueprints(app: Flask) -> None:
     from saas.analytics.routes import bp as analytics_bp
     from saas.auth.routes import bp as auth_bp
     from saas.auth.routes import public_bp
+    from saas.engine.routes import bp as engine_bp
     from saas.imports.routes import bp as imports_bp
     from saas.records.routes import bp as records_bp
     from saas.segments.assignment_routes import account_bp
@@ -76,6 +77,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(assignment_bp)
     app.register_blueprint(account_bp)
     app.register_blueprint(worklist_bp)
+    app.register_blueprint(engine_bp)
 
 
 def register_security(app: Flask) -> None:

@@ -6,4 +6,113 @@ Each builder creates the object in the tenant in context and returns a Case
 
 from __future__ import annotations
 
-CASES: dict = {}
+import itertools
+
+from saas.auth.models import User
+from saas.engine.models import ConnectJob, Enrollment, SegmentConnection
+from saas.extensions import db
+from saas.records.models import Record
+from saas.segments.models import Segment
+from saas.sequences.models import Sequence, Step
+
+_numbers = itertools.count(1)
+
+
+def _sequence() -> Sequence:
+    sequence = Sequence(name=f"Sequence {next(_numbers)}", record_type="lead", status="active",
+                        settings={})
+    db.session.add(sequence)
+    db.session.flush()
+    sequence.lineage_id = sequence.id
+    db.session.add(Step(sequence_id=sequence.id, branch="main", position=0, type="task",
+                        name="Task", config={}))
+    db.session.flush()
+    return sequence
+
+
+def _record() -> Record:
+    record = Record(record_type="lead", first_name="Iso", last_name="Lation", status="new",
+                    custom={}, email=f"iso{next(_numbers)}@alpha.example")
+    db.session.add(record)
+    db.session.flush()
+    return record
+
+
+def _segment() -> Segment:
+    segment = Segment(name=f"Segment {next(_numbers)}", record_type="lead", status="active",
+                      rules={"op": "and", "rules": []})
+    db.session.add(segment)
+    db.session.flush()
+    return segment
+
+
+def _seller() -> User:
+    user = User(email=f"seller{next(_numbers)}@alpha.example", name="Seller", roles=["seller"],
+                status="active", password_hash="x")
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def _enrollment(status: str = "active", seller: bool = True) -> Enrollment:
+    sequence = _sequence()
+    enrollment = Enrollment(record_id=_record().id, sequence_id=sequence.id,
+                            lineage_id=sequence.id, status=status,
+                            seller_id=_seller().id if seller else None, source="manual")
+    db.session.add(enrollment)
+    db.session.flush()
+    return enrollment
+
+
+def _case(*args, **kwargs):
+    from tests.test_tenant_isolation import Case
+
+    return Case(*args, **kwargs)
+
+
+def record_connect(tenant):
+    return _case({"record_id": _record().id}, "POST", {"sequence_id": _sequence().id})
+
+
+def connected(tenant):
+    return _case({"sequence_id": _sequence().id})
+
+
+def connect_segment(tenant):
+    return _case({"sequence_id": _sequence().id}, "POST", {"segment_id": _segment().id})
+
+
+def remove_segment(tenant):
+    sequence = _sequence()
+    connection = SegmentConnection(lineage_id=sequence.id, segment_id=_segment().id)
+    db.session.add(connection)
+    db.session.flush()
+    return _case({"sequence_id": sequence.id, "connection_id": connection.id}, "POST")
+
+
+def job_progress(tenant):
+    sequence = _sequence()
+    job = ConnectJob(sequence_id=sequence.id, total=10, done=4, status="running")
+    db.session.add(job)
+    db.session.flush()
+    return _case({"sequence_id": sequence.id, "job_id": job.id})
+
+
+def enrollment_action(status: str = "active", seller: bool = True, with_seller: bool = False):
+    def build(tenant):
+        data = {"seller_id": _seller().id} if with_seller else {}
+        return _case({"enrollment_id": _enrollment(status, seller).id}, "POST", data)
+    return build
+
+
+CASES: dict = {
+    "engine.record_connect": record_connect,
+    "engine.connected": connected,
+    "engine.connect_segment": connect_segment,
+    "engine.remove_segment": remove_segment,
+    "engine.job_progress": job_progress,
+    "engine.pause": enrollment_action(),
+    "engine.resume": enrollment_action("paused"),
+    "engine.disconnect": enrollment_action(),
+    "engine.assign": enrollment_action(seller=False, with_seller=True),
+}

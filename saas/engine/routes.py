@@ -1,0 +1,195 @@
+"""Connections: connect a record, a selection or a segment to a sequence; the Connected records
+tab; pause, resume, disconnect, assign a seller."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from saas.auth.access import requires
+from saas.auth.models import Role
+from saas.engine import queries, services
+from saas.engine.connect import lineage_of
+from saas.engine.models import ConnectJob, Enrollment, SegmentConnection
+from saas.errors import ServiceError
+from saas.records.forms import CsrfForm
+from saas.records.models import Record
+from saas.segments.models import Segment
+from saas.sequences.models import Sequence
+from saas.tenancy import get_or_404
+
+bp = Blueprint("engine", __name__, url_prefix="/<tenant>")
+
+SELLERS = (Role.SELLER, Role.SEQUENCE_MANAGER)
+
+
+def _back(default: str):
+    target = request.form.get("next") or ""
+    if target.startswith("/") and not target.startswith("//"):
+        return redirect(target)
+    return redirect(default)
+
+
+def _checked() -> bool:
+    if CsrfForm().validate_on_submit():
+        return True
+    flash("This form expired; nothing changed. Try again.", "error")
+    return False
+
+
+@bp.app_template_global()
+def record_sequences(record: Record) -> dict:
+    """What the record page's Sequences block shows."""
+    return {"rows": queries.for_record(record.id),
+            "sequences": queries.connectable_sequences(record.record_type),
+            "form": CsrfForm()}
+
+
+@bp.post("/records/<int:record_id>/sequences")
+@requires(*SELLERS, sequences=True)
+def record_connect(record_id: int):
+    record = get_or_404(Record, record_id)
+    back = url_for("records.show", record_id=record.id)
+    if not _checked():
+        return redirect(back)
+    sequence = get_or_404(Sequence, request.form.get("sequence_id"))
+    try:
+        enrollment = services.connect_one(record, sequence, current_user.id)
+    except ServiceError as error:
+        flash(str(error), "error")
+        return redirect(back)
+    if enrollment.seller_id is None:
+        flash(f"Connected to “{sequence.name}”; it starts once a manager assigns a seller.")
+    else:
+        flash(f"Connected to “{sequence.name}”.")
+    return redirect(back)
+
+
+@bp.post("/sequences/connect-selection")
+@requires(*SELLERS, sequences=True)
+def connect_selection():
+    back = request.referrer if (request.referrer or "").startswith(request.host_url) else "/"
+    if not _checked():
+        return _back(back)
+    ids = [int(i) for i in request.form.getlist("ids") if str(i).isdigit()]
+    if not ids:
+        flash("Select the records to connect first.", "error")
+        return _back(back)
+    sequence = get_or_404(Sequence, request.form.get("sequence_id"))
+    try:
+        result = services.connect_selection(ids, sequence, current_user.id)
+    except ServiceError as error:
+        flash(str(error), "error")
+        return _back(back)
+    if isinstance(result, ConnectJob):
+        flash(f"Connecting {result.total} records to “{sequence.name}” in the background.")
+        return redirect(url_for("engine.connected", sequence_id=sequence.id))
+    message = f"{result['connected']} connected to “{sequence.name}”."
+    if result["skipped"]:
+        message += (f" {result['skipped']} skipped (already running in it, or of another "
+                    "type).")
+    if result["needs_seller"]:
+        message += f" {result['needs_seller']} wait for a seller to be assigned."
+    flash(message)
+    return _back(back)
+
+
+def _sequence_page(sequence: Sequence, **extra):
+    lineage = sequence.lineage_id or sequence.id
+    status = request.args.get("status") or None
+    rows, next_after = queries.connected_page(lineage, status, request.args.get("after"))
+    return render_template(
+        "engine/connected.html", sequence=sequence, rows=rows, next_after=next_after,
+        status=status, counts=queries.counts(lineage),
+        connections=queries.segment_connections(lineage),
+        segments=queries.connectable_segments(sequence.record_type),
+        jobs=queries.recent_jobs(lineage), sellers=queries.sellers(), form=CsrfForm(),
+        statuses=queries.STATUSES, **extra)
+
+
+@bp.get("/sequences/<int:sequence_id>/connected")
+@requires(Role.SEQUENCE_MANAGER, sequences=True)
+def connected(sequence_id: int):
+    return _sequence_page(get_or_404(Sequence, sequence_id))
+
+
+@bp.post("/sequences/<int:sequence_id>/connected/segments")
+@requires(Role.SEQUENCE_MANAGER, sequences=True)
+def connect_segment(sequence_id: int):
+    sequence = get_or_404(Sequence, sequence_id)
+    back = url_for("engine.connected", sequence_id=sequence.id)
+    if not _checked():
+        return redirect(back)
+    segment = get_or_404(Segment, request.form.get("segment_id"))
+    try:
+        job = services.connect_segment(segment, sequence, current_user.id)
+    except ServiceError as error:
+        flash(str(error), "error")
+        return redirect(back)
+    flash(f"Connecting the {job.total} members of “{segment.name}”; new members are "
+          "connected as they join.")
+    return redirect(back)
+
+
+@bp.post("/sequences/<int:sequence_id>/connected/segments/<int:connection_id>/remove")
+@requires(Role.SEQUENCE_MANAGER, sequences=True)
+def remove_segment(sequence_id: int, connection_id: int):
+    sequence = get_or_404(Sequence, sequence_id)
+    connection = get_or_404(SegmentConnection, connection_id)
+    if connection.lineage_id != (sequence.lineage_id or sequence.id):
+        abort(404)
+    if _checked():
+        services.disconnect_segment(connection)
+        flash("New members of that segment are no longer connected; running records go on.")
+    return redirect(url_for("engine.connected", sequence_id=sequence.id))
+
+
+@bp.get("/sequences/<int:sequence_id>/connect-jobs/<int:job_id>")
+@requires(Role.SEQUENCE_MANAGER, sequences=True)
+def job_progress(sequence_id: int, job_id: int):
+    sequence = get_or_404(Sequence, sequence_id)
+    job = get_or_404(ConnectJob, job_id)
+    if lineage_of(job.sequence_id) != (sequence.lineage_id or sequence.id):
+        abort(404)
+    return render_template("engine/_job.html", job=job, sequence=sequence)
+
+
+def _enrollment_action(enrollment_id: int, act, done: str):
+    enrollment = get_or_404(Enrollment, enrollment_id)
+    default = url_for("records.show", record_id=enrollment.record_id)
+    if not _checked():
+        return _back(default)
+    try:
+        act(enrollment)
+    except ServiceError as error:
+        flash(str(error), "error")
+        return _back(default)
+    flash(done)
+    return _back(default)
+
+
+@bp.post("/enrollments/<int:enrollment_id>/pause")
+@requires(*SELLERS, sequences=True)
+def pause(enrollment_id: int):
+    return _enrollment_action(enrollment_id, services.pause, "Paused.")
+
+
+@bp.post("/enrollments/<int:enrollment_id>/resume")
+@requires(*SELLERS, sequences=True)
+def resume(enrollment_id: int):
+    return _enrollment_action(enrollment_id, services.resume, "Resumed.")
+
+
+@bp.post("/enrollments/<int:enrollment_id>/disconnect")
+@requires(*SELLERS, sequences=True)
+def disconnect(enrollment_id: int):
+    return _enrollment_action(enrollment_id, services.disconnect,
+                              "Disconnected: no further steps will run.")
+
+
+@bp.post("/enrollments/<int:enrollment_id>/assign")
+@requires(Role.SEQUENCE_MANAGER, sequences=True)
+def assign(enrollment_id: int):
+    seller_id = request.form.get("seller_id", type=int)
+    return _enrollment_action(enrollment_id, lambda e: services.assign(e, seller_id),
+                              "Seller assigned; the sequence has started.")

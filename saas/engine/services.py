@@ -1,0 +1,146 @@
+"""What people do with connections (these commit): connect a record, a selection or a segment;
+assign a seller; pause, resume, disconnect."""
+
+from __future__ import annotations
+
+import logging
+
+from redis.exceptions import RedisError
+from rq import Queue
+from rq.exceptions import DuplicateJobError
+from sqlalchemy import func, select
+
+from saas.admin import audit
+from saas.auth.models import User, UserStatus
+from saas.engine import clock
+from saas.engine.connect import (
+    ConnectRefused,
+    _target,
+    assign_seller,
+    connect_many,
+    connect_record,
+)
+from saas.engine.lifecycle import end_enrollment
+from saas.engine.models import ConnectJob, Enrollment, EnrollmentStatus, SegmentConnection
+from saas.errors import ServiceError
+from saas.extensions import db, get_redis
+from saas.records.models import Record
+from saas.segments.models import Segment, SegmentMember, SegmentStatus
+from saas.sequences.models import Sequence
+
+log = logging.getLogger(__name__)
+QUEUE = "default"
+INLINE_LIMIT = 2000  # selections up to this size connect in the request
+
+
+def connect_one(record: Record, sequence: Sequence, user_id: int | None) -> Enrollment:
+    enrollment = connect_record(record, sequence.lineage_id or sequence.id, source="manual")
+    audit.record("sequence.record_connected", record.full_name, sequence_id=sequence.id,
+                 record_id=record.id)
+    db.session.commit()
+    return enrollment
+
+
+def connect_selection(record_ids: list[int], sequence: Sequence, user_id: int | None
+                      ) -> dict | ConnectJob:
+    """Small selections connect now (returns the counts); large ones become a job."""
+    lineage = sequence.lineage_id or sequence.id
+    version = _target(lineage)
+    if len(record_ids) <= INLINE_LIMIT:
+        counts = connect_many(record_ids, lineage, source="bulk")
+        audit.record("sequence.records_connected", version.name, **counts)
+        db.session.commit()
+        return counts
+    job = ConnectJob(sequence_id=version.id, record_ids=sorted(set(record_ids)),
+                     requested_by_id=user_id, total=len(set(record_ids)))
+    db.session.add(job)
+    db.session.commit()
+    enqueue_connect(job.id, job.tenant_id)
+    return job
+
+
+def connect_segment(segment: Segment, sequence: Sequence, user_id: int | None) -> ConnectJob:
+    """Connect the segment's members now (a background job) and its new members as they join."""
+    lineage = sequence.lineage_id or sequence.id
+    version = _target(lineage)
+    if segment.record_type != version.record_type:
+        raise ConnectRefused(f"“{segment.name}” holds {segment.record_type}s; "
+                             f"“{version.name}” is for {version.record_type}s.")
+    if segment.status != SegmentStatus.ACTIVE.value:
+        raise ConnectRefused(f"Activate “{segment.name}” before connecting it.")
+    exists = db.session.execute(select(SegmentConnection).where(
+        SegmentConnection.lineage_id == lineage,
+        SegmentConnection.segment_id == segment.id)).scalar_one_or_none()
+    if exists is not None:
+        raise ConnectRefused(f"“{segment.name}” is already connected to “{version.name}”.")
+    db.session.add(SegmentConnection(lineage_id=lineage, segment_id=segment.id,
+                                     connected_by_id=user_id))
+    total = db.session.execute(select(func.count()).select_from(SegmentMember).where(
+        SegmentMember.segment_id == segment.id)).scalar_one()
+    job = ConnectJob(sequence_id=version.id, segment_id=segment.id, requested_by_id=user_id,
+                     total=total)
+    db.session.add(job)
+    audit.record("sequence.segment_connected", segment.name, sequence_id=version.id,
+                 members=total)
+    db.session.commit()
+    enqueue_connect(job.id, job.tenant_id)
+    return job
+
+
+def disconnect_segment(connection: SegmentConnection) -> None:
+    """New members stop being connected; records already running go on."""
+    db.session.delete(connection)
+    db.session.commit()
+
+
+def enqueue_connect(job_id: int, tenant_id: int) -> bool:
+    from saas.engine.connect_job import run_connect_job
+
+    try:
+        Queue(QUEUE, connection=get_redis()).enqueue(
+            run_connect_job, job_id, tenant_id, job_id=f"connect-{job_id}", unique=True,
+            job_timeout=3600, result_ttl=0, failure_ttl=86400)
+        return True
+    except DuplicateJobError:
+        return False
+    except RedisError:
+        log.warning("could not enqueue connect job %s; the tick will", job_id, exc_info=True)
+        return False
+
+
+def _running(enrollment: Enrollment) -> None:
+    if enrollment.status not in (EnrollmentStatus.ACTIVE.value, EnrollmentStatus.PAUSED.value):
+        raise ServiceError("This connection has ended.")
+
+
+def pause(enrollment: Enrollment) -> None:
+    _running(enrollment)
+    if enrollment.status == EnrollmentStatus.PAUSED.value:
+        return
+    enrollment.status = EnrollmentStatus.PAUSED.value
+    enrollment.updated_at = clock.now()
+    db.session.commit()
+
+
+def resume(enrollment: Enrollment) -> None:
+    """Back to active: work that fell due while paused runs at the next tick."""
+    _running(enrollment)
+    enrollment.status = EnrollmentStatus.ACTIVE.value
+    enrollment.updated_at = clock.now()
+    db.session.commit()
+
+
+def disconnect(enrollment: Enrollment) -> None:
+    _running(enrollment)
+    end_enrollment(enrollment, EnrollmentStatus.DISCONNECTED.value, "disconnected")
+    db.session.commit()
+
+
+def assign(enrollment: Enrollment, seller_id: int | None) -> None:
+    seller = db.session.execute(select(User).where(
+        User.id == (seller_id or 0), User.status == UserStatus.ACTIVE.value)
+    ).scalar_one_or_none()
+    if seller is None:
+        raise ServiceError("Choose an active seller.", "seller_id")
+    assign_seller(enrollment, seller.id)
+    db.session.commit()
