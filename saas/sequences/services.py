@@ -152,20 +152,20 @@ def activate(sequence: Sequence, *, understood: bool) -> None:
         .values(status=SequenceStatus.RETIRED.value))
     sequence.status = SequenceStatus.ACTIVE.value
     sequence.activated_at = utcnow()
+    _start_ab_tests(sequence.id)
     audit.record("sequence.activated", sequence.name, version=sequence.version)
     db.session.commit()
-    _start_ab_tests(sequence.id)
 
 
 def _start_ab_tests(sequence_id: int) -> None:
+    """The A/B tests of the version start running with it (same transaction)."""
     try:
         from saas.engine import abtests
-    except ImportError:
+    except ImportError:  # pragma: no cover - the A/B helper's module
         return
     start = getattr(abtests, "start_tests", None)
     if start is not None:
         start(sequence_id)
-        db.session.commit()
 
 
 def edit_version(sequence: Sequence) -> Sequence:

@@ -181,3 +181,17 @@ def test_settings_refuse_bad_values_next_to_the_field(designer, mc):
     assert "The window must end after it starts." in page
     assert "Enter the value the field must reach" in page
     assert "Enter a whole number from 1 to 10000" in page
+
+
+def test_activation_starts_the_ab_tests(app, designer, tenant):
+    from saas.engine.models import AbTest
+
+    sid = designer.create()
+    step = designer.add(sid, "ab_test", display_name="Subjects", split_a="70", metric="clicks",
+                        ends="auto", default_version="B", a_type="email", a_name="Short",
+                        b_type="email", b_name="Long")
+    designer.add(sid, "call")
+    assert designer.activate(sid).status_code == 302
+    with app.app_context(), tenant_context(tenant.id):
+        tests = db.session.execute(select(AbTest)).scalars().all()
+        assert [(t.step_id, t.sequence_id, t.status) for t in tests] == [(step, sid, "running")]

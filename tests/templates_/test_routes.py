@@ -170,8 +170,9 @@ def test_a_template_in_use_is_not_deleted(app, mclient, manager, monkeypatch):
     assert _templates(app, manager.tenant.id)
 
 
-def test_nothing_is_in_use_until_sequences_exist():
-    assert services.template_in_use(1) is None
+def test_nothing_is_in_use_while_no_sequence_is_active(app, manager):
+    with app.app_context(), tenant_context(manager.tenant.id):
+        assert services.template_in_use(1) is None
 
 
 def test_preview_refuses_another_tenants_record(mclient, manager, make_tenant, add_records):
