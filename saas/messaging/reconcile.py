@@ -65,3 +65,20 @@ def resend_silent_unknowns(tenant_id: int, limit: int = 1000) -> int:
         .execution_options(synchronize_session=False, all_tenants=True))
     db.session.commit()
     return len(ids)
+
+
+def resend_all_tenants() -> int:
+    """The tick task: every tenant with unknown sends past the window."""
+    from saas.tenancy import tenant_context
+
+    cutoff = clock.now() - timedelta(seconds=window_seconds())
+    tenant_ids = list(db.session.execute(
+        select(StepRun.tenant_id).where(StepRun.status == "unknown",
+                                        StepRun.completed_at < cutoff).distinct()
+        .execution_options(all_tenants=True)).scalars())
+    db.session.rollback()
+    total = 0
+    for tenant_id in tenant_ids:
+        with tenant_context(tenant_id):
+            total += resend_silent_unknowns(tenant_id)
+    return total

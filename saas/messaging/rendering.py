@@ -19,6 +19,7 @@ import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from html.parser import HTMLParser
 
 import nh3
@@ -85,6 +86,12 @@ def _environment(autoescape: bool) -> ImmutableSandboxedEnvironment:
 
 _PLAIN = _environment(autoescape=False)
 _HTML = _environment(autoescape=True)
+
+
+@lru_cache(maxsize=1024)
+def _compiled(autoescape: bool, source: str):
+    """A template compiled once per source (sending renders one template for many records)."""
+    return (_HTML if autoescape else _PLAIN).from_string(source)
 
 
 # -- the context ---------------------------------------------------------------------------------
@@ -211,7 +218,7 @@ def _outermost_accesses(ast) -> list:
 def render_text(source: str, context: Mapping) -> str:
     """A subject, a text body or an SMS body (no escaping)."""
     try:
-        return _PLAIN.from_string(source).render(context)
+        return _compiled(False, source).render(context)
     except Exception as error:  # a template's fault (no loader, a SecurityError, 1/0...)
         raise RenderError(str(error)) from error
 
@@ -223,7 +230,7 @@ def sanitize_html(html: str) -> str:
 def render_html(source: str, context: Mapping) -> str:
     """An HTML body: merge values are escaped, the result is sanitized (no script, no on*)."""
     try:
-        rendered = _HTML.from_string(source).render(context)
+        rendered = _compiled(True, source).render(context)
     except Exception as error:  # a template's fault (no loader, a SecurityError, 1/0...)
         raise RenderError(str(error)) from error
     return sanitize_html(rendered)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -170,7 +171,7 @@ def test_another_tenants_step_run_is_not_touched(app, client, world, signer, mak
 def _reply_form(to: str, message_id: str = "<abc@mail.example>") -> dict:
     return {"to": to, "from": "Lea Lead <lead@example.com>", "subject": "Re: Hi",
             "text": "Sounds good", "headers": f"Message-ID: {message_id}\nSubject: Re: Hi",
-            "envelope": '{"to":["%s"],"from":"lead@example.com"}' % to}
+            "envelope": json.dumps({"to": [to], "from": "lead@example.com"})}
 
 
 def test_reply_is_matched_by_its_signed_token_once(app, client, world):

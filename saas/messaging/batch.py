@@ -1,0 +1,89 @@
+"""Sending composed messages of one tenant: the provider calls run concurrently (threads; they
+touch no database), each classified into a `SendResult`. A 429 or a refused connection stops the
+batch: messages not yet tried are handed back untried, to go when the provider's limit resets."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+from flask import current_app
+
+from saas.messaging import outbox, providers
+from saas.messaging.compose import Outgoing
+from saas.messaging.config import MessagingConfig
+from saas.messaging.models import OutboxMessage
+from saas.messaging.result import SendResult
+
+
+def provider_for(config: MessagingConfig, channel: str) -> str:
+    return config.sms_provider if channel == "sms" else config.email_provider
+
+
+def _call(config: MessagingConfig, message: Outgoing) -> SendResult:
+    if message.channel == "sms":
+        from saas.messaging.links import external
+
+        callback = external("webhooks.twilio_status", tenant=config.tenant_slug,
+                            sr=message.step_run_id)
+        return providers.twilio_send(
+            sid=config.twilio_sid or "", token=config.twilio_token or "",
+            base_url=config.twilio_base_url, timeout=config.timeout, to=message.to,
+            from_=config.twilio_from, body=message.body, status_callback=callback)
+    payload = providers.build_mail(
+        to=message.to, from_address=message.from_address, from_name=message.from_name,
+        subject=message.subject, html=message.html, text=message.text,
+        reply_to=message.reply_to, headers=message.headers, custom_args=message.custom_args,
+        categories=[f"tenant:{config.tenant_slug}", *message.categories])
+    return providers.sendgrid_send(api_key=config.sendgrid_key or "",
+                                   base_url=config.sendgrid_base_url, timeout=config.timeout,
+                                   payload=payload)
+
+
+def store(config: MessagingConfig, message: Outgoing) -> OutboxMessage:
+    """The outbox 'provider': written in the caller's transaction."""
+    if message.channel == "sms":
+        stored = outbox.store_sms(purpose="sequence", to=message.to, body=message.body,
+                                  sender=config.twilio_from, step_run_id=message.step_run_id)
+    else:
+        headers = dict(message.headers)
+        if message.reply_to:
+            headers["Reply-To"] = message.reply_to
+        sender = f"{message.from_name} <{message.from_address}>" if message.from_name \
+            else message.from_address
+        stored = outbox.store_email(purpose="sequence", to=message.to, subject=message.subject,
+                                    text=message.text, html=message.html, sender=sender,
+                                    headers=headers, step_run_id=message.step_run_id)
+    return stored
+
+
+def send_many(config: MessagingConfig, messages: list[Outgoing]) -> tuple[dict, list[int]]:
+    """({step run id: SendResult}, [step run ids not tried]) for messages to real providers."""
+    if not messages:
+        return {}, []
+    stop = threading.Event()
+    app = current_app._get_current_object()
+
+    def one(message: Outgoing) -> SendResult | None:
+        if stop.is_set():
+            return None
+        with app.app_context():
+            result = _call(config, message)
+        if result.status == "retry":
+            stop.set()
+        return result
+
+    workers = int(current_app.config.get("SEND_CONCURRENCY", 8))
+    results: dict[int, SendResult] = {}
+    untried: list[int] = []
+    if workers <= 1 or len(messages) == 1:
+        outcomes = [one(m) for m in messages]
+    else:
+        with ThreadPoolExecutor(max_workers=min(workers, len(messages))) as pool:
+            outcomes = list(pool.map(one, messages))
+    for message, result in zip(messages, outcomes, strict=True):
+        if result is None:
+            untried.append(message.step_run_id)
+        else:
+            results[message.step_run_id] = result
+    return results, untried

@@ -1,0 +1,99 @@
+"""Rendering sequence messages for their recipients, many at a time: each message from its
+template (sandboxed, `saas.messaging.rendering`) with the record's values, then the tracking
+(open pixel, rewritten links, unsubscribe link and List-Unsubscribe headers, signed Reply-To).
+
+Everything a batch needs from the database (sellers, custom field keys, the tenant) is loaded
+once per batch; composing a message itself reads nothing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+
+from saas.auth.models import User
+from saas.extensions import db
+from saas.messaging import rendering
+from saas.messaging.config import MessagingConfig
+from saas.messaging.tracking import Tracker
+from saas.records.models import Record
+from saas.templates_.models import MessageTemplate, TemplateKind
+from saas.templates_.services import custom_keys, record_values
+
+
+@dataclass
+class Outgoing:
+    step_run_id: int
+    channel: str  # email | sms
+    to: str
+    subject: str = ""
+    html: str = ""
+    text: str = ""
+    body: str = ""
+    from_address: str = ""
+    from_name: str = ""
+    reply_to: str | None = None
+    headers: dict = field(default_factory=dict)
+    custom_args: dict = field(default_factory=dict)
+    categories: list = field(default_factory=list)
+
+
+class ComposeError(ValueError):
+    """This message cannot be made (no template, no address, a template that fails)."""
+
+
+class Composer:
+    def __init__(self, config: MessagingConfig):
+        self.config = config
+        self.tracker = Tracker(config.tenant_id, config.tenant_slug, config.inbound_domain)
+        self.custom_keys = custom_keys()
+        self.sellers: dict[int, dict] = {}
+
+    def load_sellers(self, user_ids) -> None:
+        wanted = {u for u in user_ids if u and u not in self.sellers}
+        if wanted:
+            for user in db.session.execute(select(User.id, User.name, User.email).where(
+                    User.id.in_(wanted))):
+                self.sellers[user.id] = {"name": user.name, "email": user.email}
+
+    def _context(self, record: Record, unsubscribe_url: str) -> dict:
+        return rendering.build_context(
+            record_values(record), seller=self.sellers.get(record.owner_id),
+            tenant_name=self.config.tenant_name, unsubscribe_url=unsubscribe_url,
+            custom_keys=self.custom_keys)
+
+    def compose(self, *, step_run_id: int, channel: str, record: Record | None,
+                template: MessageTemplate | None, seller_id: int | None,
+                sequence_id: int) -> Outgoing:
+        if record is None:
+            raise ComposeError("The record no longer exists.")
+        if template is None:
+            raise ComposeError("The step has no template (or it was deleted).")
+        if channel == "sms":
+            if template.kind != TemplateKind.SMS:
+                raise ComposeError(f"“{template.name}” is not an SMS template.")
+            if not record.phone:
+                raise ComposeError("The record has no phone number.")
+            body = rendering.render_text(template.body, self._context(record, ""))
+            if not body.strip():
+                raise ComposeError("The message is empty once rendered.")
+            return Outgoing(step_run_id, "sms", record.phone, body=body)
+        if template.kind != TemplateKind.EMAIL:
+            raise ComposeError(f"“{template.name}” is not an email template.")
+        if not record.email:
+            raise ComposeError("The record has no email address.")
+        unsubscribe = self.tracker.unsubscribe_url(step_run_id, record.email)
+        context = self._context(record, unsubscribe)
+        html = rendering.render_html(template.html_body, context)
+        text = rendering.render_text(template.text_body, context) \
+            if (template.text_body or "").strip() else rendering.html_to_text(html)
+        subject = " ".join(rendering.render_text(template.subject, context).split())
+        tracked = self.tracker.apply(step_run_id, record.email, html, text, unsubscribe)
+        from_address, from_name = self.config.sender_for(seller_id)
+        return Outgoing(
+            step_run_id, "email", record.email, subject=subject, html=tracked.html,
+            text=tracked.text, from_address=from_address, from_name=from_name,
+            reply_to=tracked.reply_to, headers=tracked.headers,
+            custom_args={"step_run_id": str(step_run_id),
+                         "tenant_id": str(self.config.tenant_id)},
+            categories=[f"sequence:{sequence_id}"])

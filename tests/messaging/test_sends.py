@@ -1,0 +1,242 @@
+"""Automated sends through the tick: payloads, retries and their limits, unknown reconciliation,
+a failing address in a batch, suppression at send time."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from sqlalchemy import select
+
+from saas.engine import clock
+from saas.engine.models import Enrollment, StepRun
+from saas.engine.tick import run_tick
+from saas.extensions import db
+from saas.messaging import tracking
+from saas.messaging.reconcile import resend_all_tenants
+from saas.messaging.suppression import suppress
+from saas.tenancy import tenant_context
+from tests.messaging import builders
+
+
+@pytest.fixture
+def outreach(app, sendgrid_tenant):
+    """connect(emails) -> step run ids at an automated email (then a task)."""
+
+    def connect(*emails, settings=None):
+        with app.app_context(), tenant_context(sendgrid_tenant.id):
+            template = builders.email_template()
+            seq = builders.sequence([
+                {"type": "auto_email", "config": {"template_id": template.id}},
+                {"type": "task", "name": "Call them"}], settings=settings)
+            runs = builders.connect([builders.lead(e, first_name=e.split("@")[0].title())
+                                     for e in emails], seq)
+            db.session.commit()
+            return [r.id for r in runs]
+    return connect
+
+
+def tick(app):
+    with app.app_context():
+        return run_tick(budget_seconds=30)
+
+
+def runs(app, tenant_id, ids):
+    with app.app_context(), tenant_context(tenant_id):
+        rows = db.session.execute(select(StepRun).where(StepRun.id.in_(ids))
+                                  .order_by(StepRun.id)).scalars().all()
+        db.session.expunge_all()
+        return rows
+
+
+def later(app, seconds):
+    with app.app_context():
+        clock.move_forward(timedelta(seconds=seconds))
+
+
+def test_payload_and_tracking(app, outreach, fake, sendgrid_tenant):
+    ids = outreach("ann@example.com", "bob@example.com")
+    tick(app)
+    sent = sorted(fake.emails(), key=lambda e: int(e["step_run_id"]))
+    assert [e["to"] for e in sent] == [["ann@example.com"], ["bob@example.com"]]
+    rows = runs(app, sendgrid_tenant.id, ids)
+    for run, email in zip(rows, sent, strict=True):
+        body = email["body"]
+        assert run.status == "sent" and run.provider == "sendgrid"
+        assert run.provider_message_id == email["message_id"] and run.attempts == 1
+        assert body["custom_args"] == {"step_run_id": str(run.id),
+                                       "tenant_id": str(sendgrid_tenant.id)}
+        assert sorted(body["categories"]) == [f"sequence:{run.sequence_id}", "tenant:mailco"]
+        headers = body["headers"]
+        unsubscribe = headers["List-Unsubscribe"].strip("<>")
+        assert headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+        assert unsubscribe.startswith("http://localhost:5000/mailco/t/u/")
+        assert re.fullmatch(rf"r-{sendgrid_tenant.id}-{run.id}-[0-9a-f]{{20}}"
+                            r"@reply\.mailco\.example", body["reply_to"]["email"])
+        html = next(c["value"] for c in body["content"] if c["type"] == "text/html")
+        text = next(c["value"] for c in body["content"] if c["type"] == "text/plain")
+        assert "Hello " + email["to"][0].split("@")[0].title() in html
+        assert "https://example.com/offer" not in html.replace("u=https%3A", "")
+        click = re.search(r'href="(http://localhost:5000/mailco/t/c/[^"]+)"', html).group(1)
+        target = parse_qs(urlsplit(click.replace("&amp;", "&")).query)["u"][0]
+        assert target == "https://example.com/offer?x=1"
+        assert f'href="{unsubscribe}"' in html  # the template's own link, not rewritten
+        assert re.search(r'<img src="http://localhost:5000/mailco/t/o/[^"]+\.gif"', html)
+        assert unsubscribe in text
+        assert body["subject"] == "Hi " + email["to"][0].split("@")[0].title()
+    with app.app_context(), tenant_context(sendgrid_tenant.id):
+        tasks = db.session.execute(select(StepRun).where(StepRun.step_type == "task")).all()
+    assert len(tasks) == 2  # sent ones moved on
+    tick(app)
+    assert len(fake.emails()) == 2  # nothing sent twice
+
+
+def test_429_backs_off_until_the_reset_and_the_rest_wait(app, outreach, fake, sendgrid_tenant):
+    app.config["SEND_CONCURRENCY"] = 1
+    try:
+        fake.reset_in = 120
+        fake.fail_next("429")
+        ids = outreach("a@example.com", "b@example.com", "c@example.com")
+        tick(app)
+        first, *rest = runs(app, sendgrid_tenant.id, ids)
+        with app.app_context():
+            now = clock.now()
+        assert first.status == "pending" and first.attempts == 1 and "429" in first.error
+        assert first.due_at >= now + timedelta(seconds=100)  # the reset header, honoured
+        assert all(r.status == "pending" and r.attempts == 0 for r in rest)
+        assert fake.emails() == []
+        tick(app)  # not due yet
+        assert fake.emails() == []
+        later(app, 3600)
+        tick(app)
+        assert [r.status for r in runs(app, sendgrid_tenant.id, ids)] == ["sent"] * 3
+        assert sorted(fake.per_step_run.values()) == [1, 1, 1]
+    finally:
+        app.config.pop("SEND_CONCURRENCY")
+
+
+def test_retries_stop_at_the_limit(app, outreach, fake, sendgrid_tenant):
+    app.config["SEND_MAX_ATTEMPTS"] = 3
+    try:
+        fake.set_failure_rate(1.0, ["429"])
+        [run_id] = outreach("a@example.com")
+        for _ in range(4):
+            tick(app)
+            later(app, 7200)
+        [run] = runs(app, sendgrid_tenant.id, [run_id])
+        assert run.status == "failed" and run.attempts == 3
+        assert run.error.startswith("Gave up after 3 attempts")
+        assert len([r for r in fake.requests if r.get("failure") == "429"]) == 3
+    finally:
+        app.config.pop("SEND_MAX_ATTEMPTS")
+
+
+def test_refused_connection_is_retried(app, outreach, fake, sendgrid_tenant):
+    live = app.config["SENDGRID_BASE_URL"]
+    app.config["SENDGRID_BASE_URL"] = fake.dead_url()
+    [run_id] = outreach("a@example.com")
+    tick(app)
+    [run] = runs(app, sendgrid_tenant.id, [run_id])
+    assert run.status == "pending" and "refused" in run.error
+    app.config["SENDGRID_BASE_URL"] = live
+    later(app, 3600)
+    tick(app)
+    [run] = runs(app, sendgrid_tenant.id, [run_id])
+    assert run.status == "sent" and run.attempts == 2 and fake.per_step_run[str(run_id)] == 1
+
+
+def test_unknown_is_resent_only_without_events(app, outreach, fake, sendgrid_tenant):
+    fake.fail_next("500")
+    fake.fail_next("timeout")
+    app.config["SEND_CONCURRENCY"] = 1
+    try:
+        lost, slow = outreach("lost@example.com", "slow@example.com")
+        tick(app)
+    finally:
+        app.config.pop("SEND_CONCURRENCY")
+    rows = runs(app, sendgrid_tenant.id, [lost, slow])
+    assert [r.status for r in rows] == ["unknown", "unknown"]
+    assert "500" in rows[0].error and "timeout" in rows[1].error
+    assert fake.per_step_run == {str(slow): 1}  # the slow one did reach the provider
+    # The provider's events arrive for the slow one (it has it); none for the lost one.
+    from saas.messaging import events
+
+    with app.app_context(), tenant_context(sendgrid_tenant.id):
+        events.record(kind="processed", provider="sendgrid", provider_event_id="p-slow",
+                      step_run=events.step_run_of(slow))
+        db.session.commit()
+    with app.app_context():
+        assert resend_all_tenants() == 0  # within the window: nothing resent
+    later(app, 3601)
+    with app.app_context():
+        assert resend_all_tenants() == 1
+    tick(app)
+    rows = runs(app, sendgrid_tenant.id, [lost, slow])
+    assert [r.status for r in rows] == ["sent", "sent"]
+    assert fake.per_step_run == {str(slow): 1, str(lost): 1}
+    assert rows[0].attempts == 2
+
+
+def test_a_bad_address_neither_blocks_nor_repeats_its_batch(app, outreach, fake,
+                                                           sendgrid_tenant):
+    ids = outreach("a@example.com", "broken@example.invalid", "c@example.com")
+    tick(app)
+    tick(app)
+    rows = runs(app, sendgrid_tenant.id, ids)
+    assert [r.status for r in rows] == ["sent", "failed", "sent"]
+    assert "valid address" in rows[1].error
+    assert fake.per_step_run == {str(ids[0]): 1, str(ids[2]): 1}
+
+
+def test_a_template_error_fails_only_its_message(app, sendgrid_tenant, fake):
+    with app.app_context(), tenant_context(sendgrid_tenant.id):
+        broken = builders.email_template(html="<p>{{ 1/0 }}</p>")
+        seq = builders.sequence([{"type": "auto_email",
+                                  "config": {"template_id": broken.id}}])
+        [run] = builders.connect([builders.lead("x@example.com")], seq)
+        db.session.commit()
+        run_id = run.id
+    tick(app)
+    [run] = runs(app, sendgrid_tenant.id, [run_id])
+    assert run.status == "failed" and "division" in run.error
+    assert fake.emails() == []
+
+
+def test_suppression_is_checked_at_send_time(app, outreach, fake, sendgrid_tenant):
+    kept, gone = outreach("kept@example.com", "gone@example.com")
+    with app.app_context(), tenant_context(sendgrid_tenant.id):
+        suppress("GONE@example.com", "email", "unsubscribe")  # after queueing, before sending
+        db.session.commit()
+    tick(app)
+    rows = runs(app, sendgrid_tenant.id, [kept, gone])
+    assert [r.status for r in rows] == ["sent", "skipped"]
+    assert "suppression list" in rows[1].error
+    assert fake.per_step_run == {str(kept): 1}
+    with app.app_context(), tenant_context(sendgrid_tenant.id):
+        enrollment = db.session.execute(select(Enrollment).where(
+            Enrollment.id == rows[1].enrollment_id)).scalar_one()
+        assert (enrollment.status, enrollment.exit_reason) == ("exited", "unsubscribed")
+
+
+def test_outbox_tenant_sends_through_the_tick(app, make_tenant):
+    tenant = make_tenant("plainco")
+    with app.app_context(), tenant_context(tenant.id):
+        template = builders.email_template()
+        seq = builders.sequence([{"type": "auto_email", "config": {"template_id": template.id}}])
+        [run] = builders.connect([builders.lead("p@example.com")], seq)
+        db.session.commit()
+        run_id = run.id
+    tick(app)
+    with app.app_context(), tenant_context(tenant.id):
+        from saas.messaging.models import OutboxMessage
+
+        message = db.session.execute(select(OutboxMessage)).scalar_one()
+        run = db.session.execute(select(StepRun).where(StepRun.id == run_id)).scalar_one()
+        assert run.status == "sent" and run.provider_message_id == f"outbox-{message.id}"
+        assert message.step_run_id == run_id
+        assert message.headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+        assert "/plainco/t/o/" in message.html_body
+        token = message.headers["List-Unsubscribe"].split("/t/u/")[1].split("?")[0]
+        assert tracking.read(tracking.UNSUBSCRIBE, token, "p@example.com").step_run_id == run_id
