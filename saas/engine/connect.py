@@ -20,7 +20,7 @@ from saas.engine.graph import load_graph
 from saas.engine.models import RUNNING_STATUSES, Enrollment
 from saas.errors import ServiceError
 from saas.extensions import db
-from saas.records.models import Record
+from saas.records.models import Record, RecordType
 from saas.segments.models import Segment, SegmentMember, SegmentStatus
 from saas.sequences.models import Sequence, SequenceStatus
 from saas.tenancy import current_tenant_id
@@ -78,8 +78,9 @@ def connect_record(record: Record, lineage_id: int, *, seller_id: int | None = N
     now = now or clock.now()
     version = _target(lineage_id)
     if record.record_type != version.record_type:
-        raise ConnectRefused(f"“{version.name}” is a sequence for {version.record_type}s; "
-                             f"this record is a {record.record_type}.")
+        raise ConnectRefused(
+            f"“{version.name}” is a sequence for {RecordType(version.record_type).plural.lower()}"
+            f"; this record is a {RecordType(record.record_type).label.lower()}.")
     if running_enrollment(record.id, version.lineage_id or version.id) is not None:
         raise ConnectRefused(f"{record.full_name} is already running in “{version.name}”.")
     enrollment = Enrollment(record_id=record.id, sequence_id=version.id,

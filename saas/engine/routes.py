@@ -45,6 +45,12 @@ def record_sequences(record: Record) -> dict:
             "form": CsrfForm()}
 
 
+@bp.app_template_global()
+def connectable_sequences(record_type: str) -> list[Sequence]:
+    """Active sequences a list selection of this record type can be connected to."""
+    return queries.connectable_sequences(record_type)
+
+
 @bp.post("/records/<int:record_id>/sequences")
 @requires(*SELLERS, sequences=True)
 def record_connect(record_id: int):

@@ -64,8 +64,8 @@ def connect_segment(segment: Segment, sequence: Sequence, user_id: int | None) -
     lineage = sequence.lineage_id or sequence.id
     version = _target(lineage)
     if segment.record_type != version.record_type:
-        raise ConnectRefused(f"“{segment.name}” holds {segment.record_type}s; "
-                             f"“{version.name}” is for {version.record_type}s.")
+        raise ConnectRefused(f"“{segment.name}” and “{version.name}” are for different "
+                             "record types.")
     if segment.status != SegmentStatus.ACTIVE.value:
         raise ConnectRefused(f"Activate “{segment.name}” before connecting it.")
     exists = db.session.execute(select(SegmentConnection).where(
@@ -144,3 +144,21 @@ def assign(enrollment: Enrollment, seller_id: int | None) -> None:
         raise ServiceError("Choose an active seller.", "seller_id")
     assign_seller(enrollment, seller.id)
     db.session.commit()
+
+
+def connect_selection_message(record_ids: list[int], sequence_id, user_id: int | None) -> str:
+    """Connect a list selection to a sequence (by id from a form); the message to show."""
+    sequence = db.session.execute(select(Sequence).where(
+        Sequence.id == int(sequence_id or 0))).scalar_one_or_none() if str(
+        sequence_id or "").isdigit() else None
+    if sequence is None:
+        raise ServiceError("Choose a sequence to connect.", "sequence_id")
+    result = connect_selection(record_ids, sequence, user_id)
+    if isinstance(result, ConnectJob):
+        return f"Connecting {result.total} records to “{sequence.name}” in the background."
+    message = f"{result['connected']} connected to “{sequence.name}”."
+    if result["skipped"]:
+        message += f" {result['skipped']} skipped (already running in it, or of another type)."
+    if result["needs_seller"]:
+        message += f" {result['needs_seller']} wait for a seller to be assigned."
+    return message

@@ -209,6 +209,11 @@ def _bulk(kind: str):
             owner = request.form.get("owner_id", "")
             changed = services.change_owner(ids, int(owner) if owner.isdigit() else None)
             flash(f"The owner of {changed} record(s) is changed.", "success")
+        elif action == "sequence":
+            from saas.engine.services import connect_selection_message
+
+            flash(connect_selection_message(ids, request.form.get("sequence_id"),
+                                            current_user.id), "success")
         elif action == "delete":
             deleted = services.delete_records(ids)
             flash(f"{deleted} record(s) deleted.", "success")

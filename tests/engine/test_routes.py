@@ -1,0 +1,133 @@
+"""Connecting from the record page, a list selection and the Connected records tab."""
+
+from __future__ import annotations
+
+from rq import Queue
+from sqlalchemy import select
+
+from saas.auth.models import Role
+from saas.engine.models import Enrollment, StepRun
+from saas.engine.tick import run_tick
+from saas.extensions import db
+from saas.segments import services as segment_services
+from saas.segments.models import Segment
+from saas.tenancy import tenant_context
+from tests.engine.factories import build_sequence
+from worker.runner import AppWorker
+
+CALL = {"type": "call", "name": "Intro call"}
+TRADE_SHOW = {"op": "and", "rules": [{"field": "lead_source", "operator": "equals",
+                                      "value": "Trade show"}]}
+
+
+def _setup(app, admin, specs=(CALL,), **kw):
+    with app.app_context(), tenant_context(admin.tenant.id):
+        seq = build_sequence(list(specs), **kw)
+        db.session.commit()
+        return seq.id
+
+
+def _enrollments(app, tenant_id):
+    with app.app_context(), tenant_context(tenant_id):
+        return [(e.record_id, e.status, e.seller_id, e.exit_reason) for e in db.session.execute(
+            select(Enrollment).order_by(Enrollment.id)).scalars()]
+
+
+def test_connect_from_the_record_page_then_pause_resume_disconnect(app, admin_client, admin,
+                                                                  add_records):
+    record_id = add_records(admin.tenant, 1, owner_id=admin.id)[0]
+    seq_id = _setup(app, admin, name="Trade show follow-up")
+    page = admin_client.get(f"/acme/records/{record_id}")
+    assert "Connect sequence" in page.text and "Trade show follow-up" in page.text
+    r = admin_client.post(f"/acme/records/{record_id}/sequences", data={"sequence_id": seq_id},
+                          follow_redirects=True)
+    assert "Connected to “Trade show follow-up”" in r.text
+    assert "Current step: Intro call" in r.text
+    again = admin_client.post(f"/acme/records/{record_id}/sequences",
+                              data={"sequence_id": seq_id}, follow_redirects=True)
+    assert "already running in “Trade show follow-up”" in again.text
+    (enrollment_id,) = [e.id for e in _all(app, admin)]
+    r = admin_client.post(f"/acme/enrollments/{enrollment_id}/pause", follow_redirects=True)
+    assert "Paused" in r.text and ">Resume<" in r.text
+    admin_client.post(f"/acme/enrollments/{enrollment_id}/resume")
+    assert _enrollments(app, admin.tenant.id)[0][1] == "active"
+    r = admin_client.post(f"/acme/enrollments/{enrollment_id}/disconnect", follow_redirects=True)
+    assert "Disconnected" in r.text
+    with app.app_context(), tenant_context(admin.tenant.id):
+        statuses = db.session.execute(select(StepRun.status)).scalars().all()
+    assert statuses == ["cancelled"]
+    assert _enrollments(app, admin.tenant.id)[0][1] == "disconnected"
+
+
+def _all(app, admin):
+    with app.app_context(), tenant_context(admin.tenant.id):
+        rows = db.session.execute(select(Enrollment)).scalars().all()
+        db.session.expunge_all()
+        return rows
+
+
+def test_refusals_say_why(app, admin_client, admin, add_records):
+    record_id = add_records(admin.tenant, 1, owner_id=admin.id)[0]
+    inactive = _setup(app, admin, name="Old", status="inactive")
+    for_opportunities = _setup(app, admin, name="Deals", record_type="opportunity")
+    r = admin_client.post(f"/acme/records/{record_id}/sequences",
+                          data={"sequence_id": inactive}, follow_redirects=True)
+    assert "“Old” is not active" in r.text
+    r = admin_client.post(f"/acme/records/{record_id}/sequences",
+                          data={"sequence_id": for_opportunities}, follow_redirects=True)
+    assert "“Deals” is a sequence for opportunities; this record is a lead." in r.text
+    assert _enrollments(app, admin.tenant.id) == []
+
+
+def test_connect_a_list_selection(app, admin_client, admin, add_records):
+    ids = add_records(admin.tenant, 3, owner_id=admin.id)
+    seq_id = _setup(app, admin, name="Nurture")
+    page = admin_client.get("/acme/leads")
+    assert "Connect to sequence…" in page.text
+    r = admin_client.post("/acme/leads/bulk", data={"action": "sequence", "sequence_id": seq_id,
+                                                    "ids": ids[:2]}, follow_redirects=True)
+    assert "2 connected to “Nurture”" in r.text
+    r = admin_client.post("/acme/leads/bulk", data={"action": "sequence", "sequence_id": seq_id,
+                                                    "ids": ids}, follow_redirects=True)
+    assert "1 connected to “Nurture”. 2 skipped" in r.text
+
+
+def test_connect_a_segment_now_and_as_members_join_then_assign(app, admin_client, admin,
+                                                              make_user, add_records,
+                                                              redis_conn):
+    seller = make_user(admin.tenant, roles=[Role.SELLER], name="Sid Seller")
+    add_records(admin.tenant, 3, lead_source="Trade show", owner_id=seller.id)
+    add_records(admin.tenant, 1, lead_source="Trade show", owner_id=None,
+                email="unowned@example.com", last_name="Nobody")
+    add_records(admin.tenant, 2, lead_source="Web", email=lambda i: f"web{i}@example.com")
+    seq_id = _setup(app, admin, name="Trade show follow-up")
+    with app.app_context(), tenant_context(admin.tenant.id):
+        segment = Segment(name="Trade show leads", record_type="lead", rules=TRADE_SHOW)
+        db.session.add(segment)
+        db.session.commit()
+        segment_services.activate(segment)
+        segment_id = segment.id
+    tab = admin_client.get(f"/acme/sequences/{seq_id}/connected")
+    assert "No records connected yet" in tab.text and "Trade show leads (4)" in tab.text
+    r = admin_client.post(f"/acme/sequences/{seq_id}/connected/segments",
+                          data={"segment_id": segment_id}, follow_redirects=True)
+    assert "Connecting the 4 members" in r.text and "Connecting…" in r.text
+    AppWorker([Queue("default", connection=redis_conn)], connection=redis_conn,
+              app=app).work(burst=True)
+    tab = admin_client.get(f"/acme/sequences/{seq_id}/connected")
+    assert "Connected 4 of 4; 1 wait for a seller." in tab.text
+    assert tab.text.count("Intro call") == 3 and "Assign" in tab.text
+    (waiting,) = [e for e in _all(app, admin) if e.seller_id is None]
+    admin_client.post(f"/acme/enrollments/{waiting.id}/assign", data={"seller_id": seller.id})
+    assert all(e[2] == seller.id for e in _enrollments(app, admin.tenant.id))
+    # A new member joins: the tick connects it.
+    newcomer = add_records(admin.tenant, 1, lead_source="Trade show", owner_id=seller.id,
+                           email="new@example.com")[0]
+    with app.app_context(), tenant_context(admin.tenant.id):
+        from saas.segments.membership import refresh_records
+
+        refresh_records([newcomer])
+        db.session.commit()
+    with app.app_context():
+        assert run_tick()["connected"] == 1
+    assert len(_enrollments(app, admin.tenant.id)) == 5
