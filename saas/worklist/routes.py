@@ -61,6 +61,12 @@ def _query(seller: User) -> queries.WorklistQuery:
     return query
 
 
+def _prefix(endpoint: str, key: str) -> str:
+    """The URL of `endpoint` up to its id ("/acme/activities/"), built once per page."""
+    url = url_for(endpoint, **{key: 0})
+    return url[:url.index("/0") + 1]
+
+
 def _day(user) -> queries.DayBounds:
     return queries.DayBounds.for_user(clock.now(), user.time_zone)
 
@@ -76,7 +82,8 @@ def index():
         sequences=queries.sequence_choices(), when_filters=queries.WHEN,
         activity_types=queries.ACTIVITY_TYPES, sorts=queries.SORTS, counts=None,
         record_types=g.tenant.record_types, back=request.full_path.rstrip("?"),
-        when=upnext.when_label,
+        when=upnext.when_label, activities_prefix=_prefix("worklist.complete", "step_run_id"),
+        records_prefix=_prefix("records.show", "record_id"),
         snooze_default=queries.snooze_default(clock.now(), current_user.time_zone))
 
 
