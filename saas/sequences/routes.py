@@ -173,8 +173,13 @@ def save(sequence_id: int):
     return redirect(url_for("sequences.designer", sequence_id=sequence.id))
 
 
-@bp.route("/<int:sequence_id>/edit", methods=["POST"])
+@bp.route("/<int:sequence_id>/edit", methods=["GET", "POST"])
 def edit(sequence_id: int):
+    """POST: the draft to edit (a new version of an active one). GET (a link from another
+    page): just the designer, no state change."""
+    if request.method == "GET":
+        sequence = get_or_404(Sequence, sequence_id)
+        return redirect(url_for("sequences.designer", sequence_id=sequence.id))
     return _lifecycle(sequence_id, services.edit_version,
                       "Editing version {result.version} (a draft). The active version is "
                       "unchanged until you activate this one.")
