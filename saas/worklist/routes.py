@@ -169,7 +169,7 @@ def _respond(run, ok_message: str | None, *, error: ServiceError | None = None,
             nxt = queries.next_record_id(run.seller_id or current_user.id, clock.now())
         if _htmx():
             if nxt:
-                response = Response("", 204)
+                response = Response("")
                 response.headers["HX-Redirect"] = url_for("records.show", record_id=nxt)
                 return response
             response = Response(render_template(
