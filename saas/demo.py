@@ -48,6 +48,9 @@ def seed_demo() -> bool:
             select(User.id).where(User.email.in_(["seller@demo.example", "robin@demo.example"]))
         ).scalars().all()
         seed_records(list(sellers))
+        from saas.sequences.demo import seed_sequences
+
+        seed_sequences()
         audit.record("tenant.demo_seeded", tenant.name)
         db.session.commit()
     return True

@@ -137,7 +137,8 @@ def activate(sequence_id: int):
                   "connections get.", "success")
             return redirect(url_for("sequences.designer", sequence_id=sequence.id))
     elif request.method == "GET":
-        problems = queries.problems_of(sequence) if sequence.status == "draft" else []
+        problems = queries.problems_of(sequence) if sequence.status in ("draft", "inactive") \
+            else []
     steps = {s.id: s for s in queries.steps_of(sequence.id)}
     status = 422 if request.method == "POST" else 200
     return render_template("sequences/activate.html", sequence=sequence, problems=problems,

@@ -113,6 +113,27 @@ def parse_settings(form) -> tuple[dict, dict[str, str]]:
     return settings, errors
 
 
+def clean_settings(raw: dict) -> dict:
+    """Settings from an import, kept only where their shape is right (else the default)."""
+    settings = dict(DEFAULT_SETTINGS)
+    for key in ("exit_on_reply", "exit_on_unsubscribe", "exit_on_bounce", "allow_skip_wait"):
+        if isinstance(raw.get(key), bool):
+            settings[key] = raw[key]
+    window = raw.get("window")
+    if isinstance(window, dict) and isinstance(window.get("days"), list) and \
+            all(isinstance(d, int) and 0 <= d <= 6 for d in window["days"]) and \
+            _TIME.match(str(window.get("start"))) and _TIME.match(str(window.get("end"))):
+        settings["window"] = {"days": window["days"], "start": window["start"],
+                              "end": window["end"]}
+    goal = raw.get("goal")
+    if isinstance(goal, dict) and goal.get("field") and goal.get("value"):
+        settings["goal"] = {"field": str(goal["field"]), "value": str(goal["value"])}
+    cap = raw.get("seller_daily_cap")
+    if isinstance(cap, int) and not isinstance(cap, bool) and 1 <= cap <= 10000:
+        settings["seller_daily_cap"] = cap
+    return settings
+
+
 def save_settings(sequence: Sequence, form) -> None:
     editing.require_draft(sequence)
     settings, errors = parse_settings(form)
@@ -137,7 +158,9 @@ def activate(sequence: Sequence, *, understood: bool) -> None:
     is retired (its running records finish on it)."""
     if sequence.status == SequenceStatus.ACTIVE:
         raise ServiceError("This version is already active.")
-    if sequence.status in (SequenceStatus.RETIRED, SequenceStatus.INACTIVE) and \
+    if sequence.status == SequenceStatus.RETIRED:
+        raise ServiceError("A newer version replaced this one: open the newest version.")
+    if sequence.status == SequenceStatus.INACTIVE and \
             queries.newest_draft(sequence.lineage_id) is not None:
         raise ServiceError("A newer draft exists: activate that one.")
     if not understood:

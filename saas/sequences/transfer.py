@@ -132,7 +132,7 @@ def import_json(raw: bytes | str, *, user_id: int | None = None) -> Sequence:
         raise ImportRefused([f"Step “{names[p.step_id]}”: {p.message}" if p.step_id
                              else p.message for p in problems])
     settings = data.get("settings") if isinstance(data.get("settings"), dict) else {}
-    allowed = {k: v for k, v in settings.items() if k in services.DEFAULT_SETTINGS}
+    allowed = services.clean_settings(settings)
     return services.create_sequence(name=name, description=str(data.get("description") or ""),
                                     record_type=record_type, steps=steps, settings=allowed,
                                     user_id=user_id)

@@ -195,3 +195,29 @@ def test_activation_starts_the_ab_tests(app, designer, tenant):
     with app.app_context(), tenant_context(tenant.id):
         tests = db.session.execute(select(AbTest)).scalars().all()
         assert [(t.step_id, t.sequence_id, t.status) for t in tests] == [(step, sid, "running")]
+
+
+def test_an_inactive_sequence_can_be_activated_again_a_retired_version_cannot(designer, mc):
+    sid, _ = _active(designer)
+    mc.post(f"/contoso/sequences/{sid}/deactivate")
+    assert "Activate again" in mc.get(f"/contoso/sequences/{sid}").get_data(as_text=True)
+    assert designer.activate(sid).status_code == 302
+    assert designer.sequence(sid).status == "active"
+    draft_id = int(mc.post(f"/contoso/sequences/{sid}/edit").location.rsplit("/", 1)[1])
+    designer.activate(draft_id)
+    response = designer.activate(sid)
+    assert "A newer version replaced this one" in response.get_data(as_text=True)
+    assert designer.sequence(sid).status == "retired"
+    assert designer.sequence(draft_id).status == "active"
+
+
+def test_get_on_edit_only_shows_the_designer(designer, mc):
+    sid, _ = _active(designer)
+    response = mc.get(f"/contoso/sequences/{sid}/edit")
+    assert response.status_code == 302 and response.location.endswith(f"/sequences/{sid}")
+    assert designer.sequence(sid).status == "active"
+    with designer.app.app_context():
+        from saas.sequences.queries import versions
+
+        with tenant_context(designer.tenant.id):
+            assert len(versions(sid)) == 1

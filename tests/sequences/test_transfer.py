@@ -118,3 +118,19 @@ def test_move_target_travels_by_name(designer, mc):
     assert response.status_code == 302
     new_id = int(response.location.rsplit("/", 1)[1])
     assert designer.steps(new_id)[1].config == {"sequence_id": target}
+
+
+def test_import_keeps_well_formed_settings_only(designer, mc):
+    data = {"format": "saas.sequence", "name": "Settings", "record_type": "lead",
+            "settings": {"exit_on_reply": False, "exit_on_bounce": "no",
+                         "window": {"days": [0, 4], "start": "08:00", "end": "17:00"},
+                         "goal": {"field": "status", "value": "qualified"},
+                         "seller_daily_cap": "many", "secret": 1},
+            "steps": [{"type": "call", "name": "Call", "config": {}}]}
+    response = _import(mc, "contoso", data)
+    settings = designer.sequence(int(response.location.rsplit("/", 1)[1])).settings
+    assert settings == {"exit_on_reply": False, "exit_on_unsubscribe": True,
+                        "exit_on_bounce": True, "allow_skip_wait": False,
+                        "window": {"days": [0, 4], "start": "08:00", "end": "17:00"},
+                        "goal": {"field": "status", "value": "qualified"},
+                        "seller_daily_cap": None}
