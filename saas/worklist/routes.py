@@ -93,7 +93,8 @@ def counts():
     query = _query(seller)
     return render_template("worklist/_when_tabs.html", query=query,
                            when_filters=queries.WHEN,
-                           counts=queries.counts(seller.id, _day(current_user)))
+                           counts=queries.counts(seller.id, _day(current_user)),
+                           count_cap=queries.COUNT_CAP)
 
 
 @bp.route("/worklist/auto-advance", methods=["POST"])

@@ -37,7 +37,7 @@ def test_row_actions_without_opening_the_record(app, live_server, page, make_ten
     row.locator("summary", has_text="Snooze").click()
     row.get_by_role("button", name="Snooze").click()
     expect(page.locator("#worklist")).to_contain_text("Bob Bravo: Snoozed until")
-    expect(tabs.get_by_role("link", name="Snoozed 1")).to_be_visible()
+    expect(tabs.get_by_role("link", name="All 1")).to_be_visible()
 
     # With auto-advance on, completing opens the next record.
     page.get_by_label("Open the next record after completing one").check()
