@@ -32,8 +32,9 @@ WHEN = {"": "All", "overdue": "Overdue", "today": "Due today", "upcoming": "Upco
 SORTS = {"due": "Due time", "name": "Name"}
 ACTIVITY_TYPES = {StepType.EMAIL.value: "Email", StepType.SMS.value: "Text message",
                   StepType.CALL.value: "Phone call", StepType.TASK.value: "Task"}
-ICONS = {"email": "✉", "sms": "💬", "call": "☎", "task": "☑", "wait": "⏳",
-         "auto_email": "✉", "auto_sms": "💬", "ab_test": "⚖"}
+# Plain symbols every system font has (no colour emoji needed).
+ICONS = {"email": "✉", "sms": "✆", "call": "☎", "task": "☑", "wait": "⌛",
+         "auto_email": "✉", "auto_sms": "✆", "ab_test": "⚖"}
 
 
 def zone(name: str | None) -> ZoneInfo:
