@@ -106,39 +106,37 @@ def _deliver_chunk(chunk: list[int], config, composer: Composer, graphs: GraphCa
         for run in runs if (r := records.get(run.record_id)) is not None)
 
     by_id = {run.id: run for run in runs}
-    outgoing, skipped = [], []
-    for run in runs:
-        channel = "sms" if run.step_type == StepType.AUTO_SMS.value else "email"
-        run.provider = batch.provider_for(config, channel)
-        try:
-            message = composer.compose(
-                step_run_id=run.id, channel=channel, record=records.get(run.record_id),
-                template=templates.get(template_ids[run.id]), seller_id=run.seller_id,
-                sequence_id=run.sequence_id)
-        except (ComposeError, RenderError) as error:
-            _fail(run, str(error), now)
-            continue
-        if normalize(message.to) in suppressed:
-            skipped.append((run, message.to))
-            continue
-        outgoing.append(message)
-
-    results: dict = {}
-    untried: list[int] = []
+    skipped: list = []
     stored: dict[int, OutboxMessage] = {}
-    remote = []
-    for message in outgoing:
-        if batch.provider_for(config, message.channel) == "outbox":
-            stored[message.step_run_id] = batch.store(config, message)
-        else:
-            remote.append(message)
+
+    def composed():
+        """Messages for real providers, one by one;
+        the others are settled here: failed, skipped (suppressed) or stored in the outbox."""
+        for run in runs:
+            channel = "sms" if run.step_type == StepType.AUTO_SMS.value else "email"
+            run.provider = batch.provider_for(config, channel)
+            try:
+                message = composer.compose(
+                    step_run_id=run.id, channel=channel, record=records.get(run.record_id),
+                    template=templates.get(template_ids[run.id]), seller_id=run.seller_id,
+                    sequence_id=run.sequence_id)
+            except (ComposeError, RenderError) as error:
+                _fail(run, str(error), now)
+                continue
+            if normalize(message.to) in suppressed:
+                skipped.append((run, message.to))
+            elif run.provider == "outbox":
+                stored[run.id] = batch.store(config, message)
+            else:
+                yield message
+
+    # Composed first, then sent: composing while the sending threads run would make them
+    # fight over the GIL (nh3 releases it, and getting it back waits behind the threads).
+    results, untried = batch.send_many(config, list(composed()))
     if stored:
         db.session.flush()
         for run_id, row in stored.items():
             results[run_id] = SendResult("sent", "outbox", message_id=f"outbox-{row.id}")
-    if remote:
-        remote_results, untried = batch.send_many(config, remote)
-        results.update(remote_results)
 
     sent: dict[tuple[int, int], list[int]] = defaultdict(list)
     pause = None

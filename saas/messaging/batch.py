@@ -5,6 +5,7 @@ batch: messages not yet tried are handed back untried, to go when the provider's
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 
 from flask import current_app
@@ -57,10 +58,9 @@ def store(config: MessagingConfig, message: Outgoing) -> OutboxMessage:
     return stored
 
 
-def send_many(config: MessagingConfig, messages: list[Outgoing]) -> tuple[dict, list[int]]:
-    """({step run id: SendResult}, [step run ids not tried]) for messages to real providers."""
-    if not messages:
-        return {}, []
+def send_many(config: MessagingConfig, messages: Iterable[Outgoing]) -> tuple[dict, list[int]]:
+    """({step run id: SendResult}, [step run ids not tried]) for messages to real providers.
+    `messages` may be a generator: each call starts as soon as its message is composed."""
     stop = threading.Event()
     app = current_app._get_current_object()
 
@@ -74,14 +74,16 @@ def send_many(config: MessagingConfig, messages: list[Outgoing]) -> tuple[dict, 
         return result
 
     workers = int(current_app.config.get("SEND_CONCURRENCY", 8))
+    pending: list[tuple[Outgoing, object]] = []
+    if workers <= 1:
+        pending = [(m, one(m)) for m in messages]
+    else:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            pending = [(m, pool.submit(one, m)) for m in messages]
+            pending = [(m, future.result()) for m, future in pending]
     results: dict[int, SendResult] = {}
     untried: list[int] = []
-    if workers <= 1 or len(messages) == 1:
-        outcomes = [one(m) for m in messages]
-    else:
-        with ThreadPoolExecutor(max_workers=min(workers, len(messages))) as pool:
-            outcomes = list(pool.map(one, messages))
-    for message, result in zip(messages, outcomes, strict=True):
+    for message, result in pending:
         if result is None:
             untried.append(message.step_run_id)
         else:

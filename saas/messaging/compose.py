@@ -8,6 +8,7 @@ once per batch; composing a message itself reads nothing."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from sqlalchemy import select
 
@@ -36,6 +37,19 @@ class Outgoing:
     headers: dict = field(default_factory=dict)
     custom_args: dict = field(default_factory=dict)
     categories: list = field(default_factory=list)
+
+
+@lru_cache(maxsize=256)
+def _text_source(html_source: str) -> str | None:
+    """The plain-text version of an HTML template, made once as a template itself (the merge
+    tags pass through the conversion), so each message renders text instead of parsing its
+    HTML again. None when the conversion does not leave a valid template."""
+    source = rendering.html_to_text(html_source)
+    try:
+        rendering.render_text(source, rendering.build_context({}))
+    except rendering.RenderError:
+        return None
+    return source
 
 
 class ComposeError(ValueError):
@@ -85,8 +99,10 @@ class Composer:
         unsubscribe = self.tracker.unsubscribe_url(step_run_id, record.email)
         context = self._context(record, unsubscribe)
         html = rendering.render_html(template.html_body, context)
-        text = rendering.render_text(template.text_body, context) \
-            if (template.text_body or "").strip() else rendering.html_to_text(html)
+        text_source = template.text_body if (template.text_body or "").strip() \
+            else _text_source(template.html_body)
+        text = rendering.render_text(text_source, context) if text_source is not None \
+            else rendering.html_to_text(html)
         subject = " ".join(rendering.render_text(template.subject, context).split())
         tracked = self.tracker.apply(step_run_id, record.email, html, text, unsubscribe)
         from_address, from_name = self.config.sender_for(seller_id)

@@ -17,21 +17,23 @@ Run alone (another process, for the benchmark): `python -m tests.messaging.fake_
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 import socket
+import socketserver
 import sys
 import threading
 import time
 from collections import Counter, deque
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http import HTTPStatus
 from urllib.parse import parse_qs
 
 SENDGRID_PATH = "/v3/mail/send"
 TWILIO_PREFIX = "/2010-04-01/Accounts/"
 
 
-class _Server(ThreadingHTTPServer):
+class _Server(socketserver.ThreadingTCPServer):
     daemon_threads = True
     request_queue_size = 512
     allow_reuse_address = True
@@ -51,6 +53,7 @@ class FakeProviders:
         self.reset_in = 0.2
         self.record_bodies = record_bodies
         self.request_count = 0
+        self.ids = itertools.count(1)
         self.accepted_count = 0
         self.server = _Server((host, port), self._handler())
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -125,44 +128,67 @@ class FakeProviders:
     def _handler(self):
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
+        class Handler(socketserver.StreamRequestHandler):
+            """HTTP/1.1 with keep-alive, parsed by hand (lighter than http.server: on a small
+            machine the fake provider should not eat the CPU the code under test needs)."""
 
-            def log_message(self, *args):  # quiet
-                pass
+            def handle(self):
+                self.close_connection = False
+                while not self.close_connection:
+                    line = self.rfile.readline(65537)
+                    if not line or not line.strip():
+                        return
+                    try:
+                        self.command, self.path, version = line.decode("latin-1").split()
+                    except ValueError:
+                        return
+                    self.headers = {}
+                    while True:
+                        header = self.rfile.readline(65537)
+                        if header in (b"\r\n", b"\n", b""):
+                            break
+                        name, _, value = header.decode("latin-1").partition(":")
+                        self.headers[name.strip().title()] = value.strip()
+                    connection = self.headers.get("Connection", "").lower()
+                    self.close_connection = connection == "close" or version == "HTTP/1.0"
+                    length = int(self.headers.get("Content-Length") or 0)
+                    raw = self.rfile.read(length) if length else b""
+                    if self.command == "GET":
+                        self._get()
+                    elif self.command == "POST":
+                        self._post(raw)
+                    else:
+                        self._answer(405, {"errors": [{"message": "method not allowed"}]})
+
+            def _send(self, status: int, body: bytes, headers: dict | None = None,
+                      content_type: str = "application/json"):
+                lines = [f"HTTP/1.1 {status} {HTTPStatus(status).phrase}",
+                         f"Content-Type: {content_type}", f"Content-Length: {len(body)}"]
+                lines += [f"{name}: {value}" for name, value in (headers or {}).items()]
+                if self.close_connection:
+                    lines.append("Connection: close")
+                self.wfile.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
 
             def _answer(self, status: int, body: dict, headers: dict | None = None):
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                for name, value in (headers or {}).items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(data)
+                self._send(status, json.dumps(body).encode(), headers)
 
-            def do_GET(self):  # noqa: N802
+            def _get(self):
                 if self.path == "/_fake/stats":
                     with fake.lock:
                         stats = {"requests": fake.request_count,
                                  "accepted": fake.accepted_count,
                                  "per_step_run": dict(fake.per_step_run)}
                     return self._answer(200, stats)
-                if self.path == "/_fake/reset":
-                    fake.reset()
-                    return self._answer(200, {})
                 return self._answer(404, {"errors": [{"message": "not found"}]})
 
-            def do_POST(self):  # noqa: N802
-                length = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(length)
+            def _post(self, raw: bytes):
                 if self.path == SENDGRID_PATH:
                     return self._sendgrid(raw)
                 if self.path.startswith(TWILIO_PREFIX) and self.path.endswith("/Messages.json"):
                     return self._twilio(raw)
                 return self._answer(404, {"errors": [{"message": "not found"}]})
 
-            def _fail_before(self, failure: str | None, api: str) -> bool:
+            def _fail_before(self, failure: str | None) -> bool:
                 if failure == "429":
                     reset = int(time.time() + fake.reset_in) + 1
                     self._answer(429, {"errors": [{"message": "too many requests"}]},
@@ -199,7 +225,7 @@ class FakeProviders:
                       for t in p.get("to", [])]
                 entry = {"api": "sendgrid", "body": body, "auth": auth, "to": to,
                          "step_run_id": step_run, "headers": dict(self.headers)}
-                if self._fail_before(failure, "sendgrid"):
+                if self._fail_before(failure):
                     fake._record({**entry, "failure": failure}, False, None)
                     return None
                 if not auth.startswith("Bearer ") or len(auth) < 10:
@@ -210,15 +236,12 @@ class FakeProviders:
                     return self._answer(400, {"errors": [
                         {"message": "Does not contain a valid address.",
                          "field": "personalizations.0.to.0.email"}]})
-                message_id = f"sg{time.time_ns()}{threading.get_ident() % 1000}"
+                message_id = f"sg{next(fake.ids)}x{time.time_ns() % 10**9}"
                 entry["message_id"] = message_id
                 fake._record(entry, True, step_run)
                 if self._after_accept(failure):
                     return None
-                self.send_response(202)
-                self.send_header("X-Message-Id", message_id)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
+                self._send(202, b"", {"X-Message-Id": message_id})
                 return None
 
             def _twilio(self, raw: bytes):
@@ -228,14 +251,14 @@ class FakeProviders:
                 entry = {"api": "twilio", "form": form, "account": sid, "to": [form.get("To")],
                          "auth": self.headers.get("Authorization", ""),
                          "step_run_id": None, "headers": dict(self.headers)}
-                if self._fail_before(failure, "twilio"):
+                if self._fail_before(failure):
                     fake._record({**entry, "failure": failure}, False, None)
                     return None
                 if not (form.get("To") or "").startswith("+"):
                     fake._record(entry, False, None)
                     return self._answer(400, {"code": 21211, "message": "Invalid 'To' Phone "
                                               "Number", "status": 400, "more_info": ""})
-                message_sid = f"SM{time.time_ns():032x}"[:34]
+                message_sid = f"SM{next(fake.ids):032x}"
                 entry["message_id"] = message_sid
                 fake._record(entry, True, None)
                 if self._after_accept(failure):
