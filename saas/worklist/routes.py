@@ -110,7 +110,7 @@ def auto_advance():
 
 def render_panel(record: Record, *, open_run: int | None = None, open_mode: str = "",
                  values: dict | None = None, errors: dict | None = None,
-                 notice: tuple[str, str] | None = None) -> str:
+                 notice: tuple[str, str] | None = None, next_record: int | None = None) -> str:
     panels = upnext.panels_for(record)
     manager = services.is_manager(current_user)
     drafts = {}
@@ -122,7 +122,8 @@ def render_panel(record: Record, *, open_run: int | None = None, open_mode: str 
     return render_template(
         "worklist/_upnext.html", record=record, panels=panels, drafts=drafts, manager=manager,
         open_run=open_run, open_mode=open_mode, values=values or {}, errors=errors or {},
-        notice=notice, outcomes=upnext.CALL_OUTCOMES, type_label=upnext.type_label,
+        notice=notice, next_record=next_record, outcomes=upnext.CALL_OUTCOMES,
+        type_label=upnext.type_label,
         icon=upnext.icon, when=upnext.when_label, now=clock.now(), wait_label=upnext.wait_label,
         today=_day(current_user).start,
         snooze_default=queries.snooze_default(clock.now(), current_user.time_zone))
@@ -183,9 +184,13 @@ def _respond(run, ok_message: str | None, *, error: ServiceError | None = None,
         return redirect(safe_next(request.form.get("next")) or url_for("worklist.index"))
     if _htmx():
         errors = {error.field or "form": error.message} if error else {}
+        following = None
+        if category == "success":
+            following = queries.next_record_id(current_user.id, clock.now(), record.id)
         return render_panel(record, open_run=run.id if error else None, open_mode=mode,
                             values=values if error else None, errors=errors,
-                            notice=None if error else (category, message))
+                            notice=None if error else (category, message),
+                            next_record=following)
     flash(message, category)
     args = {"activity": run.id, "open": mode} if error and mode else {}
     return redirect(url_for("records.show", record_id=record.id, **args) + "#upnext")

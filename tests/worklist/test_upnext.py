@@ -314,3 +314,12 @@ def test_plain_form_post_redirects_to_the_record_page(world):
     # The panel is also served alone (for htmx reloads).
     alone = client.get(f"/acme/records/{record_id}/upnext").get_data(as_text=True)
     assert alone.startswith('<aside class="card upnext"') and "Next task" in alone
+
+
+def test_after_an_action_the_panel_links_to_the_next_record_on_the_worklist(world):
+    record_id, _, run_id = _connect(world, [{"type": "task", "name": "Only task"}])
+    other_id, _, _ = _connect(world, [{"type": "call", "name": "Call later"}], name="Calls")
+    client = world.client_for(world.seller)
+    panel = client.post(f"/acme/activities/{run_id}/complete", headers=HX,
+                        data={"from": "record"}).get_data(as_text=True)
+    assert f'href="/acme/records/{other_id}">Next record on your worklist' in panel
