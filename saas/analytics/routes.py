@@ -35,10 +35,11 @@ def _page_data(sequence: Sequence):
     period = queries.Period.parse(request.args.get("period"), now)
     versions = queries.versions(sequence)
     chosen = _chosen_version(versions, sequence)
+    queries.tune_session()
     summary = queries.record_summary(sequence, period)
-    steps = queries.step_figures(chosen.id, period, now)
+    activity = queries.activity(sequence, chosen.id, period, now)
     panels = queries.ab_panels(sequence, now)
-    return now, period, versions, chosen, summary, steps, panels
+    return now, period, versions, chosen, summary, activity, panels
 
 
 def _chosen_version(versions: list[Sequence], sequence: Sequence) -> Sequence:
@@ -54,8 +55,8 @@ def _chosen_version(versions: list[Sequence], sequence: Sequence) -> Sequence:
 @bp.route("/sequences/<int:sequence_id>")
 def sequence(sequence_id: int):
     seq = get_or_404(Sequence, sequence_id)
-    now, period, versions, chosen, summary, steps, panels = _page_data(seq)
-    days = queries.timeline(seq, period)
+    now, period, versions, chosen, summary, activity, panels = _page_data(seq)
+    steps, days = activity.steps, activity.days
     funnel = charts.funnel([(f"{r.label}. {r.step.name}", r.depth, r.reached, r.completed)
                             for r in steps]) if steps else None
     ab_charts = {p.test.id: charts.ab_rates(
@@ -71,9 +72,9 @@ def sequence(sequence_id: int):
 @bp.route("/sequences/<int:sequence_id>/export.csv")
 def export_csv(sequence_id: int):
     seq = get_or_404(Sequence, sequence_id)
-    _, period, _, chosen, summary, steps, panels = _page_data(seq)
+    _, period, _, chosen, summary, activity, panels = _page_data(seq)
     body = export.to_csv(f"{seq.name} (version {chosen.version})", period.label, summary,
-                         steps, panels)
+                         activity.steps, panels)
     filename = f"sequence-{seq.id}-analytics-{period.key}.csv"
     return Response(body, mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
