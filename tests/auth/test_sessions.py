@@ -31,7 +31,7 @@ def test_deactivation_ends_the_users_sessions(app, admin, make_user, login):
     seller_client, admin_client = app.test_client(), app.test_client()
     login(seller_client, seller)
     login(admin_client, admin)
-    assert seller_client.get("/acme/").status_code == 200
+    assert seller_client.get("/acme/leads").status_code == 200  # ("/" sends sellers on)
 
     admin_client.post(f"/acme/settings/users/{seller.id}/deactivate")
 
