@@ -53,6 +53,7 @@ def register_blueprints(app: Flask) -> None:
     from saas.auth.routes import public_bp
     from saas.engine.routes import bp as engine_bp
     from saas.imports.routes import bp as imports_bp
+    from saas.messaging.routes import bp as messaging_bp
     from saas.records.routes import bp as records_bp
     from saas.segments.assignment_routes import account_bp
     from saas.segments.assignment_routes import bp as assignment_bp
@@ -73,6 +74,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(sequences_bp)
     app.register_blueprint(templates_bp)
     app.register_blueprint(webhooks_bp)
+    app.register_blueprint(messaging_bp)
     app.register_blueprint(tracking_bp)
     app.register_blueprint(assignment_bp)
     app.register_blueprint(account_bp)

@@ -24,6 +24,9 @@ def audit_page(*, after: str | None = None) -> Page:
                        cursor_of=lambda e: (e.id,))
 
 
-def outbox_page(*, after: str | None = None) -> Page:
-    return keyset_page(select(OutboxMessage), [OutboxMessage.id], after, descending=True,
+def outbox_page(*, after: str | None = None, channel: str = "") -> Page:
+    stmt = select(OutboxMessage)
+    if channel in ("email", "sms"):
+        stmt = stmt.where(OutboxMessage.channel == channel)
+    return keyset_page(stmt, [OutboxMessage.id], after, descending=True,
                        cursor_of=lambda m: (m.id,))

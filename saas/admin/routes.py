@@ -165,8 +165,9 @@ def audit_log():
 
 @bp.route("/outbox")
 def outbox():
-    page = queries.outbox_page(after=request.args.get("after"))
-    return render_template("admin/outbox.html", page=page)
+    channel = request.args.get("channel", "")
+    page = queries.outbox_page(after=request.args.get("after"), channel=channel)
+    return render_template("admin/outbox.html", page=page, channel=channel)
 
 
 @bp.route("/outbox/<int:message_id>")

@@ -35,3 +35,25 @@ CASES: dict = {
     "tracking.click": _tracking_case("click"),
     "tracking.unsubscribe": _tracking_case("unsubscribe"),
 }
+
+
+def _suppression_case(method: str):
+    def build(tenant):
+        from saas.extensions import db
+        from saas.messaging.suppression import suppress
+        from tests.test_tenant_isolation import Case
+
+        suppress("isolated@example.com", "email", "manual")
+        db.session.flush()
+        from sqlalchemy import select
+
+        from saas.messaging.models import Suppression
+
+        entry = db.session.execute(select(Suppression)).scalar_one()
+        return Case({"entry_id": entry.id}, method)
+    return build
+
+
+CASES.update({
+    "messaging.remove_suppression": _suppression_case("GET"),
+})

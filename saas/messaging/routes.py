@@ -1,0 +1,148 @@
+"""Settings > Messaging (providers, senders, a test message) and the suppression list, for system
+administrators."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from saas.auth.access import admin_required
+from saas.auth.models import User, UserStatus
+from saas.extensions import db
+from saas.messaging import settings_service as service
+from saas.messaging.config import config_of, raw_settings
+from saas.messaging.delivery import send_email, send_sms
+from saas.messaging.models import Suppression
+from saas.records.forms import CsrfForm
+from saas.web.pagination import keyset_page
+
+bp = Blueprint("messaging", __name__, url_prefix="/<tenant>/settings/messaging")
+
+
+@bp.before_request
+@admin_required
+def _only_admins():
+    return None
+
+
+def _users() -> list[User]:
+    return list(db.session.execute(select(User).where(
+        User.status == UserStatus.ACTIVE.value).order_by(User.name)).scalars())
+
+
+def _render_settings(values: dict, sellers: dict, errors: dict, status: int = 200):
+    raw = raw_settings(g.tenant)
+    config = config_of(g.tenant)
+    return render_template(
+        "messaging/settings.html", values=values, sellers=sellers, errors=errors,
+        users=_users(), has_sendgrid_key=bool(raw.get("sendgrid_key")),
+        has_twilio_token=bool(raw.get("twilio_token")), config=config, form=CsrfForm(),
+        webhook_urls={
+            "events": url_for("webhooks.sendgrid_events", _external=True),
+            "inbound": url_for("webhooks.sendgrid_inbound", _external=True),
+            "twilio_inbound": url_for("webhooks.twilio_inbound", _external=True)}), status
+
+
+def _sellers_from(form) -> dict[int, dict]:
+    sellers = {}
+    for user in _users():
+        address = (form.get(f"seller-{user.id}-from_address") or "").strip()
+        name = (form.get(f"seller-{user.id}-from_name") or "").strip()
+        if address or name:
+            sellers[user.id] = {"from_address": address, "from_name": name}
+    return sellers
+
+
+@bp.route("", methods=["GET", "POST"])
+def settings():
+    if request.method == "GET":
+        raw = raw_settings(g.tenant)
+        values = {name: raw.get(name, "") for name in service.TEXT_FIELDS}
+        sellers = {int(k): v for k, v in (raw.get("sellers") or {}).items()}
+        return _render_settings(values, sellers, {})
+    form = CsrfForm()
+    values = {name: request.form.get(name, "") for name in service.TEXT_FIELDS}
+    sellers = _sellers_from(request.form)
+    if not form.validate_on_submit():
+        flash("This form expired; nothing was saved. Try again.", "error")
+        return _render_settings(values, sellers, {}, 400)
+    try:
+        service.save_settings(g.tenant, request.form, sellers)
+    except service.SettingsInvalid as invalid:
+        return _render_settings(values, sellers, invalid.errors, 422)
+    flash("Messaging settings saved.", "success")
+    return redirect(url_for("messaging.settings"))
+
+
+@bp.route("/test", methods=["POST"])
+def send_test():
+    form = CsrfForm()
+    if not form.validate_on_submit():
+        flash("This form expired; nothing was sent. Try again.", "error")
+        return redirect(url_for("messaging.settings"))
+    config = config_of(g.tenant)
+    phone = (request.form.get("phone") or "").strip()
+    if phone:
+        result = send_sms(g.tenant.id, to=phone, purpose="test", config=config,
+                          body=f"Test message from {g.tenant.name}: texts work.")
+        target = phone
+    else:
+        target = current_user.email
+        result = send_email(g.tenant.id, to=target, purpose="test", config=config,
+                            subject=f"Test message from {g.tenant.name}",
+                            html="<p>Email sending works.</p>", text="Email sending works.")
+    db.session.commit()
+    if result.status == "sent":
+        where = "the outbox (no provider is configured)" if result.provider == "outbox" \
+            else result.provider.title()
+        flash(f"Test message to {target} handed to {where}.", "success")
+    else:
+        flash(f"The test message to {target} was not sent ({result.status}): "
+              f"{result.error or 'no reason given'}", "error")
+    return redirect(url_for("messaging.settings"))
+
+
+@bp.route("/suppressions", methods=["GET", "POST"])
+def suppressions():
+    form = CsrfForm()
+    errors: dict = {}
+    address = ""
+    status = 200
+    if request.method == "POST":
+        address = request.form.get("address", "")
+        if not form.validate_on_submit():
+            flash("This form expired; nothing was added. Try again.", "error")
+        else:
+            try:
+                added = service.add_suppression(address)
+            except service.SettingsInvalid as invalid:
+                errors, status = invalid.errors, 422
+            else:
+                flash(f"{added} is on the suppression list: no sequence will contact it.",
+                      "success")
+                return redirect(url_for("messaging.suppressions"))
+    query = (request.args.get("q") or "").strip().lower()
+    stmt = select(Suppression)
+    if query:
+        stmt = stmt.where(Suppression.address.contains(query, autoescape=True))
+    page = keyset_page(stmt, [Suppression.id], request.args.get("after"), descending=True,
+                       cursor_of=lambda s: (s.id,))
+    return render_template("messaging/suppressions.html", page=page, form=form, q=query,
+                           address=address, errors=errors), status
+
+
+@bp.route("/suppressions/<int:entry_id>/remove", methods=["GET", "POST"])
+def remove_suppression(entry_id: int):
+    from saas.tenancy import get_or_404
+
+    entry = get_or_404(Suppression, entry_id)
+    form = CsrfForm()
+    if request.method == "GET":
+        return render_template("messaging/remove_suppression.html", entry=entry, form=form)
+    if not form.validate_on_submit():
+        flash("This form expired; nothing was removed. Try again.", "error")
+        return redirect(url_for("messaging.suppressions"))
+    service.remove_suppression(entry)
+    flash(f"{entry.address} was removed from the suppression list.", "success")
+    return redirect(url_for("messaging.suppressions"))
