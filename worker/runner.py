@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 import threading
+from datetime import UTC, datetime
 
 from flask import Flask
 from redis import Redis
 from rq import Queue, SimpleWorker
-from rq.exceptions import DuplicateJobError
+from rq.exceptions import DuplicateJobError, NoSuchJobError
+from rq.job import Job, JobStatus
 
 from saas.jobs import tick
 
@@ -32,20 +34,44 @@ class AppWorker(SimpleWorker):
             return super().execute_job(job, queue)
 
 
-def enqueue_tick(queue: Queue) -> bool:
-    """Enqueue one tick unless one is already waiting; safe from many processes at once."""
+def enqueue_tick(queue: Queue, stale_after: float = 60.0) -> bool:
+    """Enqueue one tick unless one is already waiting; safe from many processes at once.
+
+    A tick job left behind by a worker that died mid-tick (still `started` after `stale_after`
+    seconds) or that failed would block the ticks: it is removed and a fresh one enqueued. The
+    tick is safe to run twice at once, so misjudging a slow tick costs nothing but work."""
+    for attempt in range(2):
+        try:
+            queue.enqueue(tick, job_id=TICK_JOB_ID, unique=True, result_ttl=0, failure_ttl=300,
+                          job_timeout=300)
+            return True
+        except DuplicateJobError:
+            if attempt or not _tick_job_is_dead(queue, stale_after):
+                return False
+    return False
+
+
+def _tick_job_is_dead(queue: Queue, stale_after: float) -> bool:
     try:
-        queue.enqueue(tick, job_id=TICK_JOB_ID, unique=True, result_ttl=0, failure_ttl=300,
-                      job_timeout=300)
-    except DuplicateJobError:
+        job = Job.fetch(TICK_JOB_ID, connection=queue.connection)
+    except NoSuchJobError:
+        return True
+    status = job.get_status(refresh=False)
+    if status == JobStatus.STARTED:
+        started = job.started_at
+        if started is None or (datetime.now(UTC) - started.replace(tzinfo=UTC)
+                               ).total_seconds() < stale_after:
+            return False
+    elif status in (JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED):
         return False
+    job.delete()
     return True
 
 
-def _ticker(queue: Queue, seconds: int, stop: threading.Event) -> None:
+def _ticker(queue: Queue, seconds: int, stop: threading.Event, stale_after: float) -> None:
     while not stop.wait(seconds):
         try:
-            enqueue_tick(queue)
+            enqueue_tick(queue, stale_after)
         except Exception:  # a Redis blip must not end the ticker
             log.exception("could not enqueue the tick")
 
@@ -54,9 +80,11 @@ def run(app: Flask, *, burst: bool = False) -> None:
     redis = Redis.from_url(app.config["REDIS_URL"])
     queues = [Queue(name, connection=redis) for name in app.config["RQ_QUEUES"]]
     stop = threading.Event()
+    stale_after = float(app.config.get("ENGINE_TICK_STALE", 60))
     if not burst:
-        enqueue_tick(queues[0])
-        threading.Thread(target=_ticker, args=(queues[0], app.config["TICK_SECONDS"], stop),
+        enqueue_tick(queues[0], stale_after)
+        threading.Thread(target=_ticker,
+                         args=(queues[0], app.config["TICK_SECONDS"], stop, stale_after),
                          daemon=True, name="ticker").start()
     try:
         names = ", ".join(q.name for q in queues)

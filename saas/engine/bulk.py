@@ -47,18 +47,47 @@ def _zones(ids: list[int]) -> list[str]:
 
 
 def _insert_runs(ids: list[int], step: StepInfo, status: str, due_at: datetime, now: datetime, *,
-                 zone: str | None = None, started: bool = False) -> None:
+                 zone: str | None = None, started: bool = False,
+                 outcome: str | None = None, error: str | None = None) -> None:
     e = Enrollment
-    source = (select(e.tenant_id, e.id, literal(step.id, Integer), e.sequence_id, e.record_id,
-                     e.seller_id, literal(step.type, String), literal(status, String),
-                     literal(due_at, DateTime(timezone=True)),
-                     literal(now, DateTime(timezone=True)),
-                     literal(now, DateTime(timezone=True)) if started else null(),
-                     literal(0, Integer))
-              .where(e.id.in_(ids), e.status == ACTIVE))
+    stamp = literal(now, DateTime(timezone=True))
+    columns = list(RUN_COLUMNS)
+    values = [e.tenant_id, e.id, literal(step.id, Integer), e.sequence_id, e.record_id,
+              e.seller_id, literal(step.type, String), literal(status, String),
+              literal(due_at, DateTime(timezone=True)), stamp, stamp if started else null(),
+              literal(0, Integer)]
+    if outcome is not None:  # decided at once: completed now
+        columns += ["completed_at", "outcome", "error"]
+        values += [stamp, literal(outcome, String), literal(error, String)]
+    source = select(*values).where(e.id.in_(ids), e.status == ACTIVE)
     if zone is not None:
         source = source.join(Record, Record.id == e.record_id).where(Record.time_zone == zone)
-    db.session.execute(insert(StepRun).from_select(RUN_COLUMNS, source))
+    db.session.execute(insert(StepRun).from_select(columns, source))
+
+
+def _update_fields(graph: StepGraph, ids: list[int], step: StepInfo, now: datetime,
+                   counted: bool) -> None:
+    """A field update command for a whole group: one UPDATE of the records, then on."""
+    from saas.errors import ServiceError
+    from saas.records.services import set_field_many
+
+    rows = db.session.execute(select(Enrollment.record_id, Record.record_type).join(
+        Record, Record.id == Enrollment.record_id).where(
+        Enrollment.id.in_(ids), Enrollment.status == ACTIVE)).all()
+    config = step.config or {}
+    _insert_runs(ids, step, "completed", now, now, started=True, outcome="done")
+    _move(ids, step.id, now, counted)
+    for record_type in sorted({r.record_type for r in rows}):
+        try:
+            set_field_many([r.record_id for r in rows if r.record_type == record_type],
+                           record_type, str(config.get("field") or ""),
+                           str(config.get("value") or ""))
+        except ServiceError as exc:
+            db.session.execute(update(StepRun).where(
+                StepRun.step_id == step.id, StepRun.enrollment_id.in_(ids))
+                .values(outcome="failed", error=str(exc))
+                .execution_options(synchronize_session=False))
+    advance_group(graph, ids, step.id, None, now)  # only those still active go on
 
 
 def _move(ids: list[int], step_id: int, now: datetime, counted: bool) -> None:
@@ -104,6 +133,9 @@ def advance_group(graph: StepGraph, enrollment_ids: list[int], step_id: int | No
                 else:
                     _insert_runs(chunk, step, "waiting", wait_due(step, now, zone), now,
                                  zone=zone, started=True)
+        elif kind is StepType.UPDATE_FIELD:
+            _update_fields(graph, chunk, step, now, counted)
+            continue
         else:
             _one_by_one(graph, chunk, step_id, branch, now, counted)
             continue

@@ -89,16 +89,40 @@ def _exit_if_disqualified(record: Record) -> None:
         exit_for_records([record.id], "disqualified")
 
 
-def set_field(record_id: int, key: str, value: str) -> None:
-    """One field set by a sequence command, in the caller's transaction (no commit)."""
-    record = db.session.execute(select(Record).where(Record.id == record_id)).scalar_one()
-    field = fields_for(record.record_type).get(key)
+def _settable(record_type: str, key: str, value: str):
+    field = fields_for(record_type).get(key)
     if field is None or not field.editable or key in ("email", "owner_id"):
         raise ServiceError(f"The field {key!r} cannot be set by a sequence.")
     if not field.custom and field.kind not in ("text", "choice", "country", "time_zone", "phone"):
         raise ServiceError(f"{field.label} cannot be set by a sequence.")
     if field.choices and value not in {c for c, _ in field.choices}:
         raise ServiceError(f"{value!r} is not a choice of {field.label}.")
+    return field
+
+
+def set_field_many(record_ids: list[int], record_type: str, key: str, value: str) -> None:
+    """The same field set on many records by a sequence command (bulk SQL for standard fields),
+    in the caller's transaction (no commit)."""
+    field = _settable(record_type, key, value)
+    if field.custom:
+        for record_id in record_ids:
+            set_field(record_id, key, value)
+        return
+    stored = value if key in ("first_name", "last_name", "company", "status") else value or None
+    db.session.execute(update(Record).where(Record.id.in_(record_ids))
+                       .values({key: stored, "updated_at": utcnow()})
+                       .execution_options(synchronize_session=False))
+    refresh_records(record_ids)
+    if record_type == RecordType.LEAD.value and key == "status" and value == "disqualified":
+        from saas.engine.lifecycle import exit_for_records
+
+        exit_for_records(record_ids, "disqualified")
+
+
+def set_field(record_id: int, key: str, value: str) -> None:
+    """One field set by a sequence command, in the caller's transaction (no commit)."""
+    record = db.session.execute(select(Record).where(Record.id == record_id)).scalar_one()
+    field = _settable(record.record_type, key, value)
     if field.custom:
         record.custom = {**(record.custom or {}), field.custom_key: value}
     else:
