@@ -323,3 +323,25 @@ def test_after_an_action_the_panel_links_to_the_next_record_on_the_worklist(worl
     panel = client.post(f"/acme/activities/{run_id}/complete", headers=HX,
                         data={"from": "record"}).get_data(as_text=True)
     assert f'href="/acme/records/{other_id}">Next record on your worklist' in panel
+
+
+def test_an_email_sent_from_the_composer_drives_the_email_condition(world):
+    from saas.engine.events import on_message_event
+
+    with world.data():
+        template_id = f.email_template().id
+    record_id, enrollment_id, run_id = _connect(world, [
+        {"type": "email", "name": "Intro", "config": {"template_id": template_id}},
+        {"type": "email_condition", "name": "Opened?",
+         "config": {"events": ["opened"], "match": "any", "limit_days": 2, "limit_hours": 0,
+                    "move_on_event": True},
+         "yes": [{"type": "call", "name": "Call while it is warm"}],
+         "no": [{"type": "task", "name": "Try another angle"}]}])
+    client = world.client_for(world.seller)
+    panel = client.post(f"/acme/activities/{run_id}/send", headers=HX, data={
+        "from": "record", "subject": "Hi", "body": "Hello"}).get_data(as_text=True)
+    assert "Waiting for what happens" in panel
+    with world.data():
+        assert on_message_event(run_id, "opened", clock.now()) == "decided"
+    panel = client.get(f"/acme/records/{record_id}/upnext").get_data(as_text=True)
+    assert "Call while it is warm" in panel and "Try another angle" not in panel
