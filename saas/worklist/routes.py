@@ -22,7 +22,7 @@ from flask import (
 from flask_login import current_user
 from markupsafe import Markup
 
-from saas.auth.access import requires
+from saas.auth.access import missing_for, requires
 from saas.auth.models import Role, User
 from saas.auth.routes import safe_next
 from saas.engine import clock
@@ -132,6 +132,9 @@ def render_panel(record: Record, *, open_run: int | None = None, open_mode: str 
 @bp.app_template_global()
 def upnext_panel(record: Record) -> Markup:
     """The panel, rendered into the record page (no extra request, works without JavaScript)."""
+    if missing_for(current_user, (Role.SELLER, Role.SEQUENCE_MANAGER), True):
+        return Markup(render_template("worklist/_upnext_unavailable.html",  # noqa: S704
+                                      record=record))
     open_run = request.args.get("activity", "")
     return Markup(render_panel(  # noqa: S704 - our own rendered template
         record, open_run=int(open_run) if open_run.isdigit() else None,

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from saas.auth.models import Role
 from saas.engine import clock
 from saas.engine.models import Enrollment, StepRun
 from saas.messaging.models import OutboxMessage
@@ -345,3 +346,15 @@ def test_an_email_sent_from_the_composer_drives_the_email_condition(world):
         assert on_message_event(run_id, "opened", clock.now()) == "decided"
     panel = client.get(f"/acme/records/{record_id}/upnext").get_data(as_text=True)
     assert "Call while it is warm" in panel and "Try another angle" not in panel
+
+
+def test_without_a_sequences_licence_the_panel_says_so(app, make_tenant, make_user, login,
+                                                      add_records):
+    tenant = make_tenant("nolic", licence="none")
+    seller = make_user(tenant, roles=[Role.SELLER])
+    record_id = add_records(tenant, 1)[0]
+    client = app.test_client()
+    login(client, seller)
+    page = client.get(f"/nolic/records/{record_id}").get_data(as_text=True)
+    assert "Sequences are not available here yet" in page
+    assert client.get("/nolic/worklist").status_code == 403
