@@ -110,8 +110,8 @@ def _deliver_chunk(chunk: list[int], config, composer: Composer, graphs: GraphCa
     stored: dict[int, OutboxMessage] = {}
 
     def composed():
-        """Messages for real providers, one by one;
-        the others are settled here: failed, skipped (suppressed) or stored in the outbox."""
+        """Messages for real providers, one by one; the others are settled here: failed,
+        skipped (suppressed) or stored in the outbox."""
         for run in runs:
             channel = "sms" if run.step_type == StepType.AUTO_SMS.value else "email"
             run.provider = batch.provider_for(config, channel)
@@ -130,9 +130,10 @@ def _deliver_chunk(chunk: list[int], config, composer: Composer, graphs: GraphCa
             else:
                 yield message
 
-    # Composed first, then sent: composing while the sending threads run would make them
-    # fight over the GIL (nh3 releases it, and getting it back waits behind the threads).
-    results, untried = batch.send_many(config, list(composed()))
+    results, untried = batch.send_many(config, composed())
+    # Runs the generator never reached (the provider said "slow down" first) are untried too.
+    reached = set(results) | set(stored) | set(untried) | {run.id for run, _ in skipped}
+    untried += [run.id for run in runs if run.id not in reached and run.status == "sending"]
     if stored:
         db.session.flush()
         for run_id, row in stored.items():
@@ -160,8 +161,9 @@ def _deliver_chunk(chunk: list[int], config, composer: Composer, graphs: GraphCa
     for run_id in untried:  # not tried: the provider asked us to wait
         run = by_id[run_id]
         run.attempts = max(0, (run.attempts or 1) - 1)
+        spread = min(1.0, max(pause or 0.0, 0.05))  # spread the restart a little
         run.status, run.due_at = "pending", now + timedelta(
-            seconds=(pause or 0.0) + random.uniform(0, 1))  # noqa: S311 - spreading, not security
+            seconds=(pause or 0.0) + random.uniform(0, spread))  # noqa: S311 - not security
         run.error = "Waiting for the provider's rate limit to reset."
     db.session.flush()
     moved = 0

@@ -4,6 +4,7 @@ batch: messages not yet tried are handed back untried, to go when the provider's
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -60,7 +61,11 @@ def store(config: MessagingConfig, message: Outgoing) -> OutboxMessage:
 
 def send_many(config: MessagingConfig, messages: Iterable[Outgoing]) -> tuple[dict, list[int]]:
     """({step run id: SendResult}, [step run ids not tried]) for messages to real providers.
-    `messages` may be a generator: each call starts as soon as its message is composed."""
+
+    Works in waves of twice the concurrency: a wave is composed (by iterating `messages`), then
+    sent concurrently. Composing while the threads send would make them fight over the GIL, and
+    once the provider says "slow down" (429, refused) nothing more is composed or sent: the
+    caller treats the messages it never got to as untried."""
     stop = threading.Event()
     app = current_app._get_current_object()
 
@@ -74,18 +79,21 @@ def send_many(config: MessagingConfig, messages: Iterable[Outgoing]) -> tuple[di
         return result
 
     workers = int(current_app.config.get("SEND_CONCURRENCY", 8))
-    pending: list[tuple[Outgoing, object]] = []
-    if workers <= 1:
-        pending = [(m, one(m)) for m in messages]
-    else:
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            pending = [(m, pool.submit(one, m)) for m in messages]
-            pending = [(m, future.result()) for m, future in pending]
     results: dict[int, SendResult] = {}
     untried: list[int] = []
-    for message, result in pending:
-        if result is None:
-            untried.append(message.step_run_id)
-        else:
-            results[message.step_run_id] = result
+    iterator = iter(messages)
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        while not stop.is_set():
+            wave = list(itertools.islice(iterator, max(1, workers * 2)))
+            if not wave:
+                break
+            if workers <= 1:
+                outcomes = [one(m) for m in wave]
+            else:
+                outcomes = list(pool.map(one, wave))
+            for message, result in zip(wave, outcomes, strict=True):
+                if result is None:
+                    untried.append(message.step_run_id)
+                else:
+                    results[message.step_run_id] = result
     return results, untried
