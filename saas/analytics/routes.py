@@ -61,7 +61,7 @@ def sequence(sequence_id: int):
                             for r in steps]) if steps else None
     ab_charts = {p.test.id: charts.ab_rates(
         [(v.name, v.rate, v.ci[0], v.ci[1], v.winner) for v in p.versions], p.metric,
-        chart_id=f"ab-{p.test.id}") for p in panels}
+        chart_id=f"ab-chart-{p.test.id}") for p in panels}
     return render_template(
         "analytics/sequence.html", sequence=seq, versions=versions, chosen=chosen,
         period=period, periods=queries.PERIODS, summary=summary, steps=steps, panels=panels,
