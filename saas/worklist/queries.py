@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import and_, func, literal, or_, select, tuple_
 
 from saas.auth.models import Role, User, UserStatus
-from saas.engine.models import StepRun, StepRunStatus
+from saas.engine.models import Enrollment, EnrollmentStatus, StepRun, StepRunStatus
 from saas.extensions import db
 from saas.records.fields import search_text
 from saas.records.models import Record
@@ -210,6 +210,9 @@ def worklist_page(query: WorklistQuery, day: DayBounds, limit: int = PAGE_SIZE) 
         .join(Record, Record.id == StepRun.record_id)
         .join(Step, Step.id == StepRun.step_id)
         .join(Sequence, Sequence.id == StepRun.sequence_id)
+        # A paused enrollment keeps its activity open but nothing can be done on it.
+        .join(Enrollment, and_(Enrollment.id == StepRun.enrollment_id,
+                               Enrollment.status == EnrollmentStatus.ACTIVE.value))
         .where(*_filters(query, day))
     )
     position = decode_cursor(query.after, len(keys))

@@ -243,3 +243,16 @@ def test_sellers_land_on_their_worklist_after_login(world):
     manager = world.client_for(world.manager)
     assert manager.get("/acme/").status_code == 200
     assert 'href="/acme/worklist"' in manager.get("/acme/").get_data(as_text=True)
+
+
+def test_a_paused_enrollments_activity_leaves_the_worklist(world):
+    ids = _activities(world, 2)
+    with world.data() as session:
+        session.execute(update(Enrollment).where(Enrollment.id == ids[0])
+                        .values(status="paused"))
+        record_id = session.execute(select(Enrollment.record_id)
+                                    .where(Enrollment.id == ids[0])).scalar_one()
+    client = world.client_for(world.seller)
+    assert _rows(client.get("/acme/worklist").get_data(as_text=True)) == ["P1 Person01"]
+    panel = client.get(f"/acme/records/{record_id}/upnext").get_data(as_text=True)
+    assert "nothing to do until it resumes" in panel and "Mark complete" not in panel
