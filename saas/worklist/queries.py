@@ -269,8 +269,10 @@ def counts(seller_id: int, day: DayBounds) -> dict[str, int]:
 def next_record_id(seller_id: int, now: datetime,
                    exclude_record_id: int | None = None) -> int | None:
     """The record of the seller's next open activity (for auto-advance)."""
-    stmt = select(StepRun.record_id).where(
-        _open_runs(seller_id), _awake(DayBounds(now, now, now)))
+    stmt = select(StepRun.record_id).join(
+        Enrollment, and_(Enrollment.id == StepRun.enrollment_id,
+                         Enrollment.status == EnrollmentStatus.ACTIVE.value)
+    ).where(_open_runs(seller_id), _awake(DayBounds(now, now, now)))
     if exclude_record_id is not None:
         stmt = stmt.where(StepRun.record_id != exclude_record_id)
     return db.session.execute(
