@@ -178,7 +178,8 @@ def _respond(run, ok_message: str | None, *, error: ServiceError | None = None,
                 response.headers["HX-Redirect"] = url_for("records.show", record_id=nxt)
                 return response
             response = Response(render_template(
-                "worklist/_row_result.html", record=record, message=message, category=category))
+                "worklist/_row_result.html", record=record, message=message, category=category,
+                back=safe_next(request.form.get("next")) or url_for("worklist.index")))
             response.headers["HX-Trigger"] = "worklist-changed"
             return response
         flash(message, category)
