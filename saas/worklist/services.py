@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from flask import abort
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -41,8 +42,6 @@ def load_activity(step_run_id, user=None) -> StepRun:
     user = user or current_user
     run = get_or_404(StepRun, step_run_id)
     if run.seller_id != user.id and not is_manager(user):
-        from flask import abort
-
         abort(404)
     return run
 
