@@ -301,10 +301,6 @@ def evaluate_running(at: datetime | None = None) -> int:
     return len(ids)
 
 
-EVALUATE_EVERY_SECONDS = 300
-THROTTLE_KEY = "saas:abtests:evaluated"
-
-
 def evaluate_all_tenants(at: datetime | None = None) -> int:
     """Every tenant's running tests, each tenant in its own context; returns how many."""
     from saas.tenancy import tenant_context
@@ -318,12 +314,3 @@ def evaluate_all_tenants(at: datetime | None = None) -> int:
             done += evaluate_running(at)
     return done
 
-
-def evaluate_periodically() -> None:
-    """The tick's task: evaluates at most once per EVALUATE_EVERY_SECONDS across workers (a
-    Redis key taken with SET NX). Running it twice is harmless anyway: each test is locked and
-    its always-valid p-value only moves with new figures."""
-    from saas.extensions import get_redis
-
-    if get_redis().set(THROTTLE_KEY, "1", nx=True, ex=EVALUATE_EVERY_SECONDS):
-        evaluate_all_tenants()

@@ -19,6 +19,7 @@ from saas.engine.advance import advance_from, wait_due
 from saas.engine.conditions import email_decisions
 from saas.engine.graph import StepGraph, StepInfo
 from saas.engine.models import Enrollment, EnrollmentStatus, StepRun
+from saas.engine.sql import id_in
 from saas.engine.windows import next_opening
 from saas.extensions import db
 from saas.records.models import Record
@@ -43,12 +44,13 @@ def _settings(sequence_id: int) -> dict:
 def _zones(ids: list[int]) -> list[str]:
     return list(db.session.execute(
         select(Record.time_zone).join(Enrollment, Enrollment.record_id == Record.id)
-        .where(Enrollment.id.in_(ids)).distinct()).scalars())
+        .where(id_in(Enrollment.id, ids)).distinct()).scalars())
 
 
 def _insert_runs(ids: list[int], step: StepInfo, status: str, due_at: datetime, now: datetime, *,
                  zone: str | None = None, started: bool = False,
-                 outcome: str | None = None, error: str | None = None) -> None:
+                 outcome: str | None = None, error: str | None = None,
+                 local_wait: tuple[int, int] | None = None) -> None:
     e = Enrollment
     stamp = literal(now, DateTime(timezone=True))
     columns = list(RUN_COLUMNS)
@@ -59,7 +61,16 @@ def _insert_runs(ids: list[int], step: StepInfo, status: str, due_at: datetime, 
     if outcome is not None:  # decided at once: completed now
         columns += ["completed_at", "outcome", "error"]
         values += [stamp, literal(outcome, String), literal(error, String)]
-    source = select(*values).where(e.id.in_(ids), e.status == ACTIVE)
+    if local_wait is not None:  # days in the recipient's calendar, hours elapsed (in SQL)
+        days, hours = local_wait
+        zone_name = func.coalesce(Record.time_zone, "UTC")
+        start = literal(now, DateTime(timezone=True))
+        values[8] = func.timezone(zone_name, func.timezone(zone_name, start)
+                                  + func.make_interval(0, 0, 0, days)) \
+            + func.make_interval(0, 0, 0, 0, hours)
+    source = select(*values).where(id_in(e.id, ids), e.status == ACTIVE)
+    if local_wait is not None:
+        source = source.join(Record, Record.id == e.record_id)
     if zone is not None:
         source = source.join(Record, Record.id == e.record_id).where(Record.time_zone == zone)
     db.session.execute(insert(StepRun).from_select(columns, source))
@@ -73,7 +84,7 @@ def _update_fields(graph: StepGraph, ids: list[int], step: StepInfo, now: dateti
 
     rows = db.session.execute(select(Enrollment.record_id, Record.record_type).join(
         Record, Record.id == Enrollment.record_id).where(
-        Enrollment.id.in_(ids), Enrollment.status == ACTIVE)).all()
+        id_in(Enrollment.id, ids), Enrollment.status == ACTIVE)).all()
     config = step.config or {}
     _insert_runs(ids, step, "completed", now, now, started=True, outcome="done")
     _move(ids, step.id, now, counted)
@@ -84,15 +95,30 @@ def _update_fields(graph: StepGraph, ids: list[int], step: StepInfo, now: dateti
                            str(config.get("value") or ""))
         except ServiceError as exc:
             db.session.execute(update(StepRun).where(
-                StepRun.step_id == step.id, StepRun.enrollment_id.in_(ids))
+                StepRun.step_id == step.id, id_in(StepRun.enrollment_id, ids))
                 .values(outcome="failed", error=str(exc))
                 .execution_options(synchronize_session=False))
     advance_group(graph, ids, step.id, None, now)  # only those still active go on
 
 
+def _is_postgresql() -> bool:
+    return db.engine.dialect.name == "postgresql"
+
+
+def _wait_parts(step: StepInfo) -> tuple[int, int]:
+    """(days, hours) of a wait or an email condition's limit (one hour when empty)."""
+    config = step.config or {}
+    if step.type == StepType.EMAIL_CONDITION.value:
+        days, hours = config.get("limit_days", 0), config.get("limit_hours", 0)
+    else:
+        days, hours = config.get("days", 0), config.get("hours", 0)
+    days, hours = int(days or 0), int(hours or 0)
+    return (days, hours) if days or hours else (0, 1)
+
+
 def _move(ids: list[int], step_id: int, now: datetime, counted: bool) -> None:
     db.session.execute(
-        update(Enrollment).where(Enrollment.id.in_(ids), Enrollment.status == ACTIVE)
+        update(Enrollment).where(id_in(Enrollment.id, ids), Enrollment.status == ACTIVE)
         .values(current_step_id=step_id, updated_at=now,
                 steps_done=Enrollment.steps_done + (1 if counted else 0))
         .execution_options(synchronize_session=False))
@@ -100,7 +126,7 @@ def _move(ids: list[int], step_id: int, now: datetime, counted: bool) -> None:
 
 def _complete(ids: list[int], now: datetime, counted: bool) -> None:
     db.session.execute(
-        update(Enrollment).where(Enrollment.id.in_(ids), Enrollment.status == ACTIVE)
+        update(Enrollment).where(id_in(Enrollment.id, ids), Enrollment.status == ACTIVE)
         .values(status=EnrollmentStatus.COMPLETED.value, ended_at=now, updated_at=now,
                 steps_done=Enrollment.steps_done + (1 if counted else 0))
         .execution_options(synchronize_session=False))
@@ -123,6 +149,9 @@ def advance_group(graph: StepGraph, enrollment_ids: list[int], step_id: int | No
             _insert_runs(chunk, step, "open", now, now)
         elif kind is StepType.WAIT and not int((step.config or {}).get("days") or 0):
             _insert_runs(chunk, step, "waiting", wait_due(step, now, "UTC"), now, started=True)
+        elif kind in (StepType.WAIT, StepType.EMAIL_CONDITION) and _is_postgresql():
+            _insert_runs(chunk, step, "waiting", now, now, started=True,
+                         local_wait=_wait_parts(step))
         elif kind in (StepType.WAIT, StepType.EMAIL_CONDITION) or kind.is_automated_send:
             window = (_settings(graph.sequence_id).get("window")
                       if kind.is_automated_send else None)
@@ -148,7 +177,7 @@ def advance_group(graph: StepGraph, enrollment_ids: list[int], step_id: int | No
 def _one_by_one(graph: StepGraph, ids: list[int], step_id: int | None, branch: str | None,
                 now: datetime, counted: bool) -> None:
     for enrollment in db.session.execute(
-            select(Enrollment).where(Enrollment.id.in_(ids), Enrollment.status == ACTIVE)
+            select(Enrollment).where(id_in(Enrollment.id, ids), Enrollment.status == ACTIVE)
             .order_by(Enrollment.id)).scalars():
         advance_from(enrollment, step_id, branch=branch, now=now, graph=graph, counted=counted)
     db.session.flush()
@@ -167,7 +196,7 @@ def decide_email_conditions(graph: StepGraph, step: StepInfo, enrollment_ids: li
         if not ids:
             continue
         moved = db.session.execute(
-            update(StepRun).where(StepRun.step_id == step.id, StepRun.enrollment_id.in_(ids),
+            update(StepRun).where(StepRun.step_id == step.id, id_in(StepRun.enrollment_id, ids),
                                   StepRun.status == "waiting")
             .values(status="completed", completed_at=now, outcome=outcome,
                     started_at=func.coalesce(StepRun.started_at, now))

@@ -11,6 +11,7 @@ from sqlalchemy import func, select, text, update
 
 from saas.auth.models import Tenant
 from saas.engine.models import StepRun
+from saas.engine.sql import id_in
 from saas.engine.windows import day_start, next_day_opening, next_opening
 from saas.extensions import db
 from saas.records.models import Record
@@ -36,7 +37,7 @@ def claim_sends(tenant_id: int, rows: list, now: datetime) -> tuple[list[int], i
     ids = [r.id for r in rows]
     details = db.session.execute(
         select(StepRun.id, StepRun.seller_id, StepRun.sequence_id, Record.time_zone)
-        .join(Record, Record.id == StepRun.record_id).where(StepRun.id.in_(ids))
+        .join(Record, Record.id == StepRun.record_id).where(id_in(StepRun.id, ids))
         .order_by(StepRun.id)).all()
     sequence_ids = {d.sequence_id for d in details}
     settings = {sid: (s or {}) for sid, s in db.session.execute(
@@ -72,11 +73,11 @@ def claim_sends(tenant_id: int, rows: list, now: datetime) -> tuple[list[int], i
         claimed.append(d.id)
     if claimed:
         db.session.execute(
-            update(StepRun).where(StepRun.id.in_(claimed))
+            update(StepRun).where(id_in(StepRun.id, claimed))
             .values(status="sending", attempts=StepRun.attempts + 1, started_at=now)
             .execution_options(synchronize_session=False))
     for due_at, deferred_ids in deferred.items():
         db.session.execute(
-            update(StepRun).where(StepRun.id.in_(deferred_ids)).values(due_at=due_at)
+            update(StepRun).where(id_in(StepRun.id, deferred_ids)).values(due_at=due_at)
             .execution_options(synchronize_session=False))
     return claimed, sum(len(v) for v in deferred.values())

@@ -21,7 +21,7 @@ def offset_seconds() -> float:
     if not has_app_context():
         return 0.0
     configured = current_app.config.get("ENGINE_CLOCK_OFFSET")
-    if configured:
+    if configured is not None:  # set (even to 0): this process keeps its own clock
         return float(configured)
     if not current_app.config.get("REDIS_URL"):
         return 0.0

@@ -8,6 +8,7 @@ from sqlalchemy import and_, select
 
 from saas.engine.graph import CALL_TYPES, EMAIL_TYPES, StepGraph, StepInfo
 from saas.engine.models import StepRun
+from saas.engine.sql import id_in
 from saas.extensions import db
 from saas.messaging.models import MessageEvent
 from saas.records.fields import fields_for
@@ -47,7 +48,7 @@ def events_by_run(step_run_ids: Iterable[int]) -> dict[int, set[str]]:
     for start in range(0, len(ids), 5000):
         rows = db.session.execute(
             select(MessageEvent.step_run_id, MessageEvent.kind)
-            .where(MessageEvent.step_run_id.in_(ids[start:start + 5000])).distinct())
+            .where(id_in(MessageEvent.step_run_id, ids[start:start + 5000])).distinct())
         for run_id, kind in rows:
             found.setdefault(run_id, set()).add(kind)
     return {run_id: normalise(kinds) for run_id, kinds in found.items()}
@@ -64,7 +65,7 @@ def reference_runs(graph: StepGraph, condition_step_id: int,
     for start in range(0, len(ids), 5000):
         for run in db.session.execute(select(StepRun).where(
                 StepRun.step_id == email_step.id,
-                StepRun.enrollment_id.in_(ids[start:start + 5000]))).scalars():
+                id_in(StepRun.enrollment_id, ids[start:start + 5000]))).scalars():
             runs[run.enrollment_id] = run
     return runs
 

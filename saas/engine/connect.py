@@ -18,6 +18,7 @@ from saas.engine.advance import advance
 from saas.engine.bulk import advance_group, chunks
 from saas.engine.graph import load_graph
 from saas.engine.models import RUNNING_STATUSES, Enrollment
+from saas.engine.sql import id_in
 from saas.errors import ServiceError
 from saas.extensions import db
 from saas.records.models import Record, RecordType
@@ -100,13 +101,14 @@ def _assign_unowned(record_ids: list[int]) -> None:
     from saas.segments.assignment import assign_records
 
     unowned = db.session.execute(select(Record.id).where(
-        Record.id.in_(record_ids), Record.owner_id.is_(None))).scalars().all()
+        id_in(Record.id, record_ids), Record.owner_id.is_(None))).scalars().all()
     if not unowned:
         return
     rows = db.session.execute(
         select(SegmentMember.record_id, Segment.id).join(
             Segment, Segment.id == SegmentMember.segment_id)
-        .where(SegmentMember.record_id.in_(unowned), Segment.status == SegmentStatus.ACTIVE.value)
+        .where(id_in(SegmentMember.record_id, unowned),
+               Segment.status == SegmentStatus.ACTIVE.value)
         .order_by(SegmentMember.record_id, Segment.priority.desc(), Segment.id)).all()
     owner: dict[int, int] = {}
     for record_id, segment_id in rows:
@@ -144,7 +146,7 @@ def connect_many(record_ids: Iterable[int], lineage_id: int, *, source: str = "b
             Record.tenant_id, Record.id, literal(version.id, Integer), literal(lineage, Integer),
             Record.owner_id, literal("active", String), literal(source, String),
             literal(segment_id, Integer), literal(0, Integer), stamp, stamp,
-        ).where(and_(Record.tenant_id == tenant_id, Record.id.in_(chunk),
+        ).where(and_(Record.tenant_id == tenant_id, id_in(Record.id, chunk),
                      Record.record_type == version.record_type, ~running))
         created = db.session.execute(insert(Enrollment).from_select(columns, source_rows)
                                      .returning(Enrollment.id, Enrollment.seller_id)).all()

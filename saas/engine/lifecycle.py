@@ -11,6 +11,7 @@ from sqlalchemy import update
 
 from saas.engine import clock
 from saas.engine.models import RUNNING_STATUSES, Enrollment, EnrollmentStatus, StepRun
+from saas.engine.sql import id_in
 from saas.extensions import db
 
 LIVE_RUN_STATUSES = ("open", "waiting", "pending")
@@ -26,7 +27,7 @@ def cancel_runs(enrollment_ids: Iterable[int], now: datetime) -> int:
     cancelled = 0
     for chunk in _chunks(sorted(set(enrollment_ids))):
         cancelled += db.session.execute(
-            update(StepRun).where(StepRun.enrollment_id.in_(chunk),
+            update(StepRun).where(id_in(StepRun.enrollment_id, chunk),
                                   StepRun.status.in_(LIVE_RUN_STATUSES))
             .values(status="cancelled", completed_at=now)
             .execution_options(synchronize_session=False)).rowcount
@@ -42,7 +43,7 @@ def end_enrollments(enrollment_ids: Iterable[int], status: str, reason: str | No
     ended: list[int] = []
     for chunk in _chunks(ids):
         ended += db.session.execute(
-            update(Enrollment).where(Enrollment.id.in_(chunk),
+            update(Enrollment).where(id_in(Enrollment.id, chunk),
                                      Enrollment.status.in_(RUNNING_STATUSES))
             .values(status=status, exit_reason=reason, ended_at=now, updated_at=now)
             .returning(Enrollment.id)
@@ -65,7 +66,7 @@ def exit_for_records(record_ids: Iterable[int], reason: str) -> int:
     enrollment_ids: list[int] = []
     for chunk in _chunks(ids):
         enrollment_ids += db.session.execute(
-            select(Enrollment.id).where(Enrollment.record_id.in_(chunk),
+            select(Enrollment.id).where(id_in(Enrollment.record_id, chunk),
                                         Enrollment.status.in_(RUNNING_STATUSES))).scalars().all()
     return end_enrollments(enrollment_ids, EnrollmentStatus.EXITED.value, reason)
 

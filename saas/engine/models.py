@@ -83,9 +83,6 @@ class StepRun(TenantScoped, db.Model):
     __table_args__ = (
         Index("uq_step_run_enrollment_step", "enrollment_id", "step_id", unique=True),
         # The tick's claim: due work across tenants.
-        Index("ix_step_run_due", "due_at", postgresql_where=text(
-            "status IN ('waiting', 'pending')"),
-            sqlite_where=text("status IN ('waiting', 'pending')")),
         # The tick claims per tenant (fairness): tenant first, then due time.
         Index("ix_step_run_tenant_due", "tenant_id", "due_at", postgresql_where=text(
             "status IN ('waiting', 'pending')"),
@@ -99,7 +96,9 @@ class StepRun(TenantScoped, db.Model):
               postgresql_where=text("status = 'open'"), sqlite_where=text("status = 'open'")),
         Index("ix_step_run_step", "tenant_id", "step_id", "status"),
         Index("ix_step_run_record", "tenant_id", "record_id", "id"),
-        Index("ix_step_run_message", "provider_message_id"),
+        Index("ix_step_run_message", "provider_message_id",
+              postgresql_where=text("provider_message_id IS NOT NULL"),
+              sqlite_where=text("provider_message_id IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -24,6 +24,7 @@ from saas.engine.caps import claim_sends
 from saas.engine.graph import GraphCache
 from saas.engine.models import Enrollment, StepRun
 from saas.engine.segment_feed import consume_segment_events
+from saas.engine.sql import id_in
 from saas.extensions import db
 from saas.sequences.models import StepType
 from saas.tenancy import tenant_context
@@ -76,7 +77,7 @@ def process_batch(tenant_id: int, now: datetime, limit: int, graphs: GraphCache)
             continue
         run_ids = [r.id for r in group]
         db.session.execute(
-            update(StepRun).where(StepRun.id.in_(run_ids))
+            update(StepRun).where(id_in(StepRun.id, run_ids))
             .values(status="completed", completed_at=now, outcome="expired",
                     started_at=func.coalesce(StepRun.started_at, now))
             .execution_options(synchronize_session=False))
