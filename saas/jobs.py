@@ -16,13 +16,13 @@ HEARTBEAT_KEY = "saas:worker:last_tick"
 TICK_TASKS: list[Callable[[], None]] = []
 
 
-def _evaluate_ab_tests() -> None:
-    from saas.engine.abtests import evaluate_periodically
+def _analytics() -> None:
+    from saas.analytics.periodic import enqueue_periodic
 
-    evaluate_periodically()  # at most every few minutes, however often the tick runs
+    enqueue_periodic()  # A/B decisions and analytics snapshots, in their own job every 5 min
 
 
-TICK_TASKS.append(_evaluate_ab_tests)
+TICK_TASKS.append(_analytics)
 
 
 def tick() -> int:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from saas.analytics import charts, export, queries, services
+from saas.analytics import charts, export, queries, services, snapshots
 from saas.analytics.forms import StopTestForm
 from saas.auth.access import requires
 from saas.auth.models import Role
@@ -34,28 +34,26 @@ def _page_data(sequence: Sequence):
     now = abtests.now()
     period = queries.Period.parse(request.args.get("period"), now)
     versions = queries.versions(sequence)
-    chosen = _chosen_version(versions, sequence)
-    queries.tune_session()
-    summary = queries.record_summary(sequence, period)
-    activity = queries.activity(sequence, chosen.id, period, now)
+    chosen = _chosen_version(versions)
+    summary, activity, computed_at = snapshots.figures(
+        sequence, chosen, period, now, fresh=request.args.get("fresh") == "1")
     panels = queries.ab_panels(sequence, now)
-    return now, period, versions, chosen, summary, activity, panels
+    return now, period, versions, chosen, summary, activity, panels, computed_at
 
 
-def _chosen_version(versions: list[Sequence], sequence: Sequence) -> Sequence:
+def _chosen_version(versions: list[Sequence]) -> Sequence:
     """?version=<n>, else the active version, else the newest one."""
     wanted = request.args.get("version", type=int)
     for v in versions:
         if v.version == wanted:
             return v
-    active = [v for v in versions if v.status == "active"]
-    return active[-1] if active else versions[-1]
+    return snapshots.default_version(versions)
 
 
 @bp.route("/sequences/<int:sequence_id>")
 def sequence(sequence_id: int):
     seq = get_or_404(Sequence, sequence_id)
-    now, period, versions, chosen, summary, activity, panels = _page_data(seq)
+    now, period, versions, chosen, summary, activity, panels, computed_at = _page_data(seq)
     steps, days = activity.steps, activity.days
     funnel = charts.funnel([(f"{r.label}. {r.step.name}", r.depth, r.reached, r.completed)
                             for r in steps]) if steps else None
@@ -66,13 +64,14 @@ def sequence(sequence_id: int):
         "analytics/sequence.html", sequence=seq, versions=versions, chosen=chosen,
         period=period, periods=queries.PERIODS, summary=summary, steps=steps, panels=panels,
         days=days, funnel=funnel, timeline=charts.timeline(days), ab_charts=ab_charts,
-        event_columns=list(queries.EVENT_COLUMNS.values()), stop_form=StopTestForm(), now=now)
+        event_columns=list(queries.EVENT_COLUMNS.values()), stop_form=StopTestForm(), now=now,
+        computed=snapshots.age_text(computed_at, now))
 
 
 @bp.route("/sequences/<int:sequence_id>/export.csv")
 def export_csv(sequence_id: int):
     seq = get_or_404(Sequence, sequence_id)
-    _, period, _, chosen, summary, activity, panels = _page_data(seq)
+    _, period, _, chosen, summary, activity, panels, _ = _page_data(seq)
     body = export.to_csv(f"{seq.name} (version {chosen.version})", period.label, summary,
                          activity.steps, panels)
     filename = f"sequence-{seq.id}-analytics-{period.key}.csv"

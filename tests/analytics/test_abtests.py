@@ -222,6 +222,11 @@ def test_a_completed_test_is_not_restarted_by_a_new_activation(within, tenant):
 
 def test_the_periodic_job_evaluates_every_tenant_once_per_interval(
         app, within, make_tenant, add_records, redis_conn):
+    from rq import Queue
+
+    from saas.analytics import periodic
+    from worker.runner import AppWorker
+
     alpha, beta = make_tenant("alpha"), make_tenant("beta")
     steps = {}
     for tenant, (a, b) in ((alpha, (8, 60)), (beta, (30, 31))):
@@ -230,11 +235,15 @@ def test_the_periodic_job_evaluates_every_tenant_once_per_interval(
         with within(tenant):
             ab_sends(_step(steps[tenant.slug]), record_ids, {"A": a, "B": b})
     with app.app_context():
-        abtests.evaluate_periodically()
-        abtests.evaluate_periodically()  # throttled: nothing more
+        assert periodic.enqueue_periodic() is True
+        assert periodic.enqueue_periodic() is False  # at most once per interval
+    AppWorker([Queue(periodic.QUEUE, connection=redis_conn)], connection=redis_conn,
+              app=app).work(burst=True)
     with within(alpha):
         assert _test(steps["alpha"]).outcome == "winner"
         assert _test(steps["alpha"]).stats["looks"] == 1
     with within(beta):
         assert _test(steps["beta"]).status == "running"
         assert _test(steps["beta"]).stats["versions"]["B"]["conversions"] == 31
+    keys = sorted(k.decode() for k in redis_conn.keys("saas:analytics:*:*"))
+    assert len(keys) == 2 and all(k.endswith(":all") for k in keys)  # both sequences computed

@@ -199,3 +199,26 @@ def test_sellers_cannot_open_analytics(app, make_tenant, make_user, client, logi
     seller = make_user(tenant, roles=[Role.SELLER])
     login(client, seller)
     assert client.get("/acme/analytics").status_code == 403
+
+
+def test_a_snapshot_is_reused_until_refreshed(app, history, client, login, within):
+    tenant, user, v1, v2, email, call = history
+    login(client, user)
+    path = f"/acme/analytics/sequences/{v1.id}?period=30&version=1"
+    first = client.get(path).get_data(as_text=True)
+    assert "Figures computed just now" in first
+    with within(tenant):  # a new connection after the snapshot was computed
+        from saas.sequences.models import Sequence
+        seq = db.session.execute(select(Sequence).where(Sequence.id == v1.id)).scalar_one()
+        enroll(seq, [history_record_id(tenant)], status="active")
+
+    def connected(html):
+        return dict(re.findall(r"<dt>([^<]+)</dt><dd>([^<]+)</dd>", html))["Connected"]
+
+    assert connected(client.get(path).get_data(as_text=True)) == "15"
+    assert connected(client.get(path + "&fresh=1").get_data(as_text=True)) == "16"
+
+
+def history_record_id(tenant) -> int:
+    from saas.records.models import Record
+    return db.session.execute(select(Record.id).order_by(Record.id.desc()).limit(1)).scalar_one()
