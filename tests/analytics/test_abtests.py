@@ -247,3 +247,31 @@ def test_the_periodic_job_evaluates_every_tenant_once_per_interval(
         assert _test(steps["beta"]).stats["versions"]["B"]["conversions"] == 31
     keys = sorted(k.decode() for k in redis_conn.keys("saas:analytics:*:*"))
     assert len(keys) == 2 and all(k.endswith(":all") for k in keys)  # both sequences computed
+
+
+def test_a_running_tests_settings_cannot_be_edited(within, tenant):
+    """The designer refuses to change the running version's A/B step; editing makes a new
+    version whose step has no running test (its own test starts when it is activated)."""
+    from saas.errors import ServiceError
+    from saas.sequences import editing, services
+    from saas.sequences.models import Sequence
+
+    step_id = _running_step(within, tenant, split_a=30)
+    with within(tenant):
+        step = _step(step_id)
+        sequence = db.session.execute(
+            select(Sequence).where(Sequence.id == step.sequence_id)).scalar_one()
+        assert abtests.ab_settings_locked(step)
+        with pytest.raises(ServiceError):
+            editing.save_step(sequence, step, name="Renamed", description="",
+                              config=ab_config(split_a=70, display_name="Renamed"))
+    with within(tenant):
+        step = _step(step_id)
+        assert step.config["split_a"] == 30 and step.config["display_name"] != "Renamed"
+        sequence = db.session.execute(
+            select(Sequence).where(Sequence.id == step.sequence_id)).scalar_one()
+        draft = services.edit_version(sequence)
+        new_step = db.session.execute(select(Step).where(
+            Step.sequence_id == draft.id, Step.type == "ab_test")).scalar_one()
+        assert new_step.id != step_id and not abtests.ab_settings_locked(new_step)
+        assert _test(step_id).status == "running"
