@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
+from saas.auth.models import Role
 from saas.engine import abtests
 from saas.engine.ab_split import choose_version
 from saas.engine.models import AbTest, StepRun
@@ -275,3 +276,34 @@ def test_a_running_tests_settings_cannot_be_edited(within, tenant):
             Step.sequence_id == draft.id, Step.type == "ab_test")).scalar_one()
         assert new_step.id != step_id and not abtests.ab_settings_locked(new_step)
         assert _test(step_id).status == "running"
+
+
+def test_records_reaching_the_step_through_the_engine_get_the_winner(within, tenant, make_user,
+                                                                    add_records):
+    """Through the engine's connect/advance: a mix of A and B while the test runs, only the
+    winner once it is decided; the version is stored on the step run."""
+    from saas.engine.connect import connect_record
+
+    seller = make_user(tenant, roles=[Role.SELLER])
+    step_id = _running_step(within, tenant)
+    seeded, before, after = add_records(tenant, 700), add_records(
+        tenant, 40, email=lambda i: f"before{i}@acme.example"), add_records(
+        tenant, 40, email=lambda i: f"after{i}@acme.example")
+
+    def connect(record_ids) -> list[str]:
+        with within(tenant):
+            lineage = _step(step_id).sequence_id
+            for record in db.session.execute(select(Record).where(Record.id.in_(record_ids))) \
+                    .scalars():
+                connect_record(record, lineage, seller_id=seller.id)
+            db.session.flush()
+            return list(db.session.execute(select(StepRun.ab_version).where(
+                StepRun.step_id == step_id, StepRun.record_id.in_(record_ids))).scalars())
+
+    versions = connect(before)
+    assert len(versions) == 40 and set(versions) == {"A", "B"}
+    with within(tenant):
+        ab_sends(_step(step_id), seeded, {"A": 8, "B": 60})
+    with within(tenant):
+        assert abtests.evaluate(_test(step_id).id).winner == "B"
+    assert connect(after) == ["B"] * 40
