@@ -238,6 +238,8 @@ class FakeProviders:
                          "field": "personalizations.0.to.0.email"}]})
                 message_id = f"sg{next(fake.ids)}x{time.time_ns() % 10**9}"
                 entry["message_id"] = message_id
+                if failure:
+                    entry["failure"] = failure  # accepted, then answered late or not at all
                 fake._record(entry, True, step_run)
                 if self._after_accept(failure):
                     return None
@@ -260,6 +262,8 @@ class FakeProviders:
                                               "Number", "status": 400, "more_info": ""})
                 message_sid = f"SM{next(fake.ids):032x}"
                 entry["message_id"] = message_sid
+                if failure:
+                    entry["failure"] = failure
                 fake._record(entry, True, None)
                 if self._after_accept(failure):
                     return None
