@@ -28,6 +28,7 @@ def _gate():
 
 
 @bp.route("")
+@bp.route("/")
 def index():
     return render_template("sequences/index.html", rows=queries.list_rows(), form=CsrfForm())
 
