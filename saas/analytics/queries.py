@@ -26,7 +26,6 @@ from saas.extensions import db
 from saas.messaging.models import MessageEvent
 from saas.records.models import Record
 from saas.sequences.models import Sequence, Step, StepType
-from saas.tenancy import current_tenant_id
 
 PERIODS = {"7": "Last 7 days", "30": "Last 30 days", "90": "Last 90 days",
            "365": "Last 12 months", "all": "All time"}
@@ -185,21 +184,18 @@ def _sent_at():
 
 
 def _events_by_step(version_ids: list[int], in_period):
-    """(step id, event kind, step runs with at least one such event): the events deduplicated
-    per (step run, kind) first (an index-ordered scan of ix_message_event_step_run on
-    PostgreSQL), then joined to their step runs."""
-    kinds = tuple(EVENT_COLUMNS)
-    per_run = (select(MessageEvent.step_run_id.label("step_run_id"),
-                      MessageEvent.kind.label("kind"))
-               .where(MessageEvent.tenant_id == current_tenant_id(),
-                      MessageEvent.kind.in_(kinds))
-               .group_by(MessageEvent.step_run_id, MessageEvent.kind).subquery("per_run"))
+    """(step id, event kind, step runs with at least one such event): one join of the events to
+    their step runs, counting distinct step runs per step and kind (a message opened three
+    times counts once). Measured faster than deduplicating the events first (the sort for the
+    distinct fits in the request's work_mem, see `tune_session`)."""
     return db.session.execute(
-        select(StepRun.step_id, per_run.c.kind, func.count())
-        .join(per_run, per_run.c.step_run_id == StepRun.id)
-        .where(StepRun.sequence_id.in_(version_ids), StepRun.step_type.in_(MESSAGE_TYPES),
+        select(StepRun.step_id, MessageEvent.kind,
+               func.count(func.distinct(MessageEvent.step_run_id)))
+        .join(StepRun, StepRun.id == MessageEvent.step_run_id)
+        .where(MessageEvent.kind.in_(tuple(EVENT_COLUMNS)),
+               StepRun.sequence_id.in_(version_ids), StepRun.step_type.in_(MESSAGE_TYPES),
                in_period)
-        .group_by(StepRun.step_id, per_run.c.kind)).all()
+        .group_by(StepRun.step_id, MessageEvent.kind)).all()
 
 
 @dataclass
