@@ -263,9 +263,13 @@ def delete_sequence(sequence: Sequence) -> None:
     reason = delete_reason(sequence)
     if reason:
         raise ServiceError(reason)
+    from saas.engine.models import SegmentConnection
+
     ids = [v.id for v in queries.versions(sequence.lineage_id)]
     for sid in ids:
         editing.clear_steps(sid)
+    db.session.execute(delete(SegmentConnection).where(
+        SegmentConnection.lineage_id == sequence.lineage_id))
     db.session.execute(delete(Sequence).where(Sequence.id.in_(ids)))
     audit.record("sequence.deleted", sequence.name, versions=len(ids))
     db.session.commit()

@@ -305,3 +305,18 @@ def test_field_condition_and_update_field_forms_save(designer, mc):
                          value="contacted").status_code == 302
     page = mc.get(f"/contoso/sequences/{sid}").get_data(as_text=True)
     assert "Set status to “contacted”" in page and "1 field condition" in page
+
+
+def test_opportunity_sequences_when_the_workspace_has_them(app, make_tenant, make_user, login):
+    from saas.auth.models import Role
+
+    tenant = make_tenant("deals", opportunities=True)
+    user = make_user(tenant, roles=[Role.SEQUENCE_MANAGER])
+    client = app.test_client()
+    login(client, user)
+    form = client.get("/deals/sequences/new/details").get_data(as_text=True)
+    assert 'value="opportunity"' in form
+    response = client.post("/deals/sequences/new/details",
+                           data={"name": "Deals", "record_type": "opportunity"})
+    assert response.status_code == 302
+    assert "Opportunities" in client.get("/deals/sequences").get_data(as_text=True)

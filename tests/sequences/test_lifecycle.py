@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from saas.engine.models import Enrollment, StepRun
+from saas.engine.models import Enrollment, SegmentConnection, StepRun
 from saas.extensions import db
+from saas.segments.models import Segment
 from saas.sequences.models import Sequence
 from saas.tenancy import tenant_context
 
@@ -103,6 +104,13 @@ def test_delete_is_refused_while_records_run_then_deletes_every_version(
     sid, _ = _active(designer)
     draft_id = int(mc.post(f"/contoso/sequences/{sid}/edit").location.rsplit("/", 1)[1])
     _enroll(app, tenant, add_records, sid, n=1)
+    with app.app_context(), tenant_context(tenant.id):
+        segment = Segment(name="Trade show leads", record_type="lead", status="active",
+                          rules={"op": "and", "rules": []})
+        db.session.add(segment)
+        db.session.flush()
+        db.session.add(SegmentConnection(lineage_id=sid, segment_id=segment.id))
+        db.session.commit()
     confirm = mc.get(f"/contoso/sequences/{sid}/delete").get_data(as_text=True)
     assert "1 record is running in “Trade show follow-up”. Deactivate the sequence first" \
         in confirm
@@ -117,6 +125,7 @@ def test_delete_is_refused_while_records_run_then_deletes_every_version(
     assert "and all its versions are deleted" in page
     with app.app_context(), tenant_context(tenant.id):
         assert db.session.execute(select(Sequence)).first() is None
+        assert db.session.execute(select(SegmentConnection)).first() is None
 
 
 def test_clone_makes_a_new_lineage_as_a_draft(designer, mc):
