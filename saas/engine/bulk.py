@@ -132,10 +132,23 @@ def _complete(ids: list[int], now: datetime, counted: bool) -> None:
         .execution_options(synchronize_session=False))
 
 
+SIMPLE_FIRST = {t.value for t in StepType if t.is_manual or t.is_automated_send} | {
+    StepType.WAIT.value}
+
+
+def starts_simply(graph: StepGraph) -> int | None:
+    """The first step's id when starting needs no decision per record (the connect INSERT can
+    point enrollments at it directly), else None."""
+    first = graph.first()
+    return first.id if first is not None and first.type in SIMPLE_FIRST else None
+
+
 def advance_group(graph: StepGraph, enrollment_ids: list[int], step_id: int | None,
-                  branch: str | None, now: datetime, *, counted: bool = True) -> int:
+                  branch: str | None, now: datetime, *, counted: bool = True,
+                  already_moved: bool = False) -> int:
     """Move these active enrollments on past `step_id` (None: start them); returns how many
-    step runs or endings were written."""
+    step runs or endings were written. `already_moved`: the enrollments already point at the
+    next step (written by the connect INSERT)."""
     ids = sorted(set(enrollment_ids))
     if not ids:
         return 0
@@ -168,7 +181,8 @@ def advance_group(graph: StepGraph, enrollment_ids: list[int], step_id: int | No
         else:
             _one_by_one(graph, chunk, step_id, branch, now, counted)
             continue
-        _move(chunk, step.id, now, counted)
+        if not already_moved:
+            _move(chunk, step.id, now, counted)
         if kind is StepType.EMAIL_CONDITION:
             decide_email_conditions(graph, step, chunk, now, timed_out=False)
     return len(ids)

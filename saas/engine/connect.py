@@ -11,11 +11,22 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import DateTime, Integer, String, and_, exists, insert, literal, select
+from sqlalchemy import (
+    DateTime,
+    Integer,
+    String,
+    and_,
+    case,
+    exists,
+    insert,
+    literal,
+    null,
+    select,
+)
 
 from saas.engine import clock
 from saas.engine.advance import advance
-from saas.engine.bulk import advance_group, chunks
+from saas.engine.bulk import advance_group, chunks, starts_simply
 from saas.engine.graph import load_graph
 from saas.engine.models import RUNNING_STATUSES, Enrollment
 from saas.engine.sql import id_in
@@ -133,7 +144,11 @@ def connect_many(record_ids: Iterable[int], lineage_id: int, *, source: str = "b
     ids = sorted(set(int(i) for i in record_ids))
     totals = {"requested": len(ids), "connected": 0, "skipped": 0, "needs_seller": 0}
     columns = ["tenant_id", "record_id", "sequence_id", "lineage_id", "seller_id", "status",
-               "source", "segment_id", "steps_done", "started_at", "updated_at"]
+               "source", "segment_id", "steps_done", "started_at", "updated_at",
+               "current_step_id"]
+    first = starts_simply(graph)  # written by the INSERT: no second write of each enrollment
+    first_step = (case((Record.owner_id.is_not(None), literal(first, Integer)),
+                       else_=null()) if first else null())
     for chunk in chunks(ids):
         if assign:
             _assign_unowned(chunk)
@@ -145,13 +160,14 @@ def connect_many(record_ids: Iterable[int], lineage_id: int, *, source: str = "b
         source_rows = select(
             Record.tenant_id, Record.id, literal(version.id, Integer), literal(lineage, Integer),
             Record.owner_id, literal("active", String), literal(source, String),
-            literal(segment_id, Integer), literal(0, Integer), stamp, stamp,
+            literal(segment_id, Integer), literal(0, Integer), stamp, stamp, first_step,
         ).where(and_(Record.tenant_id == tenant_id, id_in(Record.id, chunk),
                      Record.record_type == version.record_type, ~running))
         created = db.session.execute(insert(Enrollment).from_select(columns, source_rows)
                                      .returning(Enrollment.id, Enrollment.seller_id)).all()
         with_seller = [row.id for row in created if row.seller_id is not None]
-        advance_group(graph, with_seller, None, None, now, counted=False)
+        advance_group(graph, with_seller, None, None, now, counted=False,
+                      already_moved=first is not None)
         totals["connected"] += len(created)
         totals["needs_seller"] += len(created) - len(with_seller)
         totals["skipped"] += len(chunk) - len(created)
