@@ -1,0 +1,84 @@
+"""A sequence manager connects "Trade show follow-up" to the "Trade show leads" segment (a
+background job with a progress bar), assigns a seller to the lead nobody owns, connects one more
+lead from its record page, and sees every connected record with its current step."""
+
+import pytest
+from playwright.sync_api import expect
+from rq import Queue
+
+from saas.auth.models import Role
+from saas.extensions import db
+from saas.segments import services as segment_services
+from saas.segments.models import Segment
+from saas.tenancy import tenant_context
+from tests.browser.test_records import sign_in
+from tests.engine.factories import build_sequence
+from worker.runner import AppWorker
+
+pytestmark = pytest.mark.browser
+
+TRADE_SHOW = {"op": "and", "rules": [{"field": "lead_source", "operator": "equals",
+                                      "value": "Trade show"}]}
+
+
+def test_connect_a_segment_and_a_lead_then_assign_a_seller(app, live_server, page, make_tenant,
+                                                           make_user, add_records, redis_conn):
+    tenant = make_tenant("contoso", name="Contoso Coffee")
+    make_user(tenant, roles=[Role.SEQUENCE_MANAGER], email="mo@contoso.example", name="Mo")
+    sam = make_user(tenant, roles=[Role.SELLER], name="Sam Seller")
+    add_records(tenant, 2, lead_source="Trade show", owner_id=sam.id,
+                first_name=lambda i: ["Ana", "Ben"][i], last_name=lambda i: ["Lima", "Ode"][i])
+    add_records(tenant, 1, lead_source="Trade show", owner_id=None, first_name="Cleo",
+                last_name="Nobody", email="cleo@example.com")
+    (wendy,) = add_records(tenant, 1, lead_source="Web", owner_id=sam.id, first_name="Wendy",
+                           last_name="Web", email="wendy@example.com")
+    with app.app_context(), tenant_context(tenant.id):
+        sequence = build_sequence([{"type": "call", "name": "Intro call"},
+                                   {"type": "wait", "config": {"days": 2, "hours": 0}},
+                                   {"type": "email", "name": "Follow-up email"}],
+                                  name="Trade show follow-up")
+        segment = Segment(name="Trade show leads", record_type="lead", rules=TRADE_SHOW)
+        db.session.add(segment)
+        db.session.commit()
+        segment_services.activate(segment)
+        sequence_id = sequence.id
+    sign_in(page, live_server, "contoso", "mo@contoso.example")
+
+    page.goto(f"{live_server}/contoso/sequences/{sequence_id}/connected")
+    expect(page.get_by_text("No records connected yet.")).to_be_visible()
+    page.get_by_label("Segment to connect").select_option(label="Trade show leads (3)")
+    page.get_by_role("button", name="Connect segment").click()
+    expect(page.get_by_text("Connecting the 3 members of “Trade show leads”")).to_be_visible()
+    expect(page.get_by_label("Connect progress")).to_be_visible()
+    # The worker picks the job up; the progress bar (htmx polling) shows the result.
+    AppWorker([Queue("default", connection=redis_conn)], connection=redis_conn,
+              app=app).work(burst=True)
+    expect(page.get_by_text("Connected 3 of 3; 1 wait for a seller.")).to_be_visible()
+
+    page.reload()
+    rows = page.locator("#connected-records tbody tr")
+    expect(rows).to_have_count(3)
+    cleo = rows.filter(has_text="Cleo Nobody")
+    expect(cleo).to_contain_text("—")  # no step before a seller is assigned
+    cleo.get_by_label("Seller for Cleo Nobody").select_option(label="Sam Seller")
+    cleo.get_by_role("button", name="Assign").click()
+    expect(page.get_by_text("Seller assigned; the sequence has started.")).to_be_visible()
+    expect(rows.filter(has_text="Cleo Nobody")).to_contain_text("Sam Seller")
+    expect(rows.filter(has_text="Cleo Nobody")).to_contain_text("Intro call")
+
+    page.goto(f"{live_server}/contoso/records/{wendy}")
+    sequences = page.locator("#record-sequences")
+    expect(sequences).to_contain_text("Not connected to any sequence yet.")
+    sequences.get_by_label("Connect sequence").select_option(label="Trade show follow-up")
+    sequences.get_by_role("button", name="Connect sequence").click()
+    expect(page.get_by_text("Connected to “Trade show follow-up”.")).to_be_visible()
+    expect(page.locator("#record-sequences")).to_contain_text("Current step: Intro call")
+
+    page.goto(f"{live_server}/contoso/sequences/{sequence_id}/connected")
+    rows = page.locator("#connected-records tbody tr")
+    expect(rows).to_have_count(4)
+    for name in ("Ana Lima", "Ben Ode", "Cleo Nobody", "Wendy Web"):
+        row = rows.filter(has_text=name)
+        expect(row).to_contain_text("Intro call")
+        expect(row).to_contain_text("Active")
+        expect(row).to_contain_text("Sam Seller")
