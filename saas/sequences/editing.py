@@ -19,7 +19,14 @@ class StepInvalid(ServiceError):
         self.problems = problems
 
 
+def lock(sequence: Sequence) -> None:
+    """Take the sequence row for this transaction (edits, activation and deactivation of one
+    sequence take turns) and read its status afresh."""
+    db.session.refresh(sequence, with_for_update=True)
+
+
 def require_draft(sequence: Sequence) -> None:
+    lock(sequence)
     if sequence.status != SequenceStatus.DRAFT:
         raise ServiceError("This version is read-only: choose “Edit” to make a new version "
                            "and change that.")

@@ -156,6 +156,7 @@ def save_settings(sequence: Sequence, form) -> None:
 def activate(sequence: Sequence, *, understood: bool) -> None:
     """Publishes a draft: it becomes the version new connections get; an older active version
     is retired (its running records finish on it)."""
+    editing.lock(sequence)
     if sequence.status == SequenceStatus.ACTIVE:
         raise ServiceError("This version is already active.")
     if sequence.status == SequenceStatus.RETIRED:
@@ -195,6 +196,9 @@ def edit_version(sequence: Sequence) -> Sequence:
     """The draft to edit: the lineage's open draft, or a new version copied from this one."""
     if sequence.status == SequenceStatus.DRAFT:
         return sequence
+    # two "Edit" clicks take turns on the lineage's first row: one draft, never two
+    db.session.execute(select(Sequence.id).where(Sequence.id == sequence.lineage_id)
+                       .with_for_update())
     draft = queries.newest_draft(sequence.lineage_id)
     if draft is not None:
         return draft
@@ -215,6 +219,7 @@ def edit_version(sequence: Sequence) -> Sequence:
 def deactivate(sequence: Sequence) -> int:
     """Active -> inactive; records running in any version of it are disconnected. Returns how
     many were disconnected."""
+    editing.lock(sequence)
     if sequence.status != SequenceStatus.ACTIVE:
         raise ServiceError("Only an active sequence can be deactivated.")
     now, tenant_id = utcnow(), current_tenant_id()
