@@ -1,0 +1,168 @@
+"""Versions, A/B steps, exits by setting and by address, pause, record deletion, snooze."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import delete, select
+
+from saas.engine import activities, clock
+from saas.engine.connect import ConnectRefused, connect_record
+from saas.engine.events import exit_enrollments_for_address, on_message_event
+from saas.engine.models import Enrollment, StepRun
+from saas.engine.services import pause, resume
+from saas.engine.tick import run_tick
+from saas.extensions import db
+from saas.records.models import Record
+from saas.sequences.models import Sequence
+from tests.engine.factories import build_sequence
+from tests.engine.test_advance import EMAIL, TASK, condition, enrollment, open_run, record, runs
+
+
+def test_an_enrollment_stays_on_its_version_and_new_ones_get_the_active_one(world):
+    first_id, second_id = world.add(2)
+    with world.inside():
+        v1 = build_sequence([TASK], name="Follow-up")
+        e1 = connect_record(record(first_id), v1.lineage_id)
+        v2 = build_sequence([{"type": "call", "name": "Call"}], name="Follow-up",
+                            lineage_id=v1.lineage_id, version=2)
+        v1.status = "retired"
+        db.session.flush()
+        e2 = connect_record(record(second_id), v1.lineage_id)
+        db.session.commit()
+        assert (e1.sequence_id, e2.sequence_id) == (v1.id, v2.id)
+        assert runs(e1.id) == [("task", "open", None)]
+        activities.complete_activity(open_run(e1.id).id, world.seller.id)
+        db.session.commit()
+        assert enrollment(e1.id).status == "completed"  # finished v1's steps, not v2's
+        v2.status = "inactive"
+        db.session.flush()
+        with pytest.raises(ConnectRefused, match="is not active"):
+            connect_record(record(first_id), v1.lineage_id)
+
+
+def test_an_ab_step_picks_a_version_and_acts_as_it(world):
+    ids = world.add(20)
+    ab = {"type": "ab_test", "name": "Subject test",
+          "config": {"display_name": "Subject", "split_a": 50, "metric": "opens",
+                     "ends": "auto", "end_at": None, "default_version": "A",
+                     "versions": {"A": {"type": "email", "name": "Short", "template_id": None},
+                                  "B": {"type": "auto_email", "name": "Long",
+                                        "template_id": None}}}}
+    with world.inside():
+        seq = build_sequence([ab, TASK])
+        for record_id in ids:
+            connect_record(record(record_id), seq.lineage_id)
+        db.session.commit()
+        rows = db.session.execute(select(StepRun.ab_version, StepRun.step_type,
+                                         StepRun.status)).all()
+        assert {r.ab_version for r in rows} == {"A", "B"}
+        assert all((r.step_type, r.status) == (("email", "open") if r.ab_version == "A"
+                                               else ("auto_email", "pending")) for r in rows)
+
+
+@pytest.mark.parametrize("kind,setting,reason", [("unsubscribed", "exit_on_unsubscribe",
+                                                   "unsubscribed"),
+                                                  ("bounced", "exit_on_bounce", "bounced")])
+def test_exits_follow_the_sequence_settings(world, kind, setting, reason):
+    kept_id, exiting_id = world.add(2)
+    with world.inside():
+        stays = build_sequence([EMAIL, TASK], name="Stays", settings={setting: False})
+        exits = build_sequence([EMAIL, TASK], name="Exits")
+        kept = connect_record(record(kept_id), stays.lineage_id)
+        gone = connect_record(record(exiting_id), exits.lineage_id)
+        db.session.commit()
+        assert on_message_event(open_run(kept.id).id, kind) == "nothing"
+        assert on_message_event(open_run(gone.id).id, kind) == "exited"
+        db.session.commit()
+        assert enrollment(kept.id).status == "active"
+        assert (enrollment(gone.id).status, enrollment(gone.id).exit_reason) == ("exited",
+                                                                                  reason)
+        assert runs(gone.id) == [("email", "cancelled", None)]
+
+
+def test_a_suppressed_address_exits_its_records(world):
+    record_id = world.add()[0]
+    with world.inside():
+        seq = build_sequence([EMAIL, TASK])
+        e = connect_record(record(record_id), seq.lineage_id)
+        db.session.commit()
+        address = record(record_id).email.upper()
+        assert exit_enrollments_for_address(address, "unsubscribe") == 1
+        db.session.commit()
+        assert (enrollment(e.id).status, enrollment(e.id).exit_reason) == ("exited",
+                                                                            "unsubscribed")
+
+
+def test_a_paused_enrollment_waits_and_resumes(app, world):
+    record_id = world.add()[0]
+    with world.inside():
+        seq = build_sequence([{"type": "wait", "config": {"hours": 1}}, TASK])
+        e = connect_record(record(record_id), seq.lineage_id)
+        db.session.commit()
+        eid = e.id
+        pause(e)
+        assert activities.skip_wait(db.session.execute(select(StepRun.id)).scalar(),
+                                    None) is False
+    with app.app_context():
+        clock.move_forward(timedelta(hours=2))
+        assert run_tick()["claimed"] == 0
+    with world.inside():
+        resume(enrollment(eid))
+    with app.app_context():
+        assert run_tick()["transitions"] == 1
+    with world.inside():
+        assert runs(eid) == [("wait", "completed", "expired"), ("task", "open", None)]
+
+
+def test_deleting_the_record_removes_its_enrollments_and_the_tick_goes_on(app, world):
+    record_id, other_id = world.add(2)
+    with world.inside():
+        seq = build_sequence([{"type": "wait", "config": {"hours": 1}}, TASK])
+        connect_record(record(record_id), seq.lineage_id)
+        connect_record(record(other_id), seq.lineage_id)
+        db.session.commit()
+        db.session.execute(delete(Record).where(Record.id == record_id))
+        db.session.commit()
+        assert db.session.execute(select(Enrollment.record_id)).scalars().all() == [other_id]
+    with app.app_context():
+        clock.move_forward(timedelta(hours=2))
+        assert run_tick()["transitions"] == 1
+
+
+def test_snooze_keeps_the_activity_open_until_later(world):
+    record_id = world.add()[0]
+    with world.inside():
+        seq = build_sequence([TASK])
+        e = connect_record(record(record_id), seq.lineage_id)
+        db.session.commit()
+        run = open_run(e.id)
+        assert activities.snooze_activity(run.id, world.seller.id,
+                                          clock.now() - timedelta(hours=1)) is False
+        assert activities.snooze_activity(run.id, world.seller.id,
+                                          clock.now() + timedelta(days=1))
+        db.session.commit()
+        assert open_run(e.id).snoozed_until is not None
+
+
+def test_a_condition_decided_by_an_event_before_it_is_reached(world):
+    """An email opened before the record reaches its condition: Yes at once (move on)."""
+    record_id = world.add()[0]
+    with world.inside():
+        seq = build_sequence([EMAIL, {"type": "task", "name": "Between"},
+                              condition([TASK], [{"type": "call", "name": "Call"}],
+                                        move_on=True)])
+        e = connect_record(record(record_id), seq.lineage_id)
+        db.session.commit()
+        email_run = open_run(e.id)
+        activities.complete_activity(email_run.id, world.seller.id)
+        from saas.messaging.models import MessageEvent
+
+        db.session.add(MessageEvent(step_run_id=email_run.id, kind="open"))
+        on_message_event(email_run.id, "opened")
+        activities.complete_activity(open_run(e.id).id, world.seller.id)
+        db.session.commit()
+        assert runs(e.id)[-2:] == [("email_condition", "completed", "yes"),
+                                   ("task", "open", None)]
+        assert db.session.execute(select(Sequence.status)).scalars().all() == ["active"]
