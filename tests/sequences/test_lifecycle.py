@@ -230,3 +230,33 @@ def test_get_on_edit_only_shows_the_designer(designer, mc):
 
         with tenant_context(designer.tenant.id):
             assert len(versions(sid)) == 1
+
+
+def test_two_edit_clicks_at_once_make_one_draft(app, designer, tenant):
+    import threading
+
+    from saas.sequences import services
+
+    sid, _ = _active(designer)
+    barrier, drafts, errors = threading.Barrier(2), [], []
+
+    def click():
+        try:
+            with app.app_context(), tenant_context(tenant.id):
+                sequence = db.session.execute(
+                    select(Sequence).where(Sequence.id == sid)).scalar_one()
+                barrier.wait(timeout=10)
+                drafts.append(services.edit_version(sequence).id)
+        except Exception as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=click) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=20)
+    assert not errors
+    assert len(drafts) == 2 and drafts[0] == drafts[1]
+    with app.app_context(), tenant_context(tenant.id):
+        assert db.session.execute(select(Sequence.version).order_by(Sequence.version)
+                                  ).scalars().all() == [1, 2]
