@@ -240,3 +240,47 @@ def test_outbox_tenant_sends_through_the_tick(app, make_tenant):
         assert "/plainco/t/o/" in message.html_body
         token = message.headers["List-Unsubscribe"].split("/t/u/")[1].split("?")[0]
         assert tracking.read(tracking.UNSUBSCRIBE, token, "p@example.com").step_run_id == run_id
+
+
+def test_automated_sms_through_twilio(app, twilio_tenant, fake):
+    with app.app_context(), tenant_context(twilio_tenant.id):
+        template = builders.sms_template()
+        seq = builders.sequence([{"type": "auto_sms", "config": {"template_id": template.id}}])
+        runs_ = builders.connect([builders.lead("a@example.com", phone="+33611111111"),
+                                  builders.lead("b@example.com", phone=None)], seq)
+        db.session.commit()
+        ids = [r.id for r in runs_]
+    tick(app)
+    texted, no_phone = runs(app, twilio_tenant.id, ids)
+    [sms] = fake.texts()
+    assert sms["form"]["Body"] == "Hi Lea, reply STOP to stop"
+    assert sms["form"]["StatusCallback"] == \
+        f"http://localhost:5000/textco/webhooks/twilio/status?sr={texted.id}"
+    assert (texted.status, texted.provider, texted.provider_message_id) == (
+        "sent", "twilio", sms["message_id"])
+    assert no_phone.status == "failed" and "no phone number" in no_phone.error
+
+
+def test_twilio_status_for_an_unknown_sms_reconciles_it(app, client, twilio_tenant, fake):
+    """A status callback names its step run (?sr=): an uncertain SMS is reconciled by it; the
+    same callback in another tenant's URL reaches nothing."""
+    from tests.messaging.signing import twilio_signature
+
+    with app.app_context(), tenant_context(twilio_tenant.id):
+        template = builders.sms_template()
+        seq = builders.sequence([{"type": "auto_sms", "config": {"template_id": template.id}}])
+        [run] = builders.connect([builders.lead("a@example.com", phone="+33611111111")], seq)
+        db.session.commit()
+        run_id = run.id
+    fake.fail_next("timeout")
+    tick(app)
+    [run] = runs(app, twilio_tenant.id, [run_id])
+    assert run.status == "unknown"
+    form = {"MessageSid": fake.texts()[0]["message_id"], "MessageStatus": "sent",
+            "To": "+33611111111"}
+    path = f"/textco/webhooks/twilio/status?sr={run_id}"
+    signature = twilio_signature("twilio-secret", "http://localhost:5000" + path, form)
+    assert client.post(path, data=form,
+                       headers={"X-Twilio-Signature": signature}).status_code == 204
+    [run] = runs(app, twilio_tenant.id, [run_id])
+    assert run.status == "sent" and run.provider_message_id == form["MessageSid"]

@@ -243,3 +243,21 @@ def test_stop_and_start(app, client, world):
     assert _twilio_post(client, path, start).status_code == 200
     assert _state(app, world)[2] == 0
     assert [e.kind for e in _events(app, world.tenant.id)] == ["stop", "start"]
+
+
+def test_twilio_status_naming_another_tenants_run_reaches_nothing(app, client, world,
+                                                                  make_tenant):
+    other = make_tenant("othercorp")
+    configure(app, other.id, twilio_sid="AC" + "4" * 32, twilio_token="other-token",
+              twilio_from="+15005550007")
+    with app.app_context(), tenant_context(world.tenant.id):
+        run = db.session.execute(select(StepRun).where(StepRun.id == world.run_id)).scalar_one()
+        run.status, run.provider_message_id = "unknown", "SMvictim"
+        db.session.commit()
+    path = f"/othercorp/webhooks/twilio/status?sr={world.run_id}"
+    form = {"MessageSid": "SMvictim", "MessageStatus": "delivered", "To": "+33611111111"}
+    response = _twilio_post(client, path, form, token="other-token")
+    assert response.status_code == 204
+    assert _state(app, world) == ("unknown", "active", 0)
+    assert _events(app, world.tenant.id) == []
+    assert [e.step_run_id for e in _events(app, other.id)] == [None]
