@@ -104,8 +104,11 @@ def version_for(step: Step, record_id: int) -> str:
             return test.winner if test.winner in ("A", "B") else default_version(step)
         if test.status == AbTestStatus.RUNNING.value:
             end = deadline(test, step)
-            if end is not None and now() >= end:
-                return default_version(step)
+            if end is not None and now() >= end:  # the job decides it within minutes
+                stats = test.stats or {}
+                significant = float(stats.get("p_value", 1.0)) <= msprt.ALPHA
+                leader = stats.get("leader")
+                return leader if significant and leader in ("A", "B") else default_version(step)
     return choose_version(step.id, record_id, split_a(step))
 
 

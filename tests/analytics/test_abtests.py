@@ -163,6 +163,11 @@ def test_a_test_ending_at_a_date_runs_until_then(within, tenant, add_records):
     with within(tenant):
         test = abtests.evaluate(_test(step_id).id)
         assert test.status == "running" and test.stats["p_value"] < 0.05
+    with within(tenant):  # past the end, before the job looks: the significant leader
+        from saas.engine import clock
+        clock.set_offset(timedelta(days=2, minutes=1).total_seconds())
+        step = _step(step_id)
+        assert {abtests.version_for(step, rid) for rid in range(1, 100)} == {"B"}
     with within(tenant):
         test = abtests.evaluate(_test(step_id).id, at=end + timedelta(minutes=1))
         assert (test.outcome, test.winner) == ("winner", "B")
