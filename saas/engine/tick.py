@@ -15,7 +15,7 @@ from collections import defaultdict
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 
 from saas.auth.models import Tenant
 from saas.engine import clock
@@ -54,11 +54,39 @@ def claim_due(tenant_id: int, now: datetime, limit: int) -> list:
     return list(db.session.execute(stmt))
 
 
+# PostgreSQL: claim and expire the due waits in one statement (the lock and the update are one
+# write of each row, not two); the other claimed rows stay locked for the rest of the batch.
+CLAIM_AND_EXPIRE = text("""
+WITH claimed AS (
+    SELECT sr.id, sr.enrollment_id, sr.step_id, sr.sequence_id, sr.status, sr.step_type
+    FROM step_run sr JOIN enrollment e ON e.id = sr.enrollment_id
+    WHERE sr.tenant_id = :tenant AND sr.status IN ('waiting', 'pending')
+      AND sr.due_at <= :now AND e.status = 'active'
+    ORDER BY sr.due_at LIMIT :limit
+    FOR UPDATE OF sr SKIP LOCKED
+), expired AS (
+    UPDATE step_run s SET status = 'completed', completed_at = :now, outcome = 'expired',
+                          started_at = coalesce(s.started_at, :now)
+    FROM claimed WHERE s.id = claimed.id AND claimed.step_type = 'wait'
+    RETURNING s.id
+)
+SELECT claimed.*, expired.id IS NOT NULL AS expired
+FROM claimed LEFT JOIN expired ON expired.id = claimed.id
+""")
+
+
+def _claim(tenant_id: int, now: datetime, limit: int) -> list:
+    if _is_sqlite():
+        return claim_due(tenant_id, now, limit)
+    return list(db.session.execute(CLAIM_AND_EXPIRE,
+                                   {"tenant": tenant_id, "now": now, "limit": limit}))
+
+
 def process_batch(tenant_id: int, now: datetime, limit: int, graphs: GraphCache) -> dict:
     """Claim and process one batch for the tenant in context; commits."""
     counts = {"claimed": 0, "transitions": 0, "sends": 0, "deferred": 0}
     _begin()
-    rows = claim_due(tenant_id, now, limit)
+    rows = _claim(tenant_id, now, limit)
     if not rows:
         db.session.rollback()
         return counts
@@ -75,12 +103,13 @@ def process_batch(tenant_id: int, now: datetime, limit: int, graphs: GraphCache)
             counts["transitions"] += decide_email_conditions(
                 graph, graph.steps[step_id], ids, now, timed_out=True)
             continue
-        run_ids = [r.id for r in group]
-        db.session.execute(
-            update(StepRun).where(id_in(StepRun.id, run_ids))
-            .values(status="completed", completed_at=now, outcome="expired",
-                    started_at=func.coalesce(StepRun.started_at, now))
-            .execution_options(synchronize_session=False))
+        run_ids = [r.id for r in group if not getattr(r, "expired", False)]
+        if run_ids:
+            db.session.execute(
+                update(StepRun).where(id_in(StepRun.id, run_ids))
+                .values(status="completed", completed_at=now, outcome="expired",
+                        started_at=func.coalesce(StepRun.started_at, now))
+                .execution_options(synchronize_session=False))
         counts["transitions"] += advance_group(graph, ids, step_id, None, now)
     claimed_sends: list[int] = []
     if sends:
