@@ -172,3 +172,27 @@ def add_records(app):
         return ids
 
     return add
+
+
+REAL_PROVIDER_HOSTS = ("sendgrid.com", "sendgrid.net", "twilio.com")
+
+
+@pytest.fixture(autouse=True)
+def _no_real_providers(monkeypatch):
+    """Fail any test that reaches a real provider host (tests talk to a local fake server)."""
+    import socket
+
+    reached: list[str] = []
+    real_getaddrinfo = socket.getaddrinfo
+
+    def guarded(host, *args, **kwargs):
+        name = host.decode() if isinstance(host, bytes) else str(host or "")
+        if any(name == h or name.endswith("." + h) for h in REAL_PROVIDER_HOSTS):
+            reached.append(name)
+            raise OSError(f"tests may not reach the real provider host {name}")
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", guarded)
+    yield
+    if reached:
+        pytest.fail(f"the test tried to reach a real provider: {', '.join(sorted(set(reached)))}")
