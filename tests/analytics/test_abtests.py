@@ -152,6 +152,9 @@ def test_default_version_after_the_end_date_before_the_job_runs(within, tenant):
         step = _step(step_id)
         assert _test(step_id).status == "running"
         assert {abtests.version_for(step, rid) for rid in range(1, 100)} == {"B"}
+    with within(tenant):  # the job then records the outcome: inconclusive at the end date
+        test = abtests.evaluate(_test(step_id).id)
+        assert (test.status, test.outcome, test.winner) == ("completed", "inconclusive", "B")
 
 
 def test_a_test_ending_at_a_date_runs_until_then(within, tenant, add_records):
