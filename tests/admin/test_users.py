@@ -31,7 +31,8 @@ def test_invite_then_accept(app, admin_client, admin):
     accepted = newcomer.post(link, data={"name": "Sam Seller", "password": "blue-harbour-31",
                                          "confirm": "blue-harbour-31"})
     assert accepted.headers["Location"] == "/acme/"
-    assert newcomer.get("/acme/").status_code == 200
+    assert newcomer.get("/acme/").headers["Location"] == "/acme/worklist"  # a seller's home
+    assert newcomer.get("/acme/worklist").status_code == 200
     # The link works once.
     assert app.test_client().get(link).status_code == 404
 
