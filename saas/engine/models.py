@@ -91,6 +91,10 @@ class StepRun(TenantScoped, db.Model):
         Index("ix_step_run_sending", "tenant_id", "started_at",
               postgresql_where=text("status = 'sending'"),
               sqlite_where=text("status = 'sending'")),
+        # Uncertain sends waiting for a provider event (resent after a window without one).
+        Index("ix_step_run_unknown", "tenant_id", "completed_at",
+              postgresql_where=text("status = 'unknown'"),
+              sqlite_where=text("status = 'unknown'")),
         # The worklist: a seller's open activities by due time.
         Index("ix_step_run_worklist", "tenant_id", "seller_id", "due_at", "id",
               postgresql_where=text("status = 'open'"), sqlite_where=text("status = 'open'")),
