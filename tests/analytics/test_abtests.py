@@ -315,3 +315,41 @@ def test_records_reaching_the_step_through_the_engine_get_the_winner(within, ten
     with within(tenant):
         assert abtests.evaluate(_test(step_id).id).winner == "B"
     assert connect(after) == ["B"] * 40
+
+
+def test_two_workers_evaluating_at_once_take_turns(app, within, tenant, add_records):
+    """The second evaluation waits for the first's row lock, then finds the test decided and
+    changes nothing (one look, one decision time)."""
+    import threading
+
+    from saas.tenancy import tenant_context
+
+    step_id = _running_step(within, tenant)
+    record_ids = add_records(tenant, 700)
+    with within(tenant):
+        ab_sends(_step(step_id), record_ids, {"A": 8, "B": 60})
+        test_id = _test(step_id).id
+    decided, release = threading.Event(), threading.Event()
+    results = []
+
+    def evaluate(hold: bool) -> None:
+        with app.app_context(), tenant_context(tenant.id):
+            test = abtests.evaluate(test_id)
+            results.append((test.outcome, test.decided_at, test.stats["looks"]))
+            if hold:
+                decided.set()
+                release.wait(10)
+            db.session.commit()
+
+    one = threading.Thread(target=evaluate, args=(True,))
+    one.start()
+    assert decided.wait(20)
+    two = threading.Thread(target=evaluate, args=(False,))
+    two.start()
+    two.join(1)
+    assert two.is_alive()  # waits for the first one's lock on the test
+    release.set()
+    one.join(20)
+    two.join(20)
+    assert len(results) == 2 and results[0] == results[1]
+    assert results[0][0] == "winner" and results[0][2] == 1
