@@ -222,3 +222,18 @@ def test_a_snapshot_is_reused_until_refreshed(app, history, client, login, withi
 def history_record_id(tenant) -> int:
     from saas.records.models import Record
     return db.session.execute(select(Record.id).order_by(Record.id.desc()).limit(1)).scalar_one()
+
+
+def test_empty_states_say_what_to_do(app, within, make_tenant, make_user, client, login):
+    tenant = make_tenant("acme")
+    user = make_user(tenant, roles=[Role.SEQUENCE_MANAGER])
+    login(client, user)
+    assert "No sequences yet." in client.get("/acme/analytics").get_data(as_text=True)
+    with within(tenant):
+        sequence_id = make_sequence("Empty one", status="draft").id
+    listing = client.get("/acme/analytics").get_data(as_text=True)
+    assert "Empty one" in listing
+    html = client.get(f"/acme/analytics/sequences/{sequence_id}").get_data(as_text=True)
+    assert "No record was connected all time." in html
+    assert "This version has no steps yet." in html
+    assert "A/B tests" not in html
