@@ -73,3 +73,18 @@ def run_connect_job(job_id: int, tenant_id: int) -> None:
                 finished_at=utcnow()))
             db.session.commit()
             raise
+
+
+def requeue_forgotten(tenant_id: int, older_than_seconds: float = 60) -> int:
+    """Queued connect jobs whose RQ job was lost (Redis flushed or away) are enqueued again
+    (a unique job id: one still waiting in Redis is left alone)."""
+    from datetime import timedelta
+
+    from saas.engine.services import enqueue_connect
+
+    cutoff = utcnow() - timedelta(seconds=older_than_seconds)
+    ids = db.session.execute(select(ConnectJob.id).where(
+        ConnectJob.tenant_id == tenant_id, ConnectJob.status == "queued",
+        ConnectJob.created_at < cutoff)).scalars().all()
+    db.session.rollback()
+    return sum(1 for job_id in ids if enqueue_connect(job_id, tenant_id))

@@ -142,9 +142,11 @@ def run_tick(*, budget_seconds: float | None = None, per_tenant: int | None = No
     for tenant_id in tenant_ids:
         with tenant_context(tenant_id):
             totals["connected"] += consume_segment_events(tenant_id)
+            from saas.engine.connect_job import requeue_forgotten
             from saas.engine.sends import recover_stale
 
             totals["recovered"] += recover_stale(tenant_id)
+            requeue_forgotten(tenant_id)
     busy = set(tenant_ids)
     while busy and (not totals["rounds"] or time.monotonic() - started < budget):
         totals["rounds"] += 1
