@@ -131,3 +131,24 @@ def test_connect_a_segment_now_and_as_members_join_then_assign(app, admin_client
     with app.app_context():
         assert run_tick()["connected"] == 1
     assert len(_enrollments(app, admin.tenant.id)) == 5
+
+
+def test_a_connect_job_lost_with_redis_is_enqueued_again_by_the_tick(app, admin, add_records,
+                                                                     redis_conn):
+    from datetime import timedelta
+
+    from saas.engine.models import ConnectJob
+    from saas.timeutil import utcnow
+
+    ids = add_records(admin.tenant, 3, owner_id=admin.id)
+    seq_id = _setup(app, admin, name="Nurture")
+    with app.app_context(), tenant_context(admin.tenant.id):
+        job = ConnectJob(sequence_id=seq_id, record_ids=ids, total=3,
+                         created_at=utcnow() - timedelta(minutes=5))
+        db.session.add(job)
+        db.session.commit()  # never enqueued: as if Redis had been flushed
+    with app.app_context():
+        run_tick()
+    AppWorker([Queue("default", connection=redis_conn)], connection=redis_conn,
+              app=app).work(burst=True)
+    assert len(_enrollments(app, admin.tenant.id)) == 3
