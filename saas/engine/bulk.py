@@ -76,6 +76,37 @@ def _insert_runs(ids: list[int], step: StepInfo, status: str, due_at: datetime, 
     db.session.execute(insert(StepRun).from_select(columns, source))
 
 
+def _insert_and_move(ids: list[int], step: StepInfo, status: str, due_at: datetime,
+                     now: datetime, counted: bool, *, started: bool = False,
+                     local_wait: tuple[int, int] | None = None) -> None:
+    """PostgreSQL: move the enrollments and write their step runs in one statement
+    (WITH moved AS (UPDATE enrollment ... RETURNING ...) INSERT INTO step_run SELECT ...)."""
+    e = Enrollment
+    moved = (update(e).where(id_in(e.id, ids), e.status == ACTIVE)
+             .values(current_step_id=step.id, updated_at=now,
+                     steps_done=e.steps_done + (1 if counted else 0))
+             .returning(e.tenant_id, e.id, e.sequence_id, e.record_id, e.seller_id)
+             .cte("moved"))
+    stamp = literal(now, DateTime(timezone=True))
+    due = literal(due_at, DateTime(timezone=True))
+    source = select(moved.c.tenant_id, moved.c.id, literal(step.id, Integer),
+                    moved.c.sequence_id, moved.c.record_id, moved.c.seller_id,
+                    literal(step.type, String), literal(status, String), due, stamp,
+                    stamp if started else null(), literal(0, Integer))
+    if local_wait is not None:
+        days, hours = local_wait
+        zone_name = func.coalesce(Record.time_zone, "UTC")
+        local_due = func.timezone(zone_name, func.timezone(zone_name, stamp)
+                                  + func.make_interval(0, 0, 0, days)) \
+            + func.make_interval(0, 0, 0, 0, hours)
+        source = source.with_only_columns(*[
+            local_due if i == 8 else c for i, c in enumerate(source.selected_columns)]) \
+            .select_from(moved.join(Record, Record.id == moved.c.record_id))
+    else:
+        source = source.select_from(moved)
+    db.session.execute(insert(StepRun).from_select(RUN_COLUMNS, source).add_cte(moved))
+
+
 def _update_fields(graph: StepGraph, ids: list[int], step: StepInfo, now: datetime,
                    counted: bool) -> None:
     """A field update command for a whole group: one UPDATE of the records, then on."""
@@ -158,6 +189,16 @@ def advance_group(graph: StepGraph, enrollment_ids: list[int], step_id: int | No
             _complete(chunk, now, counted)
             continue
         kind = StepType(step.type)
+        if _is_postgresql() and not already_moved and (
+                kind.is_manual or kind in (StepType.WAIT, StepType.EMAIL_CONDITION)):
+            if kind.is_manual:
+                _insert_and_move(chunk, step, "open", now, now, counted)
+            else:
+                _insert_and_move(chunk, step, "waiting", now, now, counted, started=True,
+                                 local_wait=_wait_parts(step))
+            if kind is StepType.EMAIL_CONDITION:
+                decide_email_conditions(graph, step, chunk, now, timed_out=False)
+            continue
         if kind.is_manual:
             _insert_runs(chunk, step, "open", now, now)
         elif kind is StepType.WAIT and not int((step.config or {}).get("days") or 0):

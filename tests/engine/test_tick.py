@@ -206,3 +206,24 @@ def test_two_ticks_at_once_claim_nothing_twice(app, world):
     assert sum(r["transitions"] for r in results) == 400
     with world.inside():
         assert statuses(seq_id) == {"completed": 400, "open": 400}
+
+
+def test_a_days_wait_reached_in_the_tick_is_due_at_local_time_across_dst(app, world):
+    record_id = world.add(1, time_zone="Europe/Paris")[0]
+    friday = datetime(2026, 10, 23, 7, 0, tzinfo=UTC)  # 09:00 in Paris, summer time
+    with app.app_context():
+        clock.set_offset((friday - clock.now()).total_seconds() + clock.offset_seconds())
+    with world.inside():
+        seq = build_sequence([{"type": "wait", "config": {"days": 1, "hours": 0}},
+                              {"type": "wait", "name": "Second", "config": {"days": 1}},
+                              {"type": "task", "name": "Task"}])
+        connect_many([record_id], seq.lineage_id)
+        db.session.commit()
+    with app.app_context():
+        clock.move_forward(timedelta(days=1))  # Saturday 09:00 CEST: the first wait ends
+        assert run_tick()["transitions"] == 1
+    with world.inside():
+        due = db.session.execute(select(StepRun.due_at).where(
+            StepRun.status == "waiting")).scalar_one()
+        # Sunday 09:00 CET (after the change) = 08:00 UTC: 25 hours after Saturday 07:00 UTC.
+        assert abs(due - datetime(2026, 10, 25, 8, 0, tzinfo=UTC)) < timedelta(seconds=10)
