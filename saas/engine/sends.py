@@ -95,7 +95,7 @@ def _deliver_chunk(chunk: list[int], config, composer: Composer, graphs: GraphCa
         return 0
     records = {r.id: r for r in db.session.execute(
         select(Record).where(Record.id.in_({run.record_id for run in runs}))).scalars()}
-    composer.load_sellers({r.owner_id for r in records.values()})
+    composer.load_sellers({r.owner_id for r in records.values()} | {run.seller_id for run in runs})
     template_ids = {run.id: _template_id(graphs.get(run.sequence_id).steps[run.step_id],
                                          run.ab_version) for run in runs}
     templates = {t.id: t for t in db.session.execute(select(MessageTemplate).where(

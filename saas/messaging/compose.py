@@ -70,9 +70,10 @@ class Composer:
                     User.id.in_(wanted))):
                 self.sellers[user.id] = {"name": user.name, "email": user.email}
 
-    def _context(self, record: Record, unsubscribe_url: str) -> dict:
+    def _context(self, record: Record, unsubscribe_url: str, seller_id: int | None) -> dict:
+        """The enrollment's seller (else the record's owner) signs the message."""
         return rendering.build_context(
-            record_values(record), seller=self.sellers.get(record.owner_id),
+            record_values(record), seller=self.sellers.get(seller_id or record.owner_id),
             tenant_name=self.config.tenant_name, unsubscribe_url=unsubscribe_url,
             custom_keys=self.custom_keys)
 
@@ -88,7 +89,7 @@ class Composer:
                 raise ComposeError(f"“{template.name}” is not an SMS template.")
             if not record.phone:
                 raise ComposeError("The record has no phone number.")
-            body = rendering.render_text(template.body, self._context(record, ""))
+            body = rendering.render_text(template.body, self._context(record, "", seller_id))
             if not body.strip():
                 raise ComposeError("The message is empty once rendered.")
             return Outgoing(step_run_id, "sms", record.phone, body=body)
@@ -97,7 +98,7 @@ class Composer:
         if not record.email:
             raise ComposeError("The record has no email address.")
         unsubscribe = self.tracker.unsubscribe_url(step_run_id, record.email)
-        context = self._context(record, unsubscribe)
+        context = self._context(record, unsubscribe, seller_id)
         html = rendering.render_html(template.html_body, context)
         text_source = template.text_body if (template.text_body or "").strip() \
             else _text_source(template.html_body)

@@ -284,3 +284,23 @@ def test_twilio_status_for_an_unknown_sms_reconciles_it(app, client, twilio_tena
                        headers={"X-Twilio-Signature": signature}).status_code == 204
     [run] = runs(app, twilio_tenant.id, [run_id])
     assert run.status == "sent" and run.provider_message_id == form["MessageSid"]
+
+
+def test_the_sellers_own_sender_and_name(app, sendgrid_tenant, fake):
+    from tests.messaging.conftest import configure
+
+    with app.app_context(), tenant_context(sendgrid_tenant.id):
+        seller_id = builders.seller().id
+        db.session.commit()
+    configure(app, sendgrid_tenant.id, sellers={
+        str(seller_id): {"from_address": "sam@mailco.example", "from_name": "Sam at Mail Co"}})
+    with app.app_context(), tenant_context(sendgrid_tenant.id):
+        template = builders.email_template(html="<p>Best, {{ seller.name }}</p>")
+        seq = builders.sequence([{"type": "auto_email", "config": {"template_id": template.id}}])
+        builders.connect([builders.lead("a@example.com")], seq)
+        db.session.commit()
+    tick(app)
+    [email] = fake.emails()
+    assert email["body"]["from"] == {"email": "sam@mailco.example", "name": "Sam at Mail Co"}
+    html = next(c["value"] for c in email["body"]["content"] if c["type"] == "text/html")
+    assert "Best, Sam Seller" in html

@@ -21,6 +21,7 @@ import argparse
 import json
 import multiprocessing
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -140,11 +141,14 @@ def main() -> None:
         processes = [context.Process(target=worker, args=(fake_url, args.concurrency))
                      for _ in range(args.workers)]
         started = time.perf_counter()
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         for process in processes:
             process.start()
         for process in processes:
             process.join()
         elapsed = time.perf_counter() - started
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        worker_cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
         with urllib.request.urlopen(fake_url + "/_fake/stats") as response:  # noqa: S310
             stats = json.load(response)
         with app.app_context():
@@ -172,6 +176,11 @@ def main() -> None:
         "statuses": statuses,
         "provider_requests": stats["requests"],
         "seconds": round(elapsed, 2),
+        # CPU the worker processes used (rendering, tracking, client, database calls): what the
+        # rate would be with a core each, on a machine shared with nothing else.
+        "worker_cpu_seconds": round(worker_cpu, 2),
+        "emails_per_worker_cpu_s": round(sent / worker_cpu, 1) if worker_cpu else None,
+        "load_average_1m": round(os.getloadavg()[0], 2),
         "workers": args.workers,
         "concurrency": args.concurrency,
         "build_seconds": round(build_seconds, 1),
