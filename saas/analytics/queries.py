@@ -1,7 +1,9 @@
 """The read side of analytics: every figure is a SQL aggregate (GROUP BY, FILTER), never a Python
-loop over enrollments, step runs or events.
+loop over enrollments, step runs or events. The day-by-day aggregates live in `rollup`; this
+module has the definitions, the periods, the steps tree and what is read live (the median,
+overdue activities, A/B panels).
 
-Definitions (shown on the page as well):
+Definitions (shown on the page as well), with UTC days:
 - Records: the enrollments of every version of the sequence *connected in the period*
   (started_at), by their status now; exited ones by exit reason. Goal reached: those whose record
   meets the sequence goal now (Sequence.settings["goal"]: the field equals the value). Median days
@@ -18,13 +20,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, case, func, select, text
+from sqlalchemy import func, select, text
 
-from saas.engine.abtests import goal_clause
 from saas.engine.models import AbTest, Enrollment, StepRun
 from saas.extensions import db
-from saas.messaging.models import MessageEvent
-from saas.records.models import Record
 from saas.sequences.models import Sequence, Step, StepType
 
 PERIODS = {"7": "Last 7 days", "30": "Last 30 days", "90": "Last 90 days",
@@ -50,8 +49,12 @@ class Period:
 
     @classmethod
     def parse(cls, key: str | None, now: datetime) -> Period:
+        """From the start of the UTC day N days ago (analytics count whole days) until now."""
         key = key if key in PERIODS else "all"
-        start = None if key == "all" else now - timedelta(days=int(key))
+        start = None
+        if key != "all":
+            first = (now - timedelta(days=int(key))).date()
+            start = datetime.combine(first, datetime.min.time(), tzinfo=now.tzinfo)
         return cls(key, start, now)
 
     def timeline_days(self) -> list[date]:
@@ -115,27 +118,10 @@ def _in_period(column, period: Period):
     return clauses
 
 
-def record_summary(sequence: Sequence, period: Period) -> RecordSummary:
-    lineage = lineage_of(sequence)
-    cohort = [Enrollment.lineage_id == lineage, *_in_period(Enrollment.started_at, period)]
-    summary = RecordSummary()
-    rows = db.session.execute(
-        select(Enrollment.status, Enrollment.exit_reason, func.count())
-        .where(*cohort).group_by(Enrollment.status, Enrollment.exit_reason)).all()
-    for status, reason, count in rows:
-        summary.connected += count
-        if hasattr(summary, status) and status != "connected":
-            setattr(summary, status, getattr(summary, status) + count)
-        if status == "exited":
-            key = reason or "other"
-            summary.exited_by_reason[key] = summary.exited_by_reason.get(key, 0) + count
-    if (sequence.settings or {}).get("goal"):
-        summary.goal_reached = db.session.execute(
-            select(func.count(func.distinct(Enrollment.record_id)))
-            .join(Record, Record.id == Enrollment.record_id)
-            .where(*cohort, goal_clause(sequence))).scalar_one()
-    summary.median_days = median_days_to_complete(cohort) if summary.completed else None
-    return summary
+def cohort(sequence: Sequence, period: Period) -> list:
+    """The enrollments of every version connected in the period."""
+    return [Enrollment.lineage_id == lineage_of(sequence),
+            *_in_period(Enrollment.started_at, period)]
 
 
 def median_days_to_complete(cohort: list) -> float | None:
@@ -179,85 +165,24 @@ def ordered_steps(sequence_id: int) -> list[tuple[Step, int, str]]:
     return result
 
 
-def _sent_at():
-    return func.coalesce(StepRun.completed_at, StepRun.started_at)
-
-
-def _events_by_step(version_ids: list[int], in_period):
-    """(step id, event kind, step runs with at least one such event): one join of the events to
-    their step runs, counting distinct step runs per step and kind (a message opened three
-    times counts once). Measured faster than deduplicating the events first (the sort for the
-    distinct fits in the request's work_mem, see `tune_session`)."""
-    return db.session.execute(
-        select(StepRun.step_id, MessageEvent.kind,
-               func.count(func.distinct(MessageEvent.step_run_id)))
-        .join(StepRun, StepRun.id == MessageEvent.step_run_id)
-        .where(MessageEvent.kind.in_(tuple(EVENT_COLUMNS)),
-               StepRun.sequence_id.in_(version_ids), StepRun.step_type.in_(MESSAGE_TYPES),
-               in_period)
-        .group_by(StepRun.step_id, MessageEvent.kind)).all()
-
-
 @dataclass
 class Activity:
     steps: list[StepFigures]
     days: list[tuple[date, int, int]]   # (day, messages sent, replies)
 
 
-def activity(sequence: Sequence, chosen_id: int, period: Period, now: datetime) -> Activity:
-    """Per-step figures of the chosen version and the daily timeline of all versions: ONE
-    aggregate over the lineage's step runs grouped by step and by the day a message went out
-    (the timeline's sends come from the same pass), one for events by step and kind, one for
-    replies per day. Python only adds up aggregate rows (a few per step and day), never events."""
-    rows = {s.id: StepFigures(s, depth, label) for s, depth, label in ordered_steps(chosen_id)}
-    version_ids = [v.id for v in versions(sequence)]
-    days = period.timeline_days()
-    window_start = datetime.combine(days[0], datetime.min.time(), tzinfo=period.end.tzinfo)
-    in_period = and_(*_in_period(StepRun.created_at, period))
-    is_send = and_(StepRun.status.in_(DONE_STATUSES), StepRun.step_type.in_(MESSAGE_TYPES))
-    sent_day = case((and_(is_send, _sent_at() >= window_start, _sent_at() <= period.end),
-                     func.date(_sent_at())), else_=None)
-    reached = StepRun.sequence_id.in_(version_ids)
-    stmt = (select(StepRun.step_id, sent_day.label("day"),
-                   func.count().filter(in_period),
-                   func.count().filter(in_period, StepRun.status.in_(DONE_STATUSES)),
-                   func.count().filter(in_period, StepRun.status == "skipped"),
-                   func.count().filter(in_period, StepRun.status == "open",
-                                       StepRun.due_at < now),
-                   func.count().filter(in_period, StepRun.status == "failed"))
-            .where(reached).group_by(StepRun.step_id, sent_day))
-    sends: dict[date, int] = {}
-    for step_id, day, total, done, skipped, overdue, failed in db.session.execute(stmt):
-        if day is not None:
-            sends[_day(day)] = sends.get(_day(day), 0) + done
-        row = rows.get(step_id)
-        if row is None:
-            continue
-        row.reached += total
-        row.completed += done
-        row.skipped += skipped
-        row.overdue += overdue
-        row.failed += failed
-    for step_id, kind, count in _events_by_step(version_ids, in_period):
-        if step_id in rows:
-            rows[step_id].events[EVENT_COLUMNS[kind]] = count
-    replies = {_day(k): v for k, v in db.session.execute(
-        select(func.date(MessageEvent.occurred_at), func.count(func.distinct(StepRun.id)))
-        .join(StepRun, StepRun.id == MessageEvent.step_run_id)
-        .where(StepRun.sequence_id.in_(version_ids), MessageEvent.kind == "reply",
-               MessageEvent.occurred_at >= window_start,
-               MessageEvent.occurred_at <= period.end)
-        .group_by(func.date(MessageEvent.occurred_at))).all()}
-    timeline_rows = [(day, sends.get(day, 0), replies.get(day, 0)) for day in days]
-    return Activity(list(rows.values()), timeline_rows)
-
-
-def _day(value) -> date:
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    return date.fromisoformat(str(value)[:10])
+def overdue(chosen_id: int, period: Period, now: datetime) -> dict[int, int]:
+    """Open activities past their due time, by step, among those reached in the period (read
+    live: it changes with the clock, not with events)."""
+    step_ids = list(db.session.execute(
+        select(Step.id).where(Step.sequence_id == chosen_id)).scalars())
+    if not step_ids:
+        return {}
+    return dict(db.session.execute(
+        select(StepRun.step_id, func.count())
+        .where(StepRun.step_id.in_(step_ids), StepRun.status == "open", StepRun.due_at < now,
+               *_in_period(StepRun.created_at, period))
+        .group_by(StepRun.step_id)).all())
 
 
 def ab_tests(sequence: Sequence) -> list[tuple[AbTest, Step, Sequence]]:

@@ -1,25 +1,24 @@
-"""Computed analytics figures kept in Redis for a few minutes, so a large sequence's page opens
-at once.
+"""A sequence's day-by-day aggregates (saas.analytics.rollup) kept in Redis for a few minutes,
+so a large sequence's page opens at once, for any period and version.
 
-The figures are always computed by the SQL aggregates of `queries` (a million step runs take
-about a second of database time); a snapshot is their small result (a few numbers per step and
-per day) as JSON, keyed by tenant, lineage, version and period. The page uses a snapshot younger
-than MAX_AGE and says when it was computed ("Refresh" recomputes); the periodic job computes the
-default view (all time, the active version) of every sequence with running records ahead of
-people opening it. Losing Redis loses nothing: the page computes again.
+The aggregates are always computed by SQL (a million step runs take one to two seconds of
+database time); the snapshot is their small result (a few numbers per step and per day) as JSON,
+keyed by tenant and sequence lineage. The page uses a snapshot younger than MAX_AGE and says
+when it was computed ("Refresh" recomputes); the periodic job computes the snapshot of every
+sequence with running records ahead of people opening it. Losing Redis loses nothing: the page
+computes again.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from dataclasses import asdict
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from redis.exceptions import RedisError
 from sqlalchemy import select
 
-from saas.analytics import queries
+from saas.analytics import queries, rollup
 from saas.engine.models import Enrollment
 from saas.extensions import db, get_redis
 from saas.sequences.models import Sequence
@@ -28,66 +27,49 @@ from saas.timeutil import utcnow
 
 log = logging.getLogger(__name__)
 MAX_AGE = timedelta(minutes=10)
-KEY = "saas:analytics:{tenant}:{lineage}:{version}:{period}"
+KEY = "saas:analytics:{tenant}:{lineage}"
 
 
-def _key(sequence: Sequence, chosen: Sequence, period_key: str) -> str:
-    return KEY.format(tenant=current_tenant_id(), lineage=queries.lineage_of(sequence),
-                      version=chosen.id, period=period_key)
+def _key(sequence: Sequence) -> str:
+    return KEY.format(tenant=current_tenant_id(), lineage=queries.lineage_of(sequence))
 
 
-def _dump(summary: queries.RecordSummary, activity: queries.Activity, at: datetime) -> str:
-    return json.dumps({
-        "computed_at": at.isoformat(),
-        "summary": asdict(summary),
-        "steps": {str(s.step.id): {"reached": s.reached, "completed": s.completed,
-                                   "skipped": s.skipped, "overdue": s.overdue,
-                                   "failed": s.failed, "events": s.events}
-                  for s in activity.steps},
-        "days": [[d.isoformat(), sent, replies] for d, sent, replies in activity.days],
-    })
-
-
-def _load(raw: str, chosen: Sequence):
-    data = json.loads(raw)
-    summary = queries.RecordSummary(**data["summary"])
-    steps = []
-    for step, depth, label in queries.ordered_steps(chosen.id):
-        row = queries.StepFigures(step, depth, label)
-        figures = data["steps"].get(str(step.id))
-        if figures is None:
-            return None  # the version's steps changed since: compute again
-        for name, value in figures.items():
-            setattr(row, name, value)
-        steps.append(row)
-    days = [(date.fromisoformat(d), sent, replies) for d, sent, replies in data["days"]]
-    return summary, queries.Activity(steps, days), datetime.fromisoformat(data["computed_at"])
-
-
-def compute(sequence: Sequence, chosen: Sequence, period: queries.Period, now: datetime):
-    queries.tune_session()
-    summary = queries.record_summary(sequence, period)
-    activity = queries.activity(sequence, chosen.id, period, now)
+def compute(sequence: Sequence, now: datetime) -> rollup.Rollup:
+    result = rollup.compute(sequence, now)
     try:
-        get_redis().set(_key(sequence, chosen, period.key), _dump(summary, activity, now),
+        get_redis().set(_key(sequence), json.dumps(result.as_dict()),
                         ex=int(MAX_AGE.total_seconds()))
     except RedisError:
         log.warning("could not keep the analytics snapshot", exc_info=True)
-    return summary, activity, now
+    return result
+
+
+def current(sequence: Sequence, now: datetime, *, fresh: bool = False) -> rollup.Rollup:
+    """A snapshot younger than MAX_AGE, else computed now (and kept)."""
+    if not fresh:
+        try:
+            raw = get_redis().get(_key(sequence))
+        except RedisError:
+            raw = None
+        if raw:
+            kept = rollup.Rollup(**json.loads(raw))
+            if now - kept.computed < MAX_AGE:
+                return kept
+    return compute(sequence, now)
 
 
 def figures(sequence: Sequence, chosen: Sequence, period: queries.Period, now: datetime,
             *, fresh: bool = False):
-    """(summary, activity, computed_at): a snapshot younger than MAX_AGE, else computed now."""
-    if not fresh:
-        try:
-            raw = get_redis().get(_key(sequence, chosen, period.key))
-        except RedisError:
-            raw = None
-        loaded = _load(raw, chosen) if raw else None
-        if loaded is not None and now - loaded[2] < MAX_AGE:
-            return loaded
-    return compute(sequence, chosen, period, now)
+    """(summary, activity, computed_at) for the page: the snapshot's sums for the period and
+    version, with the median and overdue activities read live."""
+    kept = current(sequence, now, fresh=fresh)
+    summary = rollup.summary(kept, period)
+    if summary.completed:
+        summary.median_days = queries.median_days_to_complete(queries.cohort(sequence, period))
+    activity = queries.Activity(
+        rollup.steps(kept, chosen.id, period, queries.overdue(chosen.id, period, now)),
+        rollup.timeline(kept, period))
+    return summary, activity, kept.computed
 
 
 def default_version(versions: list[Sequence]) -> Sequence:
@@ -96,7 +78,7 @@ def default_version(versions: list[Sequence]) -> Sequence:
 
 
 def warm_all_tenants() -> int:
-    """Compute the default view of every sequence that has running records (the periodic job).
+    """Compute the snapshot of every sequence that has running records (the periodic job).
     Returns how many were computed."""
     from saas.engine.abtests import now as engine_now
 
@@ -111,9 +93,7 @@ def warm_all_tenants() -> int:
                 select(Sequence).where(Sequence.lineage_id == lineage_id)
                 .order_by(Sequence.version)).scalars())
             if versions:
-                now = engine_now()
-                compute(versions[0], default_version(versions),
-                        queries.Period.parse("all", now), now)
+                compute(versions[0], engine_now())
                 done += 1
             db.session.commit()
     return done

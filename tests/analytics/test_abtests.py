@@ -255,7 +255,7 @@ def test_the_periodic_job_evaluates_every_tenant_once_per_interval(
         assert _test(steps["beta"]).status == "running"
         assert _test(steps["beta"]).stats["versions"]["B"]["conversions"] == 31
     keys = sorted(k.decode() for k in redis_conn.keys("saas:analytics:*:*"))
-    assert len(keys) == 2 and all(k.endswith(":all") for k in keys)  # both sequences computed
+    assert len(keys) == 2  # both sequences' analytics snapshots computed ahead
 
 
 def test_a_running_tests_settings_cannot_be_edited(within, tenant):
