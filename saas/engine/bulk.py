@@ -25,7 +25,7 @@ from saas.extensions import db
 from saas.records.models import Record
 from saas.sequences.models import Sequence, StepType
 
-CHUNK = 5000
+CHUNK = 20000
 ACTIVE = EnrollmentStatus.ACTIVE.value
 RUN_COLUMNS = ["tenant_id", "enrollment_id", "step_id", "sequence_id", "record_id", "seller_id",
                "step_type", "status", "due_at", "created_at", "started_at", "attempts"]

@@ -15,7 +15,7 @@ from saas.tenancy import tenant_context
 from saas.timeutil import utcnow
 
 log = logging.getLogger(__name__)
-CHUNK = 5000
+CHUNK = 20000
 
 
 def _record_chunks(job: ConnectJob):
