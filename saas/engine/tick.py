@@ -51,7 +51,7 @@ def claim_due(tenant_id: int, now: datetime, limit: int) -> list:
             .order_by(StepRun.due_at).limit(limit))
     if not _is_sqlite():
         stmt = stmt.with_for_update(of=StepRun, skip_locked=True)
-    return list(db.session.execute(stmt))
+    return db.session.execute(stmt).all()
 
 
 # PostgreSQL: claim and expire the due waits in one statement (the lock and the update are one
@@ -78,8 +78,8 @@ FROM claimed LEFT JOIN expired ON expired.id = claimed.id
 def _claim(tenant_id: int, now: datetime, limit: int) -> list:
     if _is_sqlite():
         return claim_due(tenant_id, now, limit)
-    return list(db.session.execute(CLAIM_AND_EXPIRE,
-                                   {"tenant": tenant_id, "now": now, "limit": limit}))
+    return db.session.execute(CLAIM_AND_EXPIRE,
+                              {"tenant": tenant_id, "now": now, "limit": limit}).all()
 
 
 def process_batch(tenant_id: int, now: datetime, limit: int, graphs: GraphCache) -> dict:
