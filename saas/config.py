@@ -22,8 +22,16 @@ ENV_VARS = frozenset({
     "PASSWORD_MIN_LENGTH", "ARGON2_TIME_COST", "ARGON2_MEMORY_COST", "INVITE_MAX_AGE_DAYS",
     "TRIAL_DAYS", "TICK_SECONDS", "WORKER_LOG_LEVEL",
     "MESSAGING_ENCRYPTION_KEY", "SENDGRID_BASE_URL", "TWILIO_BASE_URL", "PROVIDER_TIMEOUT_SECONDS",
-    "PUBLIC_URL",
+    "PUBLIC_URL", "UNKNOWN_RESEND_AFTER", "SEND_MAX_ATTEMPTS", "SEND_RETRY_BASE_SECONDS",
+    "SEND_RETRY_MAX_SECONDS", "SEND_CONCURRENCY", "SEND_CHUNK", "WEBHOOK_MAX_AGE_SECONDS",
 })
+
+# Sending and webhook tuning (numbers; seconds unless said): the resend window of uncertain
+# sends with no provider event, attempts before a retried send fails, the backoff's base and cap,
+# provider calls at once per worker, step runs per commit, the oldest webhook timestamp accepted.
+MESSAGING_TUNING = {"UNKNOWN_RESEND_AFTER": 3600, "SEND_MAX_ATTEMPTS": 6,
+                    "SEND_RETRY_BASE_SECONDS": 30, "SEND_RETRY_MAX_SECONDS": 3600,
+                    "SEND_CONCURRENCY": 8, "SEND_CHUNK": 200, "WEBHOOK_MAX_AGE_SECONDS": 600}
 
 
 class ConfigError(RuntimeError):
@@ -38,6 +46,18 @@ def _int(env: dict, name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+
+
+def _number(env: dict, name: str, default: float) -> float:
+    """A whole or decimal number (tests use fractions of a second)."""
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+    return int(value) if value.is_integer() else value
 
 
 def _bool(env: dict, name: str, default: bool) -> bool:
@@ -75,10 +95,11 @@ class Settings:
     messaging_encryption_key: str = ""
     sendgrid_base_url: str = "https://api.sendgrid.com"
     twilio_base_url: str = "https://api.twilio.com"
-    provider_timeout_seconds: int = 10
+    provider_timeout_seconds: float = 10
     # The app's public address, for links in messages built outside a request (tracking,
     # unsubscribe, Twilio status callbacks).
     public_url: str = "http://localhost:5000"
+    messaging_tuning: tuple = ()
 
     def as_flask_config(self) -> dict:
         return {
@@ -112,6 +133,7 @@ class Settings:
             "TWILIO_BASE_URL": self.twilio_base_url,
             "PROVIDER_TIMEOUT_SECONDS": self.provider_timeout_seconds,
             "PUBLIC_URL": self.public_url,
+            **dict(self.messaging_tuning),
         }
 
 
@@ -178,6 +200,8 @@ def load(env: dict | None = None) -> Settings:
         messaging_encryption_key=env.get("MESSAGING_ENCRYPTION_KEY", ""),
         sendgrid_base_url=env.get("SENDGRID_BASE_URL") or "https://api.sendgrid.com",
         twilio_base_url=env.get("TWILIO_BASE_URL") or "https://api.twilio.com",
-        provider_timeout_seconds=_int(env, "PROVIDER_TIMEOUT_SECONDS", 10),
+        provider_timeout_seconds=_number(env, "PROVIDER_TIMEOUT_SECONDS", 10),
         public_url=(env.get("PUBLIC_URL") or "http://localhost:5000").rstrip("/"),
+        messaging_tuning=tuple((name, _number(env, name, default))
+                               for name, default in MESSAGING_TUNING.items()),
     )

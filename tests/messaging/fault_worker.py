@@ -16,11 +16,11 @@ from tests.conftest import app_config
 def main() -> None:
     app = create_app(app_config(
         SENDGRID_BASE_URL=os.environ["FAULT_SENDGRID_URL"],
-        PROVIDER_TIMEOUT_SECONDS="1", SEND_CONCURRENCY=8, SEND_CHUNK=100,
+        PROVIDER_TIMEOUT_SECONDS=os.environ.get("FAULT_TIMEOUT", "0.3"), SEND_CONCURRENCY=8,
+        SEND_CHUNK=100,
         SEND_RETRY_BASE_SECONDS=0.05, SEND_RETRY_MAX_SECONDS=0.5, SEND_MAX_ATTEMPTS=12,
         ENGINE_SENDING_LEASE=float(os.environ.get("FAULT_LEASE", "2")),
         ENGINE_BATCH_PER_TENANT=300))
-    app.config["PROVIDER_TIMEOUT_SECONDS"] = float(os.environ.get("FAULT_TIMEOUT", "0.3"))
     deadline = time.monotonic() + float(os.environ.get("FAULT_MAX_SECONDS", "240"))
     from saas.engine.tick import run_tick
 
