@@ -199,6 +199,8 @@ def _move(ctx: _Context, step: StepInfo, now: datetime) -> None:
     db.session.flush()
     end_enrollment(enrollment, EnrollmentStatus.COMPLETED.value, "moved", now)
     try:
+        if int(target or 0) == enrollment.lineage_id:
+            raise ConnectRefused("A sequence cannot move a record into itself.")
         connect_record(ctx.record, int(target or 0), seller_id=enrollment.seller_id,
                        source="move", now=now)
     except ConnectRefused as exc:
