@@ -49,10 +49,11 @@ def resend_silent_unknowns(tenant_id: int, limit: int = 1000) -> int:
     has_event = exists().where(MessageEvent.tenant_id == tenant_id,
                                MessageEvent.step_run_id == StepRun.id)
     ids = list(db.session.execute(
-        select(StepRun.id).where(StepRun.tenant_id == tenant_id, StepRun.status == "unknown",
-                                 StepRun.completed_at.is_not(None),
-                                 StepRun.completed_at < cutoff, ~has_event)
-        .limit(limit).with_for_update(skip_locked=True)
+        select(StepRun.id).join(Enrollment, Enrollment.id == StepRun.enrollment_id)
+        .where(StepRun.tenant_id == tenant_id, StepRun.status == "unknown",
+               StepRun.completed_at.is_not(None), StepRun.completed_at < cutoff, ~has_event,
+               Enrollment.status == "active")  # an ended enrollment sends nothing more
+        .limit(limit).with_for_update(of=StepRun, skip_locked=True)
         .execution_options(all_tenants=True)).scalars())
     if not ids:
         db.session.rollback()

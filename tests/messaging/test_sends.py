@@ -304,3 +304,21 @@ def test_the_sellers_own_sender_and_name(app, sendgrid_tenant, fake):
     assert email["body"]["from"] == {"email": "sam@mailco.example", "name": "Sam at Mail Co"}
     html = next(c["value"] for c in email["body"]["content"] if c["type"] == "text/html")
     assert "Best, Sam Seller" in html
+
+
+def test_an_ended_enrollments_unknown_send_is_not_resent(app, outreach, fake, sendgrid_tenant):
+    from saas.engine.lifecycle import end_enrollments
+
+    fake.fail_next("500")
+    [run_id] = outreach("a@example.com")
+    tick(app)
+    [run] = runs(app, sendgrid_tenant.id, [run_id])
+    assert run.status == "unknown"
+    with app.app_context(), tenant_context(sendgrid_tenant.id):
+        end_enrollments([run.enrollment_id], "exited", "replied")
+        db.session.commit()
+    later(app, 7200)
+    with app.app_context():
+        assert resend_all_tenants() == 0
+    tick(app)
+    assert fake.emails() == []
