@@ -11,6 +11,7 @@ from __future__ import annotations
 import http.client
 import json
 import socket
+import threading
 import time
 import urllib.error
 
@@ -92,9 +93,25 @@ def build_mail(*, to: str, from_address: str, from_name: str, subject: str, html
     return mail.get()
 
 
+_local = threading.local()
+
+
+def sendgrid_client(api_key: str, base_url: str, timeout: float) -> SendGridAPIClient:
+    """One client per thread and settings (its HTTP client keeps mutable headers)."""
+    cache = _local.__dict__.setdefault("sendgrid", {})
+    key = (api_key, base_url, timeout)
+    client = cache.get(key)
+    if client is None:
+        if len(cache) > 32:
+            cache.clear()
+        client = SendGridAPIClient(api_key, host=base_url)
+        client.client.timeout = timeout  # never without one
+        cache[key] = client
+    return client
+
+
 def sendgrid_send(*, api_key: str, base_url: str, timeout: float, payload: dict) -> SendResult:
-    client = SendGridAPIClient(api_key, host=base_url)
-    client.client.timeout = timeout
+    client = sendgrid_client(api_key, base_url, timeout)
     try:
         response = client.send(payload)
     except sg_errors.HTTPError as error:

@@ -32,13 +32,16 @@ def _key(secret: str, purpose: str) -> bytes:
     return hashlib.sha256(f"saas.tracking.{purpose}:{secret}".encode()).digest()
 
 
-def _sig(purpose: str, message: str) -> str:
-    key = _key(current_app.config["SECRET_KEY"], purpose)
+def _sig(purpose: str, message: str, secret: str | None = None) -> str:
+    key = _key(secret or current_app.config["SECRET_KEY"], purpose)
     return hmac.new(key, message.encode(), hashlib.sha256).hexdigest()[:SIG_LENGTH]
 
 
-def make(purpose: str, tenant_id: int, step_run_id: int, extra: str = "") -> str:
-    return f"{tenant_id}-{step_run_id}-{_sig(purpose, f'{tenant_id}-{step_run_id}-{extra}')}"
+def make(purpose: str, tenant_id: int, step_run_id: int, extra: str = "",
+         secret: str | None = None) -> str:
+    """`secret` defaults to the app's SECRET_KEY (a batch passes it to skip the lookup)."""
+    signature = _sig(purpose, f"{tenant_id}-{step_run_id}-{extra}", secret)
+    return f"{tenant_id}-{step_run_id}-{signature}"
 
 
 @dataclass(frozen=True)
@@ -61,8 +64,9 @@ def read(purpose: str, token: str, extra: str = "") -> Token | None:
 _REPLY = re.compile(rf"\br-(\d+-\d+-[0-9a-f]{{{SIG_LENGTH}}})@", re.IGNORECASE)
 
 
-def reply_address(tenant_id: int, step_run_id: int, domain: str) -> str:
-    return f"r-{make(REPLY, tenant_id, step_run_id)}@{domain}"
+def reply_address(tenant_id: int, step_run_id: int, domain: str,
+                  secret: str | None = None) -> str:
+    return f"r-{make(REPLY, tenant_id, step_run_id, secret=secret)}@{domain}"
 
 
 def read_reply(addresses: str) -> Token | None:
@@ -94,18 +98,19 @@ class Tracker:
     def __init__(self, tenant_id: int, tenant_slug: str, inbound_domain: str = ""):
         base = (current_app.config.get("PUBLIC_URL") or "http://localhost:5000").rstrip("/")
         self.tenant_id = tenant_id
+        self.secret = current_app.config["SECRET_KEY"]
         self.prefix = f"{base}/{quote(tenant_slug)}/t"
         self.inbound_domain = inbound_domain
 
     def unsubscribe_url(self, step_run_id: int, address: str) -> str:
-        token = make(UNSUBSCRIBE, self.tenant_id, step_run_id, address.lower())
+        token = make(UNSUBSCRIBE, self.tenant_id, step_run_id, address.lower(), self.secret)
         return f"{self.prefix}/u/{token}?a={quote(address.lower(), safe='@')}"
 
     def open_url(self, step_run_id: int) -> str:
-        return f"{self.prefix}/o/{make(OPEN, self.tenant_id, step_run_id)}.gif"
+        return f"{self.prefix}/o/{make(OPEN, self.tenant_id, step_run_id, '', self.secret)}.gif"
 
     def click_url(self, step_run_id: int, url: str) -> str:
-        token = make(CLICK, self.tenant_id, step_run_id, url)
+        token = make(CLICK, self.tenant_id, step_run_id, url, self.secret)
         return f"{self.prefix}/c/{token}?u={quote(url, safe='')}"
 
     def apply(self, step_run_id: int, address: str, html: str, text: str,
@@ -128,6 +133,6 @@ class Tracker:
             text = f"{text or ''}\n\nUnsubscribe: {unsubscribe}"
         headers = {"List-Unsubscribe": f"<{unsubscribe}>",
                    "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
-        reply_to = reply_address(self.tenant_id, step_run_id, self.inbound_domain) \
+        reply_to = reply_address(self.tenant_id, step_run_id, self.inbound_domain, self.secret) \
             if self.inbound_domain else None
         return Tracked(html, text, headers, reply_to, unsubscribe)
