@@ -85,7 +85,8 @@ def connected_page(lineage_id: int, status: str | None, after: str | None):
     elif status == "unassigned":
         stmt = stmt.where(Enrollment.seller_id.is_(None),
                           Enrollment.status.in_(RUNNING_STATUSES))
-    page = keyset_page(stmt, [Enrollment.id], after, descending=True, limit=PAGE_SIZE)
+    page = keyset_page(stmt, [Enrollment.id], after, descending=True, limit=PAGE_SIZE,
+                       cursor_of=lambda e: (e.id,))
     return _rows(page.items), page.next_after
 
 

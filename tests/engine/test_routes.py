@@ -152,3 +152,17 @@ def test_a_connect_job_lost_with_redis_is_enqueued_again_by_the_tick(app, admin,
     AppWorker([Queue("default", connection=redis_conn)], connection=redis_conn,
               app=app).work(burst=True)
     assert len(_enrollments(app, admin.tenant.id)) == 3
+
+
+def test_connected_records_are_paginated_and_filtered(app, admin_client, admin, add_records):
+    ids = add_records(admin.tenant, 55, owner_id=admin.id)
+    seq_id = _setup(app, admin, name="Big")
+    admin_client.post("/acme/leads/bulk", data={"action": "sequence", "sequence_id": seq_id,
+                                                "ids": ids})
+    first = admin_client.get(f"/acme/sequences/{seq_id}/connected")
+    assert first.text.count("Intro call") == 50 and "Next page" in first.text
+    after = first.text.split("after=")[1].split('"')[0].split("&")[0]
+    second = admin_client.get(f"/acme/sequences/{seq_id}/connected?after={after}")
+    assert second.text.count("Intro call") == 5 and "Next page" not in second.text
+    paused = admin_client.get(f"/acme/sequences/{seq_id}/connected?status=paused")
+    assert "No records with this status." in paused.text and "Active (55)" in paused.text
