@@ -41,7 +41,7 @@ from tests.perf.common import build, ensure_database
 
 DATABASE_URL = os.environ.get("TEST_DATABASE_URL",
                               "postgresql+psycopg://postgres@127.0.0.1:5432/bench_analytics")
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/12")
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/5")
 STEPS_PER_ENROLLMENT = 5
 PASSWORD = "bench-password-bench-password"
 
