@@ -18,18 +18,18 @@ BATCH = 50
 MAX_SENDS = 5000
 
 
-def conversions_per_batch(rng: random.Random, rate: float) -> list[int]:
-    """Conversions in each batch of BATCH sends: Bernoulli(rate) sends, drawn as geometric gaps
-    between conversions (exact, and ~20x fewer random numbers than one per send)."""
-    batches = MAX_SENDS // BATCH
-    counts = [0] * batches
+def conversions_per_batch(rng: random.Random, rate: float, batch: int = BATCH,
+                          total: int = MAX_SENDS) -> list[int]:
+    """Conversions in each batch of `batch` sends: Bernoulli(rate) sends, drawn as geometric
+    gaps between conversions (exact, and ~20x fewer random numbers than one per send)."""
+    counts = [0] * (total // batch)
     log_q = math.log1p(-rate)
     position = -1
     while True:
         position += 1 + int(math.log(1.0 - rng.random()) / log_q)
-        if position >= MAX_SENDS:
+        if position >= total:
             return counts
-        counts[position // BATCH] += 1
+        counts[position // batch] += 1
 
 
 def z_test_significant(n: int, x_a: int, x_b: int) -> bool:
@@ -111,3 +111,25 @@ def test_intervals():
     low, high = msprt.difference_interval(1000, 50, 1000, 70)
     assert low < 0.02 < high
     assert msprt.difference_interval(100, 0, 100, 0) is None
+
+
+def test_an_uneven_split_keeps_false_winners_under_alpha(capsys):
+    """30% / 70%: looks after every 30 + 70 sends, up to 3,000 + 7,000."""
+    rng = random.Random(30)
+    false_winners = 0
+    for _ in range(RUNS):
+        batches_a = conversions_per_batch(rng, 0.05, 30, 3000)
+        batches_b = conversions_per_batch(rng, 0.05, 70, 7000)
+        x_a = x_b = 0
+        p_value = 1.0
+        for index, (a, b) in enumerate(zip(batches_a, batches_b, strict=True)):
+            x_a += a
+            x_b += b
+            result = msprt.look(30 * (index + 1), x_a, 70 * (index + 1), x_b, p_value)
+            p_value = result.p_value
+            if result.decided:
+                false_winners += 1
+                break
+    with capsys.disabled():
+        print(f"\n  A/A at 5% with a 30/70 split: false winner in {false_winners / RUNS:.1%}")
+    assert false_winners / RUNS <= 0.05
