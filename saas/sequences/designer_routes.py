@@ -58,7 +58,7 @@ def render_designer(sequence: Sequence, *, selected: Step | None = None, values=
         errors=errors or {}, notes=notes or [], add=add, tab=tab, tabs=TABS,
         kinds=KINDS, by_type=BY_TYPE, flagged=flagged, problem_count=len(problems),
         readonly=sequence.status != "draft", versions=queries.versions(sequence.lineage_id),
-        draft=queries.newest_draft(sequence.lineage_id),
+        ab_tests=queries.ab_tests(sequence.id), draft=queries.newest_draft(sequence.lineage_id),
         running=queries.running_count(sequence.lineage_id),
         templates=queries.templates_by_kind(),
         sequences={k: v for k, v in queries.lineage_names(sequence.record_type).items()

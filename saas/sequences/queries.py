@@ -133,3 +133,11 @@ def tree(sequence: Sequence) -> list[Node]:
                 for s in sorted(groups.get((parent, branch), []), key=lambda s: s.position)]
 
     return build(None, "main")
+
+
+def ab_tests(sequence_id: int) -> dict:
+    """The A/B tests of a sequence version by step id (status, outcome, winner for the tiles)."""
+    from saas.engine.models import AbTest
+
+    return {t.step_id: t for t in db.session.execute(
+        select(AbTest).where(AbTest.sequence_id == sequence_id)).scalars()}

@@ -204,6 +204,17 @@ def test_activation_starts_the_ab_tests(app, designer, tenant):
     with app.app_context(), tenant_context(tenant.id):
         tests = db.session.execute(select(AbTest)).scalars().all()
         assert [(t.step_id, t.sequence_id, t.status) for t in tests] == [(step, sid, "running")]
+    page = designer.client.get(f"/contoso/sequences/{sid}").get_data(as_text=True)
+    assert "A/B test: <span class=\"badge\">Running</span>" in page
+    assert "Winner</span>" not in page
+    with app.app_context(), tenant_context(tenant.id):
+        test = db.session.execute(select(AbTest)).scalar_one()
+        test.status, test.outcome, test.winner = "completed", "winner", "B"
+        db.session.commit()
+    page = designer.client.get(f"/contoso/sequences/{sid}").get_data(as_text=True)
+    assert "A/B test: <span class=\"badge\">Completed</span> · Winner" in page
+    long_version = page[page.index('data-version="B"'):]
+    assert "Winner</span>" in long_version[:long_version.index("</li>")]
 
 
 def test_an_inactive_sequence_can_be_activated_again_a_retired_version_cannot(designer, mc):
