@@ -29,7 +29,7 @@ from collections import defaultdict
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import exists, select, update
+from sqlalchemy import case, exists, select, update
 
 from saas.engine import clock
 from saas.engine.bulk import advance_group
@@ -81,18 +81,36 @@ def deliver(step_run_ids: list[int]) -> int:
     chunk_size = int(current_app.config.get("SEND_CHUNK", CHUNK))
     ids = sorted(set(step_run_ids))
     sent_total = 0
+    resume_at = None
     for start in range(0, len(ids), chunk_size):
-        sent_total += _deliver_chunk(ids[start:start + chunk_size], config, composer, graphs)
+        chunk = ids[start:start + chunk_size]
+        if resume_at is not None:  # the provider asked to slow down: the rest waits, untried
+            _postpone(chunk, resume_at)
+            continue
+        moved, resume_at = _deliver_chunk(chunk, config, composer, graphs)
+        sent_total += moved
     return sent_total
 
 
-def _deliver_chunk(chunk: list[int], config, composer: Composer, graphs: GraphCache) -> int:
+def _postpone(chunk: list[int], until) -> None:
+    db.session.execute(
+        update(StepRun).where(StepRun.id.in_(chunk), StepRun.status == "sending")
+        .values(status="pending", due_at=until,
+                attempts=case((StepRun.attempts > 0, StepRun.attempts - 1), else_=0),
+                error="Waiting for the provider's rate limit to reset.")
+        .execution_options(synchronize_session=False))
+    db.session.commit()
+
+
+def _deliver_chunk(chunk: list[int], config, composer: Composer, graphs: GraphCache):
+    """Send one chunk; returns (how many moved on, when to resume if the provider said to
+    wait, else None)."""
     runs = list(db.session.execute(
         select(StepRun).where(StepRun.id.in_(chunk), StepRun.status == "sending")
         .order_by(StepRun.id).with_for_update(skip_locked=True)).scalars())
     if not runs:
         db.session.rollback()
-        return 0
+        return 0, None
     records = {r.id: r for r in db.session.execute(
         select(Record).where(Record.id.in_({run.record_id for run in runs}))).scalars()}
     composer.load_sellers({r.owner_id for r in records.values()} | {run.seller_id for run in runs})
@@ -173,7 +191,8 @@ def _deliver_chunk(chunk: list[int], config, composer: Composer, graphs: GraphCa
     if skipped:
         _skip_suppressed(skipped, graphs, now)
     db.session.commit()
-    return moved
+    resume_at = now + timedelta(seconds=pause) if pause is not None else None
+    return moved, resume_at
 
 
 def _fail(run: StepRun, reason: str, now) -> None:

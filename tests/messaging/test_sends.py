@@ -93,7 +93,11 @@ def test_payload_and_tracking(app, outreach, fake, sendgrid_tenant):
     assert len(fake.emails()) == 2  # nothing sent twice
 
 
-def test_429_backs_off_until_the_reset_and_the_rest_wait(app, outreach, fake, sendgrid_tenant):
+@pytest.mark.parametrize("chunk", [200, 2])
+def test_429_backs_off_until_the_reset_and_the_rest_wait(app, outreach, fake, sendgrid_tenant,
+                                                         chunk, monkeypatch):
+    """The rest of the chunk, and the chunks after it, wait untried (attempt not counted)."""
+    monkeypatch.setitem(app.config, "SEND_CHUNK", chunk)
     app.config["SEND_CONCURRENCY"] = 1
     try:
         fake.reset_in = 120
@@ -106,6 +110,7 @@ def test_429_backs_off_until_the_reset_and_the_rest_wait(app, outreach, fake, se
         assert first.status == "pending" and first.attempts == 1 and "429" in first.error
         assert first.due_at >= now + timedelta(seconds=100)  # the reset header, honoured
         assert all(r.status == "pending" and r.attempts == 0 for r in rest)
+        assert all(r.due_at >= now + timedelta(seconds=100) for r in rest)
         assert fake.emails() == []
         tick(app)  # not due yet
         assert fake.emails() == []
