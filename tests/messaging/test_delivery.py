@@ -131,3 +131,19 @@ def test_sms_outbox_by_default(app, make_tenant):
         with tenant_context(tenant.id):
             message = db.session.execute(select(OutboxMessage)).scalar_one()
     assert result.provider == "outbox" and message.channel == "sms" and message.text_body == "Hi"
+
+
+def test_twilio_refused_connection_and_timeout(app, twilio_tenant, fake):
+    live = app.config["TWILIO_BASE_URL"]
+    app.config["TWILIO_BASE_URL"] = fake.dead_url()
+    with app.app_context():
+        refused = send_sms(twilio_tenant.id, to="+33612345678", body="Hi")
+    app.config["TWILIO_BASE_URL"] = live
+    fake.fail_next("timeout")
+    fake.fail_next("429")
+    with app.app_context():
+        slow = send_sms(twilio_tenant.id, to="+33612345678", body="Hi")
+        limited = send_sms(twilio_tenant.id, to="+33612345678", body="Hi")
+    assert refused.status == "retry" and "refused" in refused.error
+    assert slow.status == "unknown"
+    assert limited.status == "retry" and "429" in limited.error
