@@ -7,11 +7,13 @@ the health check can tell whether workers are alive.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 
 from saas.extensions import get_redis
 
+log = logging.getLogger(__name__)
 HEARTBEAT_KEY = "saas:worker:last_tick"
 TICK_TASKS: list[Callable[[], None]] = []
 
@@ -26,11 +28,26 @@ TICK_TASKS.append(_analytics)
 
 
 def tick() -> int:
-    """Run every periodic task once; returns how many ran."""
+    """Run every periodic task once; returns how many ran. One area's failing task does not
+    keep the others from running; the first failure is raised at the end (the job fails)."""
+    failure: Exception | None = None
     for task in TICK_TASKS:
-        task()
+        try:
+            task()
+        except Exception as exc:  # noqa: BLE001 - logged, the other tasks still run
+            log.exception("tick task %s failed", getattr(task, "__qualname__", task))
+            failure = failure or exc
+            _rollback()
     get_redis().set(HEARTBEAT_KEY, f"{time.time():.3f}")
+    if failure is not None:
+        raise failure
     return len(TICK_TASKS)
+
+
+def _rollback() -> None:
+    from saas.extensions import db
+
+    db.session.rollback()
 
 
 def last_tick_age() -> float | None:

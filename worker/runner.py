@@ -57,12 +57,15 @@ def _tick_job_is_dead(queue: Queue, stale_after: float) -> bool:
     except NoSuchJobError:
         return True
     status = job.get_status(refresh=False)
-    if status == JobStatus.STARTED:
-        started = job.started_at
-        if started is None or (datetime.now(UTC) - started.replace(tzinfo=UTC)
-                               ).total_seconds() < stale_after:
+    if status in (JobStatus.STARTED, JobStatus.QUEUED):
+        if status == JobStatus.QUEUED and job.get_position() is not None:
+            return False  # waiting in the queue: a worker will take it
+        # Started, or taken off the queue by a worker that died before starting it.
+        since = job.started_at or job.enqueued_at
+        if since is not None and (datetime.now(UTC) - since.replace(tzinfo=UTC)
+                                  ).total_seconds() < stale_after:
             return False
-    elif status in (JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED):
+    elif status in (JobStatus.SCHEDULED, JobStatus.DEFERRED):
         return False
     job.delete()
     return True
