@@ -181,6 +181,18 @@ def load(env: dict | None = None) -> Settings:
         raise ConfigError("REDIS_URL is not set (e.g. redis://127.0.0.1:6379/0).")
     storage = redis_url_to_limits_uri(redis_url) if redis_url else "memory://"
 
+    encryption_key = env.get("MESSAGING_ENCRYPTION_KEY", "")
+    if encryption_key:
+        from cryptography.fernet import Fernet
+
+        try:
+            Fernet(encryption_key)
+        except (ValueError, TypeError):
+            raise ConfigError(
+                "MESSAGING_ENCRYPTION_KEY must be a Fernet key (32 url-safe base64-encoded "
+                "bytes), e.g. `python -c 'from cryptography.fernet import Fernet; "
+                "print(Fernet.generate_key().decode())'`.") from None
+
     return Settings(
         env=app_env,
         secret_key=secret_key,
@@ -197,7 +209,7 @@ def load(env: dict | None = None) -> Settings:
         trial_days=_int(env, "TRIAL_DAYS", 30),
         tick_seconds=_int(env, "TICK_SECONDS", 5),
         worker_log_level=env.get("WORKER_LOG_LEVEL", "WARNING"),
-        messaging_encryption_key=env.get("MESSAGING_ENCRYPTION_KEY", ""),
+        messaging_encryption_key=encryption_key,
         sendgrid_base_url=env.get("SENDGRID_BASE_URL") or "https://api.sendgrid.com",
         twilio_base_url=env.get("TWILIO_BASE_URL") or "https://api.twilio.com",
         provider_timeout_seconds=_number(env, "PROVIDER_TIMEOUT_SECONDS", 10),

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from saas.auth.access import admin_required
 from saas.auth.models import User, UserStatus
+from saas.errors import ServiceError
 from saas.extensions import db
 from saas.messaging import settings_service as service
 from saas.messaging.config import config_of, raw_settings
@@ -71,6 +72,10 @@ def settings():
         service.save_settings(g.tenant, request.form, sellers)
     except service.SettingsInvalid as invalid:
         return _render_settings(values, sellers, invalid.errors, 422)
+    except ServiceError as error:  # e.g. no encryption key on this server
+        db.session.rollback()
+        flash(error.message, "error")
+        return _render_settings(values, sellers, {}, 422)
     flash("Messaging settings saved.", "success")
     return redirect(url_for("messaging.settings"))
 

@@ -119,3 +119,26 @@ def test_outbox_lists_texts(app, admin_client, admin):
     assert "Text: Hello from the outbox" in page
     assert "Text: Hello" not in admin_client.get(
         "/acme/settings/outbox?channel=email").get_data(as_text=True)
+
+
+def test_without_an_encryption_key_outside_development_no_key_is_stored(
+        app, admin_client, admin, monkeypatch):
+    monkeypatch.setitem(app.config, "APP_ENV", "production")
+    monkeypatch.setitem(app.config, "MESSAGING_ENCRYPTION_KEY", "")
+    response = admin_client.post(BASE, data={"sendgrid_key": "SG.secret"})
+    assert response.status_code == 422
+    assert "MESSAGING_ENCRYPTION_KEY is not set" in response.get_data(as_text=True)
+    assert _raw(app, admin.tenant.id) == {}
+
+
+def test_keys_are_encrypted_with_the_configured_key(app, admin_client, admin, monkeypatch):
+    from cryptography.fernet import Fernet
+
+    key = Fernet.generate_key().decode()
+    monkeypatch.setitem(app.config, "MESSAGING_ENCRYPTION_KEY", key)
+    admin_client.post(BASE, data={"sendgrid_key": "SG.secret"})
+    stored = _raw(app, admin.tenant.id)["sendgrid_key"]
+    assert Fernet(key).decrypt(stored.encode()) == b"SG.secret"
+    monkeypatch.setitem(app.config, "MESSAGING_ENCRYPTION_KEY", Fernet.generate_key().decode())
+    with app.app_context():  # another key (rotated without re-entering): no key, the outbox
+        assert config_for(admin.tenant.id).email_provider == "outbox"
