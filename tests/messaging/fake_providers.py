@@ -26,6 +26,7 @@ import sys
 import threading
 import time
 from collections import Counter, deque
+from concurrent.futures import ThreadPoolExecutor
 from http import HTTPStatus
 from urllib.parse import parse_qs
 
@@ -34,9 +35,23 @@ TWILIO_PREFIX = "/2010-04-01/Accounts/"
 
 
 class _Server(socketserver.ThreadingTCPServer):
+    """Threaded, with the threads kept in a pool (a thread per connection costs more CPU than
+    the request itself, and clients like urllib open one connection per request)."""
+
     daemon_threads = True
     request_queue_size = 512
     allow_reuse_address = True
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.pool = ThreadPoolExecutor(max_workers=256, thread_name_prefix="fake-provider")
+
+    def process_request(self, request, client_address):
+        self.pool.submit(self.process_request_thread, request, client_address)
+
+    def server_close(self):
+        super().server_close()
+        self.pool.shutdown(wait=False, cancel_futures=True)
 
 
 class FakeProviders:
