@@ -93,7 +93,9 @@ def run(app: Flask, *, burst: bool = False) -> None:
         names = ", ".join(q.name for q in queues)
         log.warning("worker started on queues %s; ticking every %ss", names,
                     app.config["TICK_SECONDS"])
+        # No RQ scheduler: nothing is enqueued for later (the database holds due times and the
+        # ticker thread above is the clock), and its forked process would outlive a killed worker.
         AppWorker(queues, connection=redis, app=app).work(
-            burst=burst, with_scheduler=True, logging_level=app.config["WORKER_LOG_LEVEL"])
+            burst=burst, with_scheduler=False, logging_level=app.config["WORKER_LOG_LEVEL"])
     finally:
         stop.set()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from saas.admin import audit
 from saas.errors import ServiceError
@@ -97,5 +97,9 @@ def reevaluate(segment: Segment) -> dict[str, int]:
 
 def delete_segment(segment: Segment) -> None:
     audit.record("segment.deleted", segment.name)
+    from saas.engine.models import Enrollment  # connections keep running; they forget the segment
+
+    db.session.execute(update(Enrollment).where(Enrollment.segment_id == segment.id)
+                       .values(segment_id=None))
     db.session.delete(segment)
     db.session.commit()

@@ -263,3 +263,25 @@ def test_cached_rule_expressions_follow_rule_and_custom_field_changes(app, manag
         db.session.flush()
         assert membership.refresh_records([record_id]) == {"joined": 1, "left": 0}
         db.session.rollback()
+
+
+def test_deleting_a_segment_keeps_its_connections_running_without_it(app, manager,
+                                                                     add_records):
+    from saas.engine.models import Enrollment
+    from saas.segments.services import delete_segment
+    from saas.sequences.models import Sequence
+
+    tenant = manager.tenant
+    [record_id] = add_records(tenant, 1)
+    with app.app_context(), tenant_context(tenant.id):
+        segment = Segment(name="Web", record_type="lead", status="active", rules={})
+        sequence = Sequence(name="Follow-up", record_type="lead", status="active")
+        db.session.add_all([segment, sequence])
+        db.session.flush()
+        db.session.add(Enrollment(record_id=record_id, sequence_id=sequence.id,
+                                  lineage_id=sequence.id, segment_id=segment.id,
+                                  source="segment", status="active"))
+        db.session.commit()
+        delete_segment(segment)
+        enrollment = db.session.execute(select(Enrollment)).scalar_one()
+        assert (enrollment.status, enrollment.segment_id) == ("active", None)
