@@ -33,11 +33,12 @@ def create_app(config: dict | None = None) -> Flask:
 def register_extensions(app: Flask) -> None:
     from saas import models  # noqa: F401 - every model registered before migrations run
     from saas.auth.sessions import init_login
-    from saas.extensions import csrf, db, limiter, migrate
+    from saas.extensions import csrf, db, limiter, make_sqlite_datetimes_aware, migrate
     from saas.tenancy import register_tenancy
 
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         config_module.INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+        make_sqlite_datetimes_aware()
     db.init_app(app)
     migrate.init_app(app, db, directory=str(config_module.PROJECT_ROOT / "migrations"))
     csrf.init_app(app)
