@@ -33,8 +33,8 @@ SORTS = {"due": "Due time", "name": "Name"}
 ACTIVITY_TYPES = {StepType.EMAIL.value: "Email", StepType.SMS.value: "Text message",
                   StepType.CALL.value: "Phone call", StepType.TASK.value: "Task"}
 # Plain symbols every system font has (no colour emoji needed).
-ICONS = {"email": "✉", "sms": "✆", "call": "☎", "task": "☑", "wait": "⌛",
-         "auto_email": "✉", "auto_sms": "✆", "ab_test": "⚖"}
+ICONS = {"email": "✉", "sms": "✆", "call": "☎", "task": "☑", "wait": "◷",
+         "auto_email": "✉", "auto_sms": "✆", "ab_test": "A/B"}
 
 
 def zone(name: str | None) -> ZoneInfo:
