@@ -252,14 +252,18 @@ def counts(seller_id: int, day: DayBounds) -> dict[str, int]:
     """How many open activities fall in each time filter, each counted up to COUNT_CAP + 1 (a
     range of the partial index per filter), so a seller with 100,000 activities waits no longer
     than one with 10,000: the page shows "10,000+". Snoozed ones are not counted: no index
-    finds them without reading every open activity."""
+    finds them without reading every open activity. Like the list, activities of paused
+    enrollments are left out."""
     base = (_open_runs(seller_id), StepRun.tenant_id == current_tenant_id())
+    running = (Enrollment, and_(Enrollment.id == StepRun.enrollment_id,
+                                Enrollment.status == EnrollmentStatus.ACTIVE.value))
     buckets: dict[str, list] = {"": [_awake(day)]}
     for when in ("overdue", "today", "upcoming"):
         buckets[when] = [_awake(day), _when_clause(when, day)]
     columns = [
         select(func.count()).select_from(
-            select(StepRun.id).where(*base, *clauses).limit(COUNT_CAP + 1).subquery()
+            select(StepRun.id).join(*running).where(*base, *clauses)
+            .limit(COUNT_CAP + 1).subquery()
         ).scalar_subquery().label(f"n_{key or 'all'}")
         for key, clauses in buckets.items()]
     row = db.session.execute(select(*columns)).one()

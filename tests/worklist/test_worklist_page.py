@@ -254,5 +254,7 @@ def test_a_paused_enrollments_activity_leaves_the_worklist(world):
                                     .where(Enrollment.id == ids[0])).scalar_one()
     client = world.client_for(world.seller)
     assert _rows(client.get("/acme/worklist").get_data(as_text=True)) == ["P1 Person01"]
+    counts = client.get("/acme/worklist/counts").get_data(as_text=True)
+    assert re.search(r'data-when="all"[^>]*>All <span class="wl-count">1<', counts)
     panel = client.get(f"/acme/records/{record_id}/upnext").get_data(as_text=True)
     assert "nothing to do until it resumes" in panel and "Mark complete" not in panel
