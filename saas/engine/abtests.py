@@ -37,7 +37,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import and_, exists, false, func, select
 
-from saas.engine import msprt
+from saas.engine import clock, msprt
 from saas.engine.ab_split import choose_version
 from saas.engine.models import AbTest, AbTestStatus, Enrollment, StepRun
 from saas.extensions import db
@@ -54,12 +54,7 @@ DECIDED_STATUSES = (AbTestStatus.STOPPED.value, AbTestStatus.COMPLETED.value)
 
 
 def now() -> datetime:
-    """The engine's clock when it exists (tests move it), else the wall clock."""
-    try:
-        from saas.engine import clock
-    except ImportError:  # pragma: no cover - the engine helper adds the clock
-        from saas.timeutil import utcnow
-        return utcnow()
+    """The engine's clock (tests move it)."""
     return clock.now()
 
 

@@ -15,6 +15,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from saas.engine import clock
+from saas.engine.abtests import version_for
 from saas.engine.conditions import call_decision, email_decisions, field_decision
 from saas.engine.graph import StepGraph, StepInfo, load_graph
 from saas.engine.lifecycle import end_enrollment
@@ -28,15 +29,7 @@ MAX_HOPS = 200  # a tree is finite; this only guards against a corrupted one
 
 
 def choose_ab_version(step: StepInfo, record_id: int) -> str:
-    try:
-        from saas.engine.abtests import version_for
-    except ImportError:
-        version_for = None
-    if version_for is not None:
-        return version_for(step, record_id)
-    from saas.engine.ab_split import choose_version
-
-    return choose_version(step.id, record_id, int((step.config or {}).get("split_a", 50)))
+    return version_for(step, record_id)
 
 
 def acting_type(step: StepInfo, ab_version: str | None = None) -> str:
@@ -47,15 +40,19 @@ def acting_type(step: StepInfo, ab_version: str | None = None) -> str:
     return step.type
 
 
-def wait_due(step: StepInfo, start: datetime, tz: str | None) -> datetime:
+def wait_parts(step: StepInfo) -> tuple[int, int]:
+    """(days, hours) of a wait or an email condition's time limit (one hour when empty)."""
     config = step.config or {}
     if step.type == StepType.EMAIL_CONDITION.value:
         days, hours = config.get("limit_days", 0), config.get("limit_hours", 0)
     else:
         days, hours = config.get("days", 0), config.get("hours", 0)
     days, hours = int(days or 0), int(hours or 0)
-    if not days and not hours:
-        hours = 1
+    return (days, hours) if days or hours else (0, 1)
+
+
+def wait_due(step: StepInfo, start: datetime, tz: str | None) -> datetime:
+    days, hours = wait_parts(step)
     return add_wait(start, tz, days=days, hours=hours)
 
 

@@ -15,7 +15,7 @@ from datetime import datetime
 
 from sqlalchemy import DateTime, Integer, String, func, insert, literal, null, select, update
 
-from saas.engine.advance import advance_from, wait_due
+from saas.engine.advance import advance_from, wait_due, wait_parts
 from saas.engine.conditions import email_decisions
 from saas.engine.graph import StepGraph, StepInfo
 from saas.engine.models import Enrollment, EnrollmentStatus, StepRun
@@ -136,17 +136,6 @@ def _is_postgresql() -> bool:
     return db.engine.dialect.name == "postgresql"
 
 
-def _wait_parts(step: StepInfo) -> tuple[int, int]:
-    """(days, hours) of a wait or an email condition's limit (one hour when empty)."""
-    config = step.config or {}
-    if step.type == StepType.EMAIL_CONDITION.value:
-        days, hours = config.get("limit_days", 0), config.get("limit_hours", 0)
-    else:
-        days, hours = config.get("days", 0), config.get("hours", 0)
-    days, hours = int(days or 0), int(hours or 0)
-    return (days, hours) if days or hours else (0, 1)
-
-
 def _move(ids: list[int], step_id: int, now: datetime, counted: bool) -> None:
     db.session.execute(
         update(Enrollment).where(id_in(Enrollment.id, ids), Enrollment.status == ACTIVE)
@@ -195,7 +184,7 @@ def advance_group(graph: StepGraph, enrollment_ids: list[int], step_id: int | No
                 _insert_and_move(chunk, step, "open", now, now, counted)
             else:
                 _insert_and_move(chunk, step, "waiting", now, now, counted, started=True,
-                                 local_wait=_wait_parts(step))
+                                 local_wait=wait_parts(step))
             if kind is StepType.EMAIL_CONDITION:
                 decide_email_conditions(graph, step, chunk, now, timed_out=False)
             continue
@@ -205,7 +194,7 @@ def advance_group(graph: StepGraph, enrollment_ids: list[int], step_id: int | No
             _insert_runs(chunk, step, "waiting", wait_due(step, now, "UTC"), now, started=True)
         elif kind in (StepType.WAIT, StepType.EMAIL_CONDITION) and _is_postgresql():
             _insert_runs(chunk, step, "waiting", now, now, started=True,
-                         local_wait=_wait_parts(step))
+                         local_wait=wait_parts(step))
         elif kind in (StepType.WAIT, StepType.EMAIL_CONDITION) or kind.is_automated_send:
             window = (_settings(graph.sequence_id).get("window")
                       if kind.is_automated_send else None)

@@ -7,6 +7,7 @@ import re
 from sqlalchemy import delete, select, text, update
 
 from saas.admin import audit
+from saas.engine.abtests import start_tests
 from saas.errors import ServiceError
 from saas.extensions import db
 from saas.sequences import editing, queries, rules
@@ -183,13 +184,7 @@ def activate(sequence: Sequence, *, understood: bool) -> None:
 
 def _start_ab_tests(sequence_id: int) -> None:
     """The A/B tests of the version start running with it (same transaction)."""
-    try:
-        from saas.engine import abtests
-    except ImportError:  # pragma: no cover - the A/B helper's module
-        return
-    start = getattr(abtests, "start_tests", None)
-    if start is not None:
-        start(sequence_id)
+    start_tests(sequence_id)
 
 
 def edit_version(sequence: Sequence) -> Sequence:
