@@ -5,6 +5,7 @@ batch: messages not yet tried are handed back untried, to go when the provider's
 from __future__ import annotations
 
 import itertools
+import os
 import threading
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -59,6 +60,23 @@ def store(config: MessagingConfig, message: Outgoing) -> OutboxMessage:
     return stored
 
 
+_pool_lock = threading.Lock()
+_pool: tuple[int, int, ThreadPoolExecutor] | None = None
+
+
+def _executor(workers: int) -> ThreadPoolExecutor:
+    """One long-lived pool per process: its threads keep their provider connections open from
+    one batch to the next (connections.KeptAliveClient)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None or _pool[0] != os.getpid() or _pool[1] != workers:
+            if _pool is not None and _pool[0] == os.getpid():
+                _pool[2].shutdown(wait=False)
+            _pool = (os.getpid(), workers,
+                     ThreadPoolExecutor(max_workers=workers, thread_name_prefix="provider-call"))
+        return _pool[2]
+
+
 def send_many(config: MessagingConfig, messages: Iterable[Outgoing]) -> tuple[dict, list[int]]:
     """({step run id: SendResult}, [step run ids not tried]) for messages to real providers.
 
@@ -78,22 +96,19 @@ def send_many(config: MessagingConfig, messages: Iterable[Outgoing]) -> tuple[di
             stop.set()
         return result
 
-    workers = int(current_app.config.get("SEND_CONCURRENCY", 8))
+    workers = max(1, int(current_app.config.get("SEND_CONCURRENCY", 8)))
     results: dict[int, SendResult] = {}
     untried: list[int] = []
     iterator = iter(messages)
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        while not stop.is_set():
-            wave = list(itertools.islice(iterator, max(1, workers * 2)))
-            if not wave:
-                break
-            if workers <= 1:
-                outcomes = [one(m) for m in wave]
+    pool = _executor(workers) if workers > 1 else None
+    while not stop.is_set():
+        wave = list(itertools.islice(iterator, max(1, workers * 2)))
+        if not wave:
+            break
+        outcomes = list(pool.map(one, wave)) if pool else [one(m) for m in wave]
+        for message, result in zip(wave, outcomes, strict=True):
+            if result is None:
+                untried.append(message.step_run_id)
             else:
-                outcomes = list(pool.map(one, wave))
-            for message, result in zip(wave, outcomes, strict=True):
-                if result is None:
-                    untried.append(message.step_run_id)
-                else:
-                    results[message.step_run_id] = result
+                results[message.step_run_id] = result
     return results, untried
