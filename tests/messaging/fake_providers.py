@@ -70,6 +70,8 @@ class FakeProviders:
         self.request_count = 0
         self.ids = itertools.count(1)
         self.accepted_count = 0
+        self.connection_count = 0  # connections opened by clients
+        self.sockets: set[socket.socket] = set()  # connections open now
         self.server = _Server((host, port), self._handler())
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
@@ -102,7 +104,17 @@ class FakeProviders:
             self.per_step_run.clear()
             self.failures.clear()
             self.rate = 0.0
-            self.request_count = self.accepted_count = 0
+            self.request_count = self.accepted_count = self.connection_count = 0
+
+    def close_connections(self) -> None:
+        """Close every open client connection, as a provider does with idle ones."""
+        with self.lock:
+            sockets = list(self.sockets)
+        for sock in sockets:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
     @staticmethod
     def dead_url() -> str:
@@ -148,6 +160,16 @@ class FakeProviders:
             machine the fake provider should not eat the CPU the code under test needs)."""
 
             def handle(self):
+                with fake.lock:
+                    fake.connection_count += 1
+                    fake.sockets.add(self.request)
+                try:
+                    self._handle()
+                finally:
+                    with fake.lock:
+                        fake.sockets.discard(self.request)
+
+            def _handle(self):
                 self.close_connection = False
                 while not self.close_connection:
                     line = self.rfile.readline(65537)
