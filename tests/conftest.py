@@ -19,6 +19,7 @@ from saas.extensions import db
 from saas.records.models import Record
 from saas.tenancy import tenant_context
 from saas.timeutil import utcnow
+from tests.provider_guard import ProviderGuard
 
 TEST_DATABASE_URL = os.environ.get(
     "TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -174,25 +175,11 @@ def add_records(app):
     return add
 
 
-REAL_PROVIDER_HOSTS = ("sendgrid.com", "sendgrid.net", "twilio.com")
-
-
 @pytest.fixture(autouse=True)
 def _no_real_providers(monkeypatch):
     """Fail any test that reaches a real provider host (tests talk to a local fake server)."""
-    import socket
-
-    reached: list[str] = []
-    real_getaddrinfo = socket.getaddrinfo
-
-    def guarded(host, *args, **kwargs):
-        name = host.decode() if isinstance(host, bytes) else str(host or "")
-        if any(name == h or name.endswith("." + h) for h in REAL_PROVIDER_HOSTS):
-            reached.append(name)
-            raise OSError(f"tests may not reach the real provider host {name}")
-        return real_getaddrinfo(host, *args, **kwargs)
-
-    monkeypatch.setattr(socket, "getaddrinfo", guarded)
+    guard = ProviderGuard().install(monkeypatch)
     yield
+    reached = guard.reached
     if reached:
         pytest.fail(f"the test tried to reach a real provider: {', '.join(sorted(set(reached)))}")
