@@ -55,6 +55,38 @@ class Field:
         return getattr(Record, self.key)
 
 
+SEQUENCE_SETTABLE_KINDS = (TEXT, CHOICE, COUNTRY, TIMEZONE, PHONE)
+
+
+def sequence_settable(f: Field) -> bool:
+    """Whether a sequence's "Update a record field" step may set this field (custom fields of
+    any kind; standard ones that are plain values; never the address or the owner)."""
+    return f.editable and f.key not in ("email", "owner_id") and (
+        f.custom or f.kind in SEQUENCE_SETTABLE_KINDS)
+
+
+def value_problem(f: Field, value: str) -> str | None:
+    """Why `value` (as typed) does not fit this field, or None."""
+    value = value.strip()
+    if f.choices:
+        if value not in {c for c, _ in f.choices}:
+            shown = ", ".join(code for code, _ in f.choices[:10])
+            return f"{f.label} takes one of these values: {shown}."
+    elif value and f.kind == NUMBER:
+        try:
+            float(value)
+        except ValueError:
+            return f"{f.label} is a number: enter a number such as 12 or 4.5."
+    elif value and f.kind in (DATE, DATETIME):
+        from datetime import date, datetime
+
+        try:
+            (date if f.kind == DATE else datetime).fromisoformat(value)
+        except ValueError:
+            return f"{f.label} is a date: enter it as YYYY-MM-DD."
+    return None
+
+
 def _choices(values: list[str]) -> tuple[tuple[str, str], ...]:
     return tuple((v, v.capitalize() if v.islower() else v) for v in values)
 

@@ -8,7 +8,7 @@ from saas.admin import audit
 from saas.auth.models import User, UserStatus
 from saas.errors import ServiceError
 from saas.extensions import db
-from saas.records.fields import fields_for
+from saas.records.fields import fields_for, sequence_settable, value_problem
 from saas.records.models import Record, RecordType
 from saas.records.validation import Context, clean_values
 from saas.segments.membership import refresh_records
@@ -91,12 +91,11 @@ def _exit_if_disqualified(record: Record) -> None:
 
 def _settable(record_type: str, key: str, value: str):
     field = fields_for(record_type).get(key)
-    if field is None or not field.editable or key in ("email", "owner_id"):
+    if field is None or not sequence_settable(field):
         raise ServiceError(f"The field {key!r} cannot be set by a sequence.")
-    if not field.custom and field.kind not in ("text", "choice", "country", "time_zone", "phone"):
-        raise ServiceError(f"{field.label} cannot be set by a sequence.")
-    if field.choices and value not in {c for c, _ in field.choices}:
-        raise ServiceError(f"{value!r} is not a choice of {field.label}.")
+    problem = value_problem(field, value)
+    if problem:
+        raise ServiceError(problem)
     return field
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 
 from saas.extensions import db
-from saas.records.fields import fields_for
+from saas.records.fields import fields_for, sequence_settable, value_problem
 from saas.segments.rules import validate as validate_field_rules
 from saas.sequences import rules
 from saas.sequences.models import Sequence, SequenceStatus, Step
@@ -59,7 +59,8 @@ def rules_context(sequence: Sequence) -> rules.Context:
                          sequences=lineage_names(sequence.record_type),
                          lineage_id=sequence.lineage_id,
                          check_field_rules=lambda tree: validate_field_rules(tree, fields),
-                         fields={k: f for k, f in fields.items() if f.editable})
+                         fields={k: f for k, f in fields.items() if sequence_settable(f)},
+                         check_field_value=lambda key, value: value_problem(fields[key], value))
 
 
 def problems_of(sequence: Sequence) -> list[rules.Problem]:

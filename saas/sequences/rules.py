@@ -39,13 +39,15 @@ AFTER_CONDITION = ("Nothing can follow a condition in its branch: put the steps 
 class Context:
     """templates: id -> (kind, name); sequences: lineage id -> name (targets of a move);
     lineage_id: the sequence's own lineage; check_field_rules: segment-rule validator
-    (returns errors by path); fields: record field keys an update may set."""
+    (returns errors by path); fields: record field keys an update may set;
+    check_field_value: (field key, value) -> why the value does not fit, or None."""
 
     templates: dict = field(default_factory=dict)
     sequences: dict = field(default_factory=dict)
     lineage_id: int | None = None
     check_field_rules: Callable[[dict], dict] | None = None
     fields: dict | None = None
+    check_field_value: Callable[[str, str], str | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -125,7 +127,12 @@ def check_step(step: dict, ctx: Context) -> list[tuple[str, str]]:
         if not name:
             problems.append(("field", "Choose the field to update."))
         elif ctx.fields is not None and name not in ctx.fields:
-            problems.append(("field", f"“{name}” is not a field of these records."))
+            problems.append(("field", f"“{name}” is not a field a sequence can set on these "
+                                      "records."))
+        elif ctx.check_field_value is not None:
+            problem = ctx.check_field_value(name, str(config.get("value") or ""))
+            if problem:
+                problems.append(("value", problem))
     elif kind == "move_to_sequence":
         target = _int(config.get("sequence_id"))
         if target is None:

@@ -286,6 +286,14 @@ def test_every_step_type_has_a_form_and_a_tile(designer, mc):
         assert "Save and close" in pane
 
 
+def _options(response, select_id: str) -> list[str]:
+    import re
+
+    html = response.get_data(as_text=True)
+    select = re.search(rf'<select id="{select_id}".*?</select>', html, re.S).group(0)
+    return re.findall(r"<option[^>]*>([^<]*)</option>", select)
+
+
 def test_field_condition_and_update_field_forms_save(designer, mc):
     sid = designer.create()
     designer.add(sid, "call")
@@ -301,6 +309,11 @@ def test_field_condition_and_update_field_forms_save(designer, mc):
     assert bad.status_code == 422
     assert "is not a field of these records" in bad.get_data(as_text=True)
     update = designer.add(sid, "update_field", place=f"{cond}:yes:0")
+    wrong = designer.save(sid, update, name="Mark", field="status", value="Hot")
+    assert wrong.status_code == 422
+    assert "Status takes one of these values: new, contacted" in wrong.get_data(as_text=True)
+    offered = _options(wrong, "f-field")
+    assert "Status" in offered and "Email" not in offered  # the address is not settable
     assert designer.save(sid, update, name="Mark", field="status",
                          value="contacted").status_code == 302
     page = mc.get(f"/contoso/sequences/{sid}").get_data(as_text=True)

@@ -191,7 +191,7 @@ def test_update_field_needs_a_known_field():
     assert own("update_field", field="") == ["Choose the field to update."]
     ctx = rules.Context(fields={"status": object()})
     assert own("update_field", ctx, field="shoe_size", value="4") == [
-        "“shoe_size” is not a field of these records."]
+        "“shoe_size” is not a field a sequence can set on these records."]
 
 
 def test_a_step_needs_a_name_and_a_known_type():
@@ -203,3 +203,33 @@ def test_problems_point_at_their_step():
     steps = main(step(1, "email"), step(2, "wait"))
     assert rules.step_problems(2, steps, CTX) == [("", rules.BRANCH_ENDS_WITH_WAIT)]
     assert rules.step_problems(1, steps, CTX) == []
+
+
+def test_update_field_checks_the_value_fits_the_field():
+    from saas.records.fields import CHOICE, DATE, NUMBER, TEXT, Field, value_problem
+
+    fields = {"status": Field("status", "Status", CHOICE, (("new", "New"), ("qualified",
+                                                                          "Qualified"))),
+              "custom.seats": Field("custom.seats", "Seats", NUMBER, custom=True),
+              "custom.renewal": Field("custom.renewal", "Renewal", DATE, custom=True),
+              "company": Field("company", "Company", TEXT)}
+    ctx = rules.Context(fields=fields,
+                        check_field_value=lambda key, value: value_problem(fields[key], value))
+    assert own("update_field", ctx, field="status", value="qualified") == []
+    assert own("update_field", ctx, field="status", value="Hot") == [
+        "Status takes one of these values: new, qualified."]
+    assert own("update_field", ctx, field="custom.seats", value="4.5") == []
+    assert own("update_field", ctx, field="custom.seats", value="four") == [
+        "Seats is a number: enter a number such as 12 or 4.5."]
+    assert own("update_field", ctx, field="custom.renewal", value="2027-01-31") == []
+    assert own("update_field", ctx, field="custom.renewal", value="31/01/2027") == [
+        "Renewal is a date: enter it as YYYY-MM-DD."]
+    assert own("update_field", ctx, field="company", value="") == []
+
+
+def test_fields_a_sequence_may_set():
+    from saas.records.fields import sequence_settable, standard_fields
+
+    settable = {f.key for f in standard_fields("lead") if sequence_settable(f)}
+    assert {"first_name", "company", "status", "country"} <= settable
+    assert not {"email", "owner_id", "created_at"} & settable
