@@ -114,3 +114,39 @@ def test_ab_test_step_with_a_70_30_split(live_server, page, make_tenant, make_us
     page.locator("#pane").get_by_label("Version B name").fill("")
     page.locator("#pane").get_by_role("button", name="Save", exact=True).click()
     expect(page.get_by_text("Give version B a name.")).to_be_visible()
+
+
+def test_unsaved_step_changes_are_kept_unless_the_manager_leaves_them(
+        app, live_server, page, make_tenant, make_user):
+    from saas.extensions import db
+    from saas.tenancy import tenant_context
+    from tests.engine.factories import build_sequence
+
+    tenant = make_tenant("contoso", name="Contoso Coffee")
+    make_user(tenant, roles=[Role.SEQUENCE_MANAGER], email="mo@contoso.example")
+    with app.app_context(), tenant_context(tenant.id):
+        sequence = build_sequence([{"type": "call", "name": "Intro call"},
+                                   {"type": "task", "name": "Send brochure"}],
+                                  name="Draft follow-up", status="draft")
+        db.session.commit()
+        sequence_id = sequence.id
+    sign_in(page, live_server, "contoso", "mo@contoso.example")
+    page.goto(f"{live_server}/contoso/sequences/{sequence_id}")
+    page.locator(".tile-main", has_text="Intro call").click()
+    pane = page.locator("#pane")
+    pane.get_by_label("Name").fill("Intro call with the buyer")
+
+    asked: list[str] = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
+    page.locator(".tile-main", has_text="Send brochure").click()
+    expect(pane.get_by_label("Name")).to_have_value("Intro call with the buyer")  # still here
+    assert asked == ["Your changes to this step are not saved. Leave without saving them?"]
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.locator(".tile-main", has_text="Send brochure").click()
+    expect(pane.get_by_label("Name")).to_have_value("Send brochure")
+    expect(page.locator(".tile-name", has_text="Intro call")).to_have_text("Intro call")
+
+    pane.get_by_label("Name").fill("Send the brochure")  # saving asks nothing
+    pane.get_by_role("button", name="Save and close").click()
+    expect(page.locator(".tile-name", has_text="Send the brochure")).to_be_visible()
