@@ -25,6 +25,7 @@ from saas.errors import ServiceError
 from saas.extensions import db
 from saas.records.conditions import NO_VALUE, OPERATORS
 from saas.records.fields import fields_for
+from saas.records.validation import time_zones
 from saas.segments import assignment
 from saas.segments.models import AssignmentRule, Distribution, Segment, SellerTarget
 from saas.segments.rules import describe
@@ -176,4 +177,24 @@ def availability():
               "You are unavailable: assignment rules skip you until you switch back.",
               "success")
         return redirect(url_for("availability.availability"))
-    return render_template("account/availability.html", form=form)
+    return render_template("account/availability.html", form=form, errors={},
+                           time_zones=sorted(time_zones()))
+
+
+@account_bp.route("/time-zone", methods=["POST"])
+@requires()
+def time_zone():
+    """The user's own time zone: the worklist's "today" and the times shown to them."""
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        return redirect(url_for("availability.availability"))
+    value = (request.form.get("time_zone") or "").strip()
+    if value not in time_zones():
+        return render_template("account/availability.html", form=form, time_zones=sorted(
+            time_zones()), errors={"time_zone": f"“{value}” is not a time zone: choose one from "
+                                                "the list, e.g. Europe/Paris."},
+            entered=value), 422
+    current_user.time_zone = value
+    db.session.commit()
+    flash(f"Your time zone is now {value}.", "success")
+    return redirect(url_for("availability.availability"))

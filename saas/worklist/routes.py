@@ -249,7 +249,7 @@ def skip(step_run_id: int):
 def snooze(step_run_id: int):
     raw = request.form.get("until", "")
     until = _local_time(raw, current_user)
-    label = until.strftime("%d %b %Y %H:%M UTC") if until else ""
+    label = upnext.when_label(until)
     return _act(step_run_id,
                 lambda run: services.snooze(run.id, current_user.id, until, clock.now()),
                 f"Snoozed until {label}.", "snooze", {"until": raw})

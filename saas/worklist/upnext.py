@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from html import escape
 
+from flask_login import current_user
 from sqlalchemy import select
 
 from saas.auth.models import User
@@ -20,7 +21,7 @@ from saas.records.models import Record
 from saas.sequences.models import Sequence, Step, StepType
 from saas.templates_ import services as template_services
 from saas.templates_.models import MessageTemplate
-from saas.worklist.queries import ACTIVITY_TYPES, ICONS
+from saas.worklist.queries import ACTIVITY_TYPES, ICONS, zone
 
 CURRENT_STATUSES = (StepRunStatus.OPEN.value, StepRunStatus.WAITING.value,
                     StepRunStatus.PENDING.value, StepRunStatus.SENDING.value)
@@ -201,8 +202,14 @@ def _same(a: str, b: str) -> bool:
     return a.replace("\r\n", "\n").strip() == b.replace("\r\n", "\n").strip()
 
 
-def when_label(value: datetime | None) -> str:
-    return value.strftime("%d %b %Y %H:%M") + " UTC" if value else ""
+def when_label(value: datetime | None, time_zone: str | None = None) -> str:
+    """A moment in the signed-in user's time zone (or `time_zone`): "24 Nov 2026 09:00 CET"."""
+    if not value:
+        return ""
+    if time_zone is None:
+        time_zone = getattr(current_user, "time_zone", None)
+    local = value.astimezone(zone(time_zone))
+    return local.strftime("%d %b %Y %H:%M ") + (local.tzname() or "")
 
 
 def wait_label(config: dict | None) -> str:

@@ -356,3 +356,18 @@ def test_availability_switch(app, tenant, client, make_user, login, segment, rul
     client.post("/acme/account/availability")
     with app.app_context(), tenant_context(tenant.id):
         assert db.session.execute(select(User.available).where(User.id == me.id)).scalar_one()
+
+
+def test_time_zone_setting(app, tenant, client, make_user, login):
+    me = make_user(tenant, roles=[Role.SELLER])
+    login(client, me)
+    page = client.get("/acme/account/availability").get_data(as_text=True)
+    assert 'name="time_zone" value="UTC"' in page
+    bad = client.post("/acme/account/time-zone", data={"time_zone": "Mars/Olympus"})
+    assert bad.status_code == 422
+    assert "“Mars/Olympus” is not a time zone" in bad.get_data(as_text=True)
+    assert client.post("/acme/account/time-zone",
+                       data={"time_zone": "Europe/Paris"}).status_code == 302
+    with app.app_context(), tenant_context(tenant.id):
+        assert db.session.execute(select(User.time_zone).where(User.id == me.id)
+                                  ).scalar_one() == "Europe/Paris"

@@ -258,3 +258,18 @@ def test_a_paused_enrollments_activity_leaves_the_worklist(world):
     assert re.search(r'data-when="all"[^>]*>All <span class="wl-count">1<', counts)
     panel = client.get(f"/acme/records/{record_id}/upnext").get_data(as_text=True)
     assert "nothing to do until it resumes" in panel and "Mark complete" not in panel
+
+
+def test_times_are_shown_in_the_sellers_time_zone(world):
+    from datetime import UTC, datetime
+
+    from saas.auth.models import User
+
+    (enrollment,) = _activities(world, 1)
+    with world.data() as session:
+        session.execute(update(StepRun).where(StepRun.enrollment_id == enrollment)
+                        .values(due_at=datetime(2030, 7, 1, 7, 30, tzinfo=UTC)))
+        session.execute(update(User).where(User.id == world.seller.id)
+                        .values(time_zone="Europe/Paris"))
+    html = world.client_for(world.seller).get("/acme/worklist").get_data(as_text=True)
+    assert "01 Jul 2030 09:30 CEST" in html  # 07:30 UTC, summer time in Paris
