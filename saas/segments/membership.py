@@ -2,8 +2,9 @@
 
 - `refresh_records(ids)`: after records are created, edited or imported, each active segment of
   their type learns which of them now match or no longer match (a few statements whatever the
-  number of segments; no full rebuild). Joins and leaves are written as `segment_event` rows in the
-  caller's transaction: the sequence engine consumes the `joined` ones.
+  number of segments, one on PostgreSQL: see `live`; no full rebuild). Joins and leaves are
+  written as `segment_event` rows in the caller's transaction: the sequence engine consumes the
+  `joined` ones.
 - `rebuild(segment)`: the full re-evaluation, for activation, rule changes, and as a repair tool.
 - `simulate(record_type, rules)`: how many records match and the first ones, before saving.
 """
@@ -18,6 +19,7 @@ from sqlalchemy import String, and_, bindparam, case, delete, exists, func, inse
 from saas.extensions import db
 from saas.records.fields import fields_for, standard_fields
 from saas.records.models import CustomField, Record
+from saas.segments import live
 from saas.segments.assignment import assign_records
 from saas.segments.models import Segment, SegmentEvent, SegmentMember, SegmentStatus
 from saas.segments.rules import compile_rules
@@ -30,12 +32,13 @@ SIMULATE_SHOWN = 25
 
 def active_segments():
     """Rows (id, record_type, rules, fields_mark) of the active segments: all a refresh needs.
-    `fields_mark` changes whenever a custom field is added or removed (it keys the cache of
-    compiled expressions), read in the same round trip."""
+    `fields_mark` changes whenever a custom field is added, removed or added again with another
+    kind (SQLite gives a removed field's id to the next one: the ids alone do not tell); it
+    keys the cache of compiled expressions, read in the same round trip."""
     tenant_id = current_tenant_id()  # Core execution: the tenant is written out
-    mark = select(func.count(CustomField.id).cast(String) + literal(":")
-                  + func.coalesce(func.max(CustomField.id), 0).cast(String)
-                  ).where(CustomField.tenant_id == tenant_id).scalar_subquery()
+    mark = select(func.coalesce(func.aggregate_strings(
+        CustomField.id.cast(String) + literal(":") + CustomField.kind, ","), "")
+    ).where(CustomField.tenant_id == tenant_id).scalar_subquery()
     return db.session.connection().execute(
         select(Segment.id, Segment.record_type, Segment.rules, mark.label("fields_mark"))
         .where(Segment.tenant_id == tenant_id, Segment.status == SegmentStatus.ACTIVE.value)
@@ -66,6 +69,19 @@ def _expression(segment, fields_by_type: dict):
     return expression
 
 
+def membership_columns(segments) -> list:
+    """Per segment: does the record match (s<id>, 1 or 0) and is it a member (m<id>)."""
+    fields_by_type: dict = {}
+    columns = []
+    for s in segments:
+        expression = _expression(s, fields_by_type)
+        columns.append(case((and_(Record.record_type == s.record_type, expression), 1), else_=0)
+                       .label(f"s{s.id}"))
+        columns.append(exists().where(SegmentMember.segment_id == s.id,
+                                      SegmentMember.record_id == Record.id).label(f"m{s.id}"))
+    return columns
+
+
 def _membership_query(segments):
     """For records `:ids` of tenant `:tenant`: per active segment, does each match (s<id>) and
     is it a member (m<id>). Built once per set of segment expressions."""
@@ -75,13 +91,7 @@ def _membership_query(segments):
     cached = _EXPRESSIONS.get(cache_key)
     if cached is not None:
         return cached
-    columns = []
-    for s, expression in zip(segments, expressions, strict=True):
-        columns.append(case((and_(Record.record_type == s.record_type, expression), 1), else_=0)
-                       .label(f"s{s.id}"))
-        columns.append(exists().where(SegmentMember.segment_id == s.id,
-                                      SegmentMember.record_id == Record.id).label(f"m{s.id}"))
-    query = select(Record.id, Record.owner_id, *columns).where(
+    query = select(Record.id, Record.owner_id, *membership_columns(segments)).where(
         Record.tenant_id == bindparam("tenant"), Record.id.in_(bindparam("ids", expanding=True)))
     if all(getattr(s, "fields_mark", None) is not None for s in segments):
         _EXPRESSIONS[cache_key] = query
@@ -105,34 +115,48 @@ def _uses_custom_fields(node: dict) -> bool:
 def refresh_records(record_ids: Iterable[int]) -> dict[str, int]:
     """Bring the active segments up to date for these records; returns joins and leaves.
 
-    One query per chunk tells, for every active segment, whether each record matches and
-    whether it is a member; the differences are written in bulk.
+    On PostgreSQL one statement per chunk does it all (`live`). Elsewhere one query per chunk
+    tells, for every active segment, whether each record matches and whether it is a member;
+    the differences are written in bulk.
     """
     ids = sorted(set(record_ids))
     totals = {"joined": 0, "left": 0}
-    segments = active_segments()
-    if not ids or not segments:
+    if not ids:
         return totals
-    query = _membership_query(segments)
     tenant_id = current_tenant_id()
+    on_postgresql = db.session.connection().dialect.name == "postgresql"
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start:start + CHUNK]
-        joined, left, unowned = set(), set(), set()
-        # Core execution (tenant written out): the ORM layer doubled the cost of one record.
-        for row in db.session.connection().execute(query, {"tenant": tenant_id, "ids": chunk}):
-            if row.owner_id is None:
-                unowned.add(row.id)
-            for s in segments:
-                should, member = getattr(row, f"s{s.id}"), getattr(row, f"m{s.id}")
-                if should and not member:
-                    joined.add((s.id, row.id))
-                elif member and not should:
-                    left.add((s.id, row.id))
-        _write(joined, left)
-        _assign({(s, r) for s, r in joined if r in unowned})
+        changes = live.refresh_chunk(tenant_id, chunk, membership_columns) if on_postgresql \
+            else None
+        if changes is None:
+            changes = _refresh_chunk(tenant_id, chunk)
+        joined, left, to_assign = changes
+        _assign(to_assign)
         totals["joined"] += len(joined)
         totals["left"] += len(left)
     return totals
+
+
+def _refresh_chunk(tenant_id: int, chunk: list[int]) -> tuple[set, set, set]:
+    """(joined, left, joined pairs whose record had no owner), in a few statements."""
+    joined, left, unowned = set(), set(), set()
+    segments = active_segments()
+    if not segments:
+        return joined, left, unowned
+    # Core execution (tenant written out): the ORM layer doubled the cost of one record.
+    for row in db.session.connection().execute(_membership_query(segments),
+                                               {"tenant": tenant_id, "ids": chunk}):
+        for s in segments:
+            should, member = getattr(row, f"s{s.id}"), getattr(row, f"m{s.id}")
+            if should and not member:
+                joined.add((s.id, row.id))
+                if row.owner_id is None:
+                    unowned.add((s.id, row.id))
+            elif member and not should:
+                left.add((s.id, row.id))
+    _write(joined, left)
+    return joined, left, unowned
 
 
 def _assign(joined: set[tuple[int, int]]) -> None:
