@@ -25,7 +25,6 @@ from dataclasses import dataclass, field, replace
 from sqlalchemy import BigInteger, Integer, String, bindparam, func, literal_column, select
 from sqlalchemy.dialects.postgresql import ARRAY
 
-from saas.extensions import db
 from saas.records.models import Record
 from saas.timeutil import utcnow
 
@@ -107,14 +106,13 @@ _STATEMENTS_MAX = 1000
 ATTEMPTS = 3
 
 
-def refresh_chunk(tenant_id: int, ids: list[int],
+def refresh_chunk(connection, tenant_id: int, ids: list[int],
                   columns_for: Callable) -> tuple[set, set, set] | None:
     """(joined, left, to assign) for these records, written. `to assign`: the joined pairs
     whose record has no owner, in a segment with assignment rules (without, there is no one to
     assign: `assign_records` would do nothing).
     `columns_for(segments)` gives the s<id>/m<id> columns. None when the segments kept
     changing under us: the caller falls back to the multi-statement path."""
-    connection = db.session.connection()
     statement = _STATEMENTS.get(tenant_id)
     for _ in range(ATTEMPTS):
         if statement is None:
@@ -122,7 +120,7 @@ def refresh_chunk(tenant_id: int, ids: list[int],
         now = utcnow()
         minute = now.strftime("%Y%m%d%H%M") if statement.relative else ""
         if not statement.sql or statement.minute != minute:
-            statement = _build(statement, columns_for, minute)
+            statement = _build(connection, statement, columns_for, minute)
         params = {**statement.params, "tenant": tenant_id, "signature": statement.signature,
                   "ids": ids, "now": now}
         rows = connection.exec_driver_sql(statement.sql, params).all()
@@ -150,7 +148,8 @@ def _load(connection, tenant_id: int) -> Statement:
     return Statement(signature, segments, relative)
 
 
-def _build(statement: Statement, columns_for: Callable, minute: str) -> Statement:
+def _build(connection, statement: Statement, columns_for: Callable,
+           minute: str) -> Statement:
     """Compile the statement: SQL text and the rules' own parameters, ready for the driver
     (the same text every time, so psycopg prepares it after a few runs)."""
     if not statement.segments:
@@ -161,7 +160,7 @@ def _build(statement: Statement, columns_for: Callable, minute: str) -> Statemen
         literal_column("(SELECT signature FROM checked)") == bindparam("signature",
                                                                       type_=String))
     compiled = found.params(tenant=0, ids=[0], signature="").compile(
-        dialect=db.session.get_bind().dialect, compile_kwargs={"render_postcompile": True})
+        dialect=connection.dialect, compile_kwargs={"render_postcompile": True})
     expanded = compiled.construct_expanded_state()
     processors = expanded.processors
     params = {name: processors[name](value) if name in processors else value

@@ -124,11 +124,12 @@ def refresh_records(record_ids: Iterable[int]) -> dict[str, int]:
     if not ids:
         return totals
     tenant_id = current_tenant_id()
-    on_postgresql = db.session.connection().dialect.name == "postgresql"
+    connection = db.session.connection()
+    on_postgresql = connection.dialect.name == "postgresql"
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start:start + CHUNK]
-        changes = live.refresh_chunk(tenant_id, chunk, membership_columns) if on_postgresql \
-            else None
+        changes = live.refresh_chunk(connection, tenant_id, chunk, membership_columns) \
+            if on_postgresql else None
         if changes is None:
             changes = _refresh_chunk(tenant_id, chunk)
         joined, left, to_assign = changes
