@@ -12,38 +12,54 @@
 })();
 
 // Unsaved changes in the step pane: leaving them (another tile, a "+", any link or form outside
-// the pane's form) asks first; saving the pane's form does not.
+// the pane's form, closing the tab) asks first; saving the pane's form does not. The designer is
+// boosted by htmx, so its own requests are guarded on htmx:beforeRequest, plain links and forms
+// on click and submit.
 (function () {
   "use strict";
   var MESSAGE = "Your changes to this step are not saved. Leave without saving them?";
   var dirty = null;
 
-  function paneForm(element) {
-    return element && element.closest ? element.closest("#pane form") : null;
+  function current() {
+    if (dirty && !document.contains(dirty)) { dirty = null; }  // swapped out
+    return dirty;
+  }
+  function boosted(element) {
+    var holder = element.closest("[hx-boost]");
+    return !!holder && holder.getAttribute("hx-boost") === "true";
   }
   function markDirty(event) {
-    var form = paneForm(event.target);
+    var form = event.target.closest ? event.target.closest("#pane form") : null;
     if (form && form.method.toLowerCase() === "post") { dirty = form; }
   }
   function mayLeave() {
-    if (!dirty) { return true; }
     if (window.confirm(MESSAGE)) { dirty = null; return true; }
     return false;
   }
 
   document.addEventListener("input", markDirty);
   document.addEventListener("change", markDirty);
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var form = current(), source = event.detail.elt;
+    if (!form) { return; }
+    if (source === form) { dirty = null; return; }  // saving it
+    if (form.contains(source)) { return; }  // a control of the form itself (add a row...)
+    if (!mayLeave()) { event.preventDefault(); }
+  });
   document.addEventListener("submit", function (event) {
-    if (event.target === dirty) { dirty = null; return; }
+    var form = current();
+    if (!form || boosted(event.target)) { return; }
+    if (event.target === form) { dirty = null; return; }
     if (!mayLeave()) { event.preventDefault(); }
   }, true);
   document.addEventListener("click", function (event) {
     var link = event.target.closest ? event.target.closest("a[href]") : null;
-    if (!link || !dirty || dirty.contains(link)) { return; }
+    var form = current();
+    if (!link || !form || form.contains(link) || boosted(link)) { return; }
     if ((link.getAttribute("href") || "").charAt(0) === "#") { return; }
     if (!mayLeave()) { event.preventDefault(); }
   }, true);
   window.addEventListener("beforeunload", function (event) {
-    if (dirty) { event.preventDefault(); event.returnValue = ""; }
+    if (current()) { event.preventDefault(); event.returnValue = ""; }
   });
 })();

@@ -2,6 +2,8 @@
 a one-hour wait, a phone call), save and activate it with the confirmation; and an A/B test step
 with a 70/30 split that the designer shows with both versions."""
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -133,6 +135,8 @@ def test_unsaved_step_changes_are_kept_unless_the_manager_leaves_them(
     sign_in(page, live_server, "contoso", "mo@contoso.example")
     page.goto(f"{live_server}/contoso/sequences/{sequence_id}")
     page.locator(".tile-main", has_text="Intro call").click()
+    expect(page).to_have_url(re.compile(r"step=\d+"))
+    page.wait_for_load_state()  # the page's scripts have run (a person cannot type sooner)
     pane = page.locator("#pane")
     pane.get_by_label("Name").fill("Intro call with the buyer")
 

@@ -11,7 +11,8 @@ pytestmark = pytest.mark.browser
 def test_sign_up_sign_in_and_invite_a_seller(live_server, page):
     page.goto(f"{live_server}/")
     page.get_by_role("link", name="Sign up your organization").click()
-
+    expect(page.get_by_label("Organization name")).to_be_visible()
+    page.wait_for_load_state()  # the page's scripts have run (a person cannot type sooner)
     page.get_by_label("Organization name").fill("Contoso Coffee")
     expect(page.get_by_label("Web address")).to_have_value("contoso-coffee")
     page.get_by_label("Your name").fill("Dana Scully")
