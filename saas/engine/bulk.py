@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import DateTime, Integer, String, func, insert, literal, null, select, update
+from sqlalchemy import DateTime, Integer, String, func, insert, literal, null, select, true, update
 
 from saas.engine.advance import advance_from, wait_due, wait_parts
 from saas.engine.conditions import email_decisions
@@ -94,14 +94,17 @@ def _insert_and_move(ids: list[int], step: StepInfo, status: str, due_at: dateti
                     literal(step.type, String), literal(status, String), due, stamp,
                     stamp if started else null(), literal(0, Integer))
     if local_wait is not None:
+        # Each moved record's zone by its primary key (LATERAL ... LIMIT 1 keeps the planner
+        # from hashing the whole record table for one batch).
         days, hours = local_wait
-        zone_name = func.coalesce(Record.time_zone, "UTC")
-        local_due = func.timezone(zone_name, func.timezone(zone_name, stamp)
+        zone = select(func.coalesce(Record.time_zone, "UTC").label("name")).where(
+            Record.id == moved.c.record_id).limit(1).lateral("zone")
+        local_due = func.timezone(zone.c.name, func.timezone(zone.c.name, stamp)
                                   + func.make_interval(0, 0, 0, days)) \
             + func.make_interval(0, 0, 0, 0, hours)
         source = source.with_only_columns(*[
             local_due if i == 8 else c for i, c in enumerate(source.selected_columns)]) \
-            .select_from(moved.join(Record, Record.id == moved.c.record_id))
+            .select_from(moved.join(zone, true()))
     else:
         source = source.select_from(moved)
     db.session.execute(insert(StepRun).from_select(RUN_COLUMNS, source).add_cte(moved))

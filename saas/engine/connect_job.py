@@ -16,6 +16,7 @@ from saas.timeutil import utcnow
 
 log = logging.getLogger(__name__)
 CHUNK = 20000
+FORGOTTEN_AFTER = 60  # seconds a queued job waits before the tick enqueues it again
 
 
 def _record_chunks(job: ConnectJob):
@@ -75,7 +76,7 @@ def run_connect_job(job_id: int, tenant_id: int) -> None:
             raise
 
 
-def requeue_forgotten(tenant_id: int, older_than_seconds: float = 60) -> int:
+def requeue_forgotten(tenant_id: int, older_than_seconds: float = FORGOTTEN_AFTER) -> int:
     """Queued connect jobs whose RQ job was lost (Redis flushed or away) are enqueued again
     (a unique job id: one still waiting in Redis is left alone)."""
     from datetime import timedelta

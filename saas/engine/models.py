@@ -155,6 +155,11 @@ class ConnectJob(TenantScoped, db.Model):
     """Connecting many records in the background (a segment, a large selection)."""
 
     __tablename__ = "connect_job"
+    __table_args__ = (
+        # The tick's search for tenants with forgotten queued jobs.
+        Index("ix_connect_job_queued", "tenant_id", "created_at",
+              postgresql_where=text("status = 'queued'"), sqlite_where=text("status = 'queued'")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     sequence_id: Mapped[int] = mapped_column(ForeignKey("sequence.id", ondelete="CASCADE"))

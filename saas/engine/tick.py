@@ -5,19 +5,22 @@ tenant's million due rows never starve another's ten), claimed with FOR UPDATE S
 PostgreSQL (an immediate transaction on SQLite): two ticks running at once never take the same
 row. Each batch is processed inside `tenant_context(tenant)` with set-based SQL and committed;
 automated sends are claimed (pending -> sending, committed) and handed to `sends.deliver`.
-Rounds repeat until nothing is due or the time budget is spent.
+Rounds repeat until nothing is due or the time budget is spent. Only tenants with work are
+visited (`tenants_with_work`, index-backed): idle tenants cost a tick nothing. On PostgreSQL the
+rounds run in ENGINE_TICK_WORKERS threads (default 2), each with its own connection: one tick
+keeps as many database backends busy, exactly as that many ticks running at once would.
 """
 
 from __future__ import annotations
 
 import time
 from collections import defaultdict
-from datetime import datetime
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import func, select, text, update
 
-from saas.auth.models import Tenant
 from saas.engine import clock
 from saas.engine.bulk import advance_group, decide_email_conditions
 from saas.engine.caps import claim_sends
@@ -28,6 +31,7 @@ from saas.engine.sql import id_in
 from saas.extensions import db
 from saas.sequences.models import StepType
 from saas.tenancy import tenant_context
+from saas.timeutil import utcnow
 
 SEND_TYPES = (StepType.AUTO_EMAIL.value, StepType.AUTO_SMS.value)
 
@@ -123,22 +127,81 @@ def process_batch(tenant_id: int, now: datetime, limit: int, graphs: GraphCache)
     return counts
 
 
+# The tenants a tick has something to do for, one index-backed query, so that idle tenants cost
+# nothing: due step runs of active enrollments (process_batch), sends left `sending` past the
+# lease (recover_stale), unconsumed segment events (consume_segment_events) and connect jobs
+# queued long enough to have been forgotten (requeue_forgotten). Due runs: a loose index scan of
+# ix_step_run_tenant_due (one probe per tenant that has waiting or pending runs at all: its first
+# entry is its earliest due time), then one probe confirming an active enrollment's run is due
+# (a paused enrollment's overdue runs are no work). PostgreSQL; SQLite checks each tenant.
+TENANTS_WITH_WORK = text("""
+WITH RECURSIVE earliest AS (
+    (SELECT tenant_id, due_at FROM step_run WHERE status IN ('waiting', 'pending')
+     ORDER BY tenant_id, due_at LIMIT 1)
+    UNION ALL
+    SELECT later.tenant_id, later.due_at FROM earliest, LATERAL (
+        SELECT tenant_id, due_at FROM step_run
+        WHERE status IN ('waiting', 'pending') AND tenant_id > earliest.tenant_id
+        ORDER BY tenant_id, due_at LIMIT 1) later
+)
+SELECT earliest.tenant_id FROM earliest CROSS JOIN LATERAL (
+    SELECT 1 FROM step_run sr JOIN enrollment e ON e.id = sr.enrollment_id
+    WHERE sr.tenant_id = earliest.tenant_id AND sr.status IN ('waiting', 'pending')
+      AND sr.due_at <= :now AND e.status = 'active'
+    LIMIT 1) active
+WHERE earliest.due_at <= :now
+UNION
+SELECT DISTINCT tenant_id FROM step_run WHERE status = 'sending' AND started_at < :stale
+UNION
+SELECT DISTINCT tenant_id FROM segment_event WHERE consumed_at IS NULL
+UNION
+SELECT DISTINCT tenant_id FROM connect_job WHERE status = 'queued' AND created_at < :forgotten
+""")
+
+TENANTS_WITH_WORK_SQLITE = text("""
+SELECT t.id FROM tenant t WHERE EXISTS (
+    SELECT 1 FROM step_run sr JOIN enrollment e ON e.id = sr.enrollment_id
+    WHERE sr.tenant_id = t.id AND sr.status IN ('waiting', 'pending') AND sr.due_at <= :now
+      AND e.status = 'active')
+  OR EXISTS (SELECT 1 FROM step_run sr WHERE sr.tenant_id = t.id AND sr.status = 'sending'
+                                           AND sr.started_at < :stale)
+  OR EXISTS (SELECT 1 FROM segment_event se WHERE se.tenant_id = t.id
+                                              AND se.consumed_at IS NULL)
+  OR EXISTS (SELECT 1 FROM connect_job cj WHERE cj.tenant_id = t.id AND cj.status = 'queued'
+                                            AND cj.created_at < :forgotten)
+""")
+
+
 def tenants_with_work(now: datetime) -> list[int]:
-    return list(db.session.execute(select(Tenant.id).order_by(Tenant.id)).scalars())
+    """The tenants with due work at `now` (engine clock), in id order; see TENANTS_WITH_WORK."""
+    from saas.engine.connect_job import FORGOTTEN_AFTER
+    from saas.engine.sends import lease_seconds
+
+    params = {"now": now, "stale": now - timedelta(seconds=lease_seconds()),
+              "forgotten": utcnow() - timedelta(seconds=FORGOTTEN_AFTER)}
+    query = TENANTS_WITH_WORK_SQLITE if _is_sqlite() else TENANTS_WITH_WORK
+    return sorted(db.session.execute(query, params).scalars())
 
 
-def run_tick(*, budget_seconds: float | None = None, per_tenant: int | None = None) -> dict:
-    """One tick: due work of every tenant, fairly, until none is left or the budget is spent."""
+def run_tick(*, budget_seconds: float | None = None, per_tenant: int | None = None,
+             workers: int | None = None) -> dict:
+    """One tick: due work of every tenant, fairly, until none is left or the budget is spent.
+
+    With `workers` > 1 (ENGINE_TICK_WORKERS, PostgreSQL only) that many threads, each with its
+    own session, run the rounds at once, each claiming batches of per_tenant / workers: the
+    same claims as that many ticks running together (FOR UPDATE SKIP LOCKED gives each batch
+    rows no other holds; send caps take a per-tenant lock), so a backlog keeps that many
+    PostgreSQL backends busy instead of one."""
     config = current_app.config
     budget = budget_seconds if budget_seconds is not None else float(
         config.get("ENGINE_TICK_BUDGET", 20))
     per_tenant = per_tenant or int(config.get("ENGINE_BATCH_PER_TENANT", 2000))
+    workers = 1 if _is_sqlite() else max(1, workers or int(config.get("ENGINE_TICK_WORKERS", 2)))
     started = time.monotonic()
     totals = {"claimed": 0, "transitions": 0, "sends": 0, "deferred": 0, "connected": 0,
               "recovered": 0, "rounds": 0}
     tenant_ids = tenants_with_work(clock.now())
     db.session.rollback()
-    graphs: dict[int, GraphCache] = defaultdict(GraphCache)
     for tenant_id in tenant_ids:
         with tenant_context(tenant_id):
             totals["connected"] += consume_segment_events(tenant_id)
@@ -147,6 +210,32 @@ def run_tick(*, budget_seconds: float | None = None, per_tenant: int | None = No
 
             totals["recovered"] += recover_stale(tenant_id)
             requeue_forgotten(tenant_id)
+    if workers == 1 or not tenant_ids:
+        results = [_rounds(tenant_ids, per_tenant, budget, started)]
+    else:
+        per_tenant = max(1, per_tenant // workers)  # a round still moves <= per_tenant each
+        app = current_app._get_current_object()  # the app itself, for the threads
+
+        def in_thread(_: int) -> dict:
+            with app.app_context():
+                try:
+                    return _rounds(tenant_ids, per_tenant, budget, started)
+                finally:
+                    db.session.remove()
+
+        with ThreadPoolExecutor(workers, thread_name_prefix="tick") as pool:
+            results = list(pool.map(in_thread, range(workers)))
+    for counts in results:
+        for key, value in counts.items():
+            totals[key] = max(totals[key], value) if key == "rounds" else totals[key] + value
+    db.session.remove()
+    return totals
+
+
+def _rounds(tenant_ids: list[int], per_tenant: int, budget: float, started: float) -> dict:
+    """Rounds of one batch per busy tenant, in this thread's session, until none is busy."""
+    totals = {"claimed": 0, "transitions": 0, "sends": 0, "deferred": 0, "rounds": 0}
+    graphs: dict[int, GraphCache] = defaultdict(GraphCache)
     busy = set(tenant_ids)
     while busy and (not totals["rounds"] or time.monotonic() - started < budget):
         totals["rounds"] += 1
@@ -165,7 +254,6 @@ def run_tick(*, budget_seconds: float | None = None, per_tenant: int | None = No
             if counts["claimed"] == 0 or (counts["claimed"] < per_tenant
                                           and not counts["transitions"] + counts["sends"]):
                 busy.discard(tenant_id)
-    db.session.remove()
     return totals
 
 

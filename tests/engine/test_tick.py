@@ -227,3 +227,29 @@ def test_a_days_wait_reached_in_the_tick_is_due_at_local_time_across_dst(app, wo
             StepRun.status == "waiting")).scalar_one()
         # Sunday 09:00 CET (after the change) = 08:00 UTC: 25 hours after Saturday 07:00 UTC.
         assert abs(due - datetime(2026, 10, 25, 8, 0, tzinfo=UTC)) < timedelta(seconds=10)
+
+
+def test_a_tick_with_two_workers_moves_each_run_on_once(app, world, make_tenant, make_user,
+                                                        add_records):
+    other = make_tenant("other")
+    other_ids = add_records(other, 150, owner_id=make_user(other).id)
+    ids = world.add(450)
+    with world.inside():
+        seq = build_sequence([{"type": "wait", "config": {"hours": 1}}, {"type": "task"}])
+        connect_many(ids, seq.lineage_id)
+        db.session.commit()
+        seq_id = seq.id
+    with app.app_context(), tenant_context(other.id):
+        small = build_sequence([{"type": "wait", "config": {"hours": 1}}, {"type": "task"}])
+        connect_many(other_ids, small.lineage_id)
+        db.session.commit()
+        small_id = small.id
+    with app.app_context():
+        clock.move_forward(timedelta(hours=2))
+        totals = run_tick(per_tenant=40, workers=2)
+        assert totals["transitions"] == totals["claimed"] == 600
+        assert run_tick(workers=2)["claimed"] == 0
+    with world.inside():
+        assert statuses(seq_id) == {"completed": 450, "open": 450}
+    with app.app_context(), tenant_context(other.id):
+        assert statuses(small_id) == {"completed": 150, "open": 150}
