@@ -1,21 +1,29 @@
 """The tick visits only the tenants with work: idle tenants cost nothing, and each kind of work
-(due runs, stale sends, segment events, forgotten connect jobs) still brings its tenant in."""
+(due runs, stale sends, segment events, forgotten connect jobs) still brings its tenant in, on
+PostgreSQL and on SQLite (its own query)."""
 
 from __future__ import annotations
 
 from contextlib import contextmanager
 from datetime import timedelta
+from types import SimpleNamespace
 
+from flask_migrate import upgrade
 from sqlalchemy import event, select, update
 
+from saas import create_app
+from saas.auth.models import Tenant
+from saas.demo import seed_demo
 from saas.engine import clock
 from saas.engine.connect import connect_many
 from saas.engine.models import ConnectJob, Enrollment, StepRun
 from saas.engine.tick import run_tick, tenants_with_work
 from saas.extensions import db
+from saas.records.models import Record
 from saas.segments.models import Segment, SegmentEvent
 from saas.tenancy import tenant_context
 from saas.timeutil import utcnow
+from tests.conftest import TEST_REDIS_URL, app_config
 from tests.engine.factories import build_sequence
 
 
@@ -137,3 +145,22 @@ def test_each_kind_of_work_brings_its_tenant_in(app, make_tenant, make_user, add
             db.session.commit()
         assert paused_only.id in tenants_with_work(clock.now())
         db.session.rollback()
+
+
+def test_on_sqlite_a_tenant_whose_work_falls_due_is_found_and_moved_on(tmp_path):
+    app = create_app(app_config(DATABASE_URL=f"sqlite:///{tmp_path / 'tick.db'}",
+                                REDIS_URL=TEST_REDIS_URL))
+    with app.app_context():
+        upgrade()
+        assert seed_demo()
+        demo = db.session.execute(select(Tenant.id).where(Tenant.slug == "demo")).scalar_one()
+        with tenant_context(demo):
+            ids = db.session.execute(select(Record.id).where(Record.owner_id.is_not(None))
+                                     .order_by(Record.id).limit(3)).scalars().all()
+        connect_with_wait(app, SimpleNamespace(id=demo), ids, hours=1)
+        assert tenants_with_work(clock.now()) == []
+        clock.move_forward(timedelta(hours=1, minutes=1))
+        assert tenants_with_work(clock.now()) == [demo]
+        assert run_tick()["transitions"] == 3
+        assert tenants_with_work(clock.now()) == []
+        db.session.remove()
