@@ -95,11 +95,13 @@ def process_batch(tenant_id: int, now: datetime, limit: int, graphs: GraphCache)
         db.session.rollback()
         return counts
     counts["claimed"] = len(rows)
-    sends = [r for r in rows if r.status == "pending" and r.step_type in SEND_TYPES]
-    others = [r for r in rows if not (r.status == "pending" and r.step_type in SEND_TYPES)]
+    sends = []
     groups: dict[tuple[int, int, str], list] = defaultdict(list)
-    for row in others:
-        groups[(row.sequence_id, row.step_id, row.step_type)].append(row)
+    for row in rows:
+        if row.status == "pending" and row.step_type in SEND_TYPES:
+            sends.append(row)
+        else:
+            groups[(row.sequence_id, row.step_id, row.step_type)].append(row)
     for (sequence_id, step_id, step_type), group in groups.items():
         graph = graphs.get(sequence_id)
         ids = [r.enrollment_id for r in group]

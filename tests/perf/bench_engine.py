@@ -8,9 +8,10 @@ database, created if missing) with the records in bulk SQL, puts them all in one
 - `connect_seconds`: connecting the segment to a sequence (wait 1 hour -> wait 1 day -> call) by
   the real background connect job (INSERT ... SELECT per chunk of 5,000, first step runs written
   in bulk, a commit per chunk);
-- `transitions_per_s`: the engine clock moved past each wait, the tick (run_tick, in process)
-  claims the due runs per tenant with FOR UPDATE SKIP LOCKED and moves them on in bulk: waits
-  expiring into the next wait (due in the recipient's zone), then into the call activity;
+- `transitions_per_s`: the engine clock moved past each wait, the tick (run_tick, in process,
+  with its default ENGINE_TICK_WORKERS threads as a worker runs it) claims the due runs per
+  tenant with FOR UPDATE SKIP LOCKED and moves them on in bulk: waits expiring into the next
+  wait (due in the recipient's zone), then into the call activity;
 - `rq_job_per_step_per_s`: the same transitions done the naive way on `--naive-steps` steps of
   another tenant: one RQ job per due step run (load it, complete it, advance() it, commit), run by
   two forking RQ workers.
