@@ -20,7 +20,7 @@ ENV_VARS = frozenset({
     "APP_ENV", "SECRET_KEY", "DATABASE_URL", "REDIS_URL", "SESSION_COOKIE_SECURE",
     "RATELIMIT_STORAGE_URL", "LOGIN_LIMIT_PER_ACCOUNT", "LOGIN_LIMIT_PER_IP",
     "PASSWORD_MIN_LENGTH", "ARGON2_TIME_COST", "ARGON2_MEMORY_COST", "INVITE_MAX_AGE_DAYS",
-    "TRIAL_DAYS", "TICK_SECONDS", "WORKER_LOG_LEVEL",
+    "TRIAL_DAYS", "TICK_SECONDS", "ENGINE_TICK_WORKERS", "WORKER_LOG_LEVEL",
     "MESSAGING_ENCRYPTION_KEY", "SENDGRID_BASE_URL", "TWILIO_BASE_URL", "PROVIDER_TIMEOUT_SECONDS",
     "PUBLIC_URL", "UNKNOWN_RESEND_AFTER", "SEND_MAX_ATTEMPTS", "SEND_RETRY_BASE_SECONDS",
     "SEND_RETRY_MAX_SECONDS", "SEND_CONCURRENCY", "SEND_CHUNK", "WEBHOOK_MAX_AGE_SECONDS",
@@ -87,6 +87,7 @@ class Settings:
     invite_max_age_days: int
     trial_days: int
     tick_seconds: int
+    engine_tick_workers: int  # PostgreSQL backends a tick keeps busy (its threads)
     worker_log_level: str
     rq_queues: tuple[str, ...] = field(default=("default",))
     # Messaging: a Fernet key for provider API keys at rest (empty: saving a key is refused
@@ -124,6 +125,7 @@ class Settings:
             "INVITE_MAX_AGE_DAYS": self.invite_max_age_days,
             "TRIAL_DAYS": self.trial_days,
             "TICK_SECONDS": self.tick_seconds,
+            "ENGINE_TICK_WORKERS": self.engine_tick_workers,
             "RQ_QUEUES": self.rq_queues,
             "WORKER_LOG_LEVEL": self.worker_log_level,
             "WTF_CSRF_TIME_LIMIT": None,
@@ -208,6 +210,7 @@ def load(env: dict | None = None) -> Settings:
         invite_max_age_days=_int(env, "INVITE_MAX_AGE_DAYS", 7),
         trial_days=_int(env, "TRIAL_DAYS", 30),
         tick_seconds=_int(env, "TICK_SECONDS", 5),
+        engine_tick_workers=_int(env, "ENGINE_TICK_WORKERS", 2),
         worker_log_level=env.get("WORKER_LOG_LEVEL", "WARNING"),
         messaging_encryption_key=encryption_key,
         sendgrid_base_url=env.get("SENDGRID_BASE_URL") or "https://api.sendgrid.com",

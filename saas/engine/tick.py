@@ -145,6 +145,14 @@ WITH RECURSIVE earliest AS (
         SELECT tenant_id, due_at FROM step_run
         WHERE status IN ('waiting', 'pending') AND tenant_id > earliest.tenant_id
         ORDER BY tenant_id, due_at LIMIT 1) later
+),
+pending_events AS (  -- a skip scan of ix_segment_event_pending_tenant: one probe per tenant
+    (SELECT tenant_id FROM segment_event WHERE consumed_at IS NULL ORDER BY tenant_id LIMIT 1)
+    UNION ALL
+    SELECT later.tenant_id FROM pending_events, LATERAL (
+        SELECT tenant_id FROM segment_event
+        WHERE consumed_at IS NULL AND tenant_id > pending_events.tenant_id
+        ORDER BY tenant_id LIMIT 1) later
 )
 SELECT earliest.tenant_id FROM earliest CROSS JOIN LATERAL (
     SELECT 1 FROM step_run sr JOIN enrollment e ON e.id = sr.enrollment_id
@@ -155,7 +163,7 @@ WHERE earliest.due_at <= :now
 UNION
 SELECT DISTINCT tenant_id FROM step_run WHERE status = 'sending' AND started_at < :stale
 UNION
-SELECT DISTINCT tenant_id FROM segment_event WHERE consumed_at IS NULL
+SELECT tenant_id FROM pending_events
 UNION
 SELECT DISTINCT tenant_id FROM connect_job WHERE status = 'queued' AND created_at < :forgotten
 """)

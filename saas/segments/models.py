@@ -14,6 +14,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -68,6 +69,9 @@ class SegmentEvent(TenantScoped, db.Model):
     __table_args__ = (
         Index("ix_segment_event_pending", "consumed_at", "id"),
         Index("ix_segment_event_segment", "tenant_id", "segment_id", "id"),
+        Index("ix_segment_event_pending_tenant", "tenant_id", "id",
+              postgresql_where=text("consumed_at IS NULL"),
+              sqlite_where=text("consumed_at IS NULL")),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
