@@ -166,3 +166,29 @@ def test_connected_records_are_paginated_and_filtered(app, admin_client, admin, 
     assert second.text.count("Intro call") == 5 and "Next page" not in second.text
     paused = admin_client.get(f"/acme/sequences/{seq_id}/connected?status=paused")
     assert "No records with this status." in paused.text and "Active (55)" in paused.text
+
+
+def test_a_connect_job_runs_its_chunks_side_by_side_once_each(app, admin, add_records,
+                                                              monkeypatch):
+    from saas.engine import connect_job
+    from saas.engine.connect import connect_many
+    from saas.engine.models import ConnectJob
+
+    ids = add_records(admin.tenant, 25, owner_id=admin.id)
+    seq_id = _setup(app, admin, name="Nurture")
+    monkeypatch.setattr(connect_job, "CHUNK", 4)  # 7 chunks, two at a time on PostgreSQL
+    monkeypatch.setitem(app.config, "ENGINE_TICK_WORKERS", 2)
+    with app.app_context(), tenant_context(admin.tenant.id):
+        connect_many(ids[:3], seq_id)  # already running: skipped by the job
+        job = ConnectJob(sequence_id=seq_id, record_ids=ids, total=25)
+        db.session.add(job)
+        db.session.commit()
+        job_id = job.id
+    with app.app_context():
+        connect_job.run_connect_job(job_id, admin.tenant.id)
+    with app.app_context(), tenant_context(admin.tenant.id):
+        job = db.session.get(ConnectJob, job_id)
+        assert (job.status, job.done, job.connected, job.skipped) == ("done", 25, 22, 3)
+        runs = db.session.execute(select(StepRun.record_id)).scalars().all()
+    assert sorted(runs) == sorted(ids)  # one first step each, none twice
+    assert sorted(e[0] for e in _enrollments(app, admin.tenant.id)) == sorted(ids)
