@@ -153,9 +153,13 @@ def connect_many(record_ids: Iterable[int], lineage_id: int, *, source: str = "b
     for chunk in chunks(ids):
         if assign:
             _assign_unowned(chunk)
+        # Bounded to the chunk's id range (chunks are slices of the sorted ids): else the
+        # anti-join may read every enrollment already written in the lineage, chunk after
+        # chunk (quadratic over a large segment while the table's statistics lag behind).
         running = exists().where(Enrollment.tenant_id == tenant_id,
                                  Enrollment.lineage_id == lineage,
                                  Enrollment.record_id == Record.id,
+                                 Enrollment.record_id.between(chunk[0], chunk[-1]),
                                  Enrollment.status.in_(RUNNING_STATUSES))
         stamp = literal(now, DateTime(timezone=True))
         source_rows = select(
