@@ -79,6 +79,9 @@ class StepRunStatus(enum.StrEnum):
 DUE_STATUSES = (StepRunStatus.WAITING.value, StepRunStatus.PENDING.value)
 
 
+SNOOZED = "status = 'open' AND snoozed_until IS NOT NULL"
+
+
 class StepRun(TenantScoped, db.Model):
     """One step reached by one enrollment: when it became due, when it ran, how it ended."""
 
@@ -101,6 +104,9 @@ class StepRun(TenantScoped, db.Model):
         # The worklist: a seller's open activities by due time.
         Index("ix_step_run_worklist", "tenant_id", "seller_id", "due_at", "id",
               postgresql_where=text("status = 'open'"), sqlite_where=text("status = 'open'")),
+        # The worklist's Snoozed tab and count: the few open activities a seller snoozed.
+        Index("ix_step_run_snoozed", "tenant_id", "seller_id", "snoozed_until",
+              postgresql_where=text(SNOOZED), sqlite_where=text(SNOOZED)),
         Index("ix_step_run_step", "tenant_id", "step_id", "status"),
         Index("ix_step_run_record", "tenant_id", "record_id", "id"),
         Index("ix_step_run_message", "provider_message_id",

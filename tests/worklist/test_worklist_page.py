@@ -182,6 +182,9 @@ def test_snooze_hides_the_activity_until_its_time(world):
     assert _rows(client.get("/acme/worklist").get_data(as_text=True)) == ["P1 Person01"]
     assert _rows(client.get("/acme/worklist?when=snoozed").get_data(as_text=True)) == \
         ["P0 Person00"]
+    counts = client.get("/acme/worklist/counts").get_data(as_text=True)
+    assert re.search(r'data-when="snoozed"[^>]*>Snoozed <span class="wl-count">1<', counts)
+    assert re.search(r'data-when="all"[^>]*>All <span class="wl-count">1<', counts)
     with world.data():
         run = f.current_run(ids[0])
         assert run.status == "open" and run.snoozed_until is not None
