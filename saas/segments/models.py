@@ -67,7 +67,6 @@ class SegmentEvent(TenantScoped, db.Model):
 
     __tablename__ = "segment_event"
     __table_args__ = (
-        Index("ix_segment_event_pending", "consumed_at", "id"),
         Index("ix_segment_event_segment", "tenant_id", "segment_id", "id"),
         Index("ix_segment_event_pending_tenant", "tenant_id", "id",
               postgresql_where=text("consumed_at IS NULL"),
