@@ -126,6 +126,9 @@ def test_delete_is_refused_while_records_run_then_deletes_every_version(
     with app.app_context(), tenant_context(tenant.id):
         assert db.session.execute(select(Sequence)).first() is None
         assert db.session.execute(select(SegmentConnection)).first() is None
+        # The disconnected enrollment and its step runs went with it (no foreign key does it).
+        assert db.session.execute(select(Enrollment)).first() is None
+        assert db.session.execute(select(StepRun)).first() is None
 
 
 def test_clone_makes_a_new_lineage_as_a_draft(designer, mc):
