@@ -180,6 +180,6 @@ def _no_real_providers(monkeypatch):
     """Fail any test that reaches a real provider host (tests talk to a local fake server)."""
     guard = ProviderGuard().install(monkeypatch)
     yield
-    reached = guard.reached
-    if reached:
-        pytest.fail(f"the test tried to reach a real provider: {', '.join(sorted(set(reached)))}")
+    if guard.reached:
+        pytest.fail("the test tried to reach a real provider: "
+                    + ", ".join(sorted(set(guard.reached))))

@@ -8,11 +8,11 @@ from __future__ import annotations
 import logging
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 
-from flask import current_app
 from sqlalchemy import select, update
 
 from saas.engine.connect import ConnectRefused, connect_many, lineage_of
 from saas.engine.models import ConnectJob
+from saas.engine.parallel import database_workers, in_own_session
 from saas.extensions import db
 from saas.segments.models import SegmentMember
 from saas.tenancy import tenant_context
@@ -87,20 +87,13 @@ def _connect_chunks(job: ConnectJob, lineage: int, tenant_id: int) -> None:
     """Every chunk connected and committed, in order (SQLite) or a few at once (PostgreSQL).
     An error stops the job once the chunks under way are done: it is raised here."""
     job_id, source, segment_id = job.id, "segment" if job.segment_id else "bulk", job.segment_id
-    workers = int(current_app.config.get("ENGINE_TICK_WORKERS", 2))
-    if db.engine.dialect.name != "postgresql" or workers <= 1:
+    workers = database_workers()
+    if workers == 1:
         for chunk in _record_chunks(job):
             _connect_chunk(job_id, lineage, chunk, source, segment_id)
         return
-    app = current_app._get_current_object()
-
-    def in_thread(chunk: list[int]) -> None:
-        with app.app_context(), tenant_context(tenant_id):
-            try:
-                _connect_chunk(job_id, lineage, chunk, source, segment_id)
-            finally:
-                db.session.remove()
-
+    in_thread = in_own_session(
+        lambda chunk: _connect_chunk(job_id, lineage, chunk, source, segment_id), tenant_id)
     with ThreadPoolExecutor(workers, thread_name_prefix="connect") as pool:
         running: set = set()
         for chunk in _record_chunks(job):  # read in the job's session, keyset by keyset

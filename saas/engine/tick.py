@@ -26,6 +26,7 @@ from saas.engine.bulk import advance_group, decide_email_conditions
 from saas.engine.caps import claim_sends
 from saas.engine.graph import GraphCache
 from saas.engine.models import Enrollment, StepRun
+from saas.engine.parallel import database_workers, in_own_session
 from saas.engine.segment_feed import consume_segment_events
 from saas.engine.sql import id_in
 from saas.extensions import db
@@ -206,7 +207,7 @@ def run_tick(*, budget_seconds: float | None = None, per_tenant: int | None = No
     budget = budget_seconds if budget_seconds is not None else float(
         config.get("ENGINE_TICK_BUDGET", 20))
     per_tenant = per_tenant or int(config.get("ENGINE_BATCH_PER_TENANT", 2000))
-    workers = 1 if _is_sqlite() else max(1, workers or int(config.get("ENGINE_TICK_WORKERS", 2)))
+    workers = database_workers(workers)
     started = time.monotonic()
     totals = {"claimed": 0, "transitions": 0, "sends": 0, "deferred": 0, "connected": 0,
               "recovered": 0, "rounds": 0}
@@ -224,15 +225,8 @@ def run_tick(*, budget_seconds: float | None = None, per_tenant: int | None = No
         results = [_rounds(tenant_ids, per_tenant, budget, started)]
     else:
         per_tenant = max(1, per_tenant // workers)  # a round still moves <= per_tenant each
-        app = current_app._get_current_object()  # the app itself, for the threads
-
-        def in_thread(_: int) -> dict:
-            with app.app_context():
-                try:
-                    return _rounds(tenant_ids, per_tenant, budget, started)
-                finally:
-                    db.session.remove()
-
+        in_thread = in_own_session(
+            lambda _: _rounds(tenant_ids, per_tenant, budget, started))
         with ThreadPoolExecutor(workers, thread_name_prefix="tick") as pool:
             results = list(pool.map(in_thread, range(workers)))
     for counts in results:

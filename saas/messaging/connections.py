@@ -139,7 +139,7 @@ class KeptAliveClient(python_http_client.Client):
 
 
 def close_all() -> None:
-    """Close this thread's kept connections (tests; a worker about to fork)."""
+    """Close this thread's kept connections (tests start from none)."""
     pool = _local.__dict__.pop("connections", {})
     for kept in pool.values():
         kept.connection.close()

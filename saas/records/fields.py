@@ -7,6 +7,7 @@ is usable everywhere a standard one is.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.sql.elements import ColumnElement
@@ -78,8 +79,6 @@ def value_problem(f: Field, value: str) -> str | None:
         except ValueError:
             return f"{f.label} is a number: enter a number such as 12 or 4.5."
     elif value and f.kind in (DATE, DATETIME):
-        from datetime import date, datetime
-
         try:
             (date if f.kind == DATE else datetime).fromisoformat(value)
         except ValueError:

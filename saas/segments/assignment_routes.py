@@ -177,8 +177,12 @@ def availability():
               "You are unavailable: assignment rules skip you until you switch back.",
               "success")
         return redirect(url_for("availability.availability"))
-    return render_template("account/availability.html", form=form, errors={},
-                           time_zones=sorted(time_zones()))
+    return _account_page(form)
+
+
+def _account_page(form, errors: dict | None = None, entered: str | None = None):
+    return render_template("account/availability.html", form=form, errors=errors or {},
+                           entered=entered, time_zones=sorted(time_zones()))
 
 
 @account_bp.route("/time-zone", methods=["POST"])
@@ -190,10 +194,8 @@ def time_zone():
         return redirect(url_for("availability.availability"))
     value = (request.form.get("time_zone") or "").strip()
     if value not in time_zones():
-        return render_template("account/availability.html", form=form, time_zones=sorted(
-            time_zones()), errors={"time_zone": f"“{value}” is not a time zone: choose one from "
-                                                "the list, e.g. Europe/Paris."},
-            entered=value), 422
+        return _account_page(form, {"time_zone": f"“{value}” is not a time zone: choose one "
+                                                  "from the list, e.g. Europe/Paris."}, value), 422
     current_user.time_zone = value
     db.session.commit()
     flash(f"Your time zone is now {value}.", "success")

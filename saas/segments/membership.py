@@ -126,12 +126,15 @@ def refresh_records(record_ids: Iterable[int]) -> dict[str, int]:
     tenant_id = current_tenant_id()
     connection = db.session.connection()
     on_postgresql = connection.dialect.name == "postgresql"
+    segments = None  # the multi-statement path reads them once
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start:start + CHUNK]
         changes = live.refresh_chunk(connection, tenant_id, chunk, membership_columns) \
             if on_postgresql else None
         if changes is None:
-            changes = _refresh_chunk(tenant_id, chunk)
+            if segments is None:
+                segments = active_segments()
+            changes = _refresh_chunk(tenant_id, chunk, segments)
         joined, left, to_assign = changes
         _assign(to_assign)
         totals["joined"] += len(joined)
@@ -139,10 +142,9 @@ def refresh_records(record_ids: Iterable[int]) -> dict[str, int]:
     return totals
 
 
-def _refresh_chunk(tenant_id: int, chunk: list[int]) -> tuple[set, set, set]:
+def _refresh_chunk(tenant_id: int, chunk: list[int], segments) -> tuple[set, set, set]:
     """(joined, left, joined pairs whose record had no owner), in a few statements."""
     joined, left, unowned = set(), set(), set()
-    segments = active_segments()
     if not segments:
         return joined, left, unowned
     # Core execution (tenant written out): the ORM layer doubled the cost of one record.

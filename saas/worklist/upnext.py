@@ -202,13 +202,11 @@ def _same(a: str, b: str) -> bool:
     return a.replace("\r\n", "\n").strip() == b.replace("\r\n", "\n").strip()
 
 
-def when_label(value: datetime | None, time_zone: str | None = None) -> str:
-    """A moment in the signed-in user's time zone (or `time_zone`): "24 Nov 2026 09:00 CET"."""
+def when_label(value: datetime | None) -> str:
+    """A moment in the signed-in user's time zone: "24 Nov 2026 09:00 CET"."""
     if not value:
         return ""
-    if time_zone is None:
-        time_zone = getattr(current_user, "time_zone", None)
-    local = value.astimezone(zone(time_zone))
+    local = value.astimezone(zone(getattr(current_user, "time_zone", None)))
     return local.strftime("%d %b %Y %H:%M ") + (local.tzname() or "")
 
 

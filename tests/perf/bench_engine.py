@@ -6,8 +6,8 @@ Builds the schema with the migrations in TEST_DATABASE_URL (default: the local `
 database, created if missing) with the records in bulk SQL, puts them all in one segment, then:
 
 - `connect_seconds`: connecting the segment to a sequence (wait 1 hour -> wait 1 day -> call) by
-  the real background connect job (INSERT ... SELECT per chunk of 5,000, first step runs written
-  in bulk, a commit per chunk);
+  the real background connect job (INSERT ... SELECT per chunk of 10,000, first step runs
+  written in the same statement, a commit per chunk, ENGINE_TICK_WORKERS chunks at a time);
 - `transitions_per_s`: the engine clock moved past each wait, the tick (run_tick, in process,
   with its default ENGINE_TICK_WORKERS threads as a worker runs it) claims the due runs per
   tenant with FOR UPDATE SKIP LOCKED and moves them on in bulk: waits expiring into the next

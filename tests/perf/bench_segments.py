@@ -121,9 +121,9 @@ def time_simulate(tenant_id: int, repeat: int) -> tuple[list[float], int]:
 
 def time_membership_update(tenant_id: int, repeat: int) -> tuple[list[float], list[float]]:
     """Each round: change one record's fields in SQL, refresh it, commit (untimed), as saving a
-    record does. Not a rollback: psycopg forgets its prepared statements on every ROLLBACK, so
-    rolled-back rounds would re-plan the refresh statement each time, which the app does not
-    (a request that saved something ends with a commit)."""
+    record does. psycopg forgets its prepared statements at every ROLLBACK, so these rounds are
+    saves following saves on one connection; after a request that only read (it ends with a
+    ROLLBACK) the refresh statement is planned again: the README gives those figures too."""
     rng = random.Random(7)
     record_ids = db.session.execute(text(
         "SELECT id FROM record WHERE tenant_id = :t ORDER BY random() LIMIT :n"),
