@@ -123,7 +123,7 @@ def compute(sequence: Sequence, now: datetime) -> Rollup:
             .where(Enrollment.lineage_id == lineage_of(sequence))
             .group_by(started_day, Enrollment.status, Enrollment.exit_reason))
     if rollup.has_goal:
-        stmt = stmt.join(Record, Record.id == Enrollment.record_id)
+        stmt = stmt.outerjoin(Record, Record.id == Enrollment.record_id)  # deleted: no goal
     for day, status, reason, count, reached_goal in db.session.execute(stmt):
         cell = rollup.enrollments.setdefault(_day(day), {})
         _add(cell, status, count)

@@ -7,12 +7,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import or_, select, update
 
 from saas.engine import clock
 from saas.engine.models import RUNNING_STATUSES, Enrollment, EnrollmentStatus, StepRun
 from saas.engine.sql import id_in
 from saas.extensions import db
+from saas.tenancy import current_tenant_id
 
 LIVE_RUN_STATUSES = ("open", "waiting", "pending")
 CHUNK = 5000
@@ -59,9 +60,7 @@ def end_enrollment(enrollment: Enrollment, status: str, reason: str | None = Non
 
 
 def exit_for_records(record_ids: Iterable[int], reason: str) -> int:
-    """Exit every running enrollment of these records (disqualified, deleted, ...)."""
-    from sqlalchemy import select
-
+    """Exit every running enrollment of these records (disqualified, ...)."""
     ids = sorted(set(record_ids))
     enrollment_ids: list[int] = []
     for chunk in _chunks(ids):
@@ -69,6 +68,24 @@ def exit_for_records(record_ids: Iterable[int], reason: str) -> int:
             select(Enrollment.id).where(id_in(Enrollment.record_id, chunk),
                                         Enrollment.status.in_(RUNNING_STATUSES))).scalars().all()
     return end_enrollments(enrollment_ids, EnrollmentStatus.EXITED.value, reason)
+
+
+def exit_deleted_records(record_ids: list[int]) -> int:
+    """After records are deleted (in the caller's transaction): their running enrollments exit
+    ("record_deleted") and their step runs lose the seller's notes. PostgreSQL has already set
+    the enrollments' record to NULL (the foreign key), including any connection a concurrent
+    connect committed while the delete waited for it; SQLite keeps the old ids."""
+    tenant_id = current_tenant_id()
+    orphaned = db.session.execute(select(Enrollment.id).where(
+        Enrollment.tenant_id == tenant_id,
+        or_(Enrollment.record_id.is_(None), id_in(Enrollment.record_id, record_ids)),
+        Enrollment.status.in_(RUNNING_STATUSES))).scalars().all()
+    for chunk in _chunks(sorted(record_ids)):
+        db.session.execute(update(StepRun).where(StepRun.tenant_id == tenant_id,
+                                                 id_in(StepRun.record_id, chunk),
+                                                 StepRun.notes.is_not(None))
+                           .values(notes=None).execution_options(synchronize_session=False))
+    return end_enrollments(orphaned, EnrollmentStatus.EXITED.value, "record_deleted")
 
 
 def _refresh(enrollment_ids: list[int]) -> None:

@@ -40,14 +40,16 @@ class Enrollment(TenantScoped, db.Model):
         Index("ix_enrollment_lineage", "tenant_id", "lineage_id", "status", "id"),
     )
 
-    # Only the foreign keys whose cascades matter (record and sequence deleted) are declared:
+    # Only the foreign keys whose actions matter (record and sequence deleted) are declared:
     # each one is a trigger per row written, and connecting or moving 100,000 records at once
     # paid twice the time for checks that cannot fail (tenant, seller, current step, segment
     # are written by the engine from rows it just read; a deleted segment's connections are
     # cleared by delete_segment).
     tenant_id: Mapped[int] = mapped_column(Integer, nullable=False)
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    record_id: Mapped[int] = mapped_column(ForeignKey("record.id", ondelete="CASCADE"))
+    # NULL once the record is deleted: the enrollment stays, exited ("record_deleted").
+    record_id: Mapped[int | None] = mapped_column(
+        ForeignKey("record.id", ondelete="SET NULL"))
     sequence_id: Mapped[int] = mapped_column(ForeignKey("sequence.id", ondelete="CASCADE"))
     lineage_id: Mapped[int] = mapped_column(Integer)
     seller_id: Mapped[int | None] = mapped_column(Integer)

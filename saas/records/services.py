@@ -134,11 +134,18 @@ def set_field(record_id: int, key: str, value: str) -> None:
 
 
 def delete_records(record_ids: list[int]) -> int:
-    result = db.session.execute(delete(Record).where(Record.id.in_(record_ids)))
-    if result.rowcount:
-        audit.record("records.deleted", f"{result.rowcount} record(s)", ids=record_ids[:50])
+    """Delete records. Their connections stay as history, exited with the reason
+    "record_deleted" (their remaining steps cancelled), and the sellers' notes on them go."""
+    from saas.engine.lifecycle import exit_deleted_records
+
+    deleted = db.session.execute(delete(Record).where(Record.id.in_(record_ids))
+                                 .returning(Record.id)).scalars().all()
+    if deleted:
+        exited = exit_deleted_records(deleted)
+        audit.record("records.deleted", f"{len(deleted)} record(s)", ids=deleted[:50],
+                     connections_exited=exited)
     db.session.commit()
-    return result.rowcount
+    return len(deleted)
 
 
 def change_owner(record_ids: list[int], owner_id: int | None) -> int:

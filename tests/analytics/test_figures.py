@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from saas.auth.models import Role
 from saas.engine import abtests
+from saas.engine.models import Enrollment
 from saas.extensions import db
 from saas.sequences.models import Step
 from saas.timeutil import utcnow
@@ -107,6 +108,23 @@ def test_sequence_page_shows_exact_figures(app, history, client, login):
     # Follow-up call: reached 6, completed 3, skipped 1, overdue 1, failed 0; no message columns.
     assert _cells(html, call.id)[2:7] == ["6", "3", "1", "1", "0"]
     assert "<title" in html and 'role="img"' in html  # the charts are accessible SVG
+
+
+def test_a_deleted_record_still_counts_as_an_exited_connection(app, history, client, login,
+                                                                within):
+    from saas.records.services import delete_records
+
+    tenant, user, v1, v2, email, call = history
+    with within(tenant):
+        record_id = db.session.execute(select(Enrollment.record_id).where(
+            Enrollment.sequence_id == v1.id, Enrollment.status == "active")).scalar_one()
+        delete_records([record_id])
+    login(client, user)
+    html = client.get(f"/acme/analytics/sequences/{v2.id}?period=30&version=1").get_data(
+        as_text=True)
+    kpis = dict(re.findall(r"<dt>([^<]+)</dt><dd>([^<]+)</dd>", html))
+    assert (kpis["Connected"], kpis["Active"], kpis["Exited"]) == ("15", "5", "4")
+    assert "record deleted: <strong>1</strong>" in html
 
 
 def test_period_all_counts_older_connections(app, history, client, login):

@@ -5,16 +5,16 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
 from saas.engine import activities, clock
 from saas.engine.connect import ConnectRefused, connect_record
 from saas.engine.events import exit_enrollments_for_address, on_message_event
-from saas.engine.models import Enrollment, StepRun
+from saas.engine.models import StepRun
 from saas.engine.services import pause, resume
 from saas.engine.tick import run_tick
 from saas.extensions import db
-from saas.records.models import Record
+from saas.records.services import delete_records
 from saas.sequences.models import Sequence
 from tests.engine.factories import build_sequence
 from tests.engine.test_advance import EMAIL, TASK, condition, enrollment, open_run, record, runs
@@ -116,19 +116,42 @@ def test_a_paused_enrollment_waits_and_resumes(app, world):
         assert runs(eid) == [("wait", "completed", "expired"), ("task", "open", None)]
 
 
-def test_deleting_the_record_removes_its_enrollments_and_the_tick_goes_on(app, world):
+def test_deleting_a_record_exits_its_connection_and_keeps_the_history(app, world):
     record_id, other_id = world.add(2)
     with world.inside():
-        seq = build_sequence([{"type": "wait", "config": {"hours": 1}}, TASK])
-        connect_record(record(record_id), seq.lineage_id)
-        connect_record(record(other_id), seq.lineage_id)
+        seq = build_sequence([TASK, {"type": "wait", "config": {"hours": 1}}, TASK])
+        gone = connect_record(record(record_id), seq.lineage_id).id
+        kept = connect_record(record(other_id), seq.lineage_id).id
         db.session.commit()
-        db.session.execute(delete(Record).where(Record.id == record_id))
+        activities.complete_activity(open_run(gone).id, world.seller.id, outcome="done",
+                                     notes="Spoke to her assistant")
         db.session.commit()
-        assert db.session.execute(select(Enrollment.record_id)).scalars().all() == [other_id]
+        assert delete_records([record_id]) == 1
+        ended = enrollment(gone)
+        assert (ended.status, ended.exit_reason) == ("exited", "record_deleted")
+        assert ended.ended_at is not None
+        assert runs(gone) == [("task", "completed", "done"), ("wait", "cancelled", None)]
+        assert db.session.execute(select(StepRun.notes).where(
+            StepRun.enrollment_id == gone)).scalars().all() == [None, None]
+        assert enrollment(kept).status == "active"
     with app.app_context():
         clock.move_forward(timedelta(hours=2))
-        assert run_tick()["transitions"] == 1
+        assert run_tick()["claimed"] == 0  # nothing of the deleted record's comes back
+    with world.inside():
+        assert runs(gone)[-1] == ("wait", "cancelled", None)
+
+
+def test_the_connected_records_tab_shows_a_deleted_record_as_exited(world, login, client):
+    record_id = world.add()[0]
+    with world.inside():
+        seq = build_sequence([TASK])
+        connect_record(record(record_id), seq.lineage_id)
+        db.session.commit()
+        delete_records([record_id])
+        lineage = seq.lineage_id
+    login(client, world.manager)
+    page = client.get(f"/acme/sequences/{lineage}/connected").get_data(as_text=True)
+    assert "Deleted record" in page and "record deleted" in page
 
 
 def test_snooze_keeps_the_activity_open_until_later(world):
