@@ -44,9 +44,14 @@ class ConnectRefused(ServiceError):
 
 
 def active_version(lineage_id: int) -> Sequence | None:
+    """The version connections go to, its row locked FOR KEY SHARE until the caller commits:
+    what a foreign key would check for each enrollment written, once. It cannot be deleted
+    meanwhile, and a deactivation (FOR UPDATE) waits for this connect, or this connect for it
+    (and then finds the sequence inactive)."""
     return db.session.execute(select(Sequence).where(
         Sequence.lineage_id == lineage_id, Sequence.status == SequenceStatus.ACTIVE.value)
-        .order_by(Sequence.version.desc()).limit(1)).scalar_one_or_none()
+        .order_by(Sequence.version.desc()).limit(1)
+        .with_for_update(read=True, key_share=True)).scalar_one_or_none()
 
 
 def lineage_of(sequence_id: int) -> int:

@@ -40,17 +40,18 @@ class Enrollment(TenantScoped, db.Model):
         Index("ix_enrollment_lineage", "tenant_id", "lineage_id", "status", "id"),
     )
 
-    # Only the foreign keys whose actions matter (record and sequence deleted) are declared:
-    # each one is a trigger per row written, and connecting or moving 100,000 records at once
-    # paid twice the time for checks that cannot fail (tenant, seller, current step, segment
-    # are written by the engine from rows it just read; a deleted segment's connections are
-    # cleared by delete_segment).
+    # One foreign key only, to the record (its deletion must reach connections being written).
+    # Every other is a trigger per row written, and connecting or moving 100,000 records at
+    # once paid for checks done better once per statement: tenant, seller, current step and
+    # segment are written by the engine from rows it just read (a deleted segment's connections
+    # are cleared by delete_segment); the sequence version is locked FOR KEY SHARE by
+    # connect._target and deleted, with its enrollments, by delete_sequence.
     tenant_id: Mapped[int] = mapped_column(Integer, nullable=False)
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     # NULL once the record is deleted: the enrollment stays, exited ("record_deleted").
     record_id: Mapped[int | None] = mapped_column(
         ForeignKey("record.id", ondelete="SET NULL"))
-    sequence_id: Mapped[int] = mapped_column(ForeignKey("sequence.id", ondelete="CASCADE"))
+    sequence_id: Mapped[int] = mapped_column(Integer)  # see connect._target, delete_sequence
     lineage_id: Mapped[int] = mapped_column(Integer)
     seller_id: Mapped[int | None] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(16), default=EnrollmentStatus.ACTIVE.value)
@@ -116,11 +117,11 @@ class StepRun(TenantScoped, db.Model):
               sqlite_where=text("provider_message_id IS NOT NULL")),
     )
 
-    # As for enrollments, one foreign key: its enrollment (deleting it deletes the history).
+    # No foreign keys (as for enrollments): the engine writes a step run for an enrollment it
+    # holds; enrollments are deleted only with their sequence, by delete_sequence, runs first.
     tenant_id: Mapped[int] = mapped_column(Integer, nullable=False)
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    enrollment_id: Mapped[int] = mapped_column(
-        ForeignKey("enrollment.id", ondelete="CASCADE"))
+    enrollment_id: Mapped[int] = mapped_column(BigId, nullable=False)
     step_id: Mapped[int] = mapped_column(Integer)
     # Copied from the enrollment/step so the worklist and analytics read one table.
     sequence_id: Mapped[int] = mapped_column(Integer)

@@ -259,13 +259,20 @@ def delete_reason(sequence: Sequence) -> str | None:
 
 
 def delete_sequence(sequence: Sequence) -> None:
-    """Deletes every version of the sequence (refused while records are running in it)."""
+    """Deletes every version of the sequence, with their connections' history (refused while
+    records are running in it). The versions are locked first: a connect under way (it holds
+    its version FOR KEY SHARE) finishes before, and is then counted as running."""
+    from saas.engine.models import Enrollment, SegmentConnection, StepRun
+
+    ids = list(db.session.execute(select(Sequence.id).where(
+        Sequence.lineage_id == sequence.lineage_id).with_for_update()).scalars())
     reason = delete_reason(sequence)
     if reason:
         raise ServiceError(reason)
-    from saas.engine.models import SegmentConnection
-
-    ids = [v.id for v in queries.versions(sequence.lineage_id)]
+    enrollments = select(Enrollment.id).where(Enrollment.sequence_id.in_(ids))
+    for stmt in (delete(StepRun).where(StepRun.enrollment_id.in_(enrollments)),
+                 delete(Enrollment).where(Enrollment.sequence_id.in_(ids))):
+        db.session.execute(stmt.execution_options(synchronize_session=False))
     for sid in ids:
         editing.clear_steps(sid)
     db.session.execute(delete(SegmentConnection).where(

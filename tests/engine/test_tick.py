@@ -6,16 +6,18 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import func, select, update
 
 from saas.auth.models import Tenant
 from saas.engine import clock
-from saas.engine.connect import connect_many
+from saas.engine.connect import ConnectRefused, connect_many
 from saas.engine.models import StepRun
 from saas.engine.tick import claim_due, run_tick
 from saas.engine.windows import add_wait, next_opening
 from saas.extensions import db
 from saas.messaging.models import OutboxMessage
+from saas.sequences.models import Sequence
 from saas.templates_.models import MessageTemplate
 from saas.tenancy import tenant_context
 from tests.engine.factories import build_sequence
@@ -253,3 +255,61 @@ def test_a_tick_with_two_workers_moves_each_run_on_once(app, world, make_tenant,
         assert statuses(seq_id) == {"completed": 450, "open": 450}
     with app.app_context(), tenant_context(other.id):
         assert statuses(small_id) == {"completed": 150, "open": 150}
+
+
+@pytest.mark.parametrize("action", ["delete", "deactivate"])
+def test_a_connect_under_way_holds_its_sequence(app, world, action):
+    """Connecting locks the version FOR KEY SHARE (no foreign key checks it per row): a
+    deletion waits, then finds the records running and refuses; a deactivation waits, then
+    disconnects them too. Nothing is left pointing at a missing or inactive sequence."""
+    from saas.errors import ServiceError
+    from saas.sequences import services as sequences
+
+    ids = world.add(50)
+    with world.inside():
+        seq = build_sequence([{"type": "wait", "config": {"hours": 1}}, {"type": "task"}])
+        seq_id, lineage = seq.id, seq.lineage_id
+        db.session.commit()
+    tenant_id = world.tenant.id
+    connected, acted = threading.Event(), threading.Event()
+    outcome: dict = {}
+
+    def connect():
+        with app.app_context(), tenant_context(tenant_id):
+            outcome["connected"] = connect_many(ids, lineage)["connected"]
+            connected.set()
+            acted.wait(1.0)  # the other transaction is blocked behind this one meanwhile
+            outcome["waited"] = not acted.is_set()
+            db.session.commit()
+            db.session.remove()
+
+    def act():
+        connected.wait(5)
+        with app.app_context(), tenant_context(tenant_id):
+            sequence = db.session.execute(select(Sequence).where(Sequence.id == seq_id)
+                                          ).scalar_one()
+            try:
+                if action == "delete":
+                    sequences.delete_sequence(sequence)
+                else:
+                    outcome["disconnected"] = sequences.deactivate(sequence)
+            except ServiceError as refused:
+                outcome["refused"] = str(refused)
+            acted.set()
+            db.session.remove()
+
+    threads = [threading.Thread(target=connect), threading.Thread(target=act)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert outcome["connected"] == 50 and outcome["waited"]
+    with world.inside():
+        if action == "delete":
+            assert "50 records are running" in outcome["refused"]
+            assert statuses(seq_id) == {"waiting": 50}
+        else:
+            assert outcome["disconnected"] == 50
+            assert statuses(seq_id) == {"cancelled": 50}
+            with pytest.raises(ConnectRefused):
+                connect_many(ids, lineage)
