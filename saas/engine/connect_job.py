@@ -9,6 +9,7 @@ import logging
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 
 from saas.engine.connect import ConnectRefused, connect_many, lineage_of
 from saas.engine.models import ConnectJob
@@ -20,6 +21,7 @@ from saas.timeutil import utcnow
 
 log = logging.getLogger(__name__)
 CHUNK = 10000
+ATTEMPTS = 3  # for a chunk that met a concurrent deletion or connection
 FORGOTTEN_AFTER = 60  # seconds a queued job waits before the tick enqueues it again
 
 
@@ -74,7 +76,16 @@ def run_connect_job(job_id: int, tenant_id: int) -> None:
 
 def _connect_chunk(job_id: int, lineage: int, chunk: list[int], source: str,
                    segment_id: int | None) -> None:
-    counts = connect_many(chunk, lineage, source=source, segment_id=segment_id)
+    for attempt in range(ATTEMPTS):
+        try:
+            counts = connect_many(chunk, lineage, source=source, segment_id=segment_id)
+            break
+        except IntegrityError:
+            # A record of the chunk was deleted, or connected elsewhere, while the chunk was
+            # written: the chunk is written again, and now skips it.
+            db.session.rollback()
+            if attempt == ATTEMPTS - 1:
+                raise
     db.session.execute(update(ConnectJob).where(ConnectJob.id == job_id).values(
         done=ConnectJob.done + len(chunk),
         connected=ConnectJob.connected + counts["connected"],

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 
 from saas.engine import clock
 from saas.engine.models import RUNNING_STATUSES, Enrollment, EnrollmentStatus, StepRun
@@ -71,21 +71,21 @@ def exit_for_records(record_ids: Iterable[int], reason: str) -> int:
 
 
 def exit_deleted_records(record_ids: list[int]) -> int:
-    """After records are deleted (in the caller's transaction): their running enrollments exit
-    ("record_deleted") and their step runs lose the seller's notes. PostgreSQL has already set
-    the enrollments' record to NULL (the foreign key), including any connection a concurrent
-    connect committed while the delete waited for it; SQLite keeps the old ids."""
+    """Records about to be deleted (the caller holds them FOR UPDATE): their running enrollments
+    exit ("record_deleted") and their step runs lose the seller's notes. A connect holds the
+    records it writes FOR KEY SHARE (the foreign key) until it commits, so every connection is
+    seen here, and none can be made from now on."""
     tenant_id = current_tenant_id()
-    orphaned = db.session.execute(select(Enrollment.id).where(
-        Enrollment.tenant_id == tenant_id,
-        or_(Enrollment.record_id.is_(None), id_in(Enrollment.record_id, record_ids)),
-        Enrollment.status.in_(RUNNING_STATUSES))).scalars().all()
+    running: list[int] = []
     for chunk in _chunks(sorted(record_ids)):
+        running += db.session.execute(select(Enrollment.id).where(
+            id_in(Enrollment.record_id, chunk),
+            Enrollment.status.in_(RUNNING_STATUSES))).scalars().all()
         db.session.execute(update(StepRun).where(StepRun.tenant_id == tenant_id,
                                                  id_in(StepRun.record_id, chunk),
                                                  StepRun.notes.is_not(None))
                            .values(notes=None).execution_options(synchronize_session=False))
-    return end_enrollments(orphaned, EnrollmentStatus.EXITED.value, "record_deleted")
+    return end_enrollments(running, EnrollmentStatus.EXITED.value, "record_deleted")
 
 
 def _refresh(enrollment_ids: list[int]) -> None:

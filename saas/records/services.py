@@ -135,17 +135,19 @@ def set_field(record_id: int, key: str, value: str) -> None:
 
 def delete_records(record_ids: list[int]) -> int:
     """Delete records. Their connections stay as history, exited with the reason
-    "record_deleted" (their remaining steps cancelled), and the sellers' notes on them go."""
+    "record_deleted" (their remaining steps cancelled, the record set to NULL by the foreign
+    key), and the sellers' notes on them go."""
     from saas.engine.lifecycle import exit_deleted_records
 
-    deleted = db.session.execute(delete(Record).where(Record.id.in_(record_ids))
-                                 .returning(Record.id)).scalars().all()
-    if deleted:
-        exited = exit_deleted_records(deleted)
-        audit.record("records.deleted", f"{len(deleted)} record(s)", ids=deleted[:50],
+    locked = db.session.execute(select(Record.id).where(Record.id.in_(record_ids))
+                                .with_for_update()).scalars().all()
+    if locked:
+        exited = exit_deleted_records(locked)
+        db.session.execute(delete(Record).where(Record.id.in_(locked)))
+        audit.record("records.deleted", f"{len(locked)} record(s)", ids=locked[:50],
                      connections_exited=exited)
     db.session.commit()
-    return len(deleted)
+    return len(locked)
 
 
 def change_owner(record_ids: list[int], owner_id: int | None) -> int:

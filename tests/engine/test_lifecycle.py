@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from saas.engine import activities, clock
-from saas.engine.connect import ConnectRefused, connect_record
+from saas.engine.connect import ConnectRefused, connect_many, connect_record
 from saas.engine.events import exit_enrollments_for_address, on_message_event
-from saas.engine.models import StepRun
+from saas.engine.models import Enrollment, StepRun
 from saas.engine.services import pause, resume
 from saas.engine.tick import run_tick
 from saas.extensions import db
@@ -189,3 +191,77 @@ def test_a_condition_decided_by_an_event_before_it_is_reached(world):
         assert runs(e.id)[-2:] == [("email_condition", "completed", "yes"),
                                    ("task", "open", None)]
         assert db.session.execute(select(Sequence.status)).scalars().all() == ["active"]
+
+
+def test_deleting_records_while_they_are_being_connected(app, world):
+    """A connect holds the records it writes (the foreign key's FOR KEY SHARE) until it commits:
+    the deletion waits for it, then exits the connections it made."""
+    ids = world.add(20)
+    with world.inside():
+        lineage = build_sequence([TASK]).lineage_id
+        db.session.commit()
+    connected, deleted = threading.Event(), threading.Event()
+    outcome: dict = {}
+
+    def connect():
+        with world.inside():
+            outcome["connected"] = connect_many(ids, lineage)["connected"]
+            connected.set()
+            outcome["waited"] = not deleted.wait(1.0)
+            db.session.commit()
+
+    def remove():
+        connected.wait(5)
+        with world.inside():
+            outcome["deleted"] = delete_records(ids[:5])
+            deleted.set()
+
+    threads = [threading.Thread(target=connect), threading.Thread(target=remove)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert outcome == {"connected": 20, "waited": True, "deleted": 5}
+    with world.inside():
+        rows = db.session.execute(select(Enrollment.status, Enrollment.exit_reason,
+                                         Enrollment.record_id)).all()
+        assert sorted((s, r) for s, r, _ in rows) == [("active", None)] * 15 + [
+            ("exited", "record_deleted")] * 5
+        assert {rid for s, _, rid in rows if s == "exited"} == {None}
+        assert db.session.execute(select(func.count()).select_from(StepRun).where(
+            StepRun.status == "open")).scalar() == 15
+
+
+def test_a_connect_job_goes_on_when_a_record_is_deleted_under_it(app, world, monkeypatch):
+    """The job's chunk meets a record being deleted (the foreign key fails once the deletion
+    commits): the chunk is written again without it, and the job finishes."""
+    from saas.engine import connect_job
+    from saas.engine.models import ConnectJob
+    from saas.records.models import Record
+
+    ids = world.add(10)
+    with world.inside():
+        seq = build_sequence([TASK])
+        job = ConnectJob(sequence_id=seq.id, record_ids=ids, total=10)
+        db.session.add(job)
+        db.session.commit()
+        job_id = job.id
+    monkeypatch.setitem(app.config, "ENGINE_TICK_WORKERS", 1)
+    locked = threading.Event()
+
+    def remove():
+        with world.inside():
+            db.session.execute(select(Record.id).where(Record.id == ids[3]).with_for_update())
+            locked.set()
+            time.sleep(0.5)  # the job's chunk waits for this lock meanwhile
+            delete_records([ids[3]])
+
+    deleting = threading.Thread(target=remove)
+    deleting.start()
+    locked.wait(5)
+    with app.app_context():
+        connect_job.run_connect_job(job_id, world.tenant.id)
+    deleting.join()
+    with world.inside():
+        job = db.session.execute(select(ConnectJob)).scalar_one()
+        assert (job.status, job.done, job.connected, job.skipped) == ("done", 10, 9, 1)
