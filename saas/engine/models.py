@@ -24,6 +24,7 @@ class EnrollmentStatus(enum.StrEnum):
 
 
 RUNNING_STATUSES = (EnrollmentStatus.ACTIVE.value, EnrollmentStatus.PAUSED.value)
+UNASSIGNED = "seller_id IS NULL AND status IN ('active', 'paused')"
 
 
 class Enrollment(TenantScoped, db.Model):
@@ -38,6 +39,9 @@ class Enrollment(TenantScoped, db.Model):
         Index("ix_enrollment_record", "tenant_id", "record_id", "status"),
         Index("ix_enrollment_sequence", "tenant_id", "sequence_id", "status", "id"),
         Index("ix_enrollment_lineage", "tenant_id", "lineage_id", "status", "id"),
+        # The connected-records tab's "Unassigned" count and list (few rows, or none).
+        Index("ix_enrollment_unassigned", "tenant_id", "lineage_id", "id",
+              postgresql_where=text(UNASSIGNED), sqlite_where=text(UNASSIGNED)),
     )
 
     # One foreign key only, to the record (its deletion must reach connections being written).
