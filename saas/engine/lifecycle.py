@@ -13,6 +13,7 @@ from saas.engine import clock
 from saas.engine.models import RUNNING_STATUSES, Enrollment, EnrollmentStatus, StepRun
 from saas.engine.sql import id_in
 from saas.extensions import db
+from saas.messaging.models import MessageEvent
 from saas.tenancy import current_tenant_id
 
 LIVE_RUN_STATUSES = ("open", "waiting", "pending")
@@ -72,9 +73,11 @@ def exit_for_records(record_ids: Iterable[int], reason: str) -> int:
 
 def exit_deleted_records(record_ids: list[int]) -> int:
     """Records about to be deleted (the caller holds them FOR UPDATE): their running enrollments
-    exit ("record_deleted") and their step runs lose the seller's notes. A connect holds the
-    records it writes FOR KEY SHARE (the foreign key) until it commits, so every connection is
-    seen here, and none can be made from now on."""
+    exit ("record_deleted"); their step runs lose the seller's notes, and their messages' events
+    the address and what the person wrote or clicked (replies' text), keeping their kind and time
+    for the sequence's figures. A connect holds the records it writes FOR KEY SHARE (the
+    foreign key) until it commits, so every connection is seen here, and none can be made from
+    now on."""
     tenant_id = current_tenant_id()
     running: list[int] = []
     for chunk in _chunks(sorted(record_ids)):
@@ -85,6 +88,11 @@ def exit_deleted_records(record_ids: list[int]) -> int:
                                                  id_in(StepRun.record_id, chunk),
                                                  StepRun.notes.is_not(None))
                            .values(notes=None).execution_options(synchronize_session=False))
+        runs = select(StepRun.id).where(StepRun.tenant_id == tenant_id,
+                                        id_in(StepRun.record_id, chunk))
+        db.session.execute(update(MessageEvent).where(MessageEvent.step_run_id.in_(runs))
+                           .values(address=None, url=None, data={})
+                           .execution_options(synchronize_session=False))
     return end_enrollments(running, EnrollmentStatus.EXITED.value, "record_deleted")
 
 

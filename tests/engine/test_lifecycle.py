@@ -16,6 +16,7 @@ from saas.engine.models import Enrollment, StepRun
 from saas.engine.services import pause, resume
 from saas.engine.tick import run_tick
 from saas.extensions import db
+from saas.messaging.models import MessageEvent
 from saas.records.services import delete_records
 from saas.sequences.models import Sequence
 from tests.engine.factories import build_sequence
@@ -125,10 +126,15 @@ def test_deleting_a_record_exits_its_connection_and_keeps_the_history(app, world
         gone = connect_record(record(record_id), seq.lineage_id).id
         kept = connect_record(record(other_id), seq.lineage_id).id
         db.session.commit()
-        activities.complete_activity(open_run(gone).id, world.seller.id, outcome="done",
+        task_run = open_run(gone).id
+        activities.complete_activity(task_run, world.seller.id, outcome="done",
                                      notes="Spoke to her assistant")
+        db.session.add(MessageEvent(step_run_id=task_run, kind="reply", address="ana@ex.com",
+                                    provider_event_id="reply:1", data={"text": "Call me"}))
         db.session.commit()
         assert delete_records([record_id]) == 1
+        event = db.session.execute(select(MessageEvent)).scalar_one()
+        assert (event.kind, event.address, event.data) == ("reply", None, {})
         ended = enrollment(gone)
         assert (ended.status, ended.exit_reason) == ("exited", "record_deleted")
         assert ended.ended_at is not None
