@@ -18,6 +18,7 @@ from flask_login import current_user, login_required
 
 from saas.auth.access import requires
 from saas.auth.models import Role
+from saas.engine.queries import running_count_for_record
 from saas.errors import ServiceError
 from saas.records import queries, services
 from saas.records.conditions import OPERATORS
@@ -155,7 +156,8 @@ def show(record_id: int):
     record = get_or_404(Record, record_id)
     return render_template("records/show.html", record=record,
                            fields=fields_for(record.record_type), country_name=country_name,
-                           owner_names=queries.owner_names([record.owner_id]), form=CsrfForm())
+                           owner_names=queries.owner_names([record.owner_id]), form=CsrfForm(),
+                           running=running_count_for_record(record.id))
 
 
 def _values_of(record: Record, fields) -> dict[str, str]:

@@ -7,6 +7,7 @@ from playwright.sync_api import expect
 from rq import Queue
 
 from saas.auth.models import Role
+from saas.engine.connect import connect_many
 from saas.extensions import db
 from saas.segments import services as segment_services
 from saas.segments.models import Segment
@@ -82,3 +83,38 @@ def test_connect_a_segment_and_a_lead_then_assign_a_seller(app, live_server, pag
         expect(row).to_contain_text("Intro call")
         expect(row).to_contain_text("Active")
         expect(row).to_contain_text("Sam Seller")
+
+
+def test_deleting_a_connected_lead_keeps_it_in_the_history_as_exited(
+        app, live_server, page, make_tenant, make_user, add_records):
+    tenant = make_tenant("contoso", name="Contoso Coffee")
+    make_user(tenant, roles=[Role.SEQUENCE_MANAGER], email="mo@contoso.example", name="Mo")
+    sam = make_user(tenant, roles=[Role.SELLER], name="Sam Seller")
+    ana, ben = add_records(tenant, 2, owner_id=sam.id, first_name=lambda i: ["Ana", "Ben"][i],
+                           last_name=lambda i: ["Lima", "Ode"][i])
+    with app.app_context(), tenant_context(tenant.id):
+        sequence = build_sequence([{"type": "call", "name": "Intro call"}],
+                                  name="Trade show follow-up")
+        connect_many([ana, ben], sequence.lineage_id)
+        db.session.commit()
+        sequence_id = sequence.id
+    sign_in(page, live_server, "contoso", "mo@contoso.example")
+
+    page.goto(f"{live_server}/contoso/records/{ana}")
+    asked = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
+    page.get_by_role("button", name="Delete").click()
+    expect(page.get_by_text("Ana Lima is deleted.")).to_be_visible()
+    assert asked == ["Delete Ana Lima? It leaves the one sequence it is running in; their "
+                     "history keeps it as exited. This cannot be undone."]
+
+    page.goto(f"{live_server}/contoso/sequences/{sequence_id}/connected")
+    rows = page.locator("#connected-records tbody tr")
+    expect(rows).to_have_count(2)
+    expect(rows.filter(has_text="Ben Ode")).to_contain_text("Active")
+    gone = rows.filter(has_text="Deleted record")
+    expect(gone).to_contain_text("Exited")
+    expect(gone).to_contain_text("record deleted")
+    page.get_by_role("link", name="Exited (1)").click()
+    expect(rows).to_have_count(1)
+    expect(rows).to_contain_text("Deleted record")
