@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from saas.engine import clock
 from saas.engine.connect import connect_many
@@ -120,3 +120,11 @@ def test_workers_killed_and_redis_flushed_lose_nothing_and_repeat_nothing(app, w
             select(func.count()).select_from(StepRun).group_by(StepRun.enrollment_id)
             .having(func.count() != 4)).all()
         assert per_enrollment == []
+        # No foreign key checks these (engine/models.py): every step run has its enrollment,
+        # every enrollment its sequence version.
+        orphans = db.session.execute(text(
+            "SELECT (SELECT count(*) FROM step_run s WHERE NOT EXISTS "
+            "(SELECT 1 FROM enrollment e WHERE e.id = s.enrollment_id)), "
+            "(SELECT count(*) FROM enrollment e WHERE NOT EXISTS "
+            "(SELECT 1 FROM sequence q WHERE q.id = e.sequence_id))")).one()
+        assert tuple(orphans) == (0, 0)
