@@ -136,7 +136,7 @@ def set_field(record_id: int, key: str, value: str) -> None:
 def delete_records(record_ids: list[int]) -> int:
     """Delete records. Their connections stay as history, exited with the reason
     "record_deleted" (their remaining steps cancelled, the record set to NULL by the foreign
-    key), and the sellers' notes on them go."""
+    key); the sellers' notes and what the person wrote back go (engine.lifecycle)."""
     from saas.engine.lifecycle import exit_deleted_records
 
     locked = db.session.execute(select(Record.id).where(Record.id.in_(record_ids))
