@@ -198,6 +198,10 @@ def delete(record_id: int):
     return redirect(url_for(f"records.{kind}"))
 
 
+def _records(count: int) -> str:
+    return "one record" if count == 1 else f"{count:,} records"
+
+
 def _bulk(kind: str):
     _record_type(kind)
     ids = [int(i) for i in request.form.getlist("ids") if i.isdigit()]
@@ -210,7 +214,7 @@ def _bulk(kind: str):
         if action == "owner":
             owner = request.form.get("owner_id", "")
             changed = services.change_owner(ids, int(owner) if owner.isdigit() else None)
-            flash(f"The owner of {changed} record(s) is changed.", "success")
+            flash(f"The owner of {_records(changed)} is changed.", "success")
         elif action == "sequence":
             from saas.engine.services import connect_selection_message
 
@@ -218,7 +222,7 @@ def _bulk(kind: str):
                                             current_user.id), "success")
         elif action == "delete":
             deleted = services.delete_records(ids)
-            flash(f"{deleted} record(s) deleted.", "success")
+            flash(f"{_records(deleted).capitalize()} deleted.", "success")
         else:
             flash("Choose what to do with the selected records.", "error")
     except ServiceError as error:

@@ -24,6 +24,26 @@
     for (var i = 0; i < boxes.length; i++) { boxes[i].checked = event.target.checked; }
   });
 
+  // Choices that belong to one action: <select data-for-action="owner"> shows only while the
+  // form's action field says "owner" (the bulk bar of record lists).
+  function showForAction(form) {
+    var fields = form.querySelectorAll("[data-for-action]");
+    for (var i = 0; i < fields.length; i++) {
+      fields[i].hidden = fields[i].getAttribute("data-for-action") !== form.elements.action.value;
+    }
+  }
+  document.addEventListener("change", function (event) {
+    if (event.target.name === "action" && event.target.form) { showForAction(event.target.form); }
+  });
+  document.addEventListener("DOMContentLoaded", function () {
+    var forms = document.querySelectorAll("form");
+    for (var i = 0; i < forms.length; i++) {
+      if (forms[i].elements.action && forms[i].querySelector("[data-for-action]")) {
+        showForAction(forms[i]);
+      }
+    }
+  });
+
   // Sign-up: suggest the web address from the organization name until the user edits it.
   document.addEventListener("DOMContentLoaded", function () {
     var name = document.getElementById("org_name");

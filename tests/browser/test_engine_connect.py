@@ -118,3 +118,44 @@ def test_deleting_a_connected_lead_keeps_it_in_the_history_as_exited(
     page.get_by_role("link", name="Exited (1)").click()
     expect(rows).to_have_count(1)
     expect(rows).to_contain_text("Deleted record")
+
+
+def test_connect_a_list_selection_then_delete_one(app, live_server, page, make_tenant,
+                                                   make_user, add_records):
+    tenant = make_tenant("contoso", name="Contoso Coffee")
+    make_user(tenant, roles=[Role.SEQUENCE_MANAGER], email="mo@contoso.example", name="Mo")
+    sam = make_user(tenant, roles=[Role.SELLER], name="Sam Seller")
+    add_records(tenant, 3, owner_id=sam.id, first_name=lambda i: ["Ana", "Ben", "Cy"][i],
+                last_name=lambda i: ["Lima", "Ode", "Roe"][i])
+    with app.app_context(), tenant_context(tenant.id):
+        sequence_id = build_sequence([{"type": "call", "name": "Intro call"}],
+                                     name="Trade show follow-up").id
+        db.session.commit()
+    sign_in(page, live_server, "contoso", "mo@contoso.example")
+
+    page.goto(f"{live_server}/contoso/leads")
+    sequence_choice = page.get_by_label("Sequence to connect")
+    expect(page.get_by_label("New owner")).to_be_visible()
+    expect(sequence_choice).to_be_hidden()  # only the current action's choice shows
+    page.get_by_label("Select Ana Lima").check()
+    page.get_by_label("Select Ben Ode").check()
+    page.get_by_label("With selected:").select_option(label="Connect to sequence…")
+    expect(page.get_by_label("New owner")).to_be_hidden()
+    sequence_choice.select_option(label="Trade show follow-up")
+    page.get_by_role("button", name="Apply to selected").click()
+    expect(page.get_by_text("2 connected to “Trade show follow-up”.")).to_be_visible()
+
+    page.get_by_label("Select Ana Lima").check()
+    page.get_by_label("With selected:").select_option(label="Delete")
+    expect(sequence_choice).to_be_hidden()
+    asked = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
+    page.get_by_role("button", name="Apply to selected").click()
+    expect(page.get_by_text("One record deleted.")).to_be_visible()
+    assert "Those running in sequences leave them" in asked[0]
+
+    page.goto(f"{live_server}/contoso/sequences/{sequence_id}/connected")
+    rows = page.locator("#connected-records tbody tr")
+    expect(rows).to_have_count(2)
+    expect(rows.filter(has_text="Ben Ode")).to_contain_text("Intro call")
+    expect(rows.filter(has_text="Deleted record")).to_contain_text("record deleted")
