@@ -188,7 +188,7 @@ def explain(tenant_id: int, sequence_id: int) -> None:
 
     event.listen(db.engine, "before_cursor_execute", capture)
     try:
-        from saas.analytics import queries
+        from saas.analytics import queries, snapshots
         with tenant_context(tenant_id):
             from sqlalchemy import select
 
@@ -197,9 +197,8 @@ def explain(tenant_id: int, sequence_id: int) -> None:
                 select(Sequence).where(Sequence.id == sequence_id)).scalar_one()
             now = abtests.now()
             period = queries.Period.parse("all", now)
-            queries.tune_session()
-            queries.record_summary(seq, period)
-            queries.activity(seq, seq.id, period, now)
+            # What the page runs when the figures are computed on request ("Refresh").
+            snapshots.figures(seq, seq, period, now, fresh=True)
             queries.ab_panels(seq, now)
     finally:
         event.remove(db.engine, "before_cursor_execute", capture)
