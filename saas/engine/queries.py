@@ -98,6 +98,7 @@ def connected_page(lineage_id: int, status: str | None, after: str | None):
 def counts(lineage_id: int) -> dict[str, int]:
     found = dict(db.session.execute(select(Enrollment.status, func.count()).where(
         Enrollment.lineage_id == lineage_id).group_by(Enrollment.status)).all())
+    found["all"] = sum(found.values())
     found["unassigned"] = db.session.execute(select(func.count()).select_from(Enrollment).where(
         Enrollment.lineage_id == lineage_id, Enrollment.seller_id.is_(None),
         Enrollment.status.in_(RUNNING_STATUSES))).scalar_one()

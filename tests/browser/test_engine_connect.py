@@ -115,6 +115,7 @@ def test_deleting_a_connected_lead_keeps_it_in_the_history_as_exited(
     gone = rows.filter(has_text="Deleted record")
     expect(gone).to_contain_text("Exited")
     expect(gone).to_contain_text("record deleted")
+    expect(page.get_by_role("link", name="All (2)")).to_be_visible()
     page.get_by_role("link", name="Exited (1)").click()
     expect(rows).to_have_count(1)
     expect(rows).to_contain_text("Deleted record")
