@@ -105,8 +105,8 @@ def test_deleting_a_connected_lead_keeps_it_in_the_history_as_exited(
     page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
     page.get_by_role("button", name="Delete").click()
     expect(page.get_by_text("Ana Lima is deleted.")).to_be_visible()
-    assert asked == ["Delete Ana Lima? It leaves the one sequence it is running in; their "
-                     "history keeps it as exited. This cannot be undone."]
+    assert asked == ["Delete Ana Lima? It leaves the sequence it runs in, whose history keeps "
+                     "it as exited. This cannot be undone."]
 
     page.goto(f"{live_server}/contoso/sequences/{sequence_id}/connected")
     rows = page.locator("#connected-records tbody tr")

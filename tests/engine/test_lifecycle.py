@@ -271,3 +271,16 @@ def test_a_connect_job_goes_on_when_a_record_is_deleted_under_it(app, world, mon
     with world.inside():
         job = db.session.execute(select(ConnectJob)).scalar_one()
         assert (job.status, job.done, job.connected, job.skipped) == ("done", 10, 9, 1)
+
+
+def test_the_record_page_warns_that_deleting_it_leaves_its_sequences(world, login, client):
+    record_id, alone = world.add(2)
+    with world.inside():
+        for name in ("First", "Second"):
+            connect_record(record(record_id), build_sequence([TASK], name=name).lineage_id)
+        db.session.commit()
+    login(client, world.manager)
+    page = client.get(f"/acme/records/{record_id}").get_data(as_text=True)
+    assert "It leaves the 2 sequences it runs in, whose history keeps it as exited." in page
+    page = client.get(f"/acme/records/{alone}").get_data(as_text=True)
+    assert "? This cannot be undone." in page and "It leaves" not in page
