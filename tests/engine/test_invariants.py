@@ -1,11 +1,12 @@
 """Property: whatever sequence is built and whatever sellers, recipients and the clock do, the
 engine keeps its invariants. Random valid sequences (waits, tasks, calls, manual and automated
-emails, field updates, email and call conditions with their Yes/No branches), thirty records,
-random completions, skips and message events, the clock moved and the tick run, round after
-round. After every round:
+emails, A/B tests, field updates, email and call conditions with their Yes/No branches), thirty
+records, random completions, skips (of activities and of waits), pauses, resumes,
+disconnections and message events, the clock moved and the tick run, round after round. After
+every round:
 
-- an active enrollment has exactly one live step run (open, waiting, pending or sending), on its
-  current step; an ended one has none;
+- a running (active or paused) enrollment has exactly one live step run (open, waiting, pending
+  or sending), on its current step; an ended one has none;
 - each enrollment's step runs follow one path of the tree: the first step, then each step the
   next on its branch or, after a condition, the first of the branch its outcome names;
 - no step run was sent twice (one outbox message per automated send).
@@ -21,7 +22,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from saas.engine import activities, clock
+from saas.engine import activities, clock, services
 from saas.engine.connect import connect_many
 from saas.engine.graph import load_graph
 from saas.engine.models import Enrollment, StepRun
@@ -34,12 +35,20 @@ from tests.engine.test_tick import template
 
 LIVE = ("open", "waiting", "pending", "sending")
 ENDED = ("completed", "exited", "disconnected")
-EMAIL_TYPES = ("email", "auto_email")
+EMAIL_TYPES = ("email", "auto_email", "ab_test")
 DECISIONS = ("email_condition", "call_condition")
 
 
 def _plain(rng: random.Random, template_id: int) -> dict:
-    kind = rng.choice(["wait", "task", "call", "email", "auto_email", "update_field"])
+    kind = rng.choice(["wait", "task", "call", "email", "auto_email", "update_field", "ab_test"])
+    if kind == "ab_test":
+        return {"type": "ab_test", "config": {
+            "display_name": "Subject", "split_a": 50, "metric": "opens", "ends": "auto",
+            "end_at": None, "default_version": "A",
+            "versions": {"A": {"type": rng.choice(["email", "auto_email"]), "name": "Short",
+                               "template_id": template_id},
+                         "B": {"type": "auto_email", "name": "Long",
+                               "template_id": template_id}}}}
     if kind == "wait":
         return {"type": "wait", "config": {"days": 0, "hours": rng.randint(1, 3)}}
     if kind == "auto_email":
@@ -88,7 +97,7 @@ def _check(sequence_id: int, *, finished: bool = False) -> dict[str, int]:
         mine = runs.get(e.id, [])
         live = [r for r in mine if r.status in LIVE]
         where = f"enrollment {e.id} ({e.status}): {[(r.step_type, r.status) for r in mine]}"
-        if e.status == "active":
+        if e.status in ("active", "paused"):
             assert len(live) == 1 and live[0].step_id == e.current_step_id, where
         else:
             assert e.status in ENDED and not live, where
@@ -130,6 +139,19 @@ def _act(rng: random.Random, sequence_id: int, seller_id: int) -> None:
         elif roll < 0.6:
             activities.skip_activity(run.id, seller_id)
     for run in db.session.execute(select(StepRun).where(
+            StepRun.sequence_id == sequence_id, StepRun.step_type == "wait",
+            StepRun.status == "waiting")).scalars().all():
+        if rng.random() < 0.1:
+            activities.skip_wait(run.id, seller_id)
+    for enrollment in db.session.execute(select(Enrollment).where(
+            Enrollment.sequence_id == sequence_id,
+            Enrollment.status.in_(("active", "paused")))).scalars().all():
+        roll = rng.random()
+        if roll < 0.05:
+            services.disconnect(enrollment)
+        elif roll < 0.15:
+            (services.resume if enrollment.status == "paused" else services.pause)(enrollment)
+    for run in db.session.execute(select(StepRun).where(
             StepRun.sequence_id == sequence_id, StepRun.step_type == "auto_email",
             StepRun.status == "sent")).scalars().all():
         if rng.random() < 0.3:
@@ -145,7 +167,8 @@ def test_the_engine_keeps_its_invariants(app, world, seed):
     ids = world.add(30)
     with world.inside():
         specs = _branch(rng, template(), [], 0)
-        sequence = build_sequence(specs, settings={"exit_on_reply": rng.random() < 0.5})
+        sequence = build_sequence(specs, settings={"exit_on_reply": rng.random() < 0.5,
+                                                   "allow_skip_wait": True})
         connect_many(ids, sequence.lineage_id)
         db.session.commit()
         sequence_id = sequence.id
@@ -160,11 +183,15 @@ def test_the_engine_keeps_its_invariants(app, world, seed):
             _check(sequence_id)
     for _ in range(40):  # then everything is worked until every record has finished
         with world.inside():
+            for enrollment in db.session.execute(select(Enrollment).where(
+                    Enrollment.sequence_id == sequence_id,
+                    Enrollment.status == "paused")).scalars().all():
+                services.resume(enrollment)
             for run in db.session.execute(select(StepRun).where(
                     StepRun.sequence_id == sequence_id, StepRun.status == "open")).scalars():
                 activities.complete_activity(run.id, world.seller.id, outcome="connected")
             db.session.commit()
-            if "active" not in _check(sequence_id):
+            if not {"active", "paused"} & set(_check(sequence_id)):
                 break
         with app.app_context():
             clock.move_forward(timedelta(hours=4))
