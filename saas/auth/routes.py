@@ -33,6 +33,7 @@ from saas.auth.sessions import start_session
 from saas.errors import ServiceError
 from saas.extensions import client_ip, db, limiter
 from saas.tenancy import tenant_context
+from saas.web.home import figures as home_figures
 
 public_bp = Blueprint("public", __name__)
 bp = Blueprint("auth", __name__, url_prefix="/<tenant>")
@@ -143,7 +144,7 @@ def home():
             and tenant.licence_includes_sequences and tenant.workspace_ready
             and "worklist.index" in current_app.view_functions):
         return redirect(url_for("worklist.index"))
-    return render_template("home/home.html")
+    return render_template("home/home.html", figures=home_figures(current_user, tenant))
 
 
 @bp.route("/forgot-password", methods=["GET", "POST"])

@@ -1,0 +1,74 @@
+"""The home page's figures: what waits for the user today and, for a sequence manager, how the
+tenant's sequences are doing. Each figure is one indexed count; a part of the product the
+tenant cannot use yet (licence, workspace) shows nothing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from saas.auth.models import Role
+from saas.extensions import db
+
+
+@dataclass
+class Waiting:
+    """Connections without a seller: how many, and the sequence with the most of them."""
+
+    total: int
+    lineage_id: int
+    name: str
+
+
+@dataclass
+class HomeFigures:
+    worklist: dict[str, int] | None = None  # the user's own: "" (all), overdue, today, ...
+    active_sequences: int | None = None
+    running: int | None = None
+    waiting: Waiting | None = None
+    count_cap: int = 0
+
+
+def _usable(tenant) -> bool:
+    return bool(tenant.licence_includes_sequences and tenant.workspace_ready
+                and "worklist.index" in current_app.view_functions)
+
+
+def _waiting() -> Waiting | None:
+    from saas.engine.models import RUNNING_STATUSES, Enrollment
+    from saas.sequences.models import Sequence
+
+    by_lineage = db.session.execute(
+        select(Enrollment.lineage_id, func.count()).where(
+            Enrollment.seller_id.is_(None), Enrollment.status.in_(RUNNING_STATUSES))
+        .group_by(Enrollment.lineage_id)).all()
+    if not by_lineage:
+        return None
+    lineage_id, _ = max(by_lineage, key=lambda row: (row[1], -row[0]))
+    name = db.session.execute(select(Sequence.name).where(
+        Sequence.lineage_id == lineage_id).order_by(Sequence.version.desc()).limit(1)).scalar()
+    return Waiting(sum(n for _, n in by_lineage), lineage_id, name or "")
+
+
+def figures(user, tenant) -> HomeFigures:
+    out = HomeFigures()
+    if not _usable(tenant):
+        return out
+    from saas.engine import clock
+    from saas.worklist import queries as worklist
+
+    out.worklist = worklist.counts(user.id, worklist.DayBounds.for_user(clock.now(),
+                                                                        user.time_zone))
+    out.count_cap = worklist.COUNT_CAP
+    if user.has_role(Role.SEQUENCE_MANAGER):
+        from saas.sequences import queries as sequences
+        from saas.sequences.models import Sequence, SequenceStatus
+
+        out.active_sequences = db.session.execute(
+            select(func.count()).select_from(Sequence)
+            .where(Sequence.status == SequenceStatus.ACTIVE.value)).scalar_one()
+        out.running = sum(sequences.running_by_lineage().values())
+        out.waiting = _waiting()
+    return out
