@@ -119,6 +119,30 @@ def connected(sequence_id: int):
     return _sequence_page(get_or_404(Sequence, sequence_id))
 
 
+@bp.post("/sequences/<int:sequence_id>/connected/bulk")
+@requires(Role.SEQUENCE_MANAGER, sequences=True)
+def bulk_connected(sequence_id: int):
+    sequence = get_or_404(Sequence, sequence_id)
+    back = url_for("engine.connected", sequence_id=sequence.id)
+    if not _checked():
+        return _back(back)
+    ids = [int(i) for i in request.form.getlist("ids") if i.isdigit()]
+    if not ids:
+        flash("Select at least one record first.", "error")
+        return _back(back)
+    action = request.form.get("action") or ""
+    try:
+        changed = services.bulk_action(sequence.lineage_id or sequence.id, ids, action)
+    except ServiceError as error:
+        flash(str(error), "error")
+        return _back(back)
+    records = "One record" if changed == 1 else f"{changed:,} records"
+    flash(f"{records} {services.BULK_ACTIONS[action]}." if changed else
+          f"Nothing changed: none of the selected records could be "
+          f"{services.BULK_ACTIONS[action]}.")
+    return _back(back)
+
+
 @bp.post("/sequences/<int:sequence_id>/connected/segments")
 @requires(Role.SEQUENCE_MANAGER, sequences=True)
 def connect_segment(sequence_id: int):

@@ -1,5 +1,5 @@
 """What people do with connections (these commit): connect a record, a selection or a segment;
-assign a seller; pause, resume, disconnect."""
+assign a seller; pause, resume, disconnect (one, or a selection of a sequence's)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import logging
 from redis.exceptions import RedisError
 from rq import Queue
 from rq.exceptions import DuplicateJobError
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from saas.admin import audit
 from saas.auth.models import User, UserStatus
@@ -20,8 +20,14 @@ from saas.engine.connect import (
     connect_many,
     connect_record,
 )
-from saas.engine.lifecycle import end_enrollment
-from saas.engine.models import ConnectJob, Enrollment, EnrollmentStatus, SegmentConnection
+from saas.engine.lifecycle import end_enrollment, end_enrollments
+from saas.engine.models import (
+    RUNNING_STATUSES,
+    ConnectJob,
+    Enrollment,
+    EnrollmentStatus,
+    SegmentConnection,
+)
 from saas.errors import ServiceError
 from saas.extensions import db, get_redis
 from saas.records.models import Record
@@ -162,3 +168,30 @@ def connect_selection_message(record_ids: list[int], sequence_id, user_id: int |
     if result["needs_seller"]:
         message += f" {result['needs_seller']} wait for a seller to be assigned."
     return message
+
+
+BULK_ACTIONS = {"pause": "paused", "resume": "resumed", "disconnect": "disconnected"}
+
+
+def bulk_action(lineage_id: int, enrollment_ids: list[int], action: str) -> int:
+    """Pause, resume or disconnect the selected running connections of one sequence (ids of
+    another sequence, or ended ones, are left alone); returns how many changed."""
+    if action not in BULK_ACTIONS:
+        raise ServiceError("Choose what to do with the selected records.")
+    ids = db.session.execute(select(Enrollment.id).where(
+        Enrollment.lineage_id == lineage_id, Enrollment.id.in_(enrollment_ids),
+        Enrollment.status.in_(RUNNING_STATUSES))).scalars().all()
+    now = clock.now()
+    if action == "disconnect":
+        changed = end_enrollments(ids, EnrollmentStatus.DISCONNECTED.value, "disconnected", now)
+    else:
+        before, after = ((EnrollmentStatus.ACTIVE, EnrollmentStatus.PAUSED) if action == "pause"
+                         else (EnrollmentStatus.PAUSED, EnrollmentStatus.ACTIVE))
+        changed = db.session.execute(
+            update(Enrollment).where(Enrollment.id.in_(ids), Enrollment.status == before.value)
+            .values(status=after.value, updated_at=now)
+            .execution_options(synchronize_session=False)).rowcount
+    audit.record(f"sequence.records_{BULK_ACTIONS[action]}", f"{changed} record(s)",
+                 lineage_id=lineage_id)
+    db.session.commit()
+    return changed

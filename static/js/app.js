@@ -20,8 +20,13 @@
   document.addEventListener("change", function (event) {
     var name = event.target.getAttribute && event.target.getAttribute("data-select-all");
     if (!name) { return; }
-    var boxes = event.target.form.querySelectorAll('input[type=checkbox][name="' + name + '"]');
-    for (var i = 0; i < boxes.length; i++) { boxes[i].checked = event.target.checked; }
+    // form.elements includes boxes outside the form element that name it (form="...").
+    var fields = event.target.form.elements;
+    for (var i = 0; i < fields.length; i++) {
+      if (fields[i].type === "checkbox" && fields[i].name === name) {
+        fields[i].checked = event.target.checked;
+      }
+    }
   });
 
   // Choices that belong to one action: <select data-for-action="owner"> shows only while the

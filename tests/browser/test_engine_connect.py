@@ -160,3 +160,38 @@ def test_connect_a_list_selection_then_delete_one(app, live_server, page, make_t
     expect(rows).to_have_count(2)
     expect(rows.filter(has_text="Ben Ode")).to_contain_text("Intro call")
     expect(rows.filter(has_text="Deleted record")).to_contain_text("record deleted")
+
+
+def test_pause_then_disconnect_connected_records_in_bulk(app, live_server, page, make_tenant,
+                                                          make_user, add_records):
+    tenant = make_tenant("contoso", name="Contoso Coffee")
+    make_user(tenant, roles=[Role.SEQUENCE_MANAGER], email="mo@contoso.example", name="Mo")
+    sam = make_user(tenant, roles=[Role.SELLER], name="Sam Seller")
+    ids = add_records(tenant, 3, owner_id=sam.id, first_name=lambda i: ["Ana", "Ben", "Cy"][i],
+                      last_name=lambda i: ["Lima", "Ode", "Roe"][i])
+    with app.app_context(), tenant_context(tenant.id):
+        sequence = build_sequence([{"type": "call", "name": "Intro call"}],
+                                  name="Trade show follow-up")
+        connect_many(ids, sequence.lineage_id)
+        db.session.commit()
+        sequence_id = sequence.id
+    sign_in(page, live_server, "contoso", "mo@contoso.example")
+
+    page.goto(f"{live_server}/contoso/sequences/{sequence_id}/connected")
+    page.get_by_label("Select all on this page").check()
+    expect(page.get_by_label("Select Cy Roe")).to_be_checked()
+    page.get_by_label("With selected:").select_option(label="Pause")
+    page.get_by_role("button", name="Apply to selected").click()
+    expect(page.get_by_text("3 records paused.")).to_be_visible()
+    expect(page.get_by_role("link", name="Paused (3)")).to_be_visible()
+
+    page.get_by_label("Select Ben Ode").check()
+    page.get_by_label("With selected:").select_option(label="Disconnect")
+    asked = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
+    page.get_by_role("button", name="Apply to selected").click()
+    expect(page.get_by_text("One record disconnected.")).to_be_visible()
+    assert asked == ["Disconnect the selected records? Their remaining steps will not run."]
+    rows = page.locator("#connected-records tbody tr")
+    expect(rows.filter(has_text="Ben Ode")).to_contain_text("Disconnected")
+    expect(rows.filter(has_text="Ana Lima")).to_contain_text("Paused")

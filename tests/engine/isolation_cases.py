@@ -98,6 +98,12 @@ def job_progress(tenant):
     return _case({"sequence_id": sequence.id, "job_id": job.id})
 
 
+def bulk_connected(tenant):
+    enrollment = _enrollment()
+    return _case({"sequence_id": enrollment.sequence_id}, "POST",
+                 {"ids": [str(enrollment.id)], "action": "disconnect"})
+
+
 def enrollment_action(status: str = "active", seller: bool = True, with_seller: bool = False):
     def build(tenant):
         data = {"seller_id": _seller().id} if with_seller else {}
@@ -108,6 +114,7 @@ def enrollment_action(status: str = "active", seller: bool = True, with_seller: 
 CASES: dict = {
     "engine.record_connect": record_connect,
     "engine.connected": connected,
+    "engine.bulk_connected": bulk_connected,
     "engine.connect_segment": connect_segment,
     "engine.remove_segment": remove_segment,
     "engine.job_progress": job_progress,

@@ -192,3 +192,46 @@ def test_a_connect_job_runs_its_chunks_side_by_side_once_each(app, admin, add_re
         runs = db.session.execute(select(StepRun.record_id)).scalars().all()
     assert sorted(runs) == sorted(ids)  # one first step each, none twice
     assert sorted(e[0] for e in _enrollments(app, admin.tenant.id)) == sorted(ids)
+
+
+def test_pause_resume_and_disconnect_a_selection(app, admin_client, admin, add_records):
+    ids = add_records(admin.tenant, 4, owner_id=admin.id)
+    seq_id = _setup(app, admin, name="Nurture")
+    other_id = _setup(app, admin, name="Other")
+    with app.app_context(), tenant_context(admin.tenant.id):
+        from saas.engine.connect import connect_many
+
+        connect_many(ids, seq_id)
+        connect_many(ids[:1], other_id)
+        db.session.commit()
+    enrollments = {record_id: eid for eid, record_id, _ in _of_sequence(app, admin.tenant.id, seq_id)}
+    other = [eid for eid, _, _ in _of_sequence(app, admin.tenant.id, other_id)]
+    url = f"/acme/sequences/{seq_id}/connected/bulk"
+    picked = [str(enrollments[i]) for i in ids[:2]] + [str(other[0])]
+    done = admin_client.post(url, data={"ids": picked, "action": "pause"}, follow_redirects=True)
+    assert "2 records paused." in done.text
+    assert "Paused (2)" in done.text and "Active (2)" in done.text
+    again = admin_client.post(url, data={"ids": picked, "action": "pause"}, follow_redirects=True)
+    assert "Nothing changed: none of the selected records could be paused." in again.text
+    resumed = admin_client.post(url, data={"ids": picked[:1], "action": "resume"},
+                                follow_redirects=True)
+    assert "One record resumed." in resumed.text
+    gone = admin_client.post(url, data={"ids": [str(e) for e in enrollments.values()],
+                                        "action": "disconnect"}, follow_redirects=True)
+    assert "4 records disconnected." in gone.text and "Disconnected (4)" in gone.text
+    assert [s for _, _, s in _of_sequence(app, admin.tenant.id, other_id)] == ["active"]
+    with app.app_context(), tenant_context(admin.tenant.id):
+        live = db.session.execute(select(StepRun.status).where(
+            StepRun.sequence_id == seq_id)).scalars().all()
+    assert set(live) == {"cancelled"}
+    none = admin_client.post(url, data={"action": "pause"}, follow_redirects=True)
+    assert "Select at least one record first." in none.text
+    bad = admin_client.post(url, data={"ids": picked, "action": "explode"}, follow_redirects=True)
+    assert "Choose what to do with the selected records." in bad.text
+
+
+def _of_sequence(app, tenant_id, sequence_id):
+    with app.app_context(), tenant_context(tenant_id):
+        return [tuple(r) for r in db.session.execute(
+            select(Enrollment.id, Enrollment.record_id, Enrollment.status)
+            .where(Enrollment.sequence_id == sequence_id).order_by(Enrollment.id)).all()]
