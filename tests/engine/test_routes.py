@@ -204,7 +204,8 @@ def test_pause_resume_and_disconnect_a_selection(app, admin_client, admin, add_r
         connect_many(ids, seq_id)
         connect_many(ids[:1], other_id)
         db.session.commit()
-    enrollments = {record_id: eid for eid, record_id, _ in _of_sequence(app, admin.tenant.id, seq_id)}
+    rows = _of_sequence(app, admin.tenant.id, seq_id)
+    enrollments = {record_id: eid for eid, record_id, _ in rows}
     other = [eid for eid, _, _ in _of_sequence(app, admin.tenant.id, other_id)]
     url = f"/acme/sequences/{seq_id}/connected/bulk"
     picked = [str(enrollments[i]) for i in ids[:2]] + [str(other[0])]
