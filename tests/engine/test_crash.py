@@ -29,6 +29,7 @@ ENROLLMENTS = 2000
 WORKERS = 3
 KILLS = 4
 DEADLINE = 50.0
+SPEED = 1500  # engine seconds per real second
 
 
 def _worker(env: dict) -> subprocess.Popen:
@@ -77,14 +78,18 @@ def test_workers_killed_and_redis_flushed_lose_nothing_and_repeat_nothing(app, w
     rng = random.Random(6)
     offset = 0.0
     workers = [_worker(env) for _ in range(WORKERS)]
-    kills, flushed = 0, False
+    kills, flushed, turns = 0, False, 0
     started = time.monotonic()
     next_kill = started + rng.uniform(1.0, 3.0)
     try:
         while time.monotonic() - started < DEADLINE:
-            offset += 300  # five engine minutes every 0.2 s: the wait ends after ~2.4 s
-            redis_conn.set(clock.OFFSET_KEY, repr(offset))
+            # The engine clock runs SPEED times real time (five engine minutes every 0.2 s: the
+            # first wait ends after ~2.4 s), by the wall clock, not by turns of this loop: on a
+            # loaded machine a turn can take seconds, and the waits must still end.
             now = time.monotonic()
+            offset = (now - started) * SPEED
+            redis_conn.set(clock.OFFSET_KEY, repr(offset))
+            turns += 1
             if kills < KILLS and now >= next_kill:
                 victim = rng.randrange(len(workers))
                 workers[victim].send_signal(signal.SIGKILL)
@@ -108,7 +113,8 @@ def test_workers_killed_and_redis_flushed_lose_nothing_and_repeat_nothing(app, w
     counts = _counts(world)
     elapsed = time.monotonic() - started
     print(f"\ncrash test: {ENROLLMENTS} enrollments, {kills} workers SIGKILLed, Redis flushed "
-          f"{int(flushed)}x, {elapsed:.1f} s: enrollments {counts['enrollments']}, step runs "
+          f"{int(flushed)}x, {elapsed:.1f} s ({turns} turns, engine clock +{offset / 3600:.1f} h)"
+          f": enrollments {counts['enrollments']}, step runs "
           f"{counts['runs']}, outbox messages {counts['messages']} "
           f"({counts['distinct_messages']} distinct step runs)")
     assert kills == KILLS and flushed
