@@ -20,7 +20,7 @@ from contextvars import ContextVar
 from typing import TypeVar
 
 from flask import Flask, abort, g, has_request_context
-from sqlalchemy import ForeignKey, event, select
+from sqlalchemy import BigInteger, ForeignKey, event, select
 from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column, with_loader_criteria
 from sqlalchemy.sql.util import find_tables
 
@@ -75,10 +75,11 @@ def current_tenant():
 def get_or_404(model: type[T], object_id) -> T:
     """Load one object by id within the current tenant, or answer 404 (never 403)."""
     from saas.extensions import db
+    from saas.web.ids import BIGINT_MAX, INT_MAX, parse_id
 
-    try:
-        object_id = int(object_id)
-    except (TypeError, ValueError):
+    big = isinstance(model.__table__.c.id.type, BigInteger)
+    object_id = parse_id(object_id, BIGINT_MAX if big else INT_MAX)
+    if object_id is None:
         abort(404)
     obj = db.session.execute(select(model).where(model.id == object_id)).scalar_one_or_none()
     if obj is None:

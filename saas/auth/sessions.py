@@ -9,6 +9,7 @@ from sqlalchemy import select
 from saas.auth.models import User, UserStatus
 from saas.extensions import db, login_manager
 from saas.tenancy import current_tenant_id
+from saas.web.ids import parse_id
 
 
 def init_login(app: Flask) -> None:
@@ -25,10 +26,11 @@ def load_user(user_id: str) -> User | None:
     if current_tenant_id() is None:
         return None  # outside /<tenant>/ nobody is signed in (and scoped queries would raise)
     raw_id, _, token = user_id.partition(":")
-    if not raw_id.isdigit() or not token:
+    wanted = parse_id(raw_id)
+    if wanted is None or not token:
         return None
     return db.session.execute(
-        select(User).where(User.id == int(raw_id), User.session_token == token,
+        select(User).where(User.id == wanted, User.session_token == token,
                            User.status == UserStatus.ACTIVE.value)
     ).scalar_one_or_none()
 

@@ -17,6 +17,7 @@ from saas.records.models import Record
 from saas.segments.models import Segment
 from saas.sequences.models import Sequence
 from saas.tenancy import get_or_404
+from saas.web.ids import parse_ids
 
 bp = Blueprint("engine", __name__, url_prefix="/<tenant>")
 
@@ -77,7 +78,7 @@ def connect_selection():
     back = request.referrer if (request.referrer or "").startswith(request.host_url) else "/"
     if not _checked():
         return _back(back)
-    ids = [int(i) for i in request.form.getlist("ids") if str(i).isdigit()]
+    ids = parse_ids(request.form.getlist("ids"))
     if not ids:
         flash("Select the records to connect first.", "error")
         return _back(back)
@@ -126,7 +127,7 @@ def bulk_connected(sequence_id: int):
     back = url_for("engine.connected", sequence_id=sequence.id)
     if not _checked():
         return _back(back)
-    ids = [int(i) for i in request.form.getlist("ids") if i.isdigit()]
+    ids = parse_ids(request.form.getlist("ids"))
     if not ids:
         flash("Select at least one record first.", "error")
         return _back(back)

@@ -33,6 +33,7 @@ from saas.extensions import db, get_redis
 from saas.records.models import Record
 from saas.segments.models import Segment, SegmentMember, SegmentStatus
 from saas.sequences.models import Sequence
+from saas.web.ids import parse_id
 
 log = logging.getLogger(__name__)
 QUEUE = "default"
@@ -154,9 +155,9 @@ def assign(enrollment: Enrollment, seller_id: int | None) -> None:
 
 def connect_selection_message(record_ids: list[int], sequence_id, user_id: int | None) -> str:
     """Connect a list selection to a sequence (by id from a form); the message to show."""
+    wanted = parse_id(sequence_id)
     sequence = db.session.execute(select(Sequence).where(
-        Sequence.id == int(sequence_id or 0))).scalar_one_or_none() if str(
-        sequence_id or "").isdigit() else None
+        Sequence.id == wanted)).scalar_one_or_none() if wanted else None
     if sequence is None:
         raise ServiceError("Choose a sequence to connect.", "sequence_id")
     result = connect_selection(record_ids, sequence, user_id)

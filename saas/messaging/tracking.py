@@ -53,7 +53,7 @@ class Token:
 def read(purpose: str, token: str, extra: str = "") -> Token | None:
     """The token's tenant and step run, or None when forged, truncated or of another purpose."""
     parts = (token or "").split("-")
-    if len(parts) != 3 or not parts[0].isdigit() or not parts[1].isdigit():
+    if len(parts) != 3 or not all(p.isascii() and p.isdigit() for p in parts[:2]):
         return None
     expected = _sig(purpose, f"{parts[0]}-{parts[1]}-{extra}")
     if not hmac.compare_digest(expected, parts[2]):

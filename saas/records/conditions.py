@@ -28,6 +28,7 @@ from saas.records.fields import (
 )
 from saas.records.models import Record
 from saas.timeutil import utcnow
+from saas.web.ids import parse_id
 
 OPERATORS = {
     "equals": "equals",
@@ -99,9 +100,10 @@ def _choice(field: Field, raw) -> str:
             raise ConditionError(f"{field.label}: “{value}” is not one of {allowed}.")
         return by_lower[value.lower()]
     if field.kind == OWNER:
-        if not value.isdigit():
+        user_id = parse_id(value)
+        if user_id is None:
             raise ConditionError(f"{field.label}: choose a user.")
-        return int(value)
+        return user_id
     if field.kind == COUNTRY:
         return value.upper()
     return value

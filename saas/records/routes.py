@@ -28,6 +28,7 @@ from saas.records.forms import CsrfForm
 from saas.records.models import Record, RecordType
 from saas.records.validation import country_choices, country_name, time_zones
 from saas.tenancy import get_or_404, tenant_context
+from saas.web.ids import parse_id, parse_ids
 
 bp = Blueprint("records", __name__, url_prefix="/<tenant>")
 
@@ -204,7 +205,7 @@ def _records(count: int) -> str:
 
 def _bulk(kind: str):
     _record_type(kind)
-    ids = [int(i) for i in request.form.getlist("ids") if i.isdigit()]
+    ids = parse_ids(request.form.getlist("ids"))
     back = url_for(f"records.{kind}")
     if not CsrfForm().validate_on_submit() or not ids:
         flash("Select at least one record first.", "error")
@@ -213,7 +214,7 @@ def _bulk(kind: str):
     try:
         if action == "owner":
             owner = request.form.get("owner_id", "")
-            changed = services.change_owner(ids, int(owner) if owner.isdigit() else None)
+            changed = services.change_owner(ids, parse_id(owner))
             flash(f"The owner of {_records(changed)} is changed.", "success")
         elif action == "sequence":
             from saas.engine.services import connect_selection_message

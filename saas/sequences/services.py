@@ -107,7 +107,7 @@ def parse_settings(form) -> tuple[dict, dict[str, str]]:
     cap = (form.get("seller_daily_cap") or "").strip()
     settings["seller_daily_cap"] = None
     if cap:
-        if not cap.isdigit() or not 1 <= int(cap) <= 10000:
+        if not (cap.isascii() and cap.isdigit()) or not 1 <= int(cap) <= 10000:
             errors["seller_daily_cap"] = "Enter a whole number from 1 to 10000, or leave empty."
         else:
             settings["seller_daily_cap"] = int(cap)

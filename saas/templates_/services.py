@@ -15,6 +15,7 @@ from saas.records.fields import search_text
 from saas.records.models import CustomField, Record
 from saas.templates_.models import LANGUAGES, MessageTemplate, TemplateKind
 from saas.tenancy import current_tenant
+from saas.web.ids import BIGINT_MAX, parse_id
 
 LANGUAGE_CODES = {code for code, _ in LANGUAGES}
 PREVIEW_UNSUBSCRIBE_URL = "#unsubscribe-link-made-when-sending"
@@ -170,8 +171,8 @@ def find_records(query: str, limit: int = 10) -> list[Record]:
     stmt = select(Record)
     if query:
         conditions = [search_text().contains(query.lower(), autoescape=True)]
-        if query.isdigit():
-            conditions.append(Record.id == int(query))
+        if parse_id(query, BIGINT_MAX):
+            conditions.append(Record.id == parse_id(query, BIGINT_MAX))
         stmt = stmt.where(or_(*conditions))
     return list(db.session.execute(
         stmt.order_by(Record.updated_at.desc(), Record.id.desc()).limit(limit)).scalars())

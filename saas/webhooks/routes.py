@@ -59,7 +59,7 @@ def sendgrid_events():
         return _refuse(404, "No event webhook is configured for this organisation.")
     signature = request.headers.get(EventWebhookHeader.SIGNATURE, "")
     timestamp = request.headers.get(EventWebhookHeader.TIMESTAMP, "")
-    if not signature or not timestamp.isdigit():
+    if not signature or not (timestamp.isascii() and timestamp.isdigit()):
         return _refuse(401, "Unsigned request.")
     if abs(time.time() - int(timestamp)) > _max_age():
         return _refuse(403, "Stale timestamp.")

@@ -23,6 +23,7 @@ from saas.records.fields import search_text
 from saas.records.models import Record
 from saas.sequences.models import Sequence, SequenceStatus, Step, StepType
 from saas.tenancy import current_tenant_id
+from saas.web.ids import parse_id
 from saas.web.pagination import decode_cursor, encode_cursor
 
 PAGE_SIZE = 50
@@ -87,7 +88,7 @@ class WorklistQuery:
             seller_id=seller_id,
             when=args.get("when", "") if args.get("when", "") in WHEN else "",
             activity_type=args.get("type", "") if args.get("type", "") in ACTIVITY_TYPES else "",
-            sequence=int(sequence) if sequence.isdigit() else None,
+            sequence=parse_id(sequence),
             record_type=args.get("record_type", "")
             if args.get("record_type", "") in ("lead", "opportunity") else "",
             sort=args.get("sort", "due") if args.get("sort", "due") in SORTS else "due",

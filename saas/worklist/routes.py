@@ -30,6 +30,7 @@ from saas.errors import ServiceError
 from saas.extensions import db
 from saas.records.models import Record
 from saas.tenancy import get_or_404
+from saas.web.ids import BIGINT_MAX, parse_id
 from saas.worklist import queries, services, upnext
 
 bp = Blueprint("worklist", __name__, url_prefix="/<tenant>")
@@ -137,7 +138,7 @@ def upnext_panel(record: Record) -> Markup:
                                       record=record))
     open_run = request.args.get("activity", "")
     return Markup(render_panel(  # noqa: S704 - our own rendered template
-        record, open_run=int(open_run) if open_run.isdigit() else None,
+        record, open_run=parse_id(open_run, BIGINT_MAX),
         open_mode=request.args.get("open", "")))
 
 
