@@ -17,6 +17,7 @@ from saas.engine.models import (
     StepRun,
 )
 from saas.extensions import db
+from saas.records.fields import search_text
 from saas.records.models import Record
 from saas.segments.models import Segment, SegmentStatus
 from saas.sequences.models import Sequence, SequenceStatus, Step
@@ -83,8 +84,14 @@ def connectable_sequences(record_type: str) -> list[Sequence]:
         .order_by(Sequence.name)).scalars())
 
 
-def connected_page(lineage_id: int, status: str | None, after: str | None):
+def connected_page(lineage_id: int, status: str | None, after: str | None, search: str = ""):
+    """A page of the sequence's connections, newest first; `search` matches the record's name,
+    company or email (the records' trigram index finds them, then their connections)."""
     stmt = select(Enrollment).where(Enrollment.lineage_id == lineage_id)
+    if search:
+        matching = select(Record.id).where(search_text().contains(search.lower(),
+                                                                  autoescape=True))
+        stmt = stmt.where(Enrollment.record_id.in_(matching))
     if status in STATUSES:
         stmt = stmt.where(Enrollment.status == status)
     elif status == "unassigned":

@@ -104,10 +104,11 @@ def connect_selection():
 def _sequence_page(sequence: Sequence, **extra):
     lineage = sequence.lineage_id or sequence.id
     status = request.args.get("status") or None
-    rows, next_after = queries.connected_page(lineage, status, request.args.get("after"))
+    search = (request.args.get("q") or "").strip()[:100]
+    rows, next_after = queries.connected_page(lineage, status, request.args.get("after"), search)
     return render_template(
         "engine/connected.html", sequence=sequence, rows=rows, next_after=next_after,
-        status=status, counts=queries.counts(lineage),
+        status=status, search=search, counts=queries.counts(lineage),
         connections=queries.segment_connections(lineage),
         segments=queries.connectable_segments(sequence.record_type),
         jobs=queries.recent_jobs(lineage), sellers=queries.sellers(), form=CsrfForm(),

@@ -162,8 +162,8 @@ def test_connect_a_list_selection_then_delete_one(app, live_server, page, make_t
     expect(rows.filter(has_text="Deleted record")).to_contain_text("record deleted")
 
 
-def test_pause_then_disconnect_connected_records_in_bulk(app, live_server, page, make_tenant,
-                                                          make_user, add_records):
+def test_pause_disconnect_and_find_connected_records(app, live_server, page, make_tenant,
+                                                     make_user, add_records):
     tenant = make_tenant("contoso", name="Contoso Coffee")
     make_user(tenant, roles=[Role.SEQUENCE_MANAGER], email="mo@contoso.example", name="Mo")
     sam = make_user(tenant, roles=[Role.SELLER], name="Sam Seller")
@@ -195,3 +195,10 @@ def test_pause_then_disconnect_connected_records_in_bulk(app, live_server, page,
     rows = page.locator("#connected-records tbody tr")
     expect(rows.filter(has_text="Ben Ode")).to_contain_text("Disconnected")
     expect(rows.filter(has_text="Ana Lima")).to_contain_text("Paused")
+
+    page.get_by_label("Find a record").fill("roe")
+    page.get_by_role("button", name="Search").click()
+    expect(rows).to_have_count(1)
+    expect(rows).to_contain_text("Cy Roe")
+    page.get_by_role("link", name="Clear").click()
+    expect(rows).to_have_count(3)

@@ -236,3 +236,27 @@ def _of_sequence(app, tenant_id, sequence_id):
         return [tuple(r) for r in db.session.execute(
             select(Enrollment.id, Enrollment.record_id, Enrollment.status)
             .where(Enrollment.sequence_id == sequence_id).order_by(Enrollment.id)).all()]
+
+
+def test_find_a_connected_record_by_name_company_or_email(app, admin_client, admin,
+                                                          add_records):
+    ids = add_records(admin.tenant, 3, owner_id=admin.id,
+                      first_name=lambda i: ["Ana", "Ben", "Cy"][i],
+                      last_name=lambda i: ["Lima", "Ode", "Roe"][i])
+    seq_id = _setup(app, admin, name="Nurture")
+    with app.app_context(), tenant_context(admin.tenant.id):
+        from saas.engine.connect import connect_many
+
+        connect_many(ids, seq_id)
+        db.session.commit()
+    url = f"/acme/sequences/{seq_id}/connected"
+    found = admin_client.get(f"{url}?q=ode").text
+    assert "Ben Ode" in found and "Ana Lima" not in found and "Cy Roe" not in found
+    assert 'value="ode"' in found and ">Clear</a>" in found
+    by_email = admin_client.get(f"{url}?q=PERSON0-acme").text
+    assert "Ana Lima" in by_email and "Ben Ode" not in by_email
+    none = admin_client.get(f"{url}?q=zzz").text
+    assert "No connected record matches “zzz”." in none
+    paused = admin_client.get(f"{url}?q=lima&status=paused").text
+    assert "No connected record matches “lima” with this status." in paused
+    assert admin_client.get(f"{url}?q=%25").status_code == 200  # a % is a character, not a wildcard
