@@ -34,6 +34,7 @@ from saas.errors import ServiceError
 from saas.extensions import client_ip, db, limiter
 from saas.tenancy import tenant_context
 from saas.web.home import figures as home_figures
+from saas.web.home import worklist_open
 
 public_bp = Blueprint("public", __name__)
 bp = Blueprint("auth", __name__, url_prefix="/<tenant>")
@@ -141,8 +142,7 @@ def home():
     # Sellers live on their worklist (once the tenant can use sequences).
     tenant = g.tenant
     if (Role.SELLER.value in current_user.roles and not current_user.has_role(Role.SEQUENCE_MANAGER)
-            and tenant.licence_includes_sequences and tenant.workspace_ready
-            and "worklist.index" in current_app.view_functions):
+            and worklist_open(tenant)):
         return redirect(url_for("worklist.index"))
     return render_template("home/home.html", figures=home_figures(current_user, tenant))
 

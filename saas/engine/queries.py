@@ -73,11 +73,6 @@ def for_record(record_id: int) -> list[Row]:
     return _rows(list(enrollments))
 
 
-def running_count_for_record(record_id: int) -> int:
-    return db.session.execute(select(func.count()).select_from(Enrollment).where(
-        Enrollment.record_id == record_id, Enrollment.status.in_(RUNNING_STATUSES))).scalar_one()
-
-
 def connectable_sequences(record_type: str) -> list[Sequence]:
     return list(db.session.execute(select(Sequence).where(
         Sequence.status == SequenceStatus.ACTIVE.value, Sequence.record_type == record_type)

@@ -17,6 +17,7 @@ from saas.records.models import Record
 from saas.segments.models import Segment
 from saas.sequences.models import Sequence
 from saas.tenancy import get_or_404
+from saas.web import words
 from saas.web.ids import parse_ids
 
 bp = Blueprint("engine", __name__, url_prefix="/<tenant>")
@@ -88,16 +89,9 @@ def connect_selection():
     except ServiceError as error:
         flash(str(error), "error")
         return _back(back)
+    flash(services.selection_message(sequence, result))
     if isinstance(result, ConnectJob):
-        flash(f"Connecting {result.total} records to “{sequence.name}” in the background.")
         return redirect(url_for("engine.connected", sequence_id=sequence.id))
-    message = f"{result['connected']} connected to “{sequence.name}”."
-    if result["skipped"]:
-        message += (f" {result['skipped']} skipped (already running in it, or of another "
-                    "type).")
-    if result["needs_seller"]:
-        message += f" {result['needs_seller']} wait for a seller to be assigned."
-    flash(message)
     return _back(back)
 
 
@@ -138,8 +132,7 @@ def bulk_connected(sequence_id: int):
     except ServiceError as error:
         flash(str(error), "error")
         return _back(back)
-    records = "One record" if changed == 1 else f"{changed:,} records"
-    flash(f"{records} {services.BULK_ACTIONS[action]}." if changed else
+    flash(f"{words.records(changed).capitalize()} {services.BULK_ACTIONS[action]}." if changed else
           f"Nothing changed: none of the selected records could be "
           f"{services.BULK_ACTIONS[action]}.")
     return _back(back)

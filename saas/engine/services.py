@@ -160,7 +160,11 @@ def connect_selection_message(record_ids: list[int], sequence_id, user_id: int |
         Sequence.id == wanted)).scalar_one_or_none() if wanted else None
     if sequence is None:
         raise ServiceError("Choose a sequence to connect.", "sequence_id")
-    result = connect_selection(record_ids, sequence, user_id)
+    return selection_message(sequence, connect_selection(record_ids, sequence, user_id))
+
+
+def selection_message(sequence: Sequence, result: dict | ConnectJob) -> str:
+    """What connect_selection did, for the person who asked."""
     if isinstance(result, ConnectJob):
         return f"Connecting {result.total} records to “{sequence.name}” in the background."
     message = f"{result['connected']} connected to “{sequence.name}”."

@@ -18,7 +18,6 @@ from flask_login import current_user, login_required
 
 from saas.auth.access import requires
 from saas.auth.models import Role
-from saas.engine.queries import running_count_for_record
 from saas.errors import ServiceError
 from saas.records import queries, services
 from saas.records.conditions import OPERATORS
@@ -28,6 +27,7 @@ from saas.records.forms import CsrfForm
 from saas.records.models import Record, RecordType
 from saas.records.validation import country_choices, country_name, time_zones
 from saas.tenancy import get_or_404, tenant_context
+from saas.web import words
 from saas.web.ids import parse_id, parse_ids
 
 bp = Blueprint("records", __name__, url_prefix="/<tenant>")
@@ -157,8 +157,7 @@ def show(record_id: int):
     record = get_or_404(Record, record_id)
     return render_template("records/show.html", record=record,
                            fields=fields_for(record.record_type), country_name=country_name,
-                           owner_names=queries.owner_names([record.owner_id]), form=CsrfForm(),
-                           running=running_count_for_record(record.id))
+                           owner_names=queries.owner_names([record.owner_id]), form=CsrfForm())
 
 
 def _values_of(record: Record, fields) -> dict[str, str]:
@@ -199,10 +198,6 @@ def delete(record_id: int):
     return redirect(url_for(f"records.{kind}"))
 
 
-def _records(count: int) -> str:
-    return "one record" if count == 1 else f"{count:,} records"
-
-
 def _bulk(kind: str):
     _record_type(kind)
     ids = parse_ids(request.form.getlist("ids"))
@@ -215,7 +210,7 @@ def _bulk(kind: str):
         if action == "owner":
             owner = request.form.get("owner_id", "")
             changed = services.change_owner(ids, parse_id(owner))
-            flash(f"The owner of {_records(changed)} is changed.", "success")
+            flash(f"The owner of {words.records(changed)} is changed.", "success")
         elif action == "sequence":
             from saas.engine.services import connect_selection_message
 
@@ -223,7 +218,7 @@ def _bulk(kind: str):
                                             current_user.id), "success")
         elif action == "delete":
             deleted = services.delete_records(ids)
-            flash(f"{_records(deleted).capitalize()} deleted.", "success")
+            flash(f"{words.records(deleted).capitalize()} deleted.", "success")
         else:
             flash("Choose what to do with the selected records.", "error")
     except ServiceError as error:

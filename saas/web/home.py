@@ -31,7 +31,8 @@ class HomeFigures:
     count_cap: int = 0
 
 
-def _usable(tenant) -> bool:
+def worklist_open(tenant) -> bool:
+    """The tenant can use sequences (licence, published workspace) and this app has them."""
     return bool(tenant.licence_includes_sequences and tenant.workspace_ready
                 and "worklist.index" in current_app.view_functions)
 
@@ -54,7 +55,7 @@ def _waiting() -> Waiting | None:
 
 def figures(user, tenant) -> HomeFigures:
     out = HomeFigures()
-    if not _usable(tenant):
+    if not worklist_open(tenant):
         return out
     from saas.engine import clock
     from saas.worklist import queries as worklist
