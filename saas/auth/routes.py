@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import (
     Blueprint,
     current_app,
@@ -35,6 +33,7 @@ from saas.extensions import client_ip, db, limiter
 from saas.tenancy import tenant_context
 from saas.web.home import figures as home_figures
 from saas.web.home import worklist_open
+from saas.web.safe_url import safe_next
 
 public_bp = Blueprint("public", __name__)
 bp = Blueprint("auth", __name__, url_prefix="/<tenant>")
@@ -46,16 +45,6 @@ def show_error(form, error: ServiceError) -> None:
         field.errors = [*field.errors, error.message]
     else:
         flash(error.message, "error")
-
-
-def safe_next(target: str | None) -> str | None:
-    """Only a path on this site (and this tenant) may be a `next` redirect."""
-    if not target or "\\" in target:
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not parts.path.startswith(f"/{g.tenant.slug}/"):
-        return None
-    return target
 
 
 # --- public -------------------------------------------------------------------------------

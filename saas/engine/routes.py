@@ -19,6 +19,7 @@ from saas.sequences.models import Sequence
 from saas.tenancy import get_or_404
 from saas.web import words
 from saas.web.ids import parse_ids
+from saas.web.safe_url import safe_next
 
 bp = Blueprint("engine", __name__, url_prefix="/<tenant>")
 
@@ -26,10 +27,7 @@ SELLERS = (Role.SELLER, Role.SEQUENCE_MANAGER)
 
 
 def _back(default: str):
-    target = request.form.get("next") or ""
-    if target.startswith("/") and not target.startswith("//"):
-        return redirect(target)
-    return redirect(default)
+    return redirect(safe_next(request.form.get("next")) or default)
 
 
 def _checked() -> bool:
