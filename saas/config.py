@@ -1,7 +1,8 @@
 """Settings from the environment, parsed strictly.
 
 `APP_ENV` is `production` unless said otherwise, so a forgotten variable fails closed: outside
-development and test, `SECRET_KEY` and `DATABASE_URL` must be set or the app refuses to start.
+development and test, `SECRET_KEY`, `DATABASE_URL`, `REDIS_URL` and `PUBLIC_URL` must be set or
+the app refuses to start.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ENVIRONMENTS = ("development", "test", "production")
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -24,6 +26,7 @@ ENV_VARS = frozenset({
     "MESSAGING_ENCRYPTION_KEY", "SENDGRID_BASE_URL", "TWILIO_BASE_URL", "PROVIDER_TIMEOUT_SECONDS",
     "PUBLIC_URL", "UNKNOWN_RESEND_AFTER", "SEND_MAX_ATTEMPTS", "SEND_RETRY_BASE_SECONDS",
     "SEND_RETRY_MAX_SECONDS", "SEND_CONCURRENCY", "SEND_CHUNK", "WEBHOOK_MAX_AGE_SECONDS",
+    "TRUSTED_PROXIES",
 })
 
 # Sending and webhook tuning (numbers; seconds unless said): the resend window of uncertain
@@ -97,10 +100,13 @@ class Settings:
     sendgrid_base_url: str = "https://api.sendgrid.com"
     twilio_base_url: str = "https://api.twilio.com"
     provider_timeout_seconds: float = 10
-    # The app's public address, for links in messages built outside a request (tracking,
-    # unsubscribe, Twilio status callbacks).
+    # The app's public address, the only base of links in messages and on pages that are copied
+    # elsewhere (password resets, invitations, tracking, unsubscribe, webhooks): never the
+    # request's Host header, which the client chooses.
     public_url: str = "http://localhost:5000"
     messaging_tuning: tuple = ()
+    # Reverse proxies in front of the app whose X-Forwarded-For/-Proto/-Host are believed.
+    trusted_proxies: int = 0
 
     def as_flask_config(self) -> dict:
         return {
@@ -135,6 +141,7 @@ class Settings:
             "TWILIO_BASE_URL": self.twilio_base_url,
             "PROVIDER_TIMEOUT_SECONDS": self.provider_timeout_seconds,
             "PUBLIC_URL": self.public_url,
+            "TRUSTED_PROXIES": self.trusted_proxies,
             **dict(self.messaging_tuning),
         }
 
@@ -150,6 +157,31 @@ def redis_url_to_limits_uri(redis_url: str) -> str:
     if redis_url.startswith("unix://"):
         return "redis+unix://" + redis_url[len("unix://"):]
     return redis_url
+
+
+def _public_url(env: dict, dev_like: bool) -> str:
+    raw = (env.get("PUBLIC_URL") or "").strip()
+    if not raw:
+        if not dev_like:
+            raise ConfigError(
+                "PUBLIC_URL is not set. Outside development it must be the site's address as "
+                "people reach it (e.g. https://sequences.example.com): links in emails are "
+                "built from it, never from the request's Host header.")
+        return "http://localhost:5000"
+    parts = urlsplit(raw)
+    if (parts.scheme not in ("http", "https") or not parts.hostname or parts.query
+            or parts.fragment or parts.username or parts.password):
+        raise ConfigError(f"PUBLIC_URL must be an http(s) address such as "
+                          f"https://sequences.example.com, got {raw!r}")
+    return raw.rstrip("/")
+
+
+def _trusted_proxies(env: dict) -> int:
+    hops = _int(env, "TRUSTED_PROXIES", 0)
+    if not 0 <= hops <= 10:
+        raise ConfigError(f"TRUSTED_PROXIES must be the number of proxies in front of the app "
+                          f"(0 to 10), got {hops}")
+    return hops
 
 
 def load(env: dict | None = None) -> Settings:
@@ -216,7 +248,8 @@ def load(env: dict | None = None) -> Settings:
         sendgrid_base_url=env.get("SENDGRID_BASE_URL") or "https://api.sendgrid.com",
         twilio_base_url=env.get("TWILIO_BASE_URL") or "https://api.twilio.com",
         provider_timeout_seconds=_number(env, "PROVIDER_TIMEOUT_SECONDS", 10),
-        public_url=(env.get("PUBLIC_URL") or "http://localhost:5000").rstrip("/"),
+        public_url=_public_url(env, dev_like),
+        trusted_proxies=_trusted_proxies(env),
         messaging_tuning=tuple((name, _number(env, name, default))
                                for name, default in MESSAGING_TUNING.items()),
     )

@@ -54,7 +54,8 @@ def test_secret_key_is_required_outside_development():
 
 def test_production_cookies_are_secure():
     settings = load({"APP_ENV": "production", "SECRET_KEY": "k" * 40,
-                     "DATABASE_URL": "postgresql://u@h/db", "REDIS_URL": "redis://h:6379/0"})
+                     "DATABASE_URL": "postgresql://u@h/db", "REDIS_URL": "redis://h:6379/0",
+                     "PUBLIC_URL": "https://sequences.example.com"})
     config = settings.as_flask_config()
     assert config["SESSION_COOKIE_SECURE"] and config["SESSION_COOKIE_HTTPONLY"]
     assert config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql+psycopg://")

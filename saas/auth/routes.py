@@ -30,6 +30,7 @@ from saas.auth.models import Role, Tenant, User
 from saas.auth.sessions import start_session
 from saas.errors import ServiceError
 from saas.extensions import client_ip, db, limiter
+from saas.messaging import links
 from saas.tenancy import tenant_context
 from saas.web.home import figures as home_figures
 from saas.web.home import worklist_open
@@ -152,11 +153,12 @@ def forgot_password():
 
 
 def reset_link(token: str) -> str:
-    return url_for("auth.reset_password", token=token, _external=True)
+    """Links in emails are built from PUBLIC_URL: the request's Host is the client's to choose."""
+    return links.external("auth.reset_password", tenant=g.tenant.slug, token=token)
 
 
 def invite_link(token: str) -> str:
-    return url_for("auth.accept_invite", token=token, _external=True)
+    return links.external("auth.accept_invite", tenant=g.tenant.slug, token=token)
 
 
 @bp.route("/reset-password/<token>", methods=["GET", "POST"])

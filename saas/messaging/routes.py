@@ -3,6 +3,7 @@ administrators."""
 
 from __future__ import annotations
 
+import phonenumbers
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
@@ -11,6 +12,7 @@ from saas.auth.access import admin_required
 from saas.auth.models import User, UserStatus
 from saas.errors import ServiceError
 from saas.extensions import db
+from saas.messaging import links
 from saas.messaging import settings_service as service
 from saas.messaging.config import config_of, raw_settings
 from saas.messaging.delivery import send_email, send_sms
@@ -39,10 +41,10 @@ def _render_settings(values: dict, sellers: dict, errors: dict, status: int = 20
         "messaging/settings.html", values=values, sellers=sellers, errors=errors,
         users=_users(), has_sendgrid_key=bool(raw.get("sendgrid_key")),
         has_twilio_token=bool(raw.get("twilio_token")), config=config, form=CsrfForm(),
-        webhook_urls={
-            "events": url_for("webhooks.sendgrid_events", _external=True),
-            "inbound": url_for("webhooks.sendgrid_inbound", _external=True),
-            "twilio_inbound": url_for("webhooks.twilio_inbound", _external=True)}), status
+        webhook_urls={  # from PUBLIC_URL: an administrator copies them into the providers
+            name: links.external(f"webhooks.{endpoint}", tenant=g.tenant.slug)
+            for name, endpoint in (("events", "sendgrid_events"), ("inbound", "sendgrid_inbound"),
+                                   ("twilio_inbound", "twilio_inbound"))}), status
 
 
 def _sellers_from(form) -> dict[int, dict]:
@@ -53,6 +55,18 @@ def _sellers_from(form) -> dict[int, dict]:
         if address or name:
             sellers[user.id] = {"from_address": address, "from_name": name}
     return sellers
+
+
+def _phone_problem(phone: str) -> str | None:
+    """Why a test number cannot be texted, or None (international format, a real number)."""
+    shown = phone if len(phone) <= 40 else phone[:40] + "…"
+    if len(phone) > 40 or not phone.startswith("+"):
+        return f"“{shown}”: enter the number in international format, e.g. +44 20 7946 0958."
+    try:
+        valid = phonenumbers.is_valid_number(phonenumbers.parse(phone, None))
+    except phonenumbers.NumberParseException:
+        valid = False
+    return None if valid else f"“{shown}” is not a valid phone number."
 
 
 @bp.route("", methods=["GET", "POST"])
@@ -88,6 +102,10 @@ def send_test():
         return redirect(url_for("messaging.settings"))
     config = config_of(g.tenant)
     phone = (request.form.get("phone") or "").strip()
+    problem = _phone_problem(phone) if phone else None
+    if problem:
+        flash(problem, "error")
+        return redirect(url_for("messaging.settings"))
     if phone:
         result = send_sms(g.tenant.id, to=phone, purpose="test", config=config,
                           body=f"Test message from {g.tenant.name}: texts work.")

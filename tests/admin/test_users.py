@@ -13,7 +13,7 @@ def _outbox_link(app, tenant_id: int, path_part: str) -> str:
     with app.app_context(), tenant_context(tenant_id):
         message = db.session.execute(
             select(OutboxMessage).order_by(OutboxMessage.id.desc())).scalars().first()
-        match = re.search(rf"http://localhost(/\S*/{path_part}/\S+)", message.text_body)
+        match = re.search(rf"http://localhost:5000(/\S*/{path_part}/\S+)", message.text_body)
         return match.group(1)
 
 

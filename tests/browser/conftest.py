@@ -23,7 +23,9 @@ def live_server(app):
     server = make_server("127.0.0.1", 0, live_app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
+    url = f"http://127.0.0.1:{server.server_port}"
+    live_app.config["PUBLIC_URL"] = url  # links in its emails (invitations) lead back to it
+    yield url
     server.shutdown()
     thread.join(timeout=5)
 
