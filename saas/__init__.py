@@ -84,9 +84,18 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_security(app: Flask) -> None:
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
     from saas.web.security import add_security_headers
 
     app.after_request(add_security_headers)
+    hops = app.config.get("TRUSTED_PROXIES", 0)
+    if hops:
+        # The client's address and scheme, from the proxies we run and from nobody else (a
+        # client's own X-Forwarded-For is left of them). The Host is not taken from them:
+        # links are built from PUBLIC_URL.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0, x_port=0,
+                                x_prefix=0)
 
 
 def register_templates(app: Flask) -> None:
