@@ -10,6 +10,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask_login import current_user, login_required, logout_user
@@ -121,7 +122,10 @@ def login():
 
 @bp.route("/logout", methods=["POST"])
 def logout():
+    if current_user.is_authenticated:
+        services.sign_out(current_user._get_current_object())
     logout_user()
+    session.clear()
     flash("You are signed out.", "info")
     return redirect(url_for("auth.login"))
 

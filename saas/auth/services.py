@@ -107,6 +107,14 @@ def set_password(user: User, new: str) -> None:
     user.session_token = new_session_token()
 
 
+def sign_out(user: User) -> None:
+    """End every session of the user: a session cookie copied before signing out (a shared
+    computer, a stolen cookie) is refused after it. One session token per user, so signing out
+    on one device signs out the others too."""
+    user.session_token = new_session_token()
+    db.session.commit()
+
+
 def active_admins_count() -> int:
     return db.session.execute(
         select(func.count()).select_from(User).where(User.status == UserStatus.ACTIVE.value)
