@@ -55,8 +55,8 @@ class MappingForm(FlaskForm):
         valid = super().validate(extra_validators)
         first: dict[str, SelectField] = {}
         for column in self.columns():
-            if not column.data:
-                continue
+            if not column.data or column.data not in self.field_labels:
+                continue  # no field, or not one of ours (its own choice error says so)
             if column.data in first:
                 column.errors = [*column.errors,
                                  f"“{self.field_labels[column.data]}” is already chosen for "

@@ -77,16 +77,31 @@ def _as_list(value) -> list[str]:
     return [str(v).strip() for v in items if str(v).strip()]
 
 
+MAX_NUMBER = Decimal(10) ** 15  # beyond any amount a record holds; PostgreSQL stays exact
+MAX_VALUE = 1000  # characters in a condition's value
+
+
 def _number(field: Field, raw) -> Decimal:
+    if isinstance(raw, bool):  # JSON true/false is no number
+        raise ConditionError(f"{field.label}: “{raw}” is not a number.")
+    text = str(raw).strip().replace(" ", "").replace(",", ".")
     try:
-        return Decimal(str(raw).strip().replace(" ", "").replace(",", "."))
+        number = Decimal(text) if len(text) <= 40 else None
     except InvalidOperation:
-        raise ConditionError(f"{field.label}: “{raw}” is not a number.") from None
+        number = None
+    if number is None or not number.is_finite():
+        raise ConditionError(f"{field.label}: “{str(raw)[:40]}” is not a number.")
+    if abs(number) >= MAX_NUMBER:
+        raise ConditionError(f"{field.label}: the number is too large.")
+    return number
 
 
 def _date(field: Field, raw) -> date:
     try:
-        return date.fromisoformat(str(raw).strip()[:10])
+        day = date.fromisoformat(str(raw).strip()[:10])
+        if day.year >= 9999:  # the day after would overflow
+            raise ValueError(day)
+        return day
     except ValueError:
         raise ConditionError(f"{field.label}: “{raw}” is not a date (YYYY-MM-DD).") from None
 
@@ -139,6 +154,9 @@ def compile_condition(field: Field, op: str, value=None) -> ColumnElement:
             empty = col.is_(None)
         return empty if op == "is_empty" else ~empty
 
+    if len(str(value if value is not None else "")) > MAX_VALUE:
+        raise ConditionError(f"{field.label}: the value is too long "
+                             f"(at most {MAX_VALUE} characters).")
     if op not in TWO_VALUES and op != "in_list" and str(value if value is not None else "") \
             .strip() == "":
         raise ConditionError(f"{field.label}: enter a value.")

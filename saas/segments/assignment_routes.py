@@ -30,11 +30,13 @@ from saas.segments import assignment
 from saas.segments.models import AssignmentRule, Distribution, Segment, SellerTarget
 from saas.segments.rules import describe
 from saas.tenancy import get_or_404
+from saas.web.ids import coerce_id
 
 bp = Blueprint("assignment", __name__, url_prefix="/<tenant>/segments")
 account_bp = Blueprint("availability", __name__, url_prefix="/<tenant>/account")
 
 CONDITION_ROWS = 3
+MAX_HOURS = 24 * 365 * 10
 TARGETS = [SelectChoice(SellerTarget.ANY.value, "Any available seller"),
            SelectChoice(SellerTarget.SPECIFIC.value, "Specific sellers"),
            SelectChoice(SellerTarget.MATCHING.value, "Sellers whose country matches the record's")]
@@ -57,12 +59,13 @@ class RuleForm(FlaskForm):
     conditions = FieldList(FormField(ConditionRow), min_entries=CONDITION_ROWS,
                          max_entries=CONDITION_ROWS)
     target = RadioField("Assign to", choices=TARGETS, default=SellerTarget.ANY.value)
-    seller_ids = CheckboxesField("Sellers", choices=[], coerce=int, validate_choice=False)
+    seller_ids = CheckboxesField("Sellers", choices=[], coerce=coerce_id, validate_choice=False)
     distribution = RadioField("Distribution", choices=DISTRIBUTIONS,
                               default=Distribution.ROUND_ROBIN.value)
     created_within_hours = IntegerField(
         "Only records created in the last … hours", validators=[
-            Optional(), NumberRange(min=1, message="Enter a number of hours of 1 or more.")],
+            Optional(), NumberRange(min=1, max=MAX_HOURS,
+                                    message="Enter a number of hours from 1 to 87,600.")],
         description="Leave empty to assign records whatever their age.")
 
     def condition_tree(self) -> tuple[dict, list[int]]:

@@ -8,15 +8,27 @@ without saving (the same with htmx, which swaps only the editor).
 
 from __future__ import annotations
 
+import re
+
 from werkzeug.datastructures import MultiDict
 
 from saas.segments.rules import MAX_DEPTH, is_group
 
 ROOT = "r"
+MAX_ROWS = 100  # conditions and groups in one tree; a real segment has a handful
+_PATH = re.compile(r"r(\.[0-9]{1,3}){0,%d}".replace("%d", str(MAX_DEPTH)))
+
+
+def valid_path(path: str) -> bool:
+    """A path the builder could have written: `r`, then up to MAX_DEPTH small indexes."""
+    return bool(_PATH.fullmatch(path))
 
 
 def _key(path: str) -> tuple:
     return tuple(int(p) for p in path.split(".")[1:])
+
+
+_ATTRS = {"g": ("op",), "c": ("field", "operator", "value")}
 
 
 def tree_from_form(form: MultiDict) -> dict:
@@ -24,7 +36,9 @@ def tree_from_form(form: MultiDict) -> dict:
     for name in form:
         kind, _, rest = name.partition("-")
         path, _, attr = rest.rpartition("-")
-        if not path.startswith(ROOT) or kind not in ("g", "c"):
+        if kind not in ("g", "c") or not valid_path(path) or attr not in _ATTRS[kind]:
+            continue
+        if path not in nodes and len(nodes) > MAX_ROWS:
             continue
         node = nodes.setdefault(path, {"op": "and", "rules": []} if kind == "g" else {})
         node[attr] = form.get(name, "")
@@ -60,6 +74,8 @@ def depth_of(path: str) -> int:
 def apply_action(tree: dict, action: str) -> dict:
     """Add a row or a group to the group at a path, or remove the node at a path."""
     verb, _, path = action.partition(":")
+    if not valid_path(path):
+        return tree
     if verb in ("add-row", "add-group"):
         group = _find(tree, path)
         if group is None or not is_group(group):

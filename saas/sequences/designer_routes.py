@@ -22,6 +22,7 @@ from saas.sequences.steps import (
     TABS,
 )
 from saas.tenancy import get_or_404
+from saas.web.ids import parse_id
 
 
 def _step_of(sequence: Sequence, step_id: int) -> Step:
@@ -35,11 +36,15 @@ def _step_of(sequence: Sequence, step_id: int) -> Step:
 
 def _parse_add(raw: str | None):
     """"<parent id or 'root'>:<branch>:<position>" from the + links."""
-    try:
-        parent, branch, position = (raw or "").split(":")
-        return (None if parent == "root" else int(parent)), branch, int(position)
-    except ValueError:
+    parts = (raw or "").split(":")
+    if len(parts) != 3:
         return None
+    parent, branch, position = parts
+    parent_id = None if parent == "root" else parse_id(parent)
+    if (parent != "root" and parent_id is None) or not (
+            position.isascii() and position.isdigit() and len(position) <= 4):
+        return None
+    return parent_id, branch, int(position)
 
 
 def render_designer(sequence: Sequence, *, selected: Step | None = None, values=None,

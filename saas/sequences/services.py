@@ -20,6 +20,7 @@ DEFAULT_SETTINGS = {"exit_on_reply": True, "exit_on_unsubscribe": True, "exit_on
                     "window": None, "goal": None, "allow_skip_wait": False,
                     "seller_daily_cap": None}
 _TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+WEEKDAYS = ("0", "1", "2", "3", "4", "5", "6")  # Monday to Sunday, as the form sends them
 
 
 class SequenceInvalid(ServiceError):
@@ -89,7 +90,7 @@ def parse_settings(form) -> tuple[dict, dict[str, str]]:
                 ("exit_on_reply", "exit_on_unsubscribe", "exit_on_bounce", "allow_skip_wait")}
     window = None
     if form.get("window_enabled") == "y":
-        days = sorted({int(d) for d in form.getlist("window_days") if d in "0123456"})
+        days = sorted({int(d) for d in form.getlist("window_days") if d in WEEKDAYS})
         start, end = form.get("window_start") or "", form.get("window_end") or ""
         if not days:
             errors["window_days"] = "Choose at least one day of the week."

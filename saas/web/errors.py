@@ -1,7 +1,22 @@
-"""Error pages a person can act on."""
+"""Error pages a person can act on, and the safety net under the input boundary.
 
-from flask import Flask, render_template, request
+`register` also installs the boundary's request class (saas/web/params.py): the two belong
+together, one refusing bad input, the other turning what slips past into a clear 400.
+"""
+
+import logging
+import re
+import uuid
+
+from flask import Flask, g, render_template, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DataError
+
+log = logging.getLogger(__name__)
+
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+BAD_VALUE = ("A value in this request could not be used (too long, out of range or not of "
+             "the right kind). Check what you typed and try again.")
 
 
 def _page(template: str, status: int, **context):
@@ -11,7 +26,41 @@ def _page(template: str, status: int, **context):
     return render_template(template, **context), status
 
 
+def request_id() -> str:
+    """The id of this request: the proxy's X-Request-ID when it is sane, else a new one."""
+    if "request_id" not in g:
+        given = request.headers.get("X-Request-ID", "")
+        g.request_id = given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+    return g.request_id
+
+
+def _database_errors() -> tuple[type[BaseException], ...]:
+    try:
+        from psycopg import DataError as PsycopgDataError
+    except ImportError:  # SQLite-only installs
+        return (DataError,)
+    return (DataError, PsycopgDataError)
+
+
 def register(app: Flask) -> None:
+    from saas.web.params import install
+
+    install(app)
+
+    @app.before_request
+    def _name_the_request():
+        request_id()
+
+    @app.after_request
+    def _echo_request_id(response):
+        response.headers.setdefault("X-Request-ID", request_id())
+        return response
+
+    @app.errorhandler(400)
+    def bad_request(error):
+        message = getattr(error, "description", None) or BAD_VALUE
+        return _page("errors/400.html", 400, message=message)
+
     @app.errorhandler(403)
     def forbidden(error):
         return _page("errors/403.html", 403)
@@ -31,9 +80,23 @@ def register(app: Flask) -> None:
                      message="This form expired or did not come from this site. "
                              "Reload the page and try again.")
 
+    def data_error(error):
+        """A value the boundary missed and the database refused: a 400, not a 500."""
+        from saas.extensions import db
+
+        db.session.rollback()
+        log.warning("database refused a value: %s %s request_id=%s: %s", request.method,
+                    request.path, request_id(), str(error).splitlines()[0][:300])
+        return _page("errors/400.html", 400, message=BAD_VALUE)
+
+    for error_class in _database_errors():
+        app.register_error_handler(error_class, data_error)
+
     @app.errorhandler(500)
     def server_error(error):
         from saas.extensions import db
 
         db.session.rollback()
+        log.error("server error: %s %s request_id=%s", request.method, request.path,
+                  request_id())
         return _page("errors/500.html", 500)

@@ -21,3 +21,14 @@ def parse_id(value, limit: int = INT_MAX) -> int | None:
 
 def parse_ids(values: Iterable, limit: int = BIGINT_MAX) -> list[int]:
     return [n for n in (parse_id(v, limit) for v in values) if n is not None]
+
+
+def coerce_id(value) -> int:
+    """An id for a WTForms choice field (`coerce=coerce_id`): ValueError, a field error, when it
+    is not one, instead of an int that overflows the column."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= INT_MAX:
+        return value
+    number = parse_id(value)
+    if number is None:
+        raise ValueError(f"not an id: {str(value)[:20]!r}")
+    return number

@@ -24,7 +24,7 @@ from saas.records.models import Record
 from saas.sequences.models import Sequence, SequenceStatus, Step, StepType
 from saas.tenancy import current_tenant_id
 from saas.web.ids import parse_id
-from saas.web.pagination import decode_cursor, encode_cursor
+from saas.web.pagination import cursor_position, encode_cursor
 
 PAGE_SIZE = 50
 
@@ -216,17 +216,10 @@ def worklist_page(query: WorklistQuery, day: DayBounds, limit: int = PAGE_SIZE) 
                                Enrollment.status == EnrollmentStatus.ACTIVE.value))
         .where(*_filters(query, day))
     )
-    position = decode_cursor(query.after, len(keys))
-    if position is not None:
-        try:
-            values = list(position)
-            if query.sort != "name":
-                values[0] = datetime.fromisoformat(values[0]) if values[0] else None
-            typed = [literal(v, k.type) for v, k in zip(values, keys, strict=True)]
-            if all(v is not None for v in values):
-                stmt = stmt.where(tuple_(*keys) > tuple_(*typed))
-        except (TypeError, ValueError):
-            pass  # a tampered cursor: start from the beginning
+    position = cursor_position(query.after, keys)  # None: a bad cursor starts at the top
+    if position is not None and all(v is not None for v in position):
+        typed = [literal(v, k.type) for v, k in zip(position, keys, strict=True)]
+        stmt = stmt.where(tuple_(*keys) > tuple_(*typed))
     rows = db.session.execute(stmt.order_by(*keys).limit(limit + 1)).all()
     next_after = None
     if len(rows) > limit:
