@@ -14,8 +14,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import re
 import time
 from datetime import UTC, datetime
+from urllib.parse import parse_qsl
 
 from flask import Blueprint, Response, current_app, g, request
 from sendgrid.helpers.eventwebhook import EventWebhook
@@ -28,7 +31,11 @@ from saas.messaging import events, tracking
 from saas.messaging.config import config_of
 from saas.messaging.models import MessageEvent
 from saas.messaging.suppression import suppress, unsuppress
+from saas.web.errors import request_id
+from saas.web.ids import BIGINT_MAX, parse_id
+from saas.webhooks import payload as payload_checks
 
+log = logging.getLogger(__name__)
 bp = Blueprint("webhooks", __name__, url_prefix="/<tenant>/webhooks")
 csrf.exempt(bp)
 
@@ -43,6 +50,8 @@ SMS_RANK = {"accepted": 0, "scheduled": 0, "queued": 1, "sending": 2, "sent": 3,
 
 
 def _refuse(status: int, why: str) -> Response:
+    log.warning("webhook refused: %s %s %s request_id=%s", request.path, status, why,
+                request_id())
     return Response(why, status, mimetype="text/plain")
 
 
@@ -73,14 +82,12 @@ def sendgrid_events():
     if not valid:
         return _refuse(403, "Bad signature.")
     try:
-        payload = json.loads(raw)
-    except ValueError:
-        return _refuse(400, "The body is not JSON.")
-    if not isinstance(payload, list):
-        return _refuse(400, "Expected a list of events.")
+        payload = payload_checks.sendgrid_events(raw)
+    except payload_checks.Unreadable as unreadable:
+        return _refuse(400, str(unreadable))
     recorded = 0
     for item in payload:
-        if isinstance(item, dict) and _sendgrid_event(item):
+        if _sendgrid_event(item):
             recorded += 1
     db.session.commit()
     return Response(json.dumps({"recorded": recorded}), 200, mimetype="application/json")
@@ -97,10 +104,8 @@ def _sendgrid_event(item: dict) -> bool:
     if str(item.get("tenant_id", g.tenant.id)) == str(g.tenant.id):
         run = events.step_run_of(item.get("step_run_id"))
     message_id = str(item.get("sg_message_id") or "").split(".")[0] or None
-    try:
-        occurred = datetime.fromtimestamp(int(item.get("timestamp")), UTC)
-    except (TypeError, ValueError, OverflowError):
-        occurred = None
+    stamp = item.get("timestamp")
+    occurred = datetime.fromtimestamp(stamp, UTC) if stamp else None
     data = {k: item[k] for k in ("reason", "type", "status", "response", "useragent", "ip")
             if k in item}
     if message_id:
@@ -149,19 +154,39 @@ def _twilio_valid() -> bool:
     query = request.query_string.decode()
     url = public + request.path + (f"?{query}" if query else "")
     signature = request.headers.get("X-Twilio-Signature", "")
+    # The signature covers the parameters as sent; request.form has control characters removed.
+    sent = dict(parse_qsl(request.get_data(cache=True, as_text=True), keep_blank_values=True))
     return bool(signature) and RequestValidator(config.twilio_token).validate(
-        url, request.form.to_dict(), signature)
+        url, sent, signature)
+
+
+_SID = re.compile(r"[A-Za-z0-9]{1,64}")
+MAX_ADDRESS = 64  # a phone number in any format Twilio sends
+
+
+def _twilio_fields_problem(*required: str) -> str | None:
+    form = request.form
+    if not _SID.fullmatch(form.get("MessageSid", "")):
+        return "MessageSid is required (letters and digits)."
+    for name in ("To", "From"):
+        if len(form.get(name, "")) > MAX_ADDRESS:
+            return f"{name} is longer than {MAX_ADDRESS} characters."
+    missing = [name for name in required if not form.get(name)]
+    return f"{', '.join(missing)} required." if missing else None
 
 
 @bp.route("/twilio/status", methods=["POST"])
 def twilio_status():
     if not _twilio_valid():
         return _refuse(403, "Bad or missing signature.")
+    problem = _twilio_fields_problem()
+    if problem:
+        return _refuse(400, problem)
     sid = request.form.get("MessageSid", "")
     status = request.form.get("MessageStatus", "")
-    if not sid or status not in SMS_RANK:
+    if status not in SMS_RANK:
         return _refuse(400, "MessageSid and a known MessageStatus are required.")
-    run = events.step_run_of(request.args.get("sr"))
+    run = events.step_run_of(parse_id(request.args.get("sr"), BIGINT_MAX))
     if run is None:
         from saas.engine.models import StepRun
 
@@ -172,7 +197,7 @@ def twilio_status():
     )).scalars().all()
     best = max((SMS_RANK.get(k, -1) for k in seen), default=-1)
     applied = SMS_RANK[status] > best
-    error_code = request.form.get("ErrorCode") or None
+    error_code = (request.form.get("ErrorCode") or "")[:16] or None
     events.record(kind=status, provider="twilio", provider_event_id=f"{sid}:{status}",
                   step_run=run, address=request.form.get("To"), notify=applied,
                   data={"sid": sid, "error_code": error_code, "applied": applied,
@@ -187,6 +212,9 @@ def twilio_status():
 def twilio_inbound():
     if not _twilio_valid():
         return _refuse(403, "Bad or missing signature.")
+    problem = _twilio_fields_problem("From")
+    if problem:
+        return _refuse(400, problem)
     sender = request.form.get("From", "")
     sid = request.form.get("MessageSid", "")
     word = (request.form.get("Body") or "").strip().split(" ")[0].upper().strip(".!")
