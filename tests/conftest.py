@@ -61,9 +61,14 @@ def redis_conn():
 
 @pytest.fixture(autouse=True)
 def _clean_state(request, redis_conn):
-    """Each test starts with empty tables and an empty test Redis database."""
+    """Each test starts with empty tables and an empty test Redis database (and no engine hook
+    installed, no cached tenant time zone: tenant ids repeat from test to test)."""
+    from saas.engine import hooks, windows
+
     redis_conn.flushdb()
+    windows.clear_zone_cache()
     yield
+    hooks.clear()
     if "app" not in request.fixturenames:
         return
     app = request.getfixturevalue("app")

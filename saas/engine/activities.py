@@ -1,8 +1,8 @@
 """The seller's actions on a step run: complete, skip, snooze an activity, skip a wait.
 
-Each locks the step run (FOR UPDATE), refuses one that is not in the expected state (a double
-submit returns False and changes nothing), moves the enrollment on with advance() and does NOT
-commit: the calling service commits.
+Each locks the enrollment, then the step run (the one lock order), refuses one that is not in
+the expected state (a double submit returns False and changes nothing), moves the enrollment on
+with advance() and does NOT commit: the calling service commits.
 """
 
 from __future__ import annotations
@@ -20,15 +20,21 @@ from saas.timeutil import aware
 
 
 def _lock(step_run_id: int, status: str) -> tuple[StepRun, Enrollment] | None:
+    """The run and its active enrollment, both locked in the one lock order (the enrollment
+    first, then the run), or None when either is no longer in the expected state."""
+    enrollment_id = db.session.execute(
+        select(StepRun.enrollment_id).where(StepRun.id == step_run_id)).scalar_one_or_none()
+    if enrollment_id is None:
+        return None
+    enrollment = db.session.execute(
+        select(Enrollment).where(Enrollment.id == enrollment_id).with_for_update()
+        .execution_options(populate_existing=True)).scalar_one_or_none()
+    if enrollment is None or enrollment.status != EnrollmentStatus.ACTIVE.value:
+        return None
     run = db.session.execute(
         select(StepRun).where(StepRun.id == step_run_id).with_for_update()
         .execution_options(populate_existing=True)).scalar_one_or_none()
     if run is None or run.status != status:
-        return None
-    enrollment = db.session.execute(
-        select(Enrollment).where(Enrollment.id == run.enrollment_id).with_for_update()
-        .execution_options(populate_existing=True)).scalar_one_or_none()
-    if enrollment is None or enrollment.status != EnrollmentStatus.ACTIVE.value:
         return None
     return run, enrollment
 

@@ -19,7 +19,7 @@ from saas.engine.abtests import version_for
 from saas.engine.conditions import call_decision, email_decisions, field_decision
 from saas.engine.graph import StepGraph, StepInfo, load_graph
 from saas.engine.lifecycle import end_enrollment
-from saas.engine.models import Enrollment, EnrollmentStatus, StepRun
+from saas.engine.models import RUNNING_STATUSES, Enrollment, EnrollmentStatus, StepRun
 from saas.engine.windows import add_wait, next_opening
 from saas.extensions import db
 from saas.records.models import Record
@@ -112,7 +112,7 @@ def advance_from(enrollment: Enrollment, step_id: int | None, *, branch: str | N
                  counted: bool = True) -> StepRun | None:
     """advance() by step id (the bulk path's fallback); `counted`: the step before counts as
     done."""
-    if enrollment.status != EnrollmentStatus.ACTIVE.value:
+    if enrollment.status not in RUNNING_STATUSES:  # a paused one keeps its live step run
         return None
     now = now or clock.now()
     graph = graph or load_graph(enrollment.sequence_id)
@@ -163,7 +163,7 @@ def advance_from(enrollment: Enrollment, step_id: int | None, *, branch: str | N
         if kind is StepType.UPDATE_FIELD:
             error = _update_field(ctx, step)
             _decided(enrollment, step, "failed" if error else "done", now, error=error)
-            if error is None and ctx.enrollment.status != EnrollmentStatus.ACTIVE.value:
+            if error is None and ctx.enrollment.status not in RUNNING_STATUSES:
                 return None  # the update itself ended the enrollment (e.g. disqualified)
             step = graph.after(step.id)
             continue

@@ -31,9 +31,11 @@ def sends_today(since: datetime) -> tuple[int, dict[int | None, int]]:
     return sum(per_seller.values()), per_seller
 
 
-def claim_sends(tenant_id: int, rows: list, now: datetime) -> tuple[list[int], int]:
-    """Mark the sends that may go now as `sending` (attempts + 1); defer the rest. Returns the
-    claimed ids and how many were deferred. The caller commits."""
+def claim_sends(tenant_id: int, rows: list, now: datetime, token: str
+                ) -> tuple[list[int], int]:
+    """Mark the sends that may go now as `sending` (attempts + 1, the lease from `started_at`,
+    claimed with `token`); defer the rest. Returns the claimed ids and how many were deferred.
+    The caller commits."""
     ids = [r.id for r in rows]
     details = db.session.execute(
         select(StepRun.id, StepRun.seller_id, StepRun.sequence_id, Record.time_zone)
@@ -73,8 +75,9 @@ def claim_sends(tenant_id: int, rows: list, now: datetime) -> tuple[list[int], i
         claimed.append(d.id)
     if claimed:
         db.session.execute(
-            update(StepRun).where(id_in(StepRun.id, claimed))
-            .values(status="sending", attempts=StepRun.attempts + 1, started_at=now)
+            update(StepRun).where(id_in(StepRun.id, claimed), StepRun.status == "pending")
+            .values(status="sending", attempts=StepRun.attempts + 1, started_at=now,
+                    claim_token=token)
             .execution_options(synchronize_session=False))
     for due_at, deferred_ids in deferred.items():
         db.session.execute(

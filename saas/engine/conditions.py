@@ -65,7 +65,8 @@ def reference_runs(graph: StepGraph, condition_step_id: int,
     for start in range(0, len(ids), 5000):
         for run in db.session.execute(select(StepRun).where(
                 StepRun.step_id == email_step.id,
-                id_in(StepRun.enrollment_id, ids[start:start + 5000]))).scalars():
+                id_in(StepRun.enrollment_id, ids[start:start + 5000]))
+                .execution_options(populate_existing=True)).scalars():
             runs[run.enrollment_id] = run
     return runs
 

@@ -1,14 +1,20 @@
 """The background connect job: a segment's members (or a large selection) connected in chunks,
 each chunk one INSERT ... SELECT and one commit, with progress for the bar. On PostgreSQL the
 chunks go in ENGINE_TICK_WORKERS threads at once, each with its own connection (the chunks hold
-different records, so they never wait for each other)."""
+different records, so they never wait for each other).
+
+Resumable: the job beats (`heartbeat_at`) as its chunks finish and keeps `last_record_id`, the
+end of the chunks committed without a gap (chunks finish out of order). A `running` job whose
+worker stopped beating for STALLED_AFTER seconds (killed by a deploy) is requeued by the tick
+(`requeue_forgotten`) and goes on after `last_record_id`; a record already connected is skipped
+(the running-enrollment unique index), so each record is connected once."""
 
 from __future__ import annotations
 
 import logging
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from saas.engine.connect import ConnectRefused, connect_many, lineage_of
@@ -23,15 +29,17 @@ log = logging.getLogger(__name__)
 CHUNK = 10000
 ATTEMPTS = 3  # for a chunk that met a concurrent deletion or connection
 FORGOTTEN_AFTER = 60  # seconds a queued job waits before the tick enqueues it again
+STALLED_AFTER = 300  # seconds without a heartbeat before a running job is taken as dead
 
 
-def _record_chunks(job: ConnectJob):
+def _record_chunks(job: ConnectJob, after: int = 0):
+    """The job's records in ascending id chunks, from after `after`."""
     if job.record_ids is not None:
-        ids = list(job.record_ids)
+        ids = sorted(i for i in job.record_ids if i > after)
         for start in range(0, len(ids), CHUNK):
             yield ids[start:start + CHUNK]
         return
-    last = 0
+    last = after
     while True:
         ids = db.session.execute(
             select(SegmentMember.record_id).where(SegmentMember.segment_id == job.segment_id,
@@ -48,16 +56,22 @@ def run_connect_job(job_id: int, tenant_id: int) -> None:
     with tenant_context(tenant_id):
         job = db.session.execute(select(ConnectJob).where(ConnectJob.id == job_id)
                                  .with_for_update(skip_locked=True)).scalar_one_or_none()
-        if job is None or job.status == "done":
+        if job is None or job.status != "queued":  # done, failed, or another worker has it
             db.session.rollback()
             return
-        job.status, job.done, job.connected, job.skipped, job.needs_seller = "running", 0, 0, 0, 0
+        after = job.last_record_id or 0
+        job.status, job.heartbeat_at = "running", utcnow()
+        if not after:
+            job.done, job.connected, job.skipped, job.needs_seller = 0, 0, 0, 0
+        else:  # resumed: what is before `after` was committed and counted
+            job.done = _count_upto(job, after)
         db.session.commit()
         lineage = lineage_of(job.sequence_id)
         try:
-            _connect_chunks(job, lineage, tenant_id)
+            _connect_chunks(job, lineage, tenant_id, after)
             db.session.execute(update(ConnectJob).where(ConnectJob.id == job_id).values(
-                status="done", finished_at=utcnow()))
+                status="done", finished_at=utcnow(), done=ConnectJob.total,
+                skipped=ConnectJob.total - ConnectJob.connected))
             db.session.commit()
         except ConnectRefused as refused:
             db.session.rollback()
@@ -94,39 +108,91 @@ def _connect_chunk(job_id: int, lineage: int, chunk: list[int], source: str,
     db.session.commit()
 
 
-def _connect_chunks(job: ConnectJob, lineage: int, tenant_id: int) -> None:
+def _count_upto(job: ConnectJob, last: int) -> int:
+    if job.record_ids is not None:
+        return sum(1 for i in job.record_ids if i <= last)
+    return db.session.execute(select(func.count()).select_from(SegmentMember).where(
+        SegmentMember.segment_id == job.segment_id, SegmentMember.record_id <= last)).scalar_one()
+
+
+class _Progress:
+    """The end of the chunks committed without a gap, written with the heartbeat."""
+
+    def __init__(self, job_id: int):
+        self.job_id = job_id
+        self.pending: list[tuple[int, object]] = []  # (chunk's last id, future or None)
+
+    def started(self, last_id: int, future=None) -> None:
+        self.pending.append((last_id, future))
+
+    def beat(self, done_last: int | None = None) -> None:
+        mark = done_last
+        while self.pending and (self.pending[0][1] is None or self.pending[0][1].done()):
+            last_id, future = self.pending.pop(0)
+            if future is not None and future.exception() is not None:
+                break
+            mark = last_id
+        values = {"heartbeat_at": utcnow()}
+        if mark is not None:
+            values["last_record_id"] = mark
+        db.session.execute(update(ConnectJob).where(ConnectJob.id == self.job_id,
+                                                    ConnectJob.status == "running")
+                           .values(**values))
+        db.session.commit()
+
+
+def _connect_chunks(job: ConnectJob, lineage: int, tenant_id: int, after: int = 0) -> None:
     """Every chunk connected and committed, in order (SQLite) or a few at once (PostgreSQL).
     An error stops the job once the chunks under way are done: it is raised here."""
     job_id, source, segment_id = job.id, "segment" if job.segment_id else "bulk", job.segment_id
     workers = database_workers()
+    progress = _Progress(job_id)
     if workers == 1:
-        for chunk in _record_chunks(job):
+        for chunk in _record_chunks(job, after):
             _connect_chunk(job_id, lineage, chunk, source, segment_id)
+            progress.beat(chunk[-1])
         return
     in_thread = in_own_session(
         lambda chunk: _connect_chunk(job_id, lineage, chunk, source, segment_id), tenant_id)
     with ThreadPoolExecutor(workers, thread_name_prefix="connect") as pool:
         running: set = set()
-        for chunk in _record_chunks(job):  # read in the job's session, keyset by keyset
+        for chunk in _record_chunks(job, after):  # read in the job's session, keyset by keyset
             if len(running) >= workers:
                 finished, running = wait(running, return_when=FIRST_EXCEPTION)
                 for future in finished:
                     future.result()  # an error stops the job here
-            running.add(pool.submit(in_thread, chunk))
+                progress.beat()
+            future = pool.submit(in_thread, chunk)
+            progress.started(chunk[-1], future)
+            running.add(future)
         for future in running:
             future.result()
+        progress.beat()
 
 
-def requeue_forgotten(tenant_id: int, older_than_seconds: float = FORGOTTEN_AFTER) -> int:
+def requeue_forgotten(tenant_id: int, older_than_seconds: float = FORGOTTEN_AFTER,
+                      stalled_seconds: float = STALLED_AFTER) -> int:
     """Queued connect jobs whose RQ job was lost (Redis flushed or away) are enqueued again
-    (a unique job id: one still waiting in Redis is left alone)."""
+    (a unique job id: one still waiting in Redis is left alone). Running jobs whose worker
+    stopped beating are queued again (compare-and-set), their dead RQ job dropped, and
+    enqueued: they go on after their last committed chunk."""
     from datetime import timedelta
 
-    from saas.engine.services import enqueue_connect
+    from saas.engine.services import drop_connect_job, enqueue_connect
 
-    cutoff = utcnow() - timedelta(seconds=older_than_seconds)
+    now = utcnow()
+    stalled = db.session.execute(
+        update(ConnectJob).where(ConnectJob.tenant_id == tenant_id,
+                                 ConnectJob.status == "running",
+                                 func.coalesce(ConnectJob.heartbeat_at, ConnectJob.created_at)
+                                 < now - timedelta(seconds=stalled_seconds))
+        .values(status="queued").returning(ConnectJob.id)).scalars().all()
+    cutoff = now - timedelta(seconds=older_than_seconds)
     ids = db.session.execute(select(ConnectJob.id).where(
         ConnectJob.tenant_id == tenant_id, ConnectJob.status == "queued",
         ConnectJob.created_at < cutoff)).scalars().all()
-    db.session.rollback()
-    return sum(1 for job_id in ids if enqueue_connect(job_id, tenant_id))
+    db.session.commit()
+    for job_id in stalled:
+        log.warning("connect job %s stopped beating; requeued", job_id)
+        drop_connect_job(job_id)
+    return sum(1 for job_id in set(ids) | set(stalled) if enqueue_connect(job_id, tenant_id))

@@ -36,6 +36,14 @@ def cancel_runs(enrollment_ids: Iterable[int], now: datetime) -> int:
     return cancelled
 
 
+def lock_in_order(enrollment_ids: list[int]) -> None:
+    """Lock enrollments in id order before a multi-row change (the one lock order), so two
+    changes of overlapping sets wait for each other instead of deadlocking."""
+    if enrollment_ids and db.engine.dialect.name != "sqlite":
+        db.session.execute(select(Enrollment.id).where(id_in(Enrollment.id, enrollment_ids))
+                           .order_by(Enrollment.id).with_for_update())
+
+
 def end_enrollments(enrollment_ids: Iterable[int], status: str, reason: str | None = None,
                     now: datetime | None = None) -> int:
     """End these running enrollments (status completed/exited/disconnected) and cancel their
@@ -44,6 +52,7 @@ def end_enrollments(enrollment_ids: Iterable[int], status: str, reason: str | No
     ids = sorted(set(enrollment_ids))
     ended: list[int] = []
     for chunk in _chunks(ids):
+        lock_in_order(chunk)
         ended += db.session.execute(
             update(Enrollment).where(id_in(Enrollment.id, chunk),
                                      Enrollment.status.in_(RUNNING_STATUSES))

@@ -146,6 +146,8 @@ class StepRun(TenantScoped, db.Model):
     provider_message_id: Mapped[str | None] = mapped_column(String(128))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
+    # A send's claim: its outcome is written only while the run is `sending` with this token.
+    claim_token: Mapped[str | None] = mapped_column(String(32))
 
 
 class SegmentConnection(TenantScoped, db.Model):
@@ -172,6 +174,10 @@ class ConnectJob(TenantScoped, db.Model):
         # The tick's search for tenants with forgotten queued jobs.
         Index("ix_connect_job_queued", "tenant_id", "created_at",
               postgresql_where=text("status = 'queued'"), sqlite_where=text("status = 'queued'")),
+        # The tick's search for running jobs whose worker stopped beating.
+        Index("ix_connect_job_running", "tenant_id", "heartbeat_at",
+              postgresql_where=text("status = 'running'"),
+              sqlite_where=text("status = 'running'")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -188,6 +194,8 @@ class ConnectJob(TenantScoped, db.Model):
     needs_seller: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_record_id: Mapped[int | None] = mapped_column(BigId)  # the last committed chunk's end
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 

@@ -1,45 +1,46 @@
-"""Automated sends (taken over by the messaging area from the engine's v1).
+"""Automated sends: delivery without locks.
 
-The tick has claimed the runs (pending -> sending, attempts + 1, committed). `deliver(ids)` locks
-them again (SKIP LOCKED: a run another process is delivering is left to it) in chunks; per chunk:
+The tick has claimed the runs (`pending -> sending`, attempts + 1, a lease from `started_at` and
+a claim token, committed). `deliver(ids, token)` works in chunks; per chunk:
 
-1. each message is rendered from its template for its recipient, with the tracking added
-   (`saas.messaging.compose`); a message that cannot be made is `failed` with the reason;
-2. suppression is checked now, at send time: a suppressed address is `skipped` (outcome
-   "suppressed") and its enrollment exits or moves on per the sequence's settings;
-3. the rest go to the tenant's provider (`saas.messaging.batch`): the outbox in this transaction,
-   SendGrid/Twilio concurrently;
-4. outcomes: `sent` (provider message id) and moved on via the engine; `unknown` (timeout, 5xx:
-   the provider may have it; reconciled from its events, `saas.messaging.reconcile`); `failed`
-   (permanent, with the reason); a 429 or refused connection is pending again with a later due
-   time (exponential backoff with jitter, at least until the provider's rate-limit reset; the
-   chunk's untried messages wait with it, their attempt not counted), `failed` after
-   `SEND_MAX_ATTEMPTS`. One message's outcome never touches another's.
-5. one commit per chunk.
+1. **Checks, one short transaction.** The chunk's enrollments are locked (the one lock order:
+   enrollment, then its runs) and read: a paused enrollment's claim goes back to `pending` (it
+   runs after resume), an ended one's run is `cancelled`. Each message is rendered for its
+   recipient (`saas.messaging.compose`): a message that cannot be made is `failed` with the
+   reason; a suppressed address is `skipped`. The outbox "provider" stores its messages here.
+   Commit.
+2. **The call, no transaction open, no lock held**: SendGrid/Twilio concurrently
+   (`saas.messaging.batch`).
+3. **Outcomes, a new transaction**, each written only while the run is still `sending` with our
+   token (compare-and-set; a `sent` outcome also settles a run the lease already made `unknown`):
+   `sent`; `unknown` (timeout, 5xx), at once `sent` if a provider event for it was stored
+   meanwhile; `failed`; a 429 or refused connection is `pending` again later (backoff, the
+   untried rest of the chunk with it), `failed` after `SEND_MAX_ATTEMPTS`.
 
-`recover_stale(tenant_id)`: a run still `sending` after the lease (its worker died mid-chunk) is
-`sent` if its outbox message exists; else, with the outbox as provider, nothing left the house and
-it is pending again; with a real provider the call may have been made: it is `unknown`.
+Every outcome moves the enrollment on: `failed` and `skipped` count as not delivered (an email
+condition that follows takes "No"). Nothing is sent for an enrollment that was not active at the
+check. A run left `sending` past its lease is settled by `saas.engine.uncertain.recover_stale`.
 """
 
 from __future__ import annotations
 
 import random
+import secrets
 from collections import defaultdict
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import case, exists, select, update
+from sqlalchemy import case, select, update
 
-from saas.engine import clock
+from saas.engine import clock, hooks
 from saas.engine.bulk import advance_group
 from saas.engine.graph import GraphCache, StepInfo
-from saas.engine.models import Enrollment, StepRun
+from saas.engine.models import Enrollment, EnrollmentStatus, StepRun
+from saas.engine.sql import id_in
 from saas.extensions import db
 from saas.messaging import batch
-from saas.messaging.compose import ComposeError, Composer
+from saas.messaging.compose import ComposeError, Composer, Outgoing
 from saas.messaging.config import config_for
-from saas.messaging.models import OutboxMessage
 from saas.messaging.rendering import RenderError
 from saas.messaging.result import SendResult
 from saas.messaging.suppression import normalize, suppressed_among
@@ -49,6 +50,14 @@ from saas.templates_.models import MessageTemplate
 from saas.tenancy import current_tenant_id
 
 CHUNK = 200
+RUN_FIELDS = (StepRun.id, StepRun.enrollment_id, StepRun.sequence_id, StepRun.step_id,
+              StepRun.record_id, StepRun.seller_id, StepRun.step_type, StepRun.ab_version,
+              StepRun.attempts)
+RATE_LIMITED = "Waiting for the provider's rate limit to reset."
+
+
+def new_token() -> str:
+    return secrets.token_hex(16)
 
 
 def _setting(name: str, default: float) -> float:
@@ -72,10 +81,34 @@ def backoff_seconds(attempts: int, retry_after: float | None) -> float:
     return max(delay, retry_after or 0.0)
 
 
-def deliver(step_run_ids: list[int]) -> int:
-    """Send these claimed runs of the tenant in context; returns how many were sent."""
-    tenant_id = current_tenant_id()
-    config = config_for(tenant_id)
+def lease_seconds() -> float:
+    return _setting("ENGINE_SENDING_LEASE", 60)
+
+
+def lock_enrollments(enrollment_ids) -> dict[int, str]:
+    """Lock these enrollments in id order (the one lock order); {id: status}."""
+    ids = sorted(set(enrollment_ids))
+    if not ids:
+        return {}
+    stmt = select(Enrollment.id, Enrollment.status).where(id_in(Enrollment.id, ids)) \
+        .order_by(Enrollment.id)
+    if db.engine.dialect.name != "sqlite":
+        stmt = stmt.with_for_update()
+    return dict(db.session.execute(stmt).all())
+
+
+def _cas(run_id: int, token: str, **values) -> bool:
+    """Write a claimed run's outcome only while the claim is still ours."""
+    return db.session.execute(
+        update(StepRun).where(StepRun.id == run_id, StepRun.status == "sending",
+                              StepRun.claim_token == token).values(**values)
+        .execution_options(synchronize_session=False)).rowcount == 1
+
+
+def deliver(step_run_ids: list[int], token: str) -> int:
+    """Send these runs claimed with `token` for the tenant in context; returns how many were
+    sent."""
+    config = config_for(current_tenant_id())
     composer = Composer(config)
     graphs = GraphCache()
     chunk_size = int(current_app.config.get("SEND_CHUNK", CHUNK))
@@ -85,201 +118,189 @@ def deliver(step_run_ids: list[int]) -> int:
     for start in range(0, len(ids), chunk_size):
         chunk = ids[start:start + chunk_size]
         if resume_at is not None:  # the provider asked to slow down: the rest waits, untried
-            _postpone(chunk, resume_at)
+            _postpone(chunk, token, resume_at)
             continue
-        moved, resume_at = _deliver_chunk(chunk, config, composer, graphs)
-        sent_total += moved
+        sent, resume_at = _deliver_chunk(chunk, token, config, composer, graphs)
+        sent_total += sent
     return sent_total
 
 
-def _postpone(chunk: list[int], until) -> None:
+def _postpone(chunk: list[int], token: str, until: datetime) -> None:
     db.session.execute(
-        update(StepRun).where(StepRun.id.in_(chunk), StepRun.status == "sending")
-        .values(status="pending", due_at=until,
+        update(StepRun).where(id_in(StepRun.id, chunk), StepRun.status == "sending",
+                              StepRun.claim_token == token)
+        .values(status="pending", due_at=until, claim_token=None,
                 attempts=case((StepRun.attempts > 0, StepRun.attempts - 1), else_=0),
-                error="Waiting for the provider's rate limit to reset.")
+                error=RATE_LIMITED)
         .execution_options(synchronize_session=False))
     db.session.commit()
 
 
-def _deliver_chunk(chunk: list[int], config, composer: Composer, graphs: GraphCache):
-    """Send one chunk; returns (how many moved on, when to resume if the provider said to
+class _Moves:
+    """Enrollments to move on past a step, grouped as advance_group takes them."""
+
+    def __init__(self):
+        self.groups: dict[tuple[int, int], list[int]] = defaultdict(list)
+
+    def add(self, run) -> None:
+        self.groups[(run.sequence_id, run.step_id)].append(run.enrollment_id)
+
+    def apply(self, graphs: GraphCache, now: datetime) -> int:
+        moved = 0
+        for (sequence_id, step_id), enrollment_ids in self.groups.items():
+            moved += advance_group(graphs.get(sequence_id), enrollment_ids, step_id, None, now)
+        self.groups.clear()
+        return moved
+
+
+def _deliver_chunk(chunk: list[int], token: str, config, composer: Composer,
+                   graphs: GraphCache) -> tuple[int, datetime | None]:
+    """Send one chunk; returns (how many were sent, when to resume if the provider said to
     wait, else None)."""
-    runs = list(db.session.execute(
-        select(StepRun).where(StepRun.id.in_(chunk), StepRun.status == "sending")
-        .order_by(StepRun.id).with_for_update(skip_locked=True)).scalars())
+    hooks.at("before_check", run_ids=chunk)
+    outgoing, runs, sent = _check_and_settle(chunk, token, config, composer, graphs)
+    if not outgoing:
+        return sent, None
+    hooks.at("before_call", run_ids=[m.step_run_id for m in outgoing])
+    results, untried = batch.send_many(config, outgoing)
+    hooks.at("after_call", run_ids=list(results))
+    # Messages the provider never got to (it said "slow down" first) are untried too.
+    untried = set(untried) | {m.step_run_id for m in outgoing} - set(results)
+    return _write_outcomes(results, untried, runs, token, graphs, sent)
+
+
+def _check_and_settle(chunk, token, config, composer, graphs):
+    """Step 1: (messages for real providers, {run id: run}, how many went to the outbox)."""
+    runs = db.session.execute(  # plain rows: the ORM's identity map never holds stale runs
+        select(*RUN_FIELDS).where(id_in(StepRun.id, chunk), StepRun.status == "sending",
+                                  StepRun.claim_token == token).order_by(StepRun.id)).all()
     if not runs:
         db.session.rollback()
-        return 0, None
+        return [], {}, 0
+    now = clock.now()
+    statuses = lock_enrollments(run.enrollment_id for run in runs)
+    live = []
+    for run in runs:
+        status = statuses.get(run.enrollment_id)
+        if status == EnrollmentStatus.ACTIVE.value:
+            live.append(run)
+        elif status == EnrollmentStatus.PAUSED.value:  # after resume, it goes as planned
+            _cas(run.id, token, status="pending", due_at=now, claim_token=None,
+                 attempts=max(0, (run.attempts or 1) - 1))
+        else:  # ended (or gone) before the call: nothing goes out
+            _cas(run.id, token, status="cancelled", completed_at=now, claim_token=None,
+                 error="The connection ended before the message was sent.")
     records = {r.id: r for r in db.session.execute(
-        select(Record).where(Record.id.in_({run.record_id for run in runs}))).scalars()}
-    composer.load_sellers({r.owner_id for r in records.values()} | {run.seller_id for run in runs})
+        select(Record).where(Record.id.in_({run.record_id for run in live}))).scalars()}
+    composer.load_sellers({r.owner_id for r in records.values()} | {run.seller_id for run in live})
     template_ids = {run.id: _template_id(graphs.get(run.sequence_id).steps[run.step_id],
-                                         run.ab_version) for run in runs}
+                                         run.ab_version) for run in live}
     templates = {t.id: t for t in db.session.execute(select(MessageTemplate).where(
         MessageTemplate.id.in_({t for t in template_ids.values() if t}))).scalars()}
-    now = clock.now()
     suppressed = suppressed_among(
         (r.phone if run.step_type == StepType.AUTO_SMS.value else r.email)
-        for run in runs if (r := records.get(run.record_id)) is not None)
-
-    by_id = {run.id: run for run in runs}
-    skipped: list = []
-    stored: dict[int, OutboxMessage] = {}
-
-    def composed():
-        """Messages for real providers, one by one; the others are settled here: failed,
-        skipped (suppressed) or stored in the outbox."""
-        for run in runs:
-            channel = "sms" if run.step_type == StepType.AUTO_SMS.value else "email"
-            run.provider = batch.provider_for(config, channel)
-            try:
-                message = composer.compose(
-                    step_run_id=run.id, channel=channel, record=records.get(run.record_id),
-                    template=templates.get(template_ids[run.id]), seller_id=run.seller_id,
-                    sequence_id=run.sequence_id)
-            except (ComposeError, RenderError) as error:
-                _fail(run, str(error), now)
-                continue
-            if normalize(message.to) in suppressed:
-                skipped.append((run, message.to))
-            elif run.provider == "outbox":
-                stored[run.id] = batch.store(config, message)
-            else:
-                yield message
-
-    results, untried = batch.send_many(config, composed())
-    # Runs the generator never reached (the provider said "slow down" first) are untried too.
-    reached = set(results) | set(stored) | set(untried) | {run.id for run, _ in skipped}
-    untried += [run.id for run in runs if run.id not in reached and run.status == "sending"]
-    if stored:
-        db.session.flush()
-        for run_id, row in stored.items():
-            results[run_id] = SendResult("sent", "outbox", message_id=f"outbox-{row.id}")
-
-    sent: dict[tuple[int, int], list[int]] = defaultdict(list)
-    pause = None
-    for run_id, result in results.items():
-        run = by_id[run_id]
-        run.provider = result.provider
-        if result.status == "sent":
-            run.status, run.completed_at, run.error = "sent", now, None
-            run.provider_message_id = result.message_id
-            sent[(run.sequence_id, run.step_id)].append(run.enrollment_id)
-        elif result.status == "unknown":
-            run.status, run.completed_at = "unknown", now
-            run.error = (f"Uncertain send (attempt {run.attempts}): {result.error}. Waiting for "
-                         "the provider's events before sending again.")[:2000]
-        elif result.status == "retry":
-            delay = backoff_seconds(run.attempts, result.retry_after)
-            pause = max(pause or 0.0, result.retry_after or 0.0, delay)
-            _retry(run, result.error or "retry", now, delay)
+        for run in live if (r := records.get(run.record_id)) is not None)
+    moves, skipped, outgoing, sent = _Moves(), [], [], 0
+    for run in live:
+        channel = "sms" if run.step_type == StepType.AUTO_SMS.value else "email"
+        provider = batch.provider_for(config, channel)
+        try:
+            message: Outgoing = composer.compose(
+                step_run_id=run.id, channel=channel, record=records.get(run.record_id),
+                template=templates.get(template_ids[run.id]), seller_id=run.seller_id,
+                sequence_id=run.sequence_id)
+        except (ComposeError, RenderError) as error:
+            if _cas(run.id, token, status="failed", completed_at=now, provider=provider,
+                    claim_token=None, error=str(error)[:2000]):
+                moves.add(run)
+            continue
+        if normalize(message.to) in suppressed:
+            skipped.append((run, message.to))
+        elif provider == "outbox":
+            if _cas(run.id, token, status="sent", completed_at=now, provider="outbox",
+                    error=None):
+                stored = batch.store(config, message)
+                db.session.flush()
+                db.session.execute(update(StepRun).where(StepRun.id == run.id).values(
+                    provider_message_id=f"outbox-{stored.id}")
+                    .execution_options(synchronize_session=False))
+                moves.add(run)
+                sent += 1
         else:
-            _fail(run, result.error or "The provider refused the message.", now)
-    for run_id in untried:  # not tried: the provider asked us to wait
-        run = by_id[run_id]
-        run.attempts = max(0, (run.attempts or 1) - 1)
-        spread = min(1.0, max(pause or 0.0, 0.05))  # spread the restart a little
-        run.status, run.due_at = "pending", now + timedelta(
-            seconds=(pause or 0.0) + random.uniform(0, spread))  # noqa: S311 - not security
-        run.error = "Waiting for the provider's rate limit to reset."
-    db.session.flush()
-    moved = 0
-    for (sequence_id, step_id), enrollment_ids in sent.items():
-        advance_group(graphs.get(sequence_id), enrollment_ids, step_id, None, now)
-        moved += len(enrollment_ids)
-    if skipped:
-        _skip_suppressed(skipped, graphs, now)
+            db.session.execute(update(StepRun).where(StepRun.id == run.id)
+                               .values(provider=provider)
+                               .execution_options(synchronize_session=False))
+            outgoing.append(message)
+    for run, address in skipped:
+        _skip_suppressed(run, token, address, now, moves)
+    moves.apply(graphs, now)
     db.session.commit()
-    resume_at = now + timedelta(seconds=pause) if pause is not None else None
-    return moved, resume_at
+    return outgoing, {run.id: run for run in live}, sent
 
 
-def _fail(run: StepRun, reason: str, now) -> None:
-    run.status, run.completed_at, run.error = "failed", now, reason[:2000]
-
-
-def _retry(run: StepRun, reason: str, now, delay: float) -> None:
-    limit = int(_setting("SEND_MAX_ATTEMPTS", 6))
-    if (run.attempts or 0) >= limit:
-        _fail(run, f"Gave up after {run.attempts} attempts; last: {reason}", now)
-        return
-    run.status, run.due_at = "pending", now + timedelta(seconds=delay)
-    run.error = f"Attempt {run.attempts} not accepted ({reason}); retrying."[:2000]
-
-
-def _skip_suppressed(skipped: list, graphs: GraphCache, now) -> None:
+def _skip_suppressed(run, token: str, address: str, now, moves: _Moves) -> None:
     """Suppressed at send time: the run is skipped; the enrollment exits per its sequence's
     settings (the engine decides), else moves on past the step."""
     from saas.engine.events import exit_enrollments_for_address
     from saas.messaging.suppression import reason_for
 
-    for run, address in skipped:
-        reason = reason_for(address) or "manual"
-        run.status, run.completed_at, run.outcome = "skipped", now, "suppressed"
-        run.error = f"{address} is on the suppression list ({reason}): not sent."
-        db.session.flush()
+    reason = reason_for(address) or "manual"
+    if _cas(run.id, token, status="skipped", completed_at=now, outcome="suppressed",
+            claim_token=None, error=f"{address} is on the suppression list ({reason}): not sent."):
         exit_enrollments_for_address(address, reason)
-    active = set(db.session.execute(select(Enrollment.id).where(
-        Enrollment.id.in_({run.enrollment_id for run, _ in skipped}),
-        Enrollment.status == "active")).scalars())
-    groups: dict[tuple[int, int], list[int]] = defaultdict(list)
-    for run, _ in skipped:
-        if run.enrollment_id in active:
-            groups[(run.sequence_id, run.step_id)].append(run.enrollment_id)
-    for (sequence_id, step_id), enrollment_ids in groups.items():
-        advance_group(graphs.get(sequence_id), enrollment_ids, step_id, None, now)
+        moves.add(run)  # moves on only if it is still running
 
 
-def lease_seconds() -> float:
-    return _setting("ENGINE_SENDING_LEASE", 60)
+def _write_outcomes(results: dict[int, SendResult], untried: set[int], runs: dict, token: str,
+                    graphs: GraphCache, sent: int) -> tuple[int, datetime | None]:
+    """Step 3, in a new transaction: each outcome only while the claim is still ours."""
+    from saas.engine.uncertain import decide_from_events
 
-
-def recover_stale(tenant_id: int) -> int:
-    """Runs left `sending` by a dead worker: sent if the outbox has them; else pending again when
-    nothing could have left (outbox provider), `unknown` when a provider may have the message."""
     now = clock.now()
-    cutoff = now - timedelta(seconds=lease_seconds())
-    stale = select(StepRun.id, StepRun.step_type).where(
-        StepRun.tenant_id == tenant_id, StepRun.status == "sending", StepRun.started_at < cutoff)
-    if db.engine.dialect.name != "sqlite":
-        stale = stale.with_for_update(skip_locked=True)
-    rows = db.session.execute(stale).all()
-    if not rows:
-        db.session.rollback()
-        return 0
-    ids = [r.id for r in rows]
-    config = config_for(tenant_id)
-    in_outbox = exists().where(OutboxMessage.step_run_id == StepRun.id)
-    done = db.session.execute(
-        select(StepRun.id, StepRun.sequence_id, StepRun.step_id, StepRun.enrollment_id)
-        .where(StepRun.id.in_(ids), in_outbox)).all()
-    done_ids = {d.id for d in done}
-    local, remote = [], []
-    for row in rows:
-        if row.id in done_ids:
-            continue
-        channel = "sms" if row.step_type == StepType.AUTO_SMS.value else "email"
-        (local if batch.provider_for(config, channel) == "outbox" else remote).append(row.id)
-    if local:
-        db.session.execute(update(StepRun).where(StepRun.id.in_(local))
-                           .values(status="pending", due_at=now)
-                           .execution_options(synchronize_session=False))
-    if remote:
-        db.session.execute(update(StepRun).where(StepRun.id.in_(remote)).values(
-            status="unknown", completed_at=now,
-            error="The worker stopped during the send: the provider may have the message. "
-                  "Waiting for its events before sending again.")
-            .execution_options(synchronize_session=False))
-    if done:
-        db.session.execute(update(StepRun).where(StepRun.id.in_(list(done_ids)))
-                           .values(status="sent", provider="outbox", completed_at=now)
-                           .execution_options(synchronize_session=False))
-        graphs = GraphCache()
-        groups: dict[tuple[int, int], list[int]] = defaultdict(list)
-        for d in done:
-            groups[(d.sequence_id, d.step_id)].append(d.enrollment_id)
-        for (sequence_id, step_id), enrollment_ids in groups.items():
-            advance_group(graphs.get(sequence_id), enrollment_ids, step_id, None, now)
+    lock_enrollments(runs[i].enrollment_id for i in set(results) | untried)
+    moves, unknown, pause = _Moves(), [], None
+    for run_id, result in results.items():
+        run = runs[run_id]
+        if result.status == "sent":
+            values = {"status": "sent", "completed_at": now, "error": None,
+                      "provider_message_id": result.message_id}
+            if _cas(run.id, token, claim_token=None, **values) or db.session.execute(
+                    update(StepRun).where(StepRun.id == run.id, StepRun.status == "unknown")
+                    .values(**values).execution_options(synchronize_session=False)).rowcount:
+                moves.add(run)
+                sent += 1
+        elif result.status == "unknown":
+            if _cas(run.id, token, status="unknown", completed_at=now, claim_token=None,
+                    error=(f"Uncertain send (attempt {run.attempts}): {result.error}.")[:2000]):
+                unknown.append(run.id)
+        elif result.status == "retry":
+            delay = backoff_seconds(run.attempts, result.retry_after)
+            pause = max(pause or 0.0, result.retry_after or 0.0, delay)
+            if _retry(run, token, result.error or "retry", now, delay):
+                moves.add(run)
+        elif _cas(run.id, token, status="failed", completed_at=now, claim_token=None,
+                  error=(result.error or "The provider refused the message.")[:2000]):
+            moves.add(run)
+    spread = min(1.0, max(pause or 0.0, 0.05))  # spread the restart a little
+    for run_id in untried:  # not tried: the provider asked us to wait
+        run = runs[run_id]
+        _cas(run.id, token, status="pending", claim_token=None, error=RATE_LIMITED,
+             attempts=max(0, (run.attempts or 1) - 1),
+             due_at=now + timedelta(seconds=(pause or 0.0)
+                                    + random.uniform(0, spread)))  # noqa: S311
+    moves.apply(graphs, now)
+    decide_from_events(unknown, now)  # an event that came before the outcome decides now
     db.session.commit()
-    return len(ids)
+    return sent, (now + timedelta(seconds=pause) if pause is not None else None)
+
+
+def _retry(run, token: str, reason: str, now, delay: float) -> bool:
+    """Pending again later; `failed` after SEND_MAX_ATTEMPTS (True: it moves on)."""
+    limit = int(_setting("SEND_MAX_ATTEMPTS", 6))
+    if (run.attempts or 0) >= limit:
+        return _cas(run.id, token, status="failed", completed_at=now, claim_token=None,
+                    error=f"Gave up after {run.attempts} attempts; last: {reason}"[:2000])
+    error = f"Attempt {run.attempts} not accepted ({reason}); retrying."
+    _cas(run.id, token, status="pending", due_at=now + timedelta(seconds=delay),
+         claim_token=None, error=error[:2000])
+    return False

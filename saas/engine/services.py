@@ -11,7 +11,7 @@ from rq.exceptions import DuplicateJobError
 from sqlalchemy import func, select, update
 
 from saas.admin import audit
-from saas.auth.models import User, UserStatus
+from saas.auth.models import Role, User, UserStatus
 from saas.engine import clock
 from saas.engine.connect import (
     ConnectRefused,
@@ -20,7 +20,7 @@ from saas.engine.connect import (
     connect_many,
     connect_record,
 )
-from saas.engine.lifecycle import end_enrollment, end_enrollments
+from saas.engine.lifecycle import end_enrollments
 from saas.engine.models import (
     RUNNING_STATUSES,
     ConnectJob,
@@ -115,31 +115,72 @@ def enqueue_connect(job_id: int, tenant_id: int) -> bool:
         return False
 
 
-def _running(enrollment: Enrollment) -> None:
-    if enrollment.status not in (EnrollmentStatus.ACTIVE.value, EnrollmentStatus.PAUSED.value):
-        raise ServiceError("This connection has ended.")
+def drop_connect_job(job_id: int) -> None:
+    """Forget a dead worker's RQ job for this connect job, so it can be enqueued again."""
+    from rq.exceptions import NoSuchJobError
+    from rq.job import Job
+
+    try:
+        Job.fetch(f"connect-{job_id}", connection=get_redis()).delete()
+    except (NoSuchJobError, RedisError):
+        pass
+
+
+ENDED = "This connection has ended."
+
+
+def may_act_on(enrollment: Enrollment, user) -> bool:
+    """Sellers act on the connections assigned to them; managers and admins on all."""
+    if user is None or user.has_role(Role.SEQUENCE_MANAGER):
+        return True
+    return enrollment.seller_id == user.id
+
+
+def _change_status(enrollment_id: int, before: str, after: str) -> str | None:
+    """Compare-and-set: `before` -> `after`, under the enrollment's lock (the one lock order).
+    Returns None when it changed, else the status it had."""
+    db.session.execute(select(Enrollment.id).where(Enrollment.id == enrollment_id)
+                       .with_for_update())
+    changed = db.session.execute(
+        update(Enrollment).where(Enrollment.id == enrollment_id, Enrollment.status == before)
+        .values(status=after, updated_at=clock.now())
+        .execution_options(synchronize_session=False)).rowcount
+    if changed:
+        return None
+    return db.session.execute(select(Enrollment.status).where(
+        Enrollment.id == enrollment_id)).scalar_one_or_none()
+
+
+def _settle(enrollment: Enrollment, status: str | None, wanted: str) -> None:
+    """After a compare-and-set: commit, or say what happened instead."""
+    if status is None or status == wanted:
+        db.session.commit()
+        db.session.expire(enrollment)
+        return
+    db.session.rollback()
+    raise ServiceError(ENDED)
 
 
 def pause(enrollment: Enrollment) -> None:
-    _running(enrollment)
-    if enrollment.status == EnrollmentStatus.PAUSED.value:
-        return
-    enrollment.status = EnrollmentStatus.PAUSED.value
-    enrollment.updated_at = clock.now()
-    db.session.commit()
+    """Active -> paused; its live step run stays and waits (the tick leaves paused ones)."""
+    status = _change_status(enrollment.id, EnrollmentStatus.ACTIVE.value,
+                            EnrollmentStatus.PAUSED.value)
+    _settle(enrollment, status, EnrollmentStatus.PAUSED.value)
 
 
 def resume(enrollment: Enrollment) -> None:
-    """Back to active: work that fell due while paused runs at the next tick."""
-    _running(enrollment)
-    enrollment.status = EnrollmentStatus.ACTIVE.value
-    enrollment.updated_at = clock.now()
-    db.session.commit()
+    """Paused -> active: work that fell due while paused runs at the next tick."""
+    status = _change_status(enrollment.id, EnrollmentStatus.PAUSED.value,
+                            EnrollmentStatus.ACTIVE.value)
+    _settle(enrollment, status, EnrollmentStatus.ACTIVE.value)
 
 
 def disconnect(enrollment: Enrollment) -> None:
-    _running(enrollment)
-    end_enrollment(enrollment, EnrollmentStatus.DISCONNECTED.value, "disconnected")
+    db.session.execute(select(Enrollment.id).where(Enrollment.id == enrollment.id)
+                       .with_for_update())
+    if not end_enrollments([enrollment.id], EnrollmentStatus.DISCONNECTED.value, "disconnected"):
+        db.session.rollback()
+        raise ServiceError(ENDED)
     db.session.commit()
 
 
@@ -185,7 +226,8 @@ def bulk_action(lineage_id: int, enrollment_ids: list[int], action: str) -> int:
         raise ServiceError("Choose what to do with the selected records.")
     ids = db.session.execute(select(Enrollment.id).where(
         Enrollment.lineage_id == lineage_id, Enrollment.id.in_(enrollment_ids),
-        Enrollment.status.in_(RUNNING_STATUSES))).scalars().all()
+        Enrollment.status.in_(RUNNING_STATUSES)).order_by(Enrollment.id)
+        .with_for_update()).scalars().all()
     now = clock.now()
     if action == "disconnect":
         changed = end_enrollments(ids, EnrollmentStatus.DISCONNECTED.value, "disconnected", now)

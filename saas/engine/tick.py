@@ -13,6 +13,8 @@ keeps as many database backends busy, exactly as that many ticks running at once
 
 from __future__ import annotations
 
+import itertools
+import logging
 import time
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
@@ -21,19 +23,21 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import func, select, text, update
 
-from saas.engine import clock
+from saas.engine import clock, hooks
 from saas.engine.bulk import advance_group, decide_email_conditions
 from saas.engine.caps import claim_sends
 from saas.engine.graph import GraphCache
 from saas.engine.models import Enrollment, StepRun
 from saas.engine.parallel import database_workers, in_own_session
 from saas.engine.segment_feed import consume_segment_events
+from saas.engine.sends import deliver, new_token
 from saas.engine.sql import id_in
 from saas.extensions import db
 from saas.sequences.models import StepType
 from saas.tenancy import tenant_context
 from saas.timeutil import utcnow
 
+log = logging.getLogger(__name__)
 SEND_TYPES = (StepType.AUTO_EMAIL.value, StepType.AUTO_SMS.value)
 
 
@@ -55,12 +59,15 @@ def claim_due(tenant_id: int, now: datetime, limit: int) -> list:
                    StepRun.due_at <= now, Enrollment.status == "active")
             .order_by(StepRun.due_at).limit(limit))
     if not _is_sqlite():
-        stmt = stmt.with_for_update(of=StepRun, skip_locked=True)
+        stmt = stmt.with_for_update(of=(StepRun, Enrollment), skip_locked=True)
     return db.session.execute(stmt).all()
 
 
 # PostgreSQL: claim and expire the due waits in one statement (the lock and the update are one
 # write of each row, not two); the other claimed rows stay locked for the rest of the batch.
+# The claim locks each run's enrollment with it, SKIP LOCKED: an enrollment a person is pausing
+# or a webhook is ending is left for the next tick, and the tick never waits for a lock, so it
+# cannot deadlock with them (see the lock order in saas/engine/__init__.py).
 CLAIM_AND_EXPIRE = text("""
 WITH claimed AS (
     SELECT sr.id, sr.enrollment_id, sr.step_id, sr.sequence_id, sr.status, sr.step_type
@@ -68,7 +75,7 @@ WITH claimed AS (
     WHERE sr.tenant_id = :tenant AND sr.status IN ('waiting', 'pending')
       AND sr.due_at <= :now AND e.status = 'active'
     ORDER BY sr.due_at LIMIT :limit
-    FOR UPDATE OF sr SKIP LOCKED
+    FOR UPDATE OF sr, e SKIP LOCKED
 ), expired AS (
     UPDATE step_run s SET status = 'completed', completed_at = :now, outcome = 'expired',
                           started_at = coalesce(s.started_at, :now)
@@ -119,14 +126,14 @@ def process_batch(tenant_id: int, now: datetime, limit: int, graphs: GraphCache)
                 .execution_options(synchronize_session=False))
         counts["transitions"] += advance_group(graph, ids, step_id, None, now)
     claimed_sends: list[int] = []
+    token = new_token()
     if sends:
-        claimed_sends, deferred = claim_sends(tenant_id, sends, now)
+        claimed_sends, deferred = claim_sends(tenant_id, sends, now, token)
         counts["deferred"] += deferred
     db.session.commit()
     if claimed_sends:
-        from saas.engine.sends import deliver
-
-        counts["sends"] += deliver(claimed_sends)
+        hooks.at("after_claim", run_ids=claimed_sends)
+        counts["sends"] += deliver(claimed_sends, token)
     return counts
 
 
@@ -167,6 +174,9 @@ UNION
 SELECT tenant_id FROM pending_events
 UNION
 SELECT DISTINCT tenant_id FROM connect_job WHERE status = 'queued' AND created_at < :forgotten
+UNION
+SELECT DISTINCT tenant_id FROM connect_job
+WHERE status = 'running' AND coalesce(heartbeat_at, created_at) < :stalled
 """)
 
 TENANTS_WITH_WORK_SQLITE = text("""
@@ -180,16 +190,19 @@ SELECT t.id FROM tenant t WHERE EXISTS (
                                               AND se.consumed_at IS NULL)
   OR EXISTS (SELECT 1 FROM connect_job cj WHERE cj.tenant_id = t.id AND cj.status = 'queued'
                                             AND cj.created_at < :forgotten)
+  OR EXISTS (SELECT 1 FROM connect_job cj WHERE cj.tenant_id = t.id AND cj.status = 'running'
+                                  AND coalesce(cj.heartbeat_at, cj.created_at) < :stalled)
 """)
 
 
 def tenants_with_work(now: datetime) -> list[int]:
     """The tenants with due work at `now` (engine clock), in id order; see TENANTS_WITH_WORK."""
-    from saas.engine.connect_job import FORGOTTEN_AFTER
+    from saas.engine.connect_job import FORGOTTEN_AFTER, STALLED_AFTER
     from saas.engine.sends import lease_seconds
 
     params = {"now": now, "stale": now - timedelta(seconds=lease_seconds()),
-              "forgotten": utcnow() - timedelta(seconds=FORGOTTEN_AFTER)}
+              "forgotten": utcnow() - timedelta(seconds=FORGOTTEN_AFTER),
+              "stalled": utcnow() - timedelta(seconds=STALLED_AFTER)}
     query = TENANTS_WITH_WORK_SQLITE if _is_sqlite() else TENANTS_WITH_WORK
     return sorted(db.session.execute(query, params).scalars())
 
@@ -210,17 +223,16 @@ def run_tick(*, budget_seconds: float | None = None, per_tenant: int | None = No
     workers = database_workers(workers)
     started = time.monotonic()
     totals = {"claimed": 0, "transitions": 0, "sends": 0, "deferred": 0, "connected": 0,
-              "recovered": 0, "rounds": 0}
-    tenant_ids = tenants_with_work(clock.now())
+              "recovered": 0, "rounds": 0, "failed_tenants": 0}
+    tenant_ids = rotated(tenants_with_work(clock.now()))
     db.session.rollback()
     for tenant_id in tenant_ids:
         with tenant_context(tenant_id):
-            totals["connected"] += consume_segment_events(tenant_id)
-            from saas.engine.connect_job import requeue_forgotten
-            from saas.engine.sends import recover_stale
-
-            totals["recovered"] += recover_stale(tenant_id)
-            requeue_forgotten(tenant_id)
+            counts = isolated(tenant_id, _housekeeping, tenant_id)
+        if counts is None:
+            totals["failed_tenants"] += 1
+        for key, value in (counts or {}).items():
+            totals[key] += value
     if workers == 1 or not tenant_ids:
         results = [_rounds(tenant_ids, per_tenant, budget, started)]
     else:
@@ -238,19 +250,21 @@ def run_tick(*, budget_seconds: float | None = None, per_tenant: int | None = No
 
 def _rounds(tenant_ids: list[int], per_tenant: int, budget: float, started: float) -> dict:
     """Rounds of one batch per busy tenant, in this thread's session, until none is busy."""
-    totals = {"claimed": 0, "transitions": 0, "sends": 0, "deferred": 0, "rounds": 0}
+    totals = {"claimed": 0, "transitions": 0, "sends": 0, "deferred": 0, "rounds": 0,
+              "failed_tenants": 0}
     graphs: dict[int, GraphCache] = defaultdict(GraphCache)
     busy = set(tenant_ids)
     while busy and (not totals["rounds"] or time.monotonic() - started < budget):
         totals["rounds"] += 1
         now = clock.now()
-        for tenant_id in sorted(busy):
+        for tenant_id in [t for t in tenant_ids if t in busy]:
             with tenant_context(tenant_id):
-                try:
-                    counts = process_batch(tenant_id, now, per_tenant, graphs[tenant_id])
-                except Exception:
-                    db.session.rollback()
-                    raise
+                counts = isolated(tenant_id, process_batch, tenant_id, now, per_tenant,
+                                  graphs[tenant_id])
+            if counts is None:  # this tenant failed: logged, retried next tick
+                totals["failed_tenants"] += 1
+                busy.discard(tenant_id)
+                continue
             for key, value in counts.items():
                 totals[key] += value
             # A batch that moved records on may have made new work due at once (a send after
@@ -259,6 +273,40 @@ def _rounds(tenant_ids: list[int], per_tenant: int, budget: float, started: floa
                                           and not counts["transitions"] + counts["sends"]):
                 busy.discard(tenant_id)
     return totals
+
+
+def _housekeeping(tenant_id: int) -> dict:
+    """Per-tenant upkeep before the rounds: segment joins, expired send leases, connect jobs
+    whose worker is gone."""
+    from saas.engine.connect_job import requeue_forgotten
+    from saas.engine.uncertain import recover_stale
+
+    connected = consume_segment_events(tenant_id)
+    recovered = recover_stale(tenant_id)
+    requeue_forgotten(tenant_id)
+    return {"connected": connected, "recovered": recovered}
+
+
+def isolated(tenant_id: int, work, *args):
+    """Run one tenant's work; a failure is rolled back, logged and counted (None), and never
+    stops the other tenants: the work is found again at the next tick."""
+    try:
+        return work(*args)
+    except Exception:
+        db.session.rollback()
+        log.exception("tick: tenant %s failed; retried next tick", tenant_id)
+        return None
+
+
+_turn = itertools.count()
+
+
+def rotated(tenant_ids: list[int]) -> list[int]:
+    """The tenants in a fair order that rotates from tick to tick: no tenant is always last."""
+    if not tenant_ids:
+        return tenant_ids
+    start = next(_turn) % len(tenant_ids)
+    return tenant_ids[start:] + tenant_ids[:start]
 
 
 def tick_task() -> None:

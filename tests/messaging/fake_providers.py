@@ -87,6 +87,7 @@ class FakeProviders:
 
     def stop(self) -> None:
         self.server.shutdown()
+        self.close_connections()  # a client's kept-alive connection must not outlive the tests
         self.server.server_close()
         self.thread.join(timeout=5)
 

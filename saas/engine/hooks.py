@@ -1,0 +1,32 @@
+"""Test-only hook points between the engine's transactions: a no-op in production.
+
+A test installs a callable at a named point (`install("before_call", fn)`) to run "pause" or
+"disconnect" exactly there, in another session, and checks the invariants afterwards. Points:
+
+- `after_claim`: the tick committed its sends' claim (`sending`, token), before delivery;
+- `before_check`: delivery starts a chunk, before it reads the enrollments it sends for;
+- `before_call`: the chunk's checks are committed, before the provider is called (no
+  transaction open);
+- `after_call`: the provider answered, before the outcomes are written;
+- `before_reconcile`: a provider event was stored, before it decides its run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+_installed: dict[str, Callable[..., None]] = {}
+
+
+def at(point: str, **context) -> None:
+    hook = _installed.get(point)
+    if hook is not None:
+        hook(**context)
+
+
+def install(point: str, hook: Callable[..., None]) -> None:
+    _installed[point] = hook
+
+
+def clear() -> None:
+    _installed.clear()
