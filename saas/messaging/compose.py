@@ -89,7 +89,8 @@ class Composer:
                 raise ComposeError(f"“{template.name}” is not an SMS template.")
             if not record.phone:
                 raise ComposeError("The record has no phone number.")
-            body = rendering.render_text(template.body, self._context(record, "", seller_id))
+            body = rendering.render_text(template.body, self._context(record, "", seller_id),
+                                         sms=True)
             if not body.strip():
                 raise ComposeError("The message is empty once rendered.")
             return Outgoing(step_run_id, "sms", record.phone, body=body)

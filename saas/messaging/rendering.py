@@ -10,7 +10,8 @@ Filters (`{{ record.first_name|title }}`) and `{% if %}` / `{% for %}` work; met
 `{% import %}`, `{% include %}` and `{% extends %}` do not. Every value in the context is a string
 (never an ORM object), and rendering runs in Jinja's `ImmutableSandboxedEnvironment` with no
 loader, so even a template that slipped past validation reaches nothing outside its context.
-HTML output is sanitized with nh3. This module knows no engine and no database.
+HTML output is sanitized with nh3. Rendering is bounded (output size, loop iterations, time,
+filter widths: `saas.messaging.render_limits`). This module knows no engine and no database.
 """
 
 from __future__ import annotations
@@ -25,7 +26,17 @@ from html.parser import HTMLParser
 import nh3
 from jinja2 import TemplateError, TemplateSyntaxError, nodes
 from jinja2.meta import find_undeclared_variables
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from saas.messaging.render_limits import (
+    BoundedSandbox,
+    RenderError,
+    RenderLimitExceeded,
+    budget,
+    check_source,
+    write,
+)
+
+__all__ = ["RenderError", "RenderLimitExceeded"]
 
 RECORD_FIELDS = ("first_name", "last_name", "full_name", "company", "email", "phone", "country",
                  "lead_source", "status", "stage", "estimated_value", "close_date", "time_zone")
@@ -45,43 +56,8 @@ class TemplateInvalid(ValueError):
         self.errors = errors
 
 
-class RenderError(RuntimeError):
-    """A saved template failed to render (it should have been refused when saved)."""
-
-
-MAX_RANGE = 1000
-MAX_REPEAT = 10_000
-
-
-def _range(*args):
-    values = range(*args)
-    if len(values) > MAX_RANGE:
-        raise OverflowError(f"range() is limited to {MAX_RANGE} items in a template")
-    return values
-
-
-class _Sandbox(ImmutableSandboxedEnvironment):
-    """Jinja's sandbox, plus limits on what a template can make the server compute:
-    no `**`, no huge `'x' * n`, small `range()`."""
-
-    intercepted_binops = frozenset(["*", "**"])
-
-    def call_binop(self, context, operator, left, right):
-        if operator == "**":
-            return self.undefined("the power operator is not allowed in a template")
-        if operator == "*" and (isinstance(left, str | list | tuple)
-                                or isinstance(right, str | list | tuple)):
-            sequence, times = (left, right) if isinstance(left, str | list | tuple) \
-                else (right, left)
-            if isinstance(times, int) and len(sequence) * times > MAX_REPEAT:
-                raise OverflowError("a template may not repeat text that many times")
-        return super().call_binop(context, operator, left, right)
-
-
-def _environment(autoescape: bool) -> ImmutableSandboxedEnvironment:
-    env = _Sandbox(loader=None, autoescape=autoescape, keep_trailing_newline=True)
-    env.globals["range"] = _range
-    return env
+def _environment(autoescape: bool) -> BoundedSandbox:
+    return BoundedSandbox(loader=None, autoescape=autoescape, keep_trailing_newline=True)
 
 
 _PLAIN = _environment(autoescape=False)
@@ -169,6 +145,10 @@ def _check_access(node, custom_keys: set[str]) -> str | None:
 def validate(source: str, *, custom_keys: Iterable[str] = ()) -> list[str]:
     """Every problem in a template source, each starting with its line number."""
     try:
+        check_source(source)
+    except RenderLimitExceeded as error:
+        return [str(error)]
+    try:
         ast = _PLAIN.parse(source)
     except TemplateSyntaxError as error:
         return [f"Line {error.lineno}: {error.message}"]
@@ -215,12 +195,20 @@ def _outermost_accesses(ast) -> list:
 
 # -- rendering -----------------------------------------------------------------------------------
 
-def render_text(source: str, context: Mapping) -> str:
-    """A subject, a text body or an SMS body (no escaping)."""
+def _render(autoescape: bool, source: str, context: Mapping, sms: bool) -> str:
+    check_source(source)
     try:
-        return _compiled(False, source).render(context)
+        with budget(sms=sms):
+            return write(_compiled(autoescape, source).generate(context))
+    except RenderError:
+        raise
     except Exception as error:  # a template's fault (no loader, a SecurityError, 1/0...)
         raise RenderError(str(error)) from error
+
+
+def render_text(source: str, context: Mapping, *, sms: bool = False) -> str:
+    """A subject, a text body or an SMS body (no escaping), within the channel's limits."""
+    return _render(False, source, context, sms)
 
 
 def sanitize_html(html: str) -> str:
@@ -229,11 +217,26 @@ def sanitize_html(html: str) -> str:
 
 def render_html(source: str, context: Mapping) -> str:
     """An HTML body: merge values are escaped, the result is sanitized (no script, no on*)."""
+    return sanitize_html(_render(True, source, context, False))
+
+
+def limit_problem(source: str, *, sms: bool = False, html: bool = False,
+                  custom_keys: Iterable[str] = ()) -> str | None:
+    """Why a template goes over the rendering limits with sample values, or None: checked when
+    it is saved, so that a send does not discover it."""
+    keys = list(custom_keys)
+    sample = {name: "Sample" for name in RECORD_FIELDS}
+    sample["custom"] = dict.fromkeys(keys, "Sample")
+    context = build_context(sample, seller={"name": "Sample", "email": "seller@example.com"},
+                            tenant_name="Sample", unsubscribe_url="https://example.com/u",
+                            custom_keys=keys)
     try:
-        rendered = _compiled(True, source).render(context)
-    except Exception as error:  # a template's fault (no loader, a SecurityError, 1/0...)
-        raise RenderError(str(error)) from error
-    return sanitize_html(rendered)
+        _render(html, source, context, sms)
+    except RenderLimitExceeded as error:
+        return str(error)
+    except RenderError:
+        return None  # depends on the record's values; the preview shows it
+    return None
 
 
 # -- HTML to text --------------------------------------------------------------------------------

@@ -83,6 +83,10 @@ def save_template(template: MessageTemplate | None, *, kind: str, name: str, lan
             errors["body"] = ["An SMS needs a body."]
     for field, source in sources.items():
         problems = rendering.validate(source, custom_keys=keys)
+        if not problems:  # within the limits on size, loops and time, with sample values
+            problem = rendering.limit_problem(source, sms=kind == TemplateKind.SMS,
+                                              html=field == "html_body", custom_keys=keys)
+            problems = [problem] if problem else []
         if problems:
             errors.setdefault(field, []).extend(problems)
     if errors:
@@ -149,7 +153,7 @@ def render(template: MessageTemplate, context: dict) -> Preview:
     """The message as it would be sent to the context's record."""
     try:
         if template.kind == TemplateKind.SMS:
-            body = rendering.render_text(template.body, context)
+            body = rendering.render_text(template.body, context, sms=True)
             return Preview(body=body, sms=rendering.count_sms(body))
         html = rendering.render_html(template.html_body, context)
         generated = not template.text_body.strip()
