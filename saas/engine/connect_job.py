@@ -17,6 +17,7 @@ from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from saas.engine import hooks
 from saas.engine.connect import ConnectRefused, connect_many, lineage_of
 from saas.engine.models import ConnectJob
 from saas.engine.parallel import database_workers, in_own_session
@@ -139,6 +140,7 @@ class _Progress:
                                                     ConnectJob.status == "running")
                            .values(**values))
         db.session.commit()
+        hooks.at("connect_progress", job_id=self.job_id, last_record_id=mark)
 
 
 def _connect_chunks(job: ConnectJob, lineage: int, tenant_id: int, after: int = 0) -> None:

@@ -8,7 +8,8 @@ A test installs a callable at a named point (`install("before_call", fn)`) to ru
 - `before_call`: the chunk's checks are committed, before the provider is called (no
   transaction open);
 - `after_call`: the provider answered, before the outcomes are written;
-- `before_reconcile`: a provider event was stored, before it decides its run.
+- `before_reconcile`: a provider event was stored, before it decides its run;
+- `connect_progress`: a connect job committed its progress (heartbeat, last record).
 """
 
 from __future__ import annotations

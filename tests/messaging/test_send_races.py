@@ -324,3 +324,44 @@ def test_a_stale_writer_cannot_overwrite_a_newer_claim(app, one_send, fake, send
         return written
     assert elsewhere(app, sendgrid_tenant.id, work) is False
     assert state(app, sendgrid_tenant.id, enrollment_id)[1] == [("auto_email", "sending")]
+
+
+def test_seller_removed_before_delivery_still_settles_the_send(app, one_send, fake,
+                                                               sendgrid_tenant):
+    from saas.auth.models import User
+
+    enrollment_id, _ = one_send()
+
+    def remove_seller():
+        def work():
+            db.session.execute(User.__table__.delete().where(
+                User.__table__.c.tenant_id == sendgrid_tenant.id))
+            db.session.commit()
+        elsewhere(app, sendgrid_tenant.id, work)
+    at("before_check", remove_seller)
+    tick(app)
+    assert len(fake.emails()) == 1  # signed by the tenant instead
+    assert state(app, sendgrid_tenant.id, enrollment_id) == (
+        "active", [("auto_email", "sent"), ("task", "open")])
+
+
+def test_seller_completing_the_step_while_the_tick_runs(app, one_send, fake, sendgrid_tenant):
+    """The seller completes the task that follows the email at the moment the outcome of the
+    email is about to be written: the task does not exist yet, so nothing is completed twice,
+    and the enrollment ends with one live run."""
+    from saas.engine.activities import complete_activity
+
+    enrollment_id, _ = one_send()
+
+    def complete_open():
+        def work():
+            open_run = db.session.execute(select(StepRun.id).where(
+                StepRun.enrollment_id == enrollment_id, StepRun.status == "open")).scalar()
+            done = complete_activity(open_run, None) if open_run else False
+            db.session.commit()
+            return done
+        assert elsewhere(app, sendgrid_tenant.id, work) is False
+    at("after_call", complete_open)
+    tick(app)
+    assert state(app, sendgrid_tenant.id, enrollment_id) == (
+        "active", [("auto_email", "sent"), ("task", "open")])
