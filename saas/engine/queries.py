@@ -26,6 +26,9 @@ from saas.web.pagination import keyset_page
 
 PAGE_SIZE = 50
 STATUSES = ["active", "paused", "completed", "exited", "disconnected"]
+UNCERTAIN = "uncertain"  # connections whose automated send may or may not have left
+FILTERS = [*STATUSES, "unassigned", UNCERTAIN]
+FILTER_LABELS = {"unassigned": "Needs a seller", UNCERTAIN: "Uncertain sends"}
 
 
 @dataclass
@@ -97,6 +100,47 @@ def connected_page(lineage_id: int, status: str | None, after: str | None, searc
     return _rows(page.items), page.next_after
 
 
+@dataclass
+class UncertainSend:
+    """A send whose outcome is unknown, with its connection: a manager decides."""
+
+    run: StepRun
+    row: Row
+    step_name: str | None
+
+    @property
+    def attempted_at(self) -> datetime | None:
+        return self.run.started_at or self.run.completed_at
+
+
+def _uncertain_runs(lineage_id: int):
+    """Unknown runs of the lineage's connections: the partial index `ix_step_run_unknown`
+    finds the tenant's few unknown runs; each joins its enrollment by primary key."""
+    return (select(StepRun).join(Enrollment, Enrollment.id == StepRun.enrollment_id)
+            .where(StepRun.status == "unknown", Enrollment.lineage_id == lineage_id))
+
+
+def uncertain_page(lineage_id: int, after: str | None, search: str = ""):
+    """A page of the lineage's uncertain sends, newest first."""
+    stmt = _uncertain_runs(lineage_id)
+    if search:
+        matching = select(Record.id).where(search_text().contains(search.lower(),
+                                                                  autoescape=True))
+        stmt = stmt.where(StepRun.record_id.in_(matching))
+    page = keyset_page(stmt, [StepRun.id], after, descending=True, limit=PAGE_SIZE,
+                       cursor_of=lambda r: (r.id,))
+    runs = page.items
+    if not runs:
+        return [], page.next_after
+    enrollments = {e.id: e for e in db.session.execute(select(Enrollment).where(
+        Enrollment.id.in_({r.enrollment_id for r in runs}))).scalars()}
+    rows = {row.enrollment.id: row for row in _rows(list(enrollments.values()))}
+    names = dict(db.session.execute(select(Step.id, Step.name).where(
+        Step.id.in_({r.step_id for r in runs}))).all())
+    return [UncertainSend(r, rows[r.enrollment_id], names.get(r.step_id)) for r in runs
+            if r.enrollment_id in rows], page.next_after
+
+
 def counts(lineage_id: int) -> dict[str, int]:
     found = dict(db.session.execute(select(Enrollment.status, func.count()).where(
         Enrollment.lineage_id == lineage_id).group_by(Enrollment.status)).all())
@@ -104,6 +148,8 @@ def counts(lineage_id: int) -> dict[str, int]:
     found["unassigned"] = db.session.execute(select(func.count()).select_from(Enrollment).where(
         Enrollment.lineage_id == lineage_id, Enrollment.seller_id.is_(None),
         Enrollment.status.in_(RUNNING_STATUSES))).scalar_one()
+    found[UNCERTAIN] = db.session.execute(
+        _uncertain_runs(lineage_id).with_only_columns(func.count())).scalar_one()
     return found
 
 
@@ -129,6 +175,10 @@ def recent_jobs(lineage_id: int) -> list[ConnectJob]:
 def sellers() -> list[User]:
     return list(db.session.execute(select(User).where(
         User.status == UserStatus.ACTIVE.value).order_by(User.name)).scalars())
+
+
+def run_status(step_run_id: int) -> str | None:
+    return db.session.execute(select(StepRun.status).where(StepRun.id == step_run_id)).scalar()
 
 
 def last_run_at(enrollment_id: int) -> datetime | None:

@@ -1,5 +1,5 @@
 """Connections: connect a record, a selection or a segment to a sequence; the Connected records
-tab; pause, resume, disconnect, assign a seller."""
+tab; pause, resume, disconnect, assign a seller; a manager's decision on an uncertain send."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from flask_login import current_user
 
 from saas.auth.access import requires
 from saas.auth.models import Role
-from saas.engine import queries, services
+from saas.engine import queries, services, uncertain
 from saas.engine.connect import lineage_of
-from saas.engine.models import ConnectJob, Enrollment, SegmentConnection
+from saas.engine.models import ConnectJob, Enrollment, SegmentConnection, StepRun
 from saas.errors import ServiceError
 from saas.records.forms import CsrfForm
 from saas.records.models import Record
@@ -18,8 +18,10 @@ from saas.segments.models import Segment
 from saas.sequences.models import Sequence
 from saas.tenancy import get_or_404
 from saas.web import words
-from saas.web.ids import parse_ids
+from saas.web.ids import parse_id, parse_ids
+from saas.web.params import choice_arg
 from saas.web.safe_url import safe_next
+from saas.worklist.upnext import when_label
 
 bp = Blueprint("engine", __name__, url_prefix="/<tenant>")
 
@@ -95,16 +97,24 @@ def connect_selection():
 
 def _sequence_page(sequence: Sequence, **extra):
     lineage = sequence.lineage_id or sequence.id
-    status = request.args.get("status") or None
+    status = choice_arg("status", queries.FILTERS) or None
     search = (request.args.get("q") or "").strip()[:100]
-    rows, next_after = queries.connected_page(lineage, status, request.args.get("after"), search)
+    after = request.args.get("after")
+    uncertain_sends = []
+    if status == queries.UNCERTAIN:
+        uncertain_sends, next_after = queries.uncertain_page(lineage, after, search)
+        rows = []
+    else:
+        rows, next_after = queries.connected_page(lineage, status, after, search)
     return render_template(
         "engine/connected.html", sequence=sequence, rows=rows, next_after=next_after,
         status=status, search=search, counts=queries.counts(lineage),
+        uncertain_sends=uncertain_sends, when=when_label,
         connections=queries.segment_connections(lineage),
         segments=queries.connectable_segments(sequence.record_type),
         jobs=queries.recent_jobs(lineage), sellers=queries.sellers(), form=CsrfForm(),
-        statuses=queries.STATUSES, **extra)
+        statuses=queries.STATUSES, filters=queries.FILTERS, filter_labels=queries.FILTER_LABELS,
+        **extra)
 
 
 @bp.get("/sequences/<int:sequence_id>/connected")
@@ -179,6 +189,8 @@ def job_progress(sequence_id: int, job_id: int):
 
 def _enrollment_action(enrollment_id: int, act, done: str):
     enrollment = get_or_404(Enrollment, enrollment_id)
+    if not services.may_act_on(enrollment, current_user):
+        abort(404)  # another seller's connection, as their activities are
     default = url_for("records.show", record_id=enrollment.record_id)
     if not _checked():
         return _back(default)
@@ -213,6 +225,35 @@ def disconnect(enrollment_id: int):
 @bp.post("/enrollments/<int:enrollment_id>/assign")
 @requires(Role.SEQUENCE_MANAGER, sequences=True)
 def assign(enrollment_id: int):
-    seller_id = request.form.get("seller_id", type=int)
+    seller_id = parse_id(request.form.get("seller_id"))
     return _enrollment_action(enrollment_id, lambda e: services.assign(e, seller_id),
                               "Seller assigned; the sequence has started.")
+
+
+UNCERTAIN_DONE = {
+    "resend": "The message will be sent again shortly.",
+    "sent": "Marked as sent; the connection moves on to its next step.",
+}
+
+
+@bp.post("/step-runs/<int:step_run_id>/uncertain")
+@requires(Role.SEQUENCE_MANAGER, sequences=True)
+def settle_uncertain(step_run_id: int):
+    """A manager's decision on a send whose outcome is unknown: send it again, or mark it sent."""
+    run = get_or_404(StepRun, step_run_id)
+    default = url_for("engine.connected", sequence_id=run.sequence_id, status=queries.UNCERTAIN)
+    if not _checked():
+        return _back(default)
+    action = request.form.get("action") or ""
+    if action not in UNCERTAIN_DONE:
+        flash("Choose “Resend” or “Mark as sent”; nothing changed.", "error")
+        return _back(default)
+    run_id = run.id
+    if uncertain.resolve_unknown(run_id, action):
+        flash(UNCERTAIN_DONE[action])
+    elif queries.run_status(run_id) == "unknown":
+        flash("This connection has ended, so its message cannot be sent again; mark it as sent "
+              "if the recipient got it.", "error")
+    else:
+        flash("This send was already settled; nothing changed.", "info")
+    return _back(default)

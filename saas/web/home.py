@@ -23,11 +23,21 @@ class Waiting:
 
 
 @dataclass
+class Uncertain:
+    """Automated sends whose outcome is unknown: how many, and the sequence with the most."""
+
+    total: int
+    lineage_id: int
+    name: str
+
+
+@dataclass
 class HomeFigures:
     worklist: dict[str, int] | None = None  # the user's own: "" (all), overdue, today, ...
     active_sequences: int | None = None
     running: int | None = None
     waiting: Waiting | None = None
+    uncertain: Uncertain | None = None
     count_cap: int = 0
 
 
@@ -37,9 +47,31 @@ def worklist_open(tenant) -> bool:
                 and "worklist.index" in current_app.view_functions)
 
 
+def _most(by_lineage) -> tuple[int, str]:
+    """The lineage with the most (the oldest on a tie) and its latest version's name."""
+    from saas.sequences.models import Sequence
+
+    lineage_id, _ = max(by_lineage, key=lambda row: (row[1], -row[0]))
+    name = db.session.execute(select(Sequence.name).where(
+        Sequence.lineage_id == lineage_id).order_by(Sequence.version.desc()).limit(1)).scalar()
+    return lineage_id, name or ""
+
+
+def _uncertain() -> Uncertain | None:
+    """Counted through the partial index on unknown runs (tenant, completed_at)."""
+    from saas.engine.models import Enrollment, StepRun
+
+    by_lineage = db.session.execute(
+        select(Enrollment.lineage_id, func.count())
+        .select_from(StepRun).join(Enrollment, Enrollment.id == StepRun.enrollment_id)
+        .where(StepRun.status == "unknown").group_by(Enrollment.lineage_id)).all()
+    if not by_lineage:
+        return None
+    return Uncertain(sum(n for _, n in by_lineage), *_most(by_lineage))
+
+
 def _waiting() -> Waiting | None:
     from saas.engine.models import RUNNING_STATUSES, Enrollment
-    from saas.sequences.models import Sequence
 
     by_lineage = db.session.execute(
         select(Enrollment.lineage_id, func.count()).where(
@@ -47,10 +79,7 @@ def _waiting() -> Waiting | None:
         .group_by(Enrollment.lineage_id)).all()
     if not by_lineage:
         return None
-    lineage_id, _ = max(by_lineage, key=lambda row: (row[1], -row[0]))
-    name = db.session.execute(select(Sequence.name).where(
-        Sequence.lineage_id == lineage_id).order_by(Sequence.version.desc()).limit(1)).scalar()
-    return Waiting(sum(n for _, n in by_lineage), lineage_id, name or "")
+    return Waiting(sum(n for _, n in by_lineage), *_most(by_lineage))
 
 
 def figures(user, tenant) -> HomeFigures:
@@ -72,4 +101,5 @@ def figures(user, tenant) -> HomeFigures:
             .where(Sequence.status == SequenceStatus.ACTIVE.value)).scalar_one()
         out.running = sum(sequences.running_by_lineage().values())
         out.waiting = _waiting()
+        out.uncertain = _uncertain()
     return out

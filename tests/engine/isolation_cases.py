@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import itertools
 
+from sqlalchemy import select
+
 from saas.auth.models import User
-from saas.engine.models import ConnectJob, Enrollment, SegmentConnection
+from saas.engine.models import ConnectJob, Enrollment, SegmentConnection, StepRun
 from saas.extensions import db
 from saas.records.models import Record
 from saas.segments.models import Segment
@@ -111,6 +113,18 @@ def enrollment_action(status: str = "active", seller: bool = True, with_seller: 
     return build
 
 
+def settle_uncertain(tenant):
+    enrollment = _enrollment()
+    step_id = db.session.execute(select(Step.id).where(
+        Step.sequence_id == enrollment.sequence_id)).scalar_one()
+    run = StepRun(enrollment_id=enrollment.id, step_id=step_id, sequence_id=enrollment.sequence_id,
+                  record_id=enrollment.record_id, step_type="auto_email", status="unknown",
+                  error="The provider did not answer in time.")
+    db.session.add(run)
+    db.session.flush()
+    return _case({"step_run_id": run.id}, "POST", {"action": "resend"})
+
+
 CASES: dict = {
     "engine.record_connect": record_connect,
     "engine.connected": connected,
@@ -122,4 +136,5 @@ CASES: dict = {
     "engine.resume": enrollment_action("paused"),
     "engine.disconnect": enrollment_action(),
     "engine.assign": enrollment_action(seller=False, with_seller=True),
+    "engine.settle_uncertain": settle_uncertain,
 }
