@@ -175,11 +175,18 @@ def _due_times(graph: StepGraph, step: StepInfo, ids: list[int], now: datetime
         window = _settings(graph.sequence_id).get("window")
         if not window or not window.get("days"):
             return [(None, now)]
-        return [(zone, next_opening(now, zone, window)) for zone in _zones(ids)]
+        return _per_zone(ids, lambda zone: next_opening(now, zone, window))
     days, _hours = wait_parts(step)
     if not days:
         return [(None, wait_due(step, now, None))]
-    return [(zone, wait_due(step, now, zone)) for zone in _zones(ids)]
+    return _per_zone(ids, lambda zone: wait_due(step, now, zone))
+
+
+def _per_zone(ids: list[int], due) -> list[tuple[str | None, datetime]]:
+    zones = _zones(ids)
+    if len(zones) == 1:  # the usual case: one zone, no filter on it
+        return [(None, due(zones[0]))]
+    return [(zone, due(zone)) for zone in zones]
 
 
 def _one_by_one(graph: StepGraph, ids: list[int], step_id: int | None, branch: str | None,

@@ -358,3 +358,22 @@ def test_without_a_sequences_licence_the_panel_says_so(app, make_tenant, make_us
     page = client.get(f"/nolic/records/{record_id}").get_data(as_text=True)
     assert "Sequences are not available here yet" in page
     assert client.get("/nolic/worklist").status_code == 403
+
+
+def test_a_failed_automated_email_shows_its_reason_in_the_history(world):
+    """A record with no email address: the automated email fails, the sequence goes on to the
+    task, and the record's history says why it was not sent."""
+    from saas.engine.tick import run_tick
+
+    record_id, enrollment_id, _ = _connect(world, [
+        {"type": "auto_email", "name": "Welcome email"},
+        {"type": "task", "name": "Research the company"}], email=None)
+    with world.app.app_context():
+        run_tick(budget_seconds=5)
+    assert [r[:2] for r in _runs(world, enrollment_id)] == [("auto_email", "failed"),
+                                                            ("task", "open")]
+    html = world.client_for(world.seller).get(f"/acme/records/{record_id}").get_data(
+        as_text=True)
+    done = html.split("<h4 class=\"un-subhead\">Done</h4>", 1)[1]
+    assert "Welcome email" in done and "Failed" in done
+    assert re.search(r"no (email address|template)", done)
