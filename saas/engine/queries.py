@@ -39,6 +39,7 @@ class Row:
     step_name: str | None
     total_steps: int
     seller: str | None
+    branched: bool = False  # conditions: the number of steps depends on the branch taken
 
     @property
     def days(self) -> int:
@@ -63,11 +64,14 @@ def _rows(enrollments: list[Enrollment]) -> list[Row]:
     totals = dict(db.session.execute(select(Step.sequence_id, func.count()).where(
         Step.sequence_id.in_(set(sequences)), Step.parent_id.is_(None))
         .group_by(Step.sequence_id)).all())
+    branched = set(db.session.execute(select(Step.sequence_id).where(
+        Step.sequence_id.in_(set(sequences)), Step.parent_id.is_not(None)).distinct())
+        .scalars())
     sellers = dict(db.session.execute(select(User.id, User.name).where(
         User.id.in_({e.seller_id for e in enrollments if e.seller_id}))).all())
     return [Row(e, records.get(e.record_id), sequences.get(e.sequence_id),
                 steps.get(e.current_step_id), totals.get(e.sequence_id, 0),
-                sellers.get(e.seller_id)) for e in enrollments]
+                sellers.get(e.seller_id), e.sequence_id in branched) for e in enrollments]
 
 
 def for_record(record_id: int) -> list[Row]:
@@ -76,10 +80,16 @@ def for_record(record_id: int) -> list[Row]:
     return _rows(list(enrollments))
 
 
-def connectable_sequences(record_type: str) -> list[Sequence]:
-    return list(db.session.execute(select(Sequence).where(
-        Sequence.status == SequenceStatus.ACTIVE.value, Sequence.record_type == record_type)
-        .order_by(Sequence.name)).scalars())
+def connectable_sequences(record_type: str, record_id: int | None = None) -> list[Sequence]:
+    """Active sequences of this record type; with `record_id`, not those the record is already
+    running in (active or paused)."""
+    stmt = select(Sequence).where(Sequence.status == SequenceStatus.ACTIVE.value,
+                                  Sequence.record_type == record_type)
+    if record_id is not None:
+        stmt = stmt.where(func.coalesce(Sequence.lineage_id, Sequence.id).not_in(
+            select(Enrollment.lineage_id).where(Enrollment.record_id == record_id,
+                                                Enrollment.status.in_(RUNNING_STATUSES))))
+    return list(db.session.execute(stmt.order_by(Sequence.name)).scalars())
 
 
 def connected_page(lineage_id: int, status: str | None, after: str | None, search: str = ""):
@@ -160,10 +170,13 @@ def segment_connections(lineage_id: int) -> list[tuple[SegmentConnection, Segmen
         .where(SegmentConnection.lineage_id == lineage_id).order_by(Segment.name)).all())
 
 
-def connectable_segments(record_type: str) -> list[Segment]:
+def connectable_segments(record_type: str, lineage_id: int) -> list[Segment]:
+    """Active segments of this record type not connected to the sequence yet."""
+    connected = select(SegmentConnection.segment_id).where(
+        SegmentConnection.lineage_id == lineage_id)
     return list(db.session.execute(select(Segment).where(
-        Segment.status == SegmentStatus.ACTIVE.value, Segment.record_type == record_type)
-        .order_by(Segment.name)).scalars())
+        Segment.status == SegmentStatus.ACTIVE.value, Segment.record_type == record_type,
+        Segment.id.not_in(connected)).order_by(Segment.name)).scalars())
 
 
 def recent_jobs(lineage_id: int) -> list[ConnectJob]:

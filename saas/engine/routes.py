@@ -3,12 +3,21 @@ tab; pause, resume, disconnect, assign a seller; a manager's decision on an unce
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 
 from saas.auth.access import requires
 from saas.auth.models import Role
-from saas.engine import queries, services, uncertain
+from saas.engine import assigning, queries, services, uncertain
 from saas.engine.connect import lineage_of
 from saas.engine.models import ConnectJob, Enrollment, SegmentConnection, StepRun
 from saas.errors import ServiceError
@@ -43,7 +52,7 @@ def _checked() -> bool:
 def record_sequences(record: Record) -> dict:
     """What the record page's Sequences block shows."""
     return {"rows": queries.for_record(record.id),
-            "sequences": queries.connectable_sequences(record.record_type),
+            "sequences": queries.connectable_sequences(record.record_type, record.id),
             "form": CsrfForm()}
 
 
@@ -111,7 +120,7 @@ def _sequence_page(sequence: Sequence, **extra):
         status=status, search=search, counts=queries.counts(lineage),
         uncertain_sends=uncertain_sends, when=when_label,
         connections=queries.segment_connections(lineage),
-        segments=queries.connectable_segments(sequence.record_type),
+        segments=queries.connectable_segments(sequence.record_type, lineage),
         jobs=queries.recent_jobs(lineage), sellers=queries.sellers(), form=CsrfForm(),
         statuses=queries.STATUSES, filters=queries.FILTERS, filter_labels=queries.FILTER_LABELS,
         **extra)
@@ -135,6 +144,8 @@ def bulk_connected(sequence_id: int):
         flash("Select at least one record first.", "error")
         return _back(back)
     action = request.form.get("action") or ""
+    if action == "assign":
+        return _bulk_assign(sequence, ids, back)
     try:
         changed = services.bulk_action(sequence.lineage_id or sequence.id, ids, action)
     except ServiceError as error:
@@ -143,6 +154,28 @@ def bulk_connected(sequence_id: int):
     flash(f"{words.records(changed).capitalize()} {services.BULK_ACTIONS[action]}." if changed else
           f"Nothing changed: none of the selected records could be "
           f"{services.BULK_ACTIONS[action]}.")
+    return _back(back)
+
+
+def _bulk_assign(sequence: Sequence, ids: list[int], back: str):
+    try:
+        result = assigning.assign_selected(sequence.lineage_id or sequence.id, ids,
+                                           parse_id(request.form.get("seller_id")))
+    except ServiceError as error:
+        flash(str(error), "error")
+        return _back(back)
+    if result.assigned:
+        message = (f"{result.seller.name} assigned to {words.records(result.assigned)}; "
+                   f"{'its sequence has' if result.assigned == 1 else 'their sequences have'} "
+                   "started.")
+    else:
+        message = "Nothing changed: none of the selected records was waiting for a seller."
+    if result.assigned and result.left == 1:
+        message += " One other selected record was not waiting for a seller: it is unchanged."
+    elif result.assigned and result.left:
+        message += (f" {result.left:,} other selected records were not waiting for a seller: "
+                    "they are unchanged.")
+    flash(message, "success" if result.assigned else "info")
     return _back(back)
 
 
@@ -184,7 +217,11 @@ def job_progress(sequence_id: int, job_id: int):
     job = get_or_404(ConnectJob, job_id)
     if lineage_of(job.sequence_id) != (sequence.lineage_id or sequence.id):
         abort(404)
-    return render_template("engine/_job.html", job=job, sequence=sequence)
+    response = make_response(render_template("engine/_job.html", job=job, sequence=sequence))
+    if job.status in ("done", "failed"):
+        # The tab's records, counts and segment picker refresh themselves (connected.html).
+        response.headers["HX-Trigger"] = "connected-changed"
+    return response
 
 
 def _enrollment_action(enrollment_id: int, act, done: str):

@@ -115,7 +115,9 @@ def test_connect_a_segment_now_and_as_members_join_then_assign(app, admin_client
     AppWorker([Queue("default", connection=redis_conn)], connection=redis_conn,
               app=app).work(burst=True)
     tab = admin_client.get(f"/acme/sequences/{seq_id}/connected")
-    assert "Connected 4 of 4; 1 wait for a seller." in tab.text
+    assert "Connected 4 of 4." in tab.text and "1 connected record waits for a seller." in tab.text
+    assert "Trade show leads (4)" not in tab.text  # the picker omits the connected segment
+    assert "Every active segment of this record type is connected." in tab.text
     assert tab.text.count("Intro call") == 3 and "Assign" in tab.text
     (waiting,) = [e for e in _all(app, admin) if e.seller_id is None]
     admin_client.post(f"/acme/enrollments/{waiting.id}/assign", data={"seller_id": seller.id})

@@ -69,7 +69,7 @@ FUZZ: dict[str, Target] = {
     "assignment.delete_rule": Target(),
     "assignment.move_rule": Target({"direction": "up"}),
     "engine.assign": Target({"seller_id": "1", **NEXT}),
-    "engine.bulk_connected": Target({"ids": "1", "action": "pause", **NEXT}),
+    "engine.bulk_connected": Target({"ids": "1", "action": "assign", "seller_id": "1", **NEXT}),
     "engine.connect_segment": Target({"segment_id": "1", **NEXT}),
     "engine.connect_selection": Target({"ids": "1", "sequence_id": "1", **NEXT}),
     "engine.connected": Target(args={"status": "active", "q": "x", "after": ""}),
