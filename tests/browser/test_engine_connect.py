@@ -54,16 +54,24 @@ def test_connect_a_segment_and_a_lead_then_assign_a_seller(app, live_server, pag
     # The worker picks the job up; the progress bar (htmx polling) shows the result.
     AppWorker([Queue("default", connection=redis_conn)], connection=redis_conn,
               app=app).work(burst=True)
-    expect(page.get_by_text("Connected 3 of 3; 1 wait for a seller.")).to_be_visible()
-
-    page.reload()
+    expect(page.get_by_text("Connected 3 of 3.")).to_be_visible()
+    # Without a reload, the tab shows what the job did: records, counts, who waits for a seller,
+    # and a segment picker without the segment now connected.
     rows = page.locator("#connected-records tbody tr")
     expect(rows).to_have_count(3)
+    expect(page.get_by_role("link", name="All (3)")).to_be_visible()
+    expect(page.get_by_role("link", name="Needs a seller (1)")).to_be_visible()
+    expect(page.get_by_text("1 connected record waits for a seller.")).to_be_visible()
+    expect(page.get_by_text("No records connected yet.")).to_have_count(0)
+    expect(page.get_by_label("Segment to connect")).to_have_count(0)
+    expect(page.get_by_text("Every active segment of this record type is connected.")
+           ).to_be_visible()
     cleo = rows.filter(has_text="Cleo Nobody")
     expect(cleo).to_contain_text("—")  # no step before a seller is assigned
     cleo.get_by_label("Seller for Cleo Nobody").select_option(label="Sam Seller")
     cleo.get_by_role("button", name="Assign").click()
     expect(page.get_by_text("Seller assigned; the sequence has started.")).to_be_visible()
+    expect(page.get_by_text("waits for a seller")).to_have_count(0)
     expect(rows.filter(has_text="Cleo Nobody")).to_contain_text("Sam Seller")
     expect(rows.filter(has_text="Cleo Nobody")).to_contain_text("Intro call")
 
