@@ -81,10 +81,13 @@ class _Context:
 
 def _run(enrollment: Enrollment, step: StepInfo, status: str, now: datetime, *,
          due_at: datetime | None = None, step_type: str | None = None, **values) -> StepRun:
+    due_at = due_at or now
+    held = enrollment.status == EnrollmentStatus.PAUSED.value and status in ("waiting", "pending")
     run = StepRun(enrollment_id=enrollment.id, step_id=step.id,
                   sequence_id=enrollment.sequence_id, record_id=enrollment.record_id,
                   seller_id=enrollment.seller_id, step_type=step_type or step.type,
-                  status=status, due_at=due_at or now, created_at=now, **values)
+                  status=status, due_at=None if held else due_at,
+                  held_due_at=due_at if held else None, created_at=now, **values)
     db.session.add(run)
     enrollment.current_step_id = step.id
     return run

@@ -17,7 +17,18 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import DateTime, Integer, String, func, insert, literal, null, select, update
+from sqlalchemy import (
+    DateTime,
+    Integer,
+    String,
+    case,
+    func,
+    insert,
+    literal,
+    null,
+    select,
+    update,
+)
 
 from saas.engine.advance import advance_from, wait_due, wait_parts
 from saas.engine.conditions import email_decisions
@@ -52,6 +63,17 @@ def _zones(ids: list[int]) -> list[str]:
 
 
 RUNNING = (EnrollmentStatus.ACTIVE.value, EnrollmentStatus.PAUSED.value)
+HELD_STATUSES = ("waiting", "pending")  # the statuses of the tick's due index
+
+
+def _due_columns(status: str, due_at: datetime, enrollment_status) -> tuple:
+    """(due_at, held_due_at) for a new run: a paused enrollment's waiting or pending run keeps
+    its due time aside, out of the tick's due index, until resume (see StepRun.held_due_at)."""
+    due = literal(due_at, DateTime(timezone=True))
+    if status not in HELD_STATUSES:
+        return due, null()
+    paused = enrollment_status == EnrollmentStatus.PAUSED.value
+    return case((paused, null()), else_=due), case((paused, due), else_=null())
 
 
 def _insert_runs(ids: list[int], step: StepInfo, status: str, due_at: datetime, now: datetime, *,
@@ -60,11 +82,11 @@ def _insert_runs(ids: list[int], step: StepInfo, status: str, due_at: datetime, 
     """Step runs for these running enrollments (of records in `zone` when given)."""
     e = Enrollment
     stamp = literal(now, DateTime(timezone=True))
-    columns = list(RUN_COLUMNS)
+    columns = [*RUN_COLUMNS, "held_due_at"]
+    due, held = _due_columns(status, due_at, e.status)
     values = [e.tenant_id, e.id, literal(step.id, Integer), e.sequence_id, e.record_id,
               e.seller_id, literal(step.type, String), literal(status, String),
-              literal(due_at, DateTime(timezone=True)), stamp, stamp if started else null(),
-              literal(0, Integer)]
+              due, stamp, stamp if started else null(), literal(0, Integer), held]
     if outcome is not None:  # decided at once: completed now
         columns += ["completed_at", "outcome", "error"]
         values += [stamp, literal(outcome, String), literal(error, String)]
@@ -86,15 +108,16 @@ def _insert_and_move(ids: list[int], step: StepInfo, status: str, due_at: dateti
         moved = moved.where(e.record_id == Record.id, Record.time_zone == zone)
     moved = (moved.values(current_step_id=step.id, updated_at=now,
                           steps_done=e.steps_done + (1 if counted else 0))
-             .returning(e.tenant_id, e.id, e.sequence_id, e.record_id, e.seller_id)
+             .returning(e.tenant_id, e.id, e.sequence_id, e.record_id, e.seller_id, e.status)
              .cte("moved"))
     stamp = literal(now, DateTime(timezone=True))
+    due, held = _due_columns(status, due_at, moved.c.status)
     source = select(moved.c.tenant_id, moved.c.id, literal(step.id, Integer),
                     moved.c.sequence_id, moved.c.record_id, moved.c.seller_id,
-                    literal(step.type, String), literal(status, String),
-                    literal(due_at, DateTime(timezone=True)), stamp,
-                    stamp if started else null(), literal(0, Integer)).select_from(moved)
-    db.session.execute(insert(StepRun).from_select(RUN_COLUMNS, source).add_cte(moved))
+                    literal(step.type, String), literal(status, String), due, stamp,
+                    stamp if started else null(), literal(0, Integer), held).select_from(moved)
+    db.session.execute(insert(StepRun).from_select([*RUN_COLUMNS, "held_due_at"], source)
+                       .add_cte(moved))
 
 
 def _is_postgresql() -> bool:

@@ -36,6 +36,32 @@ def cancel_runs(enrollment_ids: Iterable[int], now: datetime) -> int:
     return cancelled
 
 
+def hold_runs(enrollment_ids: Iterable[int]) -> int:
+    """Paused: the enrollments' waiting and pending runs leave the tick's due index, their due
+    time kept aside (StepRun.held_due_at). The caller holds the enrollments and commits."""
+    held = 0
+    for chunk in _chunks(sorted(set(enrollment_ids))):
+        held += db.session.execute(
+            update(StepRun).where(id_in(StepRun.enrollment_id, chunk),
+                                  StepRun.status.in_(("waiting", "pending")),
+                                  StepRun.due_at.is_not(None))
+            .values(held_due_at=StepRun.due_at, due_at=None)
+            .execution_options(synchronize_session=False)).rowcount
+    return held
+
+
+def release_runs(enrollment_ids: Iterable[int]) -> int:
+    """Resumed: the held runs are due again at their own time (overdue ones at the next tick)."""
+    released = 0
+    for chunk in _chunks(sorted(set(enrollment_ids))):
+        released += db.session.execute(
+            update(StepRun).where(id_in(StepRun.enrollment_id, chunk),
+                                  StepRun.held_due_at.is_not(None))
+            .values(due_at=StepRun.held_due_at, held_due_at=None)
+            .execution_options(synchronize_session=False)).rowcount
+    return released
+
+
 def lock_in_order(enrollment_ids: list[int]) -> None:
     """Lock enrollments in id order before a multi-row change (the one lock order), so two
     changes of overlapping sets wait for each other instead of deadlocking."""

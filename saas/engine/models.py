@@ -148,6 +148,14 @@ class StepRun(TenantScoped, db.Model):
     error: Mapped[str | None] = mapped_column(Text)
     # A send's claim: its outcome is written only while the run is `sending` with this token.
     claim_token: Mapped[str | None] = mapped_column(String(32))
+    # While its enrollment is paused, a waiting or pending run's due time waits here (due_at is
+    # NULL: the run is out of the tick's due index); resume puts it back.
+    held_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    @property
+    def planned_at(self) -> datetime | None:
+        """When it is due, paused or not."""
+        return self.due_at or self.held_due_at
 
 
 class SegmentConnection(TenantScoped, db.Model):

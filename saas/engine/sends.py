@@ -185,8 +185,8 @@ def _check_and_settle(chunk, token, config, composer, graphs):
         if status == EnrollmentStatus.ACTIVE.value:
             live.append(run)
         elif status == EnrollmentStatus.PAUSED.value:  # after resume, it goes as planned
-            _cas(run.id, token, status="pending", due_at=now, claim_token=None,
-                 attempts=max(0, (run.attempts or 1) - 1))
+            _cas(run.id, token, status="pending", due_at=None, held_due_at=now,
+                 claim_token=None, attempts=max(0, (run.attempts or 1) - 1))
         else:  # ended (or gone) before the call: nothing goes out
             _cas(run.id, token, status="cancelled", completed_at=now, claim_token=None,
                  error="The connection ended before the message was sent.")

@@ -20,7 +20,7 @@ from saas.engine.connect import (
     connect_many,
     connect_record,
 )
-from saas.engine.lifecycle import end_enrollments
+from saas.engine.lifecycle import end_enrollments, hold_runs, release_runs
 from saas.engine.models import (
     RUNNING_STATUSES,
     ConnectJob,
@@ -162,16 +162,21 @@ def _settle(enrollment: Enrollment, status: str | None, wanted: str) -> None:
 
 
 def pause(enrollment: Enrollment) -> None:
-    """Active -> paused; its live step run stays and waits (the tick leaves paused ones)."""
+    """Active -> paused; its live step run stays, out of the tick's due index."""
     status = _change_status(enrollment.id, EnrollmentStatus.ACTIVE.value,
                             EnrollmentStatus.PAUSED.value)
+    if status is None:
+        hold_runs([enrollment.id])
     _settle(enrollment, status, EnrollmentStatus.PAUSED.value)
 
 
 def resume(enrollment: Enrollment) -> None:
-    """Paused -> active: work that fell due while paused runs at the next tick."""
+    """Paused -> active: its step run is due again at its own time (work that fell due while
+    paused runs at the next tick)."""
     status = _change_status(enrollment.id, EnrollmentStatus.PAUSED.value,
                             EnrollmentStatus.ACTIVE.value)
+    if status is None:
+        release_runs([enrollment.id])
     _settle(enrollment, status, EnrollmentStatus.ACTIVE.value)
 
 
@@ -234,10 +239,12 @@ def bulk_action(lineage_id: int, enrollment_ids: list[int], action: str) -> int:
     else:
         before, after = ((EnrollmentStatus.ACTIVE, EnrollmentStatus.PAUSED) if action == "pause"
                          else (EnrollmentStatus.PAUSED, EnrollmentStatus.ACTIVE))
-        changed = db.session.execute(
+        moved = db.session.execute(
             update(Enrollment).where(Enrollment.id.in_(ids), Enrollment.status == before.value)
-            .values(status=after.value, updated_at=now)
-            .execution_options(synchronize_session=False)).rowcount
+            .values(status=after.value, updated_at=now).returning(Enrollment.id)
+            .execution_options(synchronize_session=False)).scalars().all()
+        (hold_runs if action == "pause" else release_runs)(moved)
+        changed = len(moved)
     audit.record(f"sequence.records_{BULK_ACTIONS[action]}", f"{changed} record(s)",
                  lineage_id=lineage_id)
     db.session.commit()

@@ -18,7 +18,8 @@ import logging
 import time
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta
+from contextlib import contextmanager
+from datetime import datetime
 
 from flask import current_app
 from sqlalchemy import func, select, text, update
@@ -32,10 +33,10 @@ from saas.engine.parallel import database_workers, in_own_session
 from saas.engine.segment_feed import consume_segment_events
 from saas.engine.sends import deliver, new_token
 from saas.engine.sql import id_in
+from saas.engine.tick_work import tenants_with_work, work_by_kind  # noqa: F401
 from saas.extensions import db
 from saas.sequences.models import StepType
 from saas.tenancy import tenant_context
-from saas.timeutil import utcnow
 
 log = logging.getLogger(__name__)
 SEND_TYPES = (StepType.AUTO_EMAIL.value, StepType.AUTO_SMS.value)
@@ -137,76 +138,6 @@ def process_batch(tenant_id: int, now: datetime, limit: int, graphs: GraphCache)
     return counts
 
 
-# The tenants a tick has something to do for, one index-backed query, so that idle tenants cost
-# nothing: due step runs of active enrollments (process_batch), sends left `sending` past the
-# lease (recover_stale), unconsumed segment events (consume_segment_events) and connect jobs
-# queued long enough to have been forgotten (requeue_forgotten). Due runs: a loose index scan of
-# ix_step_run_tenant_due (one probe per tenant that has waiting or pending runs at all: its first
-# entry is its earliest due time), then one probe confirming an active enrollment's run is due
-# (a paused enrollment's overdue runs are no work). PostgreSQL; SQLite checks each tenant.
-TENANTS_WITH_WORK = text("""
-WITH RECURSIVE earliest AS (
-    (SELECT tenant_id, due_at FROM step_run WHERE status IN ('waiting', 'pending')
-     ORDER BY tenant_id, due_at LIMIT 1)
-    UNION ALL
-    SELECT later.tenant_id, later.due_at FROM earliest, LATERAL (
-        SELECT tenant_id, due_at FROM step_run
-        WHERE status IN ('waiting', 'pending') AND tenant_id > earliest.tenant_id
-        ORDER BY tenant_id, due_at LIMIT 1) later
-),
-pending_events AS (  -- a skip scan of ix_segment_event_pending_tenant: one probe per tenant
-    (SELECT tenant_id FROM segment_event WHERE consumed_at IS NULL ORDER BY tenant_id LIMIT 1)
-    UNION ALL
-    SELECT later.tenant_id FROM pending_events, LATERAL (
-        SELECT tenant_id FROM segment_event
-        WHERE consumed_at IS NULL AND tenant_id > pending_events.tenant_id
-        ORDER BY tenant_id LIMIT 1) later
-)
-SELECT earliest.tenant_id FROM earliest CROSS JOIN LATERAL (
-    SELECT 1 FROM step_run sr JOIN enrollment e ON e.id = sr.enrollment_id
-    WHERE sr.tenant_id = earliest.tenant_id AND sr.status IN ('waiting', 'pending')
-      AND sr.due_at <= :now AND e.status = 'active'
-    LIMIT 1) active
-WHERE earliest.due_at <= :now
-UNION
-SELECT DISTINCT tenant_id FROM step_run WHERE status = 'sending' AND started_at < :stale
-UNION
-SELECT tenant_id FROM pending_events
-UNION
-SELECT DISTINCT tenant_id FROM connect_job WHERE status = 'queued' AND created_at < :forgotten
-UNION
-SELECT DISTINCT tenant_id FROM connect_job
-WHERE status = 'running' AND coalesce(heartbeat_at, created_at) < :stalled
-""")
-
-TENANTS_WITH_WORK_SQLITE = text("""
-SELECT t.id FROM tenant t WHERE EXISTS (
-    SELECT 1 FROM step_run sr JOIN enrollment e ON e.id = sr.enrollment_id
-    WHERE sr.tenant_id = t.id AND sr.status IN ('waiting', 'pending') AND sr.due_at <= :now
-      AND e.status = 'active')
-  OR EXISTS (SELECT 1 FROM step_run sr WHERE sr.tenant_id = t.id AND sr.status = 'sending'
-                                           AND sr.started_at < :stale)
-  OR EXISTS (SELECT 1 FROM segment_event se WHERE se.tenant_id = t.id
-                                              AND se.consumed_at IS NULL)
-  OR EXISTS (SELECT 1 FROM connect_job cj WHERE cj.tenant_id = t.id AND cj.status = 'queued'
-                                            AND cj.created_at < :forgotten)
-  OR EXISTS (SELECT 1 FROM connect_job cj WHERE cj.tenant_id = t.id AND cj.status = 'running'
-                                  AND coalesce(cj.heartbeat_at, cj.created_at) < :stalled)
-""")
-
-
-def tenants_with_work(now: datetime) -> list[int]:
-    """The tenants with due work at `now` (engine clock), in id order; see TENANTS_WITH_WORK."""
-    from saas.engine.connect_job import FORGOTTEN_AFTER, STALLED_AFTER
-    from saas.engine.sends import lease_seconds
-
-    params = {"now": now, "stale": now - timedelta(seconds=lease_seconds()),
-              "forgotten": utcnow() - timedelta(seconds=FORGOTTEN_AFTER),
-              "stalled": utcnow() - timedelta(seconds=STALLED_AFTER)}
-    query = TENANTS_WITH_WORK_SQLITE if _is_sqlite() else TENANTS_WITH_WORK
-    return sorted(db.session.execute(query, params).scalars())
-
-
 def run_tick(*, budget_seconds: float | None = None, per_tenant: int | None = None,
              workers: int | None = None) -> dict:
     """One tick: due work of every tenant, fairly, until none is left or the budget is spent.
@@ -223,16 +154,21 @@ def run_tick(*, budget_seconds: float | None = None, per_tenant: int | None = No
     workers = database_workers(workers)
     started = time.monotonic()
     totals = {"claimed": 0, "transitions": 0, "sends": 0, "deferred": 0, "connected": 0,
-              "recovered": 0, "rounds": 0, "failed_tenants": 0}
-    tenant_ids = rotated(tenants_with_work(clock.now()))
-    db.session.rollback()
-    for tenant_id in tenant_ids:
-        with tenant_context(tenant_id):
-            counts = isolated(tenant_id, _housekeeping, tenant_id)
-        if counts is None:
-            totals["failed_tenants"] += 1
-        for key, value in (counts or {}).items():
-            totals[key] += value
+              "recovered": 0, "rounds": 0, "failed_tenants": 0, "skipped": 0}
+    with tick_lease() as held:
+        if not held:  # another tick is running: one at a time
+            totals["skipped"] = 1
+            return totals
+        kinds = work_by_kind(clock.now())
+        db.session.rollback()
+        _upkeep(kinds, totals, budget, started)
+        tenant_ids = rotated(sorted(kinds.get("due", ())))
+        _run_rounds(tenant_ids, per_tenant, workers, budget, started, totals)
+    db.session.remove()
+    return totals
+
+
+def _run_rounds(tenant_ids, per_tenant, workers, budget, started, totals) -> None:
     if workers == 1 or not tenant_ids:
         results = [_rounds(tenant_ids, per_tenant, budget, started)]
     else:
@@ -244,8 +180,29 @@ def run_tick(*, budget_seconds: float | None = None, per_tenant: int | None = No
     for counts in results:
         for key, value in counts.items():
             totals[key] = max(totals[key], value) if key == "rounds" else totals[key] + value
-    db.session.remove()
-    return totals
+
+
+def _over(budget: float, started: float) -> bool:
+    return time.monotonic() - started >= budget
+
+
+def _upkeep(kinds: dict[str, set[int]], totals: dict, budget: float, started: float) -> None:
+    """Each kind of upkeep only for the tenants that have it, within the budget."""
+    from saas.engine.connect_job import requeue_forgotten
+    from saas.engine.uncertain import recover_stale
+
+    tasks = [("segment", consume_segment_events, "connected"),
+             ("stale", recover_stale, "recovered"), ("jobs", requeue_forgotten, None)]
+    for kind, work, counted in tasks:
+        for i, tenant_id in enumerate(rotated(sorted(kinds.get(kind, ())))):
+            if i and _over(budget, started):  # the rest at the next tick
+                break
+            with tenant_context(tenant_id):
+                done = isolated(tenant_id, work, tenant_id)
+            if done is None:
+                totals["failed_tenants"] += 1
+            elif counted:
+                totals[counted] += done
 
 
 def _rounds(tenant_ids: list[int], per_tenant: int, budget: float, started: float) -> dict:
@@ -254,10 +211,14 @@ def _rounds(tenant_ids: list[int], per_tenant: int, budget: float, started: floa
               "failed_tenants": 0}
     graphs: dict[int, GraphCache] = defaultdict(GraphCache)
     busy = set(tenant_ids)
-    while busy and (not totals["rounds"] or time.monotonic() - started < budget):
+    first = True
+    while busy and (not totals["rounds"] or not _over(budget, started)):
         totals["rounds"] += 1
         now = clock.now()
         for tenant_id in [t for t in tenant_ids if t in busy]:
+            if _over(budget, started) and not first:  # the budget holds inside a round too
+                break
+            first = False
             with tenant_context(tenant_id):
                 counts = isolated(tenant_id, process_batch, tenant_id, now, per_tenant,
                                   graphs[tenant_id])
@@ -275,18 +236,6 @@ def _rounds(tenant_ids: list[int], per_tenant: int, budget: float, started: floa
     return totals
 
 
-def _housekeeping(tenant_id: int) -> dict:
-    """Per-tenant upkeep before the rounds: segment joins, expired send leases, connect jobs
-    whose worker is gone."""
-    from saas.engine.connect_job import requeue_forgotten
-    from saas.engine.uncertain import recover_stale
-
-    connected = consume_segment_events(tenant_id)
-    recovered = recover_stale(tenant_id)
-    requeue_forgotten(tenant_id)
-    return {"connected": connected, "recovered": recovered}
-
-
 def isolated(tenant_id: int, work, *args):
     """Run one tenant's work; a failure is rolled back, logged and counted (None), and never
     stops the other tenants: the work is found again at the next tick."""
@@ -299,6 +248,26 @@ def isolated(tenant_id: int, work, *args):
 
 
 _turn = itertools.count()
+TICK_LOCK = 7_200_000_001  # pg advisory lock key: one tick at a time across workers
+
+
+@contextmanager
+def tick_lease():
+    """A PostgreSQL session advisory lock held on its own connection for the whole tick: ticks
+    never overlap; a worker that dies drops its connection, and with it the lease, so the next
+    tick takes over at once. SQLite (one process): always held."""
+    if _is_sqlite():
+        yield True
+        return
+    with db.engine.connect() as conn:
+        held = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": TICK_LOCK}).scalar()
+        conn.commit()
+        try:
+            yield bool(held)
+        finally:
+            if held:
+                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": TICK_LOCK})
+                conn.commit()
 
 
 def rotated(tenant_ids: list[int]) -> list[int]:

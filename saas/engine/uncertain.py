@@ -82,7 +82,7 @@ def recover_stale(tenant_id: int) -> int:
     if not candidates:
         db.session.rollback()
         return 0
-    lock_enrollments(candidates)  # the one lock order: enrollments, then their runs
+    statuses = lock_enrollments(candidates)  # the one lock order: enrollments, then their runs
     stale = update(StepRun).where(StepRun.tenant_id == tenant_id, StepRun.status == "sending",
                                   StepRun.started_at < cutoff,
                                   id_in(StepRun.enrollment_id, candidates))
@@ -93,17 +93,21 @@ def recover_stale(tenant_id: int) -> int:
         error="Settled after the worker stopped: the provider has the message.")
         .returning(*returning).execution_options(synchronize_session=False)).all()
     _move_on(done, now)
-    rows = db.session.execute(select(StepRun.id, StepRun.step_type).where(
+    rows = db.session.execute(select(StepRun.id, StepRun.step_type, StepRun.enrollment_id).where(
         StepRun.tenant_id == tenant_id, StepRun.status == "sending", StepRun.started_at < cutoff,
         id_in(StepRun.enrollment_id, candidates))).all()
     config = config_for(tenant_id)
     local = [r.id for r in rows if batch.provider_for(config, _channel(r.step_type)) == "outbox"]
     remote = [r.id for r in rows if r.id not in set(local)]
-    if local:  # nothing left the house: it goes again
-        db.session.execute(update(StepRun).where(id_in(StepRun.id, local),
-                                                 StepRun.status == "sending")
-                           .values(status="pending", due_at=now, claim_token=None)
-                           .execution_options(synchronize_session=False))
+    paused = {r.id for r in rows if statuses.get(r.enrollment_id) == "paused"}
+    for ids, held in (([i for i in local if i not in paused], False),
+                      ([i for i in local if i in paused], True)):
+        if ids:  # nothing left the house: it goes again (a paused one after resume)
+            db.session.execute(update(StepRun).where(id_in(StepRun.id, ids),
+                                                     StepRun.status == "sending")
+                               .values(status="pending", due_at=None if held else now,
+                                       held_due_at=now if held else None, claim_token=None)
+                               .execution_options(synchronize_session=False))
     if remote:
         db.session.execute(update(StepRun).where(id_in(StepRun.id, remote),
                                                  StepRun.status == "sending").values(
@@ -194,7 +198,9 @@ def resolve_unknown(step_run_id: int, action: str) -> bool:
         if status not in ("active", "paused"):
             db.session.rollback()
             return False
-        values = {"status": "pending", "due_at": now, "completed_at": None,
+        held = status == "paused"  # out of the due index until resume
+        values = {"status": "pending", "due_at": None if held else now,
+                  "held_due_at": now if held else None, "completed_at": None,
                   "error": "Sent again at a manager's request."}
     else:
         values = {"status": "sent", "completed_at": now,
