@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, redirect, render_template, url_for
 from flask_login import current_user
 
 from saas.admin import queries, services
 from saas.admin.forms import ConfirmForm, EditUserForm, InviteForm, LicenceForm, WorkspaceForm
 from saas.auth.access import admin_required
-from saas.auth.models import User
+from saas.auth.models import User, UserStatus
 from saas.auth.routes import invite_link, reset_link, show_error
 from saas.errors import ServiceError
 from saas.messaging.models import OutboxMessage
@@ -18,6 +18,7 @@ from saas.records.custom_fields import delete_custom_field as remove_custom_fiel
 from saas.records.forms import CustomFieldForm
 from saas.records.models import CustomField
 from saas.tenancy import get_or_404
+from saas.web.params import choice_arg, cursor_arg
 
 bp = Blueprint("admin", __name__, url_prefix="/<tenant>/settings")
 
@@ -35,8 +36,8 @@ def index():
 
 @bp.route("/users")
 def users():
-    status = request.args.get("status", "")
-    page = queries.users_page(status=status, after=request.args.get("after"))
+    status = choice_arg("status", UserStatus)
+    page = queries.users_page(status=status, after=cursor_arg())
     return render_template("admin/users.html", page=page, status=status, confirm=ConfirmForm())
 
 
@@ -125,7 +126,7 @@ def workspace():
         services.publish_workspace(opportunities=form.opportunities.data)
         flash("The workspace is published: sequences are ready to use.", "success")
         return redirect(url_for("admin.workspace"))
-    quick = request.args.get("setup") == "quick" or g.tenant.workspace_ready
+    quick = choice_arg("setup", ("quick",)) == "quick" or g.tenant.workspace_ready
     return render_template("admin/workspace.html", form=form, quick=quick)
 
 
@@ -159,14 +160,14 @@ def delete_custom_field(field_id: int):
 
 @bp.route("/audit")
 def audit_log():
-    page = queries.audit_page(after=request.args.get("after"))
+    page = queries.audit_page(after=cursor_arg())
     return render_template("admin/audit.html", page=page)
 
 
 @bp.route("/outbox")
 def outbox():
-    channel = request.args.get("channel", "")
-    page = queries.outbox_page(after=request.args.get("after"), channel=channel)
+    channel = choice_arg("channel", ("email", "sms"))
+    page = queries.outbox_page(after=cursor_arg(), channel=channel)
     return render_template("admin/outbox.html", page=page, channel=channel)
 
 

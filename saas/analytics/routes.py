@@ -3,7 +3,7 @@ its CSV export, and stopping an A/B test with a chosen version."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from saas.analytics import charts, export, queries, services, snapshots
@@ -15,6 +15,7 @@ from saas.engine.models import AbTest
 from saas.errors import ServiceError
 from saas.sequences.models import Sequence
 from saas.tenancy import get_or_404
+from saas.web.params import bool_arg, choice_arg, int_arg
 
 bp = Blueprint("analytics", __name__, url_prefix="/<tenant>/analytics")
 
@@ -32,18 +33,18 @@ def index():
 
 def _page_data(sequence: Sequence):
     now = abtests.now()
-    period = queries.Period.parse(request.args.get("period"), now)
+    period = queries.Period.parse(choice_arg("period", queries.PERIODS) or None, now)
     versions = queries.versions(sequence)
     chosen = _chosen_version(versions)
     summary, activity, computed_at = snapshots.figures(
-        sequence, chosen, period, now, fresh=request.args.get("fresh") == "1")
+        sequence, chosen, period, now, fresh=bool_arg("fresh"))
     panels = queries.ab_panels(sequence, now)
     return now, period, versions, chosen, summary, activity, panels, computed_at
 
 
 def _chosen_version(versions: list[Sequence]) -> Sequence:
     """?version=<n>, else the active version, else the newest one."""
-    wanted = request.args.get("version", type=int)
+    wanted = int_arg("version", low=1)
     for v in versions:
         if v.version == wanted:
             return v

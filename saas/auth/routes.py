@@ -35,7 +35,7 @@ from saas.messaging import links
 from saas.tenancy import tenant_context
 from saas.web.home import figures as home_figures
 from saas.web.home import worklist_open
-from saas.web.safe_url import safe_next
+from saas.web.params import form_text, next_arg
 
 public_bp = Blueprint("public", __name__)
 bp = Blueprint("auth", __name__, url_prefix="/<tenant>")
@@ -94,7 +94,7 @@ def healthz():
 
 
 def _login_account_key() -> str:
-    email = services.normalise_email(request.form.get("email", ""))
+    email = services.normalise_email(form_text("email", 320, cut=True))
     return f"{g.tenant.id}:{email}"
 
 
@@ -115,7 +115,7 @@ def login():
         user = services.authenticate(form.email.data, form.password.data)
         if user is not None:
             start_session(user)
-            return redirect(safe_next(request.args.get("next")) or url_for("auth.home"))
+            return redirect(next_arg() or url_for("auth.home"))
         form.password.errors.append("Wrong email or password.")
     return render_template("auth/login.html", form=form)
 

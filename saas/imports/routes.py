@@ -9,7 +9,6 @@ from flask import (
     g,
     redirect,
     render_template,
-    request,
     stream_with_context,
     url_for,
 )
@@ -27,6 +26,7 @@ from saas.imports.mapping import auto_mapping, importable_fields
 from saas.imports.models import ImportJob, ImportStatus
 from saas.records.models import RecordType
 from saas.tenancy import get_or_404, tenant_context
+from saas.web.params import choice_arg, cursor_arg
 
 bp = Blueprint("imports", __name__, url_prefix="/<tenant>/imports")
 
@@ -39,12 +39,13 @@ def _only_managers():
 
 @bp.route("")
 def index():
-    page = queries.imports_page(after=request.args.get("after"))
+    page = queries.imports_page(after=cursor_arg())
     return render_template("imports/index.html", page=page)
 
 
 def _upload_form(**kwargs) -> UploadForm:
-    form = UploadForm(record_type=request.args.get("record_type", RecordType.LEAD.value),
+    form = UploadForm(record_type=choice_arg("record_type", g.tenant.record_types,
+                                             RecordType.LEAD.value),
                       **kwargs)
     form.record_type.choices = [c for c in form.record_type.choices
                                 if c.value in g.tenant.record_types]

@@ -26,6 +26,7 @@ SORTS = {
 QUICK_FILTERS = ("lead_source", "status", "stage", "owner_id")
 PAGE_SIZE = 50
 COUNT_CAP = 10_000
+MAX_CONDITIONS = 50  # advanced filters in one query string (the page offers a handful)
 
 
 @dataclass
@@ -48,14 +49,16 @@ class ListQuery:
 
     @classmethod
     def from_args(cls, record_type: str, args: MultiDict) -> ListQuery:
+        """The list's query string: each value is checked where it is used (search bounded,
+        sort a known one, conditions by saas/records/conditions.py, cursor by pagination)."""
         query = cls(record_type=record_type, q=(args.get("q") or "").strip()[:200],
                     sort=args.get("sort") if args.get("sort") in SORTS else "newest",
                     after=args.get("after") or None)
         for key in QUICK_FILTERS:
             if args.get(key):
                 query.conditions.append(Condition(key, "equals", args[key]))
-        for f, op, v in zip(args.getlist("f"), args.getlist("op"), args.getlist("v"),
-                            strict=False):
+        rows = (args.getlist(key)[:MAX_CONDITIONS] for key in ("f", "op", "v"))
+        for f, op, v in zip(*rows, strict=False):
             if f and op:
                 query.conditions.append(Condition(f, op, v))
         return query

@@ -28,7 +28,7 @@ from saas.records.models import Record, RecordType
 from saas.records.validation import country_choices, country_name, time_zones
 from saas.tenancy import get_or_404, tenant_context
 from saas.web import words
-from saas.web.ids import parse_id, parse_ids
+from saas.web.params import form_choice, form_fields, form_id, form_ids, query_fields
 
 bp = Blueprint("records", __name__, url_prefix="/<tenant>")
 
@@ -49,7 +49,7 @@ def _record_type(kind: str) -> RecordType:
 def _list(kind: str):
     record_type = _record_type(kind)
     fields = fields_for(record_type)
-    query = queries.ListQuery.from_args(record_type, request.args)
+    query = queries.ListQuery.from_args(record_type, query_fields())
     page = queries.records_page(query, fields)
     return render_template(
         "records/list.html", record_type=record_type, kind=kind, query=query, page=page,
@@ -70,7 +70,7 @@ def opportunities():
 
 def _count(kind: str):
     """The list's count, fetched by htmx once the page shows (counting never delays the list)."""
-    query = queries.ListQuery.from_args(_record_type(kind), request.args)
+    query = queries.ListQuery.from_args(_record_type(kind), query_fields())
     count = queries.count_capped(query)
     return render_template("records/_count.html", count=count, count_cap=queries.COUNT_CAP)
 
@@ -87,7 +87,7 @@ def count_opportunities():
 
 def _export(kind: str):
     record_type = _record_type(kind)
-    query = queries.ListQuery.from_args(record_type, request.args)
+    query = queries.ListQuery.from_args(record_type, query_fields())
     query.after = None
     if queries.check_filters(query):
         flash(" ".join(query.errors), "error")
@@ -126,7 +126,7 @@ def _new(kind: str):
     values = {"time_zone": g.tenant.time_zone, "owner_id": str(current_user.id)}
     errors: dict[str, str] = {}
     if request.method == "POST" and CsrfForm().validate_on_submit():
-        values = request.form.to_dict()
+        values = form_fields().to_dict()  # checked field by field (records/validation.py)
         try:
             record = services.create_record(record_type, values)
         except services.RecordInvalid as invalid:
@@ -174,7 +174,7 @@ def edit(record_id: int):
     fields = fields_for(record.record_type)
     values, errors = _values_of(record, fields), {}
     if request.method == "POST" and CsrfForm().validate_on_submit():
-        values = request.form.to_dict()
+        values = form_fields().to_dict()  # checked field by field (records/validation.py)
         try:
             services.update_record(record, values)
         except services.RecordInvalid as invalid:
@@ -200,22 +200,21 @@ def delete(record_id: int):
 
 def _bulk(kind: str):
     _record_type(kind)
-    ids = parse_ids(request.form.getlist("ids"))
+    ids = form_ids()
     back = url_for(f"records.{kind}")
     if not CsrfForm().validate_on_submit() or not ids:
         flash("Select at least one record first.", "error")
         return redirect(back)
-    action = request.form.get("action")
+    action = form_choice("action", ("owner", "sequence", "delete"))
     try:
         if action == "owner":
-            owner = request.form.get("owner_id", "")
-            changed = services.change_owner(ids, parse_id(owner))
+            changed = services.change_owner(ids, form_id("owner_id"))
             flash(f"The owner of {words.records(changed)} is changed.", "success")
         elif action == "sequence":
             from saas.engine.services import connect_selection_message
 
-            flash(connect_selection_message(ids, request.form.get("sequence_id"),
-                                            current_user.id), "success")
+            flash(connect_selection_message(ids, form_id("sequence_id"), current_user.id),
+                  "success")
         elif action == "delete":
             deleted = services.delete_records(ids)
             flash(f"{words.records(deleted).capitalize()} deleted.", "success")

@@ -31,6 +31,7 @@ from saas.segments.models import AssignmentRule, Distribution, Segment, SellerTa
 from saas.segments.rules import describe
 from saas.tenancy import get_or_404
 from saas.web.ids import coerce_id
+from saas.web.params import form_choice, form_text
 
 bp = Blueprint("assignment", __name__, url_prefix="/<tenant>/segments")
 account_bp = Blueprint("availability", __name__, url_prefix="/<tenant>/account")
@@ -163,7 +164,7 @@ def move_rule(segment_id: int, rule_id: int):
     segment = _segment(segment_id)
     rule = _rule(segment, rule_id)
     if ConfirmForm().validate_on_submit():
-        assignment.move_rule(rule, request.form.get("direction", ""))
+        assignment.move_rule(rule, form_choice("direction", ("up", "down")))
         db.session.commit()
     return redirect(url_for("assignment.rules", segment_id=segment.id))
 
@@ -195,7 +196,7 @@ def time_zone():
     form = ConfirmForm()
     if not form.validate_on_submit():
         return redirect(url_for("availability.availability"))
-    value = (request.form.get("time_zone") or "").strip()
+    value = form_text("time_zone").strip()
     if value not in time_zones():
         return _account_page(form, {"time_zone": f"“{value}” is not a time zone: choose one "
                                                   "from the list, e.g. Europe/Paris."}, value), 422

@@ -17,6 +17,7 @@ from saas.segments import builder, membership, services
 from saas.segments.models import Segment
 from saas.segments.rules import describe, empty_rules, validate
 from saas.tenancy import get_or_404
+from saas.web.params import MAX_DESCRIPTION, choice_arg, form_fields, form_text
 
 bp = Blueprint("segments", __name__, url_prefix="/<tenant>/segments")
 
@@ -35,6 +36,11 @@ def index():
     return render_template("segments/index.html", segments=segments, summaries=summaries)
 
 
+# Bounds of the segment form's own fields: above the service's checks, which answer in the page.
+SEGMENT_FIELDS = {"name": 1_000, "description": MAX_DESCRIPTION, "record_type": 100,
+                  "priority": 100}
+
+
 def _editor(segment: Segment | None):
     """GET shows; POST applies a builder action, simulates, or saves."""
     form = CsrfForm()
@@ -42,17 +48,16 @@ def _editor(segment: Segment | None):
         values = {"name": segment.name if segment else "",
                   "description": segment.description if segment else "",
                   "record_type": segment.record_type if segment else
-                  request.args.get("record_type", RecordType.LEAD.value),
+                  choice_arg("record_type", RecordType, RecordType.LEAD.value),
                   "priority": str(segment.priority if segment else 0)}
         tree = segment.rules if segment and segment.rules.get("rules") else empty_rules()
         if not tree["rules"]:
             tree = builder.apply_action(tree, "add-row:r")
         return _render(segment, values, tree, {}, {}, None, form)
 
-    values = {k: request.form.get(k, "") for k in ("name", "description", "record_type",
-                                                    "priority")}
-    tree = builder.tree_from_form(request.form)
-    action = request.form.get("action", "save")
+    values = {k: form_text(k, bound) for k, bound in SEGMENT_FIELDS.items()}
+    tree = builder.tree_from_form(form_fields())
+    action = form_text("action", 200, "save")
     if not form.validate_on_submit():
         flash("This form expired; nothing was saved. Try again.", "error")
         return _render(segment, values, tree, {}, {}, None, form)

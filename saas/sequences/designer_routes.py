@@ -23,6 +23,14 @@ from saas.sequences.steps import (
 )
 from saas.tenancy import get_or_404
 from saas.web.ids import parse_id
+from saas.web.params import (
+    MAX_DESCRIPTION,
+    choice_arg,
+    form_choice,
+    form_fields,
+    form_text,
+    text_arg,
+)
 
 
 def _step_of(sequence: Sequence, step_id: int) -> Step:
@@ -49,8 +57,9 @@ def _parse_add(raw: str | None):
 
 def render_designer(sequence: Sequence, *, selected: Step | None = None, values=None,
                     errors=None, notes=None, status: int = 200):
-    add = _parse_add(request.args.get("add")) if selected is None else None
-    tab = request.args.get("tab") if request.args.get("tab") in dict(TABS) else "steps"
+    add_param = text_arg("add", 100) or None  # where the step pane adds a step (kept in its links)
+    add = _parse_add(add_param) if selected is None else None
+    tab = choice_arg("tab", dict(TABS), "steps")
     problems = queries.problems_of(sequence) if sequence.status == "draft" else []
     flagged = {p.step_id for p in problems if p.step_id is not None}
     if selected is not None and notes is None and errors is None:
@@ -60,7 +69,8 @@ def render_designer(sequence: Sequence, *, selected: Step | None = None, values=
         "sequences/designer.html", sequence=sequence, nodes=queries.tree(sequence),
         selected=selected, values=values if values is not None else (
             _values(selected) if selected else None),
-        errors=errors or {}, notes=notes or [], add=add, tab=tab, tabs=TABS,
+        errors=errors or {}, notes=notes or [], add=add, add_param=add_param, tab=tab,
+        tabs=TABS,
         kinds=KINDS, by_type=BY_TYPE, flagged=flagged, problem_count=len(problems),
         readonly=sequence.status != "draft", versions=queries.versions(sequence.lineage_id),
         ab_tests=queries.ab_tests(sequence.id), draft=queries.newest_draft(sequence.lineage_id),
@@ -82,8 +92,8 @@ def _values(step: Step) -> dict:
 def designer(sequence_id: int):
     sequence = get_or_404(Sequence, sequence_id)
     selected = None
-    if request.args.get("step"):
-        selected = _step_of(sequence, request.args.get("step"))
+    if text_arg("step", 40):
+        selected = _step_of(sequence, text_arg("step", 40))
     return render_designer(sequence, selected=selected)
 
 
@@ -97,13 +107,13 @@ def add_step(sequence_id: int):
     if not CsrfForm().validate_on_submit():
         flash("This form expired; nothing changed. Try again.", "error")
         return _back(sequence)
-    place = _parse_add(request.form.get("place"))
+    place = _parse_add(form_text("place", 100, cut=True))
     if place is None:
         flash("Choose where to add the step with a + button.", "error")
         return _back(sequence)
     parent_id, branch, position = place
     try:
-        step = editing.add_step(sequence, request.form.get("type", ""), parent_id=parent_id,
+        step = editing.add_step(sequence, form_text("type", 100), parent_id=parent_id,
                                 branch=branch, position=position)
     except ServiceError as error:
         flash(error.message, "error")
@@ -120,9 +130,9 @@ def save_step(sequence_id: int, step_id: int):
     if not CsrfForm().validate_on_submit():
         flash("This form expired; nothing was saved. Try again.", "error")
         return _back(sequence, step=step.id)
-    config = config_from_form(step.type, request.form, step.config)
-    values = {"name": request.form.get("name", step.name),
-              "description": request.form.get("description", step.description),
+    config = config_from_form(step.type, form_fields(), step.config)
+    values = {"name": form_text("name", default=step.name),
+              "description": form_text("description", MAX_DESCRIPTION, step.description),
               "config": config}
     try:
         notes = editing.save_step(sequence, step, name=values["name"],
@@ -139,7 +149,7 @@ def save_step(sequence_id: int, step_id: int):
         return _back(sequence)
     flash(f"“{step.name}” is saved." + (" Before activation: " + " ".join(m for _, m in notes)
                                         if notes else ""), "success")
-    if request.form.get("action") == "save":
+    if form_text("action", 100) == "save":
         return _back(sequence, step=step.id, _anchor="pane")
     return _back(sequence, _anchor=f"step-{step.id}")
 
@@ -149,7 +159,7 @@ def delete_step(sequence_id: int, step_id: int):
     sequence = get_or_404(Sequence, sequence_id)
     step = _step_of(sequence, step_id)
     if CsrfForm().validate_on_submit():
-        keep = request.form.get("keep", "none")
+        keep = form_choice("keep", ("yes", "no", "none"), "none")
         try:
             editing.delete_step(sequence, step, keep=keep)
         except ServiceError as error:
@@ -171,7 +181,7 @@ def move_step(sequence_id: int, step_id: int):
     step = _step_of(sequence, step_id)
     if CsrfForm().validate_on_submit():
         try:
-            editing.move_step(sequence, step, request.form.get("direction", "up"))
+            editing.move_step(sequence, step, form_choice("direction", ("up", "down"), "up"))
         except ServiceError as error:
             flash(error.message, "error")
     return _back(sequence, _anchor=f"step-{step.id}")

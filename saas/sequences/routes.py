@@ -17,6 +17,7 @@ from saas.sequences.library import BUILT_INS, BY_KEY
 from saas.sequences.models import Sequence
 from saas.sequences.steps import DAY_NAMES
 from saas.tenancy import get_or_404
+from saas.web.params import MAX_DESCRIPTION, form_bool, form_fields, form_text, text_arg
 
 bp = Blueprint("sequences", __name__, url_prefix="/<tenant>/sequences")
 
@@ -40,7 +41,8 @@ def new():
 
 @bp.route("/new/details", methods=["GET", "POST"])
 def create():
-    start = request.values.get("start") or ""
+    # The start chosen on the previous page: a link's ?start=, then the form's hidden field.
+    start = form_text("start", 100) if request.method == "POST" else text_arg("start", 100)
     built_in = BY_KEY.get(start)
     form = CsrfForm()
     values = {"name": built_in.name if built_in else "",
@@ -48,7 +50,9 @@ def create():
               "record_type": "lead"}
     errors: dict[str, str] = {}
     if request.method == "POST":
-        values = {k: request.form.get(k, "") for k in ("name", "description", "record_type")}
+        values = {"name": form_text("name"), "description": form_text("description",
+                                                                        MAX_DESCRIPTION),
+                  "record_type": form_text("record_type", 100)}
         if form.validate_on_submit():
             try:
                 sequence = services.create_sequence(**values, start=start or None,
@@ -104,12 +108,12 @@ def settings(sequence_id: int):
     values = {"name": sequence.name, "description": sequence.description,
               **services.DEFAULT_SETTINGS, **(sequence.settings or {})}
     if request.method == "POST":
-        parsed, _ = services.parse_settings(request.form)
-        values = {**values, **parsed, "name": request.form.get("name", ""),
-                  "description": request.form.get("description", "")}
+        parsed, _ = services.parse_settings(form_fields())
+        values = {**values, **parsed, "name": form_text("name"),
+                  "description": form_text("description", MAX_DESCRIPTION)}
         if form.validate_on_submit():
             try:
-                services.save_settings(sequence, request.form)
+                services.save_settings(sequence, form_fields())
             except services.SequenceInvalid as invalid:
                 errors = invalid.errors
             except ServiceError as error:
@@ -128,7 +132,7 @@ def activate(sequence_id: int):
     form, problems, error = CsrfForm(), [], None
     if request.method == "POST" and form.validate_on_submit():
         try:
-            services.activate(sequence, understood=request.form.get("understood") == "y")
+            services.activate(sequence, understood=form_bool("understood", "y"))
         except services.CannotActivate as refused:
             problems = refused.problems
         except ServiceError as refused:

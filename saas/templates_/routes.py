@@ -16,6 +16,7 @@ from saas.templates_ import services
 from saas.templates_.forms import TemplateForm
 from saas.templates_.models import MessageTemplate, TemplateKind
 from saas.tenancy import get_or_404
+from saas.web.params import choice_arg, text_arg
 
 bp = Blueprint("message_templates", __name__, url_prefix="/<tenant>/templates")
 
@@ -28,7 +29,7 @@ def _gate():
 
 @bp.route("")
 def index():
-    kind = request.args.get("kind", "")
+    kind = choice_arg("kind", TemplateKind)
     stmt = select(MessageTemplate).order_by(MessageTemplate.kind, MessageTemplate.name,
                                             MessageTemplate.id)
     if kind in set(TemplateKind):
@@ -67,7 +68,7 @@ def _editor(template: MessageTemplate | None, kind: str):
 
 @bp.route("/new", methods=["GET", "POST"])
 def new():
-    kind = request.args.get("kind", TemplateKind.EMAIL.value)
+    kind = text_arg("kind", 16) or TemplateKind.EMAIL.value
     if kind not in set(TemplateKind):
         abort(404)
     return _editor(None, kind)
@@ -82,10 +83,10 @@ def edit(template_id: int):
 @bp.route("/<int:template_id>/preview")
 def preview(template_id: int):
     template = get_or_404(MessageTemplate, template_id)
-    query = request.args.get("q", "")
+    query = text_arg("q")
     record = None
-    if request.args.get("record_id"):
-        record = get_or_404(Record, request.args["record_id"])
+    if text_arg("record_id", 40):
+        record = get_or_404(Record, text_arg("record_id", 40))
     candidates = services.find_records(query)
     if record is None and not query and candidates:
         record = candidates[0]
