@@ -19,6 +19,7 @@ from saas.messaging.delivery import send_email, send_sms
 from saas.messaging.models import Suppression
 from saas.records.forms import CsrfForm
 from saas.web.pagination import keyset_page
+from saas.web.params import cursor_arg, form_text, text_arg
 
 bp = Blueprint("messaging", __name__, url_prefix="/<tenant>/settings/messaging")
 
@@ -47,11 +48,18 @@ def _render_settings(values: dict, sellers: dict, errors: dict, status: int = 20
                                    ("twilio_inbound", "twilio_inbound"))}), status
 
 
-def _sellers_from(form) -> dict[int, dict]:
+def _settings_form() -> dict[str, str]:
+    """The settings form's fields (text, secrets and their clear boxes), each bounded."""
+    names = [*service.TEXT_FIELDS, *service.SECRET_FIELDS,
+             *(f"clear_{name}" for name in service.SECRET_FIELDS)]
+    return {name: form_text(name) for name in names}
+
+
+def _sellers_from_form() -> dict[int, dict]:
     sellers = {}
     for user in _users():
-        address = (form.get(f"seller-{user.id}-from_address") or "").strip()
-        name = (form.get(f"seller-{user.id}-from_name") or "").strip()
+        address = form_text(f"seller-{user.id}-from_address").strip()
+        name = form_text(f"seller-{user.id}-from_name").strip()
         if address or name:
             sellers[user.id] = {"from_address": address, "from_name": name}
     return sellers
@@ -77,13 +85,14 @@ def settings():
         sellers = {int(k): v for k, v in (raw.get("sellers") or {}).items()}
         return _render_settings(values, sellers, {})
     form = CsrfForm()
-    values = {name: request.form.get(name, "") for name in service.TEXT_FIELDS}
-    sellers = _sellers_from(request.form)
+    fields = _settings_form()
+    values = {name: fields[name] for name in service.TEXT_FIELDS}
+    sellers = _sellers_from_form()
     if not form.validate_on_submit():
         flash("This form expired; nothing was saved. Try again.", "error")
         return _render_settings(values, sellers, {}, 400)
     try:
-        service.save_settings(g.tenant, request.form, sellers)
+        service.save_settings(g.tenant, fields, sellers)
     except service.SettingsInvalid as invalid:
         return _render_settings(values, sellers, invalid.errors, 422)
     except ServiceError as error:  # e.g. no encryption key on this server
@@ -101,7 +110,7 @@ def send_test():
         flash("This form expired; nothing was sent. Try again.", "error")
         return redirect(url_for("messaging.settings"))
     config = config_of(g.tenant)
-    phone = (request.form.get("phone") or "").strip()
+    phone = form_text("phone").strip()
     problem = _phone_problem(phone) if phone else None
     if problem:
         flash(problem, "error")
@@ -133,7 +142,7 @@ def suppressions():
     address = ""
     status = 200
     if request.method == "POST":
-        address = request.form.get("address", "")
+        address = form_text("address")
         if not form.validate_on_submit():
             flash("This form expired; nothing was added. Try again.", "error")
         else:
@@ -145,11 +154,11 @@ def suppressions():
                 flash(f"{added} is on the suppression list: no sequence will contact it.",
                       "success")
                 return redirect(url_for("messaging.suppressions"))
-    query = (request.args.get("q") or "").strip().lower()
+    query = text_arg("q").lower()
     stmt = select(Suppression)
     if query:
         stmt = stmt.where(Suppression.address.contains(query, autoescape=True))
-    page = keyset_page(stmt, [Suppression.id], request.args.get("after"), descending=True,
+    page = keyset_page(stmt, [Suppression.id], cursor_arg(), descending=True,
                        cursor_of=lambda s: (s.id,))
     return render_template("messaging/suppressions.html", page=page, form=form, q=query,
                            address=address, errors=errors), status

@@ -32,7 +32,8 @@ from saas.messaging.config import config_of
 from saas.messaging.models import MessageEvent
 from saas.messaging.suppression import suppress, unsuppress
 from saas.web.errors import request_id
-from saas.web.ids import BIGINT_MAX, parse_id
+from saas.web.ids import BIGINT_MAX
+from saas.web.params import MAX_LINE, form_text, id_arg
 from saas.webhooks import payload as payload_checks
 
 log = logging.getLogger(__name__)
@@ -119,8 +120,9 @@ def _sendgrid_event(item: dict) -> bool:
 
 @bp.route("/sendgrid/inbound", methods=["POST"])
 def sendgrid_inbound():
-    form = request.form
-    envelope = form.get("envelope") or ""
+    form = {name: _field(name, bound=MAX_HEADERS if name == "headers" else MAX_LINE)
+            for name in ("envelope", "to", "cc", "headers", "from", "subject", "text")}
+    envelope = form["envelope"]
     found = tracking.read_reply(" ".join([form.get("to", ""), envelope,
                                            form.get("cc", "")]))
     if found is None or found.tenant_id != g.tenant.id:
@@ -154,7 +156,7 @@ def _twilio_valid() -> bool:
     query = request.query_string.decode()
     url = public + request.path + (f"?{query}" if query else "")
     signature = request.headers.get("X-Twilio-Signature", "")
-    # The signature covers the parameters as sent; request.form has control characters removed.
+    # The signature covers the parameters as sent; the parsed form has control characters removed.
     sent = dict(parse_qsl(request.get_data(cache=True, as_text=True), keep_blank_values=True))
     return bool(signature) and RequestValidator(config.twilio_token).validate(
         url, sent, signature)
@@ -162,10 +164,18 @@ def _twilio_valid() -> bool:
 
 _SID = re.compile(r"[A-Za-z0-9]{1,64}")
 MAX_ADDRESS = 64  # a phone number in any format Twilio sends
+MAX_BODY = 1600  # an SMS (what is kept of an inbound text)
+MAX_HEADERS = 100_000  # an inbound email's headers, read for its Message-ID
+
+
+def _field(name: str, default: str | None = "", bound: int = MAX_LINE) -> str | None:
+    """A provider's form field, cut to `bound` (a provider gets an answer, never a 400 for
+    length alone; each field is checked further where it is used)."""
+    return form_text(name, bound, default, cut=True)
 
 
 def _twilio_fields_problem(*required: str) -> str | None:
-    form = request.form
+    form = {name: _field(name) for name in ("MessageSid", "To", "From", *required)}
     if not _SID.fullmatch(form.get("MessageSid", "")):
         return "MessageSid is required (letters and digits)."
     for name in ("To", "From"):
@@ -182,11 +192,11 @@ def twilio_status():
     problem = _twilio_fields_problem()
     if problem:
         return _refuse(400, problem)
-    sid = request.form.get("MessageSid", "")
-    status = request.form.get("MessageStatus", "")
+    sid = _field("MessageSid")
+    status = _field("MessageStatus", bound=64)
     if status not in SMS_RANK:
         return _refuse(400, "MessageSid and a known MessageStatus are required.")
-    run = events.step_run_of(parse_id(request.args.get("sr"), BIGINT_MAX))
+    run = events.step_run_of(id_arg("sr", BIGINT_MAX))
     if run is None:
         from saas.engine.models import StepRun
 
@@ -197,13 +207,14 @@ def twilio_status():
     )).scalars().all()
     best = max((SMS_RANK.get(k, -1) for k in seen), default=-1)
     applied = SMS_RANK[status] > best
-    error_code = (request.form.get("ErrorCode") or "")[:16] or None
+    error_code = _field("ErrorCode", bound=16) or None
+    to = _field("To", bound=MAX_ADDRESS)
     events.record(kind=status, provider="twilio", provider_event_id=f"{sid}:{status}",
-                  step_run=run, address=request.form.get("To"), notify=applied,
+                  step_run=run, address=to or None, notify=applied,
                   data={"sid": sid, "error_code": error_code, "applied": applied,
                         "provider_message_id": sid})
-    if applied and error_code == "21610" and request.form.get("To"):
-        suppress(request.form["To"], "sms", "stop")  # the carrier says they opted out
+    if applied and error_code == "21610" and to:
+        suppress(to, "sms", "stop")  # the carrier says they opted out
     db.session.commit()
     return Response("", 204)
 
@@ -215,21 +226,22 @@ def twilio_inbound():
     problem = _twilio_fields_problem("From")
     if problem:
         return _refuse(400, problem)
-    sender = request.form.get("From", "")
-    sid = request.form.get("MessageSid", "")
-    word = (request.form.get("Body") or "").strip().split(" ")[0].upper().strip(".!")
+    sender = _field("From", bound=MAX_ADDRESS)
+    sid = _field("MessageSid")
+    body = _field("Body", bound=MAX_BODY)
+    word = body.strip().split(" ")[0].upper().strip(".!")
     if not sender or not sid:
         return _refuse(400, "From and MessageSid are required.")
     if word in STOP_WORDS:
         events.record(kind="stop", provider="twilio", provider_event_id=f"in:{sid}",
-                      address=sender, data={"body": request.form.get("Body", "")[:160]})
+                      address=sender, data={"body": body[:160]})
     elif word in START_WORDS:
         if events.record(kind="start", provider="twilio", provider_event_id=f"in:{sid}",
-                         address=sender, data={"body": request.form.get("Body", "")[:160]}):
+                         address=sender, data={"body": body[:160]}):
             unsuppress(sender)
     else:
         events.record(kind="inbound", provider="twilio", provider_event_id=f"in:{sid}",
-                      address=sender, data={"body": request.form.get("Body", "")[:1600]})
+                      address=sender, data={"body": body[:1600]})
     db.session.commit()
     return Response("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response></Response>", 200,
                     mimetype="text/xml")

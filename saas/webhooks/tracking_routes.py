@@ -13,10 +13,13 @@ from flask import Blueprint, Response, abort, g, redirect, render_template, requ
 from saas.extensions import csrf, db
 from saas.messaging import events, tracking
 from saas.messaging.suppression import is_suppressed
+from saas.web.params import exact_arg, form_choice
 
 bp = Blueprint("tracking", __name__, url_prefix="/<tenant>/t")
 csrf.exempt(bp)
 
+MAX_URL = 10_000  # a tracked link (signed: a longer one matches no token)
+MAX_ADDRESS = 1_000  # an unsubscribe address (signed likewise)
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 
 
@@ -51,7 +54,7 @@ def open_pixel(token: str):
 
 @bp.route("/c/<token>")
 def click(token: str):
-    url = request.args.get("u", "")
+    url = exact_arg("u", MAX_URL)
     found = _token(tracking.CLICK, token, url)
     if not url.lower().startswith(("http://", "https://")):
         _plain_404()
@@ -66,7 +69,7 @@ def click(token: str):
 
 @bp.route("/u/<token>", methods=["GET", "POST"])
 def unsubscribe(token: str):
-    address = (request.args.get("a") or "").lower()
+    address = exact_arg("a", MAX_ADDRESS).lower()
     found = _token(tracking.UNSUBSCRIBE, token, address)
     if not address:
         _plain_404()
@@ -77,7 +80,7 @@ def unsubscribe(token: str):
     events.record(kind="unsubscribe", provider="tracking", step_run=run, address=address,
                   provider_event_id=f"unsubscribe:{found.step_run_id}:{address}")
     db.session.commit()
-    if request.form.get("List-Unsubscribe") == "One-Click":  # RFC 8058, from the mail client
+    if form_choice("List-Unsubscribe", ("One-Click",)):  # RFC 8058, from the mail client
         return Response("Unsubscribed", 200, mimetype="text/plain")
     return render_template("messaging/unsubscribe.html", address=address, done=True,
                            tenant=g.tenant)

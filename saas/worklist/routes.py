@@ -24,13 +24,23 @@ from markupsafe import Markup
 
 from saas.auth.access import missing_for, requires
 from saas.auth.models import Role, User
-from saas.auth.routes import safe_next
 from saas.engine import clock
 from saas.errors import ServiceError
 from saas.extensions import db
+from saas.messaging.render_limits import EMAIL_MAX_BYTES
 from saas.records.models import Record
 from saas.tenancy import get_or_404
-from saas.web.ids import BIGINT_MAX, parse_id
+from saas.web.ids import BIGINT_MAX
+from saas.web.params import (
+    MAX_LINE,
+    form_bool,
+    form_choice,
+    form_text,
+    id_arg,
+    next_field,
+    query_fields,
+    text_arg,
+)
 from saas.worklist import queries, services, upnext
 
 bp = Blueprint("worklist", __name__, url_prefix="/<tenant>")
@@ -48,7 +58,7 @@ def _htmx() -> bool:
 
 def _seller() -> User:
     """Whose worklist: one's own; a manager may pick any user of the tenant."""
-    wanted = request.args.get("seller", "")
+    wanted = text_arg("seller", 40)
     if not wanted or wanted == str(current_user.id):
         return current_user
     if not services.is_manager(current_user):
@@ -57,7 +67,7 @@ def _seller() -> User:
 
 
 def _query(seller: User) -> queries.WorklistQuery:
-    query = queries.WorklistQuery.from_args(seller.id, request.args)
+    query = queries.WorklistQuery.from_args(seller.id, query_fields())
     query.seller_param = seller.id if seller.id != current_user.id else None
     return query
 
@@ -100,11 +110,11 @@ def counts():
 
 @bp.route("/worklist/auto-advance", methods=["POST"])
 def auto_advance():
-    current_user.auto_advance = request.form.get("auto_advance") == "on"
+    current_user.auto_advance = form_bool("auto_advance")
     db.session.commit()
     flash("After completing an activity here, the next record opens." if current_user.auto_advance
           else "After completing an activity here, you stay on the worklist.", "success")
-    return redirect(safe_next(request.form.get("next")) or url_for("worklist.index"))
+    return redirect(next_field() or url_for("worklist.index"))
 
 
 # --- Up next ----------------------------------------------------------------------------------
@@ -136,10 +146,8 @@ def upnext_panel(record: Record) -> Markup:
     if missing_for(current_user, (Role.SELLER, Role.SEQUENCE_MANAGER), True):
         return Markup(render_template("worklist/_upnext_unavailable.html",  # noqa: S704
                                       record=record))
-    open_run = request.args.get("activity", "")
     return Markup(render_panel(  # noqa: S704 - our own rendered template
-        record, open_run=parse_id(open_run, BIGINT_MAX),
-        open_mode=request.args.get("open", "")))
+        record, open_run=id_arg("activity", BIGINT_MAX), open_mode=text_arg("open", 20)))
 
 
 @bp.route("/records/<int:record_id>/upnext")
@@ -149,6 +157,11 @@ def panel(record_id: int):
 
 
 # --- actions ----------------------------------------------------------------------------------
+
+MAX_NOTES = 20_000  # characters of an activity's notes
+MAX_SUBJECT = 255  # the outbox's subject column
+MAX_BODY = EMAIL_MAX_BYTES  # a message written by hand, bounded like a rendered one
+
 
 def _local_time(value: str, user) -> datetime | None:
     """A datetime-local field ("2026-11-24T09:00") in the user's time zone, as UTC."""
@@ -164,7 +177,7 @@ def _local_time(value: str, user) -> datetime | None:
 def _respond(run, ok_message: str | None, *, error: ServiceError | None = None,
              mode: str = "", values: dict | None = None):
     """After an action: the panel or the worklist row for htmx, else a redirect with a flash."""
-    origin = request.form.get("from", "record")
+    origin = form_choice("from", ("record", "worklist"), "record")
     category = "error" if error else ("info" if ok_message == services.ALREADY_DONE
                                       else "success")
     message = error.message if error else ok_message
@@ -180,13 +193,13 @@ def _respond(run, ok_message: str | None, *, error: ServiceError | None = None,
                 return response
             response = Response(render_template(
                 "worklist/_row_result.html", record=record, message=message, category=category,
-                back=safe_next(request.form.get("next")) or url_for("worklist.index")))
+                back=next_field() or url_for("worklist.index")))
             response.headers["HX-Trigger"] = "worklist-changed"
             return response
         flash(message, category)
         if nxt:
             return redirect(url_for("records.show", record_id=nxt))
-        return redirect(safe_next(request.form.get("next")) or url_for("worklist.index"))
+        return redirect(next_field() or url_for("worklist.index"))
     if _htmx():
         errors = {error.field or "form": error.message} if error else {}
         following = None
@@ -195,15 +208,24 @@ def _respond(run, ok_message: str | None, *, error: ServiceError | None = None,
         return render_panel(record, open_run=run.id if error else None, open_mode=mode,
                             values=values if error else None, errors=errors,
                             notice=None if error else (category, message),
-                            next_record=following)
+                            next_record=following) + _record_page_parts(record)
     flash(message, category)
     args = {"activity": run.id, "open": mode} if error and mode else {}
     return redirect(url_for("records.show", record_id=record.id, **args) + "#upnext")
 
 
-def _act(step_run_id: int, action, ok_message: str, mode: str = "", values: dict | None = None):
+def _record_page_parts(record: Record) -> str:
+    """The other parts of the record page an activity changes (its Sequences block), swapped
+    out of band with the panel so the page agrees with itself."""
+    return render_template("worklist/_record_page_parts.html", record=record)
+
+
+def _act(step_run_id: int, action, ok_message: str, mode: str = "", values: dict | None = None,
+         moves_on: bool = True):
+    """Run the action; on success say `ok_message` and (`moves_on`) what became of the
+    record's sequence: its next step, or its end."""
     run = services.load_activity(step_run_id)
-    record_id, seller_id = run.record_id, run.seller_id
+    record_id, seller_id, enrollment_id = run.record_id, run.seller_id, run.enrollment_id
     try:
         action(run)
     except services.AlreadyDone:
@@ -212,6 +234,8 @@ def _act(step_run_id: int, action, ok_message: str, mode: str = "", values: dict
         db.session.rollback()
         return _respond(_Gone(step_run_id, record_id, seller_id), None, error=error, mode=mode,
                         values=values)
+    if moves_on:
+        ok_message = f"{ok_message} {services.what_next(enrollment_id)}"
     return _respond(_Gone(step_run_id, record_id, seller_id), ok_message)
 
 
@@ -224,53 +248,53 @@ class _Gone:
 
 @bp.route("/activities/<int:step_run_id>/complete", methods=["POST"])
 def complete(step_run_id: int):
-    notes = request.form.get("notes")
+    notes = form_text("notes", MAX_NOTES, None)
     return _act(step_run_id, lambda run: services.complete(run.id, current_user.id, notes=notes),
-                "Done. The record moves on to its next step.", "complete", {"notes": notes})
+                "Done.", "complete", {"notes": notes})
 
 
 @bp.route("/activities/<int:step_run_id>/call", methods=["POST"])
 def log_call(step_run_id: int):
-    outcome, notes = request.form.get("outcome", ""), request.form.get("notes")
+    outcome, notes = form_text("outcome", 100), form_text("notes", MAX_NOTES, None)
     label = upnext.CALL_OUTCOMES.get(outcome, "")
     return _act(step_run_id, lambda run: services.log_call(run.id, current_user.id,
                                                            outcome=outcome, notes=notes),
-                f"Call logged: {label}. The record moves on to its next step.", "call",
+                f"Call logged: {label}.", "call",
                 {"outcome": outcome, "notes": notes})
 
 
 @bp.route("/activities/<int:step_run_id>/skip", methods=["POST"])
 def skip(step_run_id: int):
-    reason = request.form.get("reason")
+    reason = form_text("reason", MAX_LINE, None)
     return _act(step_run_id, lambda run: services.skip(run.id, current_user.id, reason=reason),
-                "Skipped. The record moves on to its next step.", "skip", {"reason": reason})
+                "Skipped.", "skip", {"reason": reason})
 
 
 @bp.route("/activities/<int:step_run_id>/snooze", methods=["POST"])
 def snooze(step_run_id: int):
-    raw = request.form.get("until", "")
+    raw = form_text("until", 100)
     until = _local_time(raw, current_user)
     label = upnext.when_label(until)
     return _act(step_run_id,
                 lambda run: services.snooze(run.id, current_user.id, until, clock.now()),
-                f"Snoozed until {label}.", "snooze", {"until": raw})
+                f"Snoozed until {label}.", "snooze", {"until": raw}, moves_on=False)
 
 
 @bp.route("/activities/<int:step_run_id>/skip-wait", methods=["POST"])
 def skip_wait(step_run_id: int):
     return _act(step_run_id, lambda run: services.skip_wait(run.id, current_user.id),
-                "The wait is skipped: the record moves on now.")
+                "The wait is skipped.")
 
 
 @bp.route("/activities/<int:step_run_id>/send", methods=["POST"])
 def send(step_run_id: int):
-    subject, body = request.form.get("subject", ""), request.form.get("body", "")
+    subject, body = form_text("subject", MAX_SUBJECT), form_text("body", MAX_BODY)
     sent: dict = {}
 
     def action(run):
         sent["result"] = services.send(run.id, current_user, subject=subject, body=body)
 
-    response = _act(step_run_id, action, "Sent. The record moves on to its next step.",
+    response = _act(step_run_id, action, "Sent.",
                     "compose", {"subject": subject, "body": body})
     result = sent.get("result")
     if result is not None and not result.confirmed:
