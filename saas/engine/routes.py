@@ -27,9 +27,15 @@ from saas.segments.models import Segment
 from saas.sequences.models import Sequence
 from saas.tenancy import get_or_404
 from saas.web import words
-from saas.web.ids import parse_id, parse_ids
-from saas.web.params import choice_arg
-from saas.web.safe_url import safe_next
+from saas.web.params import (
+    choice_arg,
+    cursor_arg,
+    form_id,
+    form_ids,
+    form_text,
+    next_field,
+    text_arg,
+)
 from saas.worklist.upnext import when_label
 
 bp = Blueprint("engine", __name__, url_prefix="/<tenant>")
@@ -38,7 +44,7 @@ SELLERS = (Role.SELLER, Role.SEQUENCE_MANAGER)
 
 
 def _back(default: str):
-    return redirect(safe_next(request.form.get("next")) or default)
+    return redirect(next_field() or default)
 
 
 def _checked() -> bool:
@@ -69,7 +75,7 @@ def record_connect(record_id: int):
     back = url_for("records.show", record_id=record.id)
     if not _checked():
         return redirect(back)
-    sequence = get_or_404(Sequence, request.form.get("sequence_id"))
+    sequence = get_or_404(Sequence, form_id("sequence_id"))
     try:
         enrollment = services.connect_one(record, sequence, current_user.id)
     except ServiceError as error:
@@ -88,11 +94,11 @@ def connect_selection():
     back = request.referrer if (request.referrer or "").startswith(request.host_url) else "/"
     if not _checked():
         return _back(back)
-    ids = parse_ids(request.form.getlist("ids"))
+    ids = form_ids()
     if not ids:
         flash("Select the records to connect first.", "error")
         return _back(back)
-    sequence = get_or_404(Sequence, request.form.get("sequence_id"))
+    sequence = get_or_404(Sequence, form_id("sequence_id"))
     try:
         result = services.connect_selection(ids, sequence, current_user.id)
     except ServiceError as error:
@@ -107,8 +113,8 @@ def connect_selection():
 def _sequence_page(sequence: Sequence, **extra):
     lineage = sequence.lineage_id or sequence.id
     status = choice_arg("status", queries.FILTERS) or None
-    search = (request.args.get("q") or "").strip()[:100]
-    after = request.args.get("after")
+    search = text_arg("q", 100)
+    after = cursor_arg()
     uncertain_sends = []
     if status == queries.UNCERTAIN:
         uncertain_sends, next_after = queries.uncertain_page(lineage, after, search)
@@ -139,11 +145,11 @@ def bulk_connected(sequence_id: int):
     back = url_for("engine.connected", sequence_id=sequence.id)
     if not _checked():
         return _back(back)
-    ids = parse_ids(request.form.getlist("ids"))
+    ids = form_ids()
     if not ids:
         flash("Select at least one record first.", "error")
         return _back(back)
-    action = request.form.get("action") or ""
+    action = form_text("action", 100)
     if action == "assign":
         return _bulk_assign(sequence, ids, back)
     try:
@@ -160,7 +166,7 @@ def bulk_connected(sequence_id: int):
 def _bulk_assign(sequence: Sequence, ids: list[int], back: str):
     try:
         result = assigning.assign_selected(sequence.lineage_id or sequence.id, ids,
-                                           parse_id(request.form.get("seller_id")))
+                                           form_id("seller_id"))
     except ServiceError as error:
         flash(str(error), "error")
         return _back(back)
@@ -186,7 +192,7 @@ def connect_segment(sequence_id: int):
     back = url_for("engine.connected", sequence_id=sequence.id)
     if not _checked():
         return redirect(back)
-    segment = get_or_404(Segment, request.form.get("segment_id"))
+    segment = get_or_404(Segment, form_id("segment_id"))
     try:
         job = services.connect_segment(segment, sequence, current_user.id)
     except ServiceError as error:
@@ -262,7 +268,7 @@ def disconnect(enrollment_id: int):
 @bp.post("/enrollments/<int:enrollment_id>/assign")
 @requires(Role.SEQUENCE_MANAGER, sequences=True)
 def assign(enrollment_id: int):
-    seller_id = parse_id(request.form.get("seller_id"))
+    seller_id = form_id("seller_id")
     return _enrollment_action(enrollment_id, lambda e: services.assign(e, seller_id),
                               "Seller assigned; the sequence has started.")
 
@@ -281,7 +287,7 @@ def settle_uncertain(step_run_id: int):
     default = url_for("engine.connected", sequence_id=run.sequence_id, status=queries.UNCERTAIN)
     if not _checked():
         return _back(default)
-    action = request.form.get("action") or ""
+    action = form_text("action", 100)
     if action not in UNCERTAIN_DONE:
         flash("Choose “Resend” or “Mark as sent”; nothing changed.", "error")
         return _back(default)
