@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from saas.auth.models import Role, User
 from saas.engine import activities
-from saas.engine.models import StepRun, StepRunStatus
+from saas.engine.models import Enrollment, EnrollmentStatus, StepRun, StepRunStatus
 from saas.errors import ServiceError
 from saas.extensions import db
 from saas.records.models import Record
@@ -31,6 +31,22 @@ ALREADY_DONE = "This activity was already done: nothing changed."
 class AlreadyDone(ServiceError):
     def __init__(self):
         super().__init__(ALREADY_DONE)
+
+
+MOVES_ON = "The record moves on to its next step."
+AFTER_END = {
+    EnrollmentStatus.COMPLETED.value: "That was the last step: the sequence is completed for "
+                                      "this record.",
+    EnrollmentStatus.EXITED.value: "The record has left the sequence.",
+    EnrollmentStatus.DISCONNECTED.value: "The record is disconnected from the sequence.",
+}
+
+
+def what_next(enrollment_id: int) -> str:
+    """After an activity: what became of the record's sequence (read after the commit)."""
+    status = db.session.execute(select(Enrollment.status).where(
+        Enrollment.id == enrollment_id)).scalar_one_or_none()
+    return AFTER_END.get(status or "", MOVES_ON)
 
 
 def is_manager(user) -> bool:

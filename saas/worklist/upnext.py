@@ -51,6 +51,8 @@ class Done:
 
     @property
     def label(self) -> str:
+        if self.run.outcome == "wait_skipped":
+            return "Skipped"  # a wait the seller ended early: "Skipped by Sam Seller"
         if self.run.status == StepRunStatus.COMPLETED.value and self.run.outcome in CALL_OUTCOMES:
             return CALL_OUTCOMES[self.run.outcome]
         if self.run.status == StepRunStatus.COMPLETED.value and self.run.outcome in ("yes", "no"):

@@ -30,7 +30,7 @@ def test_row_actions_without_opening_the_record(app, live_server, page, make_ten
     row = page.locator("#worklist tbody tr").filter(has_text="Ana Alpha")
     row.get_by_role("button", name="Mark complete").click()
     expect(page.locator("#worklist")).to_contain_text(
-        "Ana Alpha: Done. The record moves on to its next step.")
+        "Ana Alpha: Done. That was the last step: the sequence is completed for this record.")
     expect(tabs.get_by_role("link", name="All 2")).to_be_visible()
 
     row = page.locator("#worklist tbody tr").filter(has_text="Bob Bravo")
