@@ -7,6 +7,8 @@ import pytest
 from saas.auth.models import Tenant
 from saas.extensions import db
 from saas.messaging import crypto
+from saas.tenancy import tenant_context
+from tests.messaging import builders
 from tests.messaging.fake_providers import FakeProviders
 
 
@@ -60,3 +62,19 @@ def twilio_tenant(app, make_tenant, fake):
     configure(app, tenant.id, twilio_sid="AC" + "1" * 32, twilio_token="twilio-secret",
               twilio_from="+15005550006")
     return tenant
+
+
+@pytest.fixture
+def one_send(app, sendgrid_tenant):
+    """A lead at an automated email followed by a task: (enrollment id, email run id)."""
+
+    def connect(email="ann@example.com", specs=None):
+        with app.app_context(), tenant_context(sendgrid_tenant.id):
+            template = builders.email_template()
+            seq = builders.sequence(specs or [
+                {"type": "auto_email", "name": "Hello", "config": {"template_id": template.id}},
+                {"type": "task", "name": "Call them"}])
+            [run] = builders.connect([builders.lead(email)], seq)
+            db.session.commit()
+            return run.enrollment_id, run.id
+    return connect

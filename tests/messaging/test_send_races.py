@@ -21,26 +21,9 @@ from saas.extensions import db
 from saas.messaging import events
 from saas.templates_.models import MessageTemplate
 from saas.tenancy import tenant_context
-from tests.messaging import builders
 from tests.messaging.conftest import configure
 
 LIVE = ("open", "waiting", "pending", "sending", "unknown")
-
-
-@pytest.fixture
-def one_send(app, sendgrid_tenant):
-    """A lead at an automated email followed by a task: (enrollment id, email run id)."""
-
-    def connect(email="ann@example.com", specs=None):
-        with app.app_context(), tenant_context(sendgrid_tenant.id):
-            template = builders.email_template()
-            seq = builders.sequence(specs or [
-                {"type": "auto_email", "name": "Hello", "config": {"template_id": template.id}},
-                {"type": "task", "name": "Call them"}])
-            [run] = builders.connect([builders.lead(email)], seq)
-            db.session.commit()
-            return run.enrollment_id, run.id
-    return connect
 
 
 def elsewhere(app, tenant_id, work):
