@@ -20,111 +20,18 @@ import random
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from saas.engine import activities, clock, services
 from saas.engine.connect import connect_many
-from saas.engine.graph import load_graph
 from saas.engine.models import Enrollment, StepRun
 from saas.engine.tick import run_tick
 from saas.extensions import db
 from saas.messaging import events
-from saas.messaging.models import OutboxMessage
 from tests.engine.factories import build_sequence
+from tests.engine.random_sequences import branch as _branch
+from tests.engine.random_sequences import check as _check
 from tests.engine.test_tick import template
-
-LIVE = ("open", "waiting", "pending", "sending")
-ENDED = ("completed", "exited", "disconnected")
-EMAIL_TYPES = ("email", "auto_email", "ab_test")
-DECISIONS = ("email_condition", "call_condition")
-
-
-def _plain(rng: random.Random, template_id: int) -> dict:
-    kind = rng.choice(["wait", "task", "call", "email", "auto_email", "update_field", "ab_test"])
-    if kind == "ab_test":
-        return {"type": "ab_test", "config": {
-            "display_name": "Subject", "split_a": 50, "metric": "opens", "ends": "auto",
-            "end_at": None, "default_version": "A",
-            "versions": {"A": {"type": rng.choice(["email", "auto_email"]), "name": "Short",
-                               "template_id": template_id},
-                         "B": {"type": "auto_email", "name": "Long",
-                               "template_id": template_id}}}}
-    if kind == "wait":
-        return {"type": "wait", "config": {"days": 0, "hours": rng.randint(1, 3)}}
-    if kind == "auto_email":
-        return {"type": "auto_email", "config": {"template_id": template_id}}
-    if kind == "email":
-        return {"type": "email", "config": {"template_id": None}}
-    if kind == "update_field":
-        return {"type": "update_field", "config": {"field": "status", "value": "contacted"}}
-    return {"type": kind}
-
-
-def _branch(rng: random.Random, template_id: int, before: list[str], depth: int) -> list[dict]:
-    """A valid branch: plain steps (never ending on a wait), then perhaps a condition whose
-    kind has its email or call step on the path before it."""
-    steps = [_plain(rng, template_id) for _ in range(rng.randint(1, 3))]
-    if steps[-1]["type"] == "wait":
-        steps.append({"type": "task"})
-    path = before + [s["type"] for s in steps]
-    choices = [kind for kind, needs in (("email_condition", EMAIL_TYPES), ("call_condition",
-                                                                           ("call",)))
-               if any(t in needs for t in path)]
-    if choices and depth < 2 and rng.random() < 0.7:
-        kind = rng.choice(choices)
-        config = ({"events": [rng.choice(["opened", "clicked"])], "match": "any",
-                   "limit_days": 0, "limit_hours": rng.randint(1, 3),
-                   "move_on_event": rng.random() < 0.5}
-                  if kind == "email_condition" else {"outcomes": ["connected"]})
-        condition = {"type": kind, "config": config}
-        for side in ("yes", "no"):
-            condition[side] = (_branch(rng, template_id, path, depth + 1)
-                               if rng.random() < 0.8 else [])
-        steps.append(condition)
-    return steps
-
-
-def _check(sequence_id: int, *, finished: bool = False) -> dict[str, int]:
-    graph = load_graph(sequence_id)
-    enrollments = db.session.execute(select(Enrollment).where(
-        Enrollment.sequence_id == sequence_id).execution_options(populate_existing=True)
-    ).scalars().all()
-    runs: dict[int, list[StepRun]] = {}
-    for run in db.session.execute(select(StepRun).where(StepRun.sequence_id == sequence_id)
-                                  .order_by(StepRun.id)).scalars():
-        runs.setdefault(run.enrollment_id, []).append(run)
-    for e in enrollments:
-        mine = runs.get(e.id, [])
-        live = [r for r in mine if r.status in LIVE]
-        where = f"enrollment {e.id} ({e.status}): {[(r.step_type, r.status) for r in mine]}"
-        if e.status in ("active", "paused"):
-            assert len(live) == 1 and live[0].step_id == e.current_step_id, where
-        else:
-            assert e.status in ENDED and not live, where
-        assert mine and mine[0].step_id == graph.first().id, where
-        for before, after in zip(mine, mine[1:], strict=False):
-            info = graph.steps[before.step_id]
-            expected = (graph.first(info.id, before.outcome) if info.type in DECISIONS
-                        else graph.after(info.id))
-            assert expected is not None and after.step_id == expected.id, where
-        if finished:
-            last = graph.steps[mine[-1].step_id]
-            assert e.status in ENDED, where
-            if e.status == "completed":
-                end = (graph.first(last.id, mine[-1].outcome) if last.type in DECISIONS
-                       else graph.after(last.id))
-                assert end is None, where
-    sends = db.session.execute(select(OutboxMessage.step_run_id, func.count())
-                               .group_by(OutboxMessage.step_run_id)).all()
-    assert all(count == 1 for _, count in sends)
-    sent = db.session.execute(select(func.count()).select_from(StepRun).where(
-        StepRun.sequence_id == sequence_id, StepRun.step_type == "auto_email",
-        StepRun.status == "sent")).scalar_one()
-    assert sent == len(sends)
-    statuses: dict[str, int] = {}
-    for e in enrollments:
-        statuses[e.status] = statuses.get(e.status, 0) + 1
-    return statuses
 
 
 def _act(rng: random.Random, sequence_id: int, seller_id: int) -> None:
