@@ -142,6 +142,7 @@ class FakeProviders:
         return None
 
     def _record(self, entry: dict, accepted: bool, step_run: str | None) -> None:
+        entry["received_at"] = time.monotonic()  # when the provider got it (this process)
         with self.lock:
             self.request_count += 1
             if self.record_bodies:
