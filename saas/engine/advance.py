@@ -151,7 +151,9 @@ def advance_from(enrollment: Enrollment, step_id: int | None, *, branch: str | N
             if outcome is None:
                 return _run(enrollment, step, "waiting", now, started_at=now,
                             due_at=wait_due(step, now, ctx.record.time_zone))
-            _decided(enrollment, step, outcome, now)
+            # due at its time limit, as the batch path writes it before deciding
+            _decided(enrollment, step, outcome, now,
+                     due_at=wait_due(step, now, ctx.record.time_zone))
             step = graph.first(step.id, outcome)
             continue
         if kind in (StepType.CALL_CONDITION, StepType.FIELD_CONDITION):

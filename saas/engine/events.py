@@ -71,6 +71,28 @@ def on_message_event(step_run_id: int, kind: str, occurred_at: datetime | None =
     return "decided" if decided else "nothing"
 
 
+def lock_for_events(step_run_ids, addresses) -> None:
+    """Before a batch of provider events is applied in one transaction: lock, in id order (the
+    one lock order), every running enrollment it may touch (those of the runs it names, and of
+    the records behind addresses it may suppress), so that two batches, or a batch and a
+    worker, never take them in opposite orders."""
+    from saas.engine.lifecycle import lock_in_order
+
+    run_ids = sorted({int(i) for i in step_run_ids})
+    ids: set[int] = set()
+    if run_ids:
+        ids |= set(db.session.execute(select(StepRun.enrollment_id).where(
+            StepRun.id.in_(run_ids))).scalars())
+    wanted = sorted({a.strip().lower() for a in addresses if a and a.strip()})
+    if wanted:
+        ids |= set(db.session.execute(
+            select(Enrollment.id).join(Record, Record.id == Enrollment.record_id)
+            .where(Enrollment.status.in_(RUNNING_STATUSES),
+                   or_(func.lower(Record.email).in_(wanted), Record.phone.in_(wanted)))
+        ).scalars())
+    lock_in_order(sorted(ids))
+
+
 def exit_enrollments_for_address(address: str, reason: str) -> int:
     """A suppressed address (unsubscribe, bounce, spam report, STOP) leaves the sequences whose
     settings exit on that reason; returns how many enrollments ended."""

@@ -126,14 +126,35 @@ def deliver(step_run_ids: list[int], token: str) -> int:
 
 
 def _postpone(chunk: list[int], token: str, until: datetime) -> None:
-    db.session.execute(
-        update(StepRun).where(id_in(StepRun.id, chunk), StepRun.status == "sending",
-                              StepRun.claim_token == token)
-        .values(status="pending", due_at=until, claim_token=None,
-                attempts=case((StepRun.attempts > 0, StepRun.attempts - 1), else_=0),
-                error=RATE_LIMITED)
-        .execution_options(synchronize_session=False))
+    """The provider said to wait: this untried chunk goes back to pending, due `until` (held
+    for a paused enrollment; cancelled for one that ended meanwhile)."""
+    runs = db.session.execute(select(StepRun.id, StepRun.enrollment_id).where(
+        id_in(StepRun.id, chunk), StepRun.status == "sending",
+        StepRun.claim_token == token)).all()
+    statuses = lock_enrollments(r.enrollment_id for r in runs)
+    now = clock.now()
+    for run in runs:
+        _back_to_pending(run.id, token, statuses.get(run.enrollment_id), until, now,
+                         RATE_LIMITED, untried=True)
     db.session.commit()
+
+
+def _back_to_pending(run_id: int, token: str, enrollment_status: str | None, due: datetime,
+                     now: datetime, error: str, *, untried: bool) -> bool:
+    """A claimed run that is to go again later: pending (held while its enrollment is paused),
+    or cancelled when the enrollment ended while it was claimed. True when it was cancelled
+    (nothing more to wait for)."""
+    if enrollment_status not in (EnrollmentStatus.ACTIVE.value, EnrollmentStatus.PAUSED.value):
+        _cas(run_id, token, status="cancelled", completed_at=now, claim_token=None,
+             error="The connection ended before the message was sent.")
+        return True
+    held = enrollment_status == EnrollmentStatus.PAUSED.value
+    values = {"status": "pending", "claim_token": None, "error": error[:2000],
+              "due_at": None if held else due, "held_due_at": due if held else None}
+    if untried:  # the attempt does not count
+        values["attempts"] = case((StepRun.attempts > 0, StepRun.attempts - 1), else_=0)
+    _cas(run_id, token, **values)
+    return False
 
 
 class _Moves:
@@ -257,7 +278,7 @@ def _write_outcomes(results: dict[int, SendResult], untried: set[int], runs: dic
     from saas.engine.uncertain import decide_from_events
 
     now = clock.now()
-    lock_enrollments(runs[i].enrollment_id for i in set(results) | untried)
+    statuses = lock_enrollments(runs[i].enrollment_id for i in set(results) | untried)
     moves, unknown, pause = _Moves(), [], None
     for run_id, result in results.items():
         run = runs[run_id]
@@ -276,7 +297,8 @@ def _write_outcomes(results: dict[int, SendResult], untried: set[int], runs: dic
         elif result.status == "retry":
             delay = backoff_seconds(run.attempts, result.retry_after)
             pause = max(pause or 0.0, result.retry_after or 0.0, delay)
-            if _retry(run, token, result.error or "retry", now, delay):
+            if _retry(run, token, result.error or "retry", now, delay,
+                      statuses.get(run.enrollment_id)):
                 moves.add(run)
         elif _cas(run.id, token, status="failed", completed_at=now, claim_token=None,
                   error=(result.error or "The provider refused the message.")[:2000]):
@@ -284,23 +306,23 @@ def _write_outcomes(results: dict[int, SendResult], untried: set[int], runs: dic
     spread = min(1.0, max(pause or 0.0, 0.05))  # spread the restart a little
     for run_id in untried:  # not tried: the provider asked us to wait
         run = runs[run_id]
-        _cas(run.id, token, status="pending", claim_token=None, error=RATE_LIMITED,
-             attempts=max(0, (run.attempts or 1) - 1),
-             due_at=now + timedelta(seconds=(pause or 0.0)
-                                    + random.uniform(0, spread)))  # noqa: S311
+        due = now + timedelta(seconds=(pause or 0.0) + random.uniform(0, spread))  # noqa: S311
+        _back_to_pending(run.id, token, statuses.get(run.enrollment_id), due, now,
+                         RATE_LIMITED, untried=True)
     moves.apply(graphs, now)
     decide_from_events(unknown, now)  # an event that came before the outcome decides now
     db.session.commit()
     return sent, (now + timedelta(seconds=pause) if pause is not None else None)
 
 
-def _retry(run, token: str, reason: str, now, delay: float) -> bool:
+def _retry(run, token: str, reason: str, now, delay: float,
+           enrollment_status: str | None) -> bool:
     """Pending again later; `failed` after SEND_MAX_ATTEMPTS (True: it moves on)."""
     limit = int(_setting("SEND_MAX_ATTEMPTS", 6))
     if (run.attempts or 0) >= limit:
         return _cas(run.id, token, status="failed", completed_at=now, claim_token=None,
                     error=f"Gave up after {run.attempts} attempts; last: {reason}"[:2000])
-    error = f"Attempt {run.attempts} not accepted ({reason}); retrying."
-    _cas(run.id, token, status="pending", due_at=now + timedelta(seconds=delay),
-         claim_token=None, error=error[:2000])
+    _back_to_pending(run.id, token, enrollment_status, now + timedelta(seconds=delay), now,
+                     f"Attempt {run.attempts} not accepted ({reason}); retrying.",
+                     untried=False)
     return False

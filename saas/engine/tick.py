@@ -228,10 +228,10 @@ def _rounds(tenant_ids: list[int], per_tenant: int, budget: float, started: floa
                 continue
             for key, value in counts.items():
                 totals[key] += value
-            # A batch that moved records on may have made new work due at once (a send after
-            # a wait): such a tenant gets another round; one that found nothing is done.
-            if counts["claimed"] == 0 or (counts["claimed"] < per_tenant
-                                          and not counts["transitions"] + counts["sends"]):
+            # A batch that moved records on (a failed send too) may have made new work due at
+            # once: such a tenant gets another round; one whose claims were all deferred, or
+            # that found nothing, is done.
+            if counts["claimed"] == counts["deferred"]:
                 busy.discard(tenant_id)
     return totals
 

@@ -86,12 +86,30 @@ def sendgrid_events():
         payload = payload_checks.sendgrid_events(raw)
     except payload_checks.Unreadable as unreadable:
         return _refuse(400, str(unreadable))
+    _lock_enrollments_of(payload)
     recorded = 0
     for item in payload:
         if _sendgrid_event(item):
             recorded += 1
     db.session.commit()
     return Response(json.dumps({"recorded": recorded}), 200, mimetype="application/json")
+
+
+def _lock_enrollments_of(payload: list[dict]) -> None:
+    """The batch is one transaction: lock every enrollment it may touch first, in id order."""
+    from saas.engine.events import lock_for_events
+
+    runs, addresses = [], []
+    for item in payload:
+        if str(item.get("tenant_id", g.tenant.id)) == str(g.tenant.id):
+            value = item.get("step_run_id")
+            if isinstance(value, int) or (isinstance(value, str) and value.isascii()
+                                          and value.isdigit() and len(value) < 19):
+                runs.append(int(value))
+        if SENDGRID_KINDS.get(str(item.get("event"))) in ("bounce", "dropped", "spamreport",
+                                                           "unsubscribe"):
+            addresses.append(str(item.get("email") or ""))
+    lock_for_events(runs, addresses)
 
 
 def _sendgrid_event(item: dict) -> bool:
