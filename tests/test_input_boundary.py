@@ -7,12 +7,11 @@ import base64
 import json
 import logging
 
-from sqlalchemy import func, select
+from sqlalchemy import Integer, cast, func, literal, select
 
 from saas.extensions import db
 from saas.imports.models import ImportJob
 from saas.messaging.models import OutboxMessage
-from saas.records.custom_fields import add_custom_field
 from saas.records.models import Record
 from saas.sequences.models import Sequence, Step
 from saas.tenancy import tenant_context
@@ -74,17 +73,18 @@ def test_a_real_cursor_still_turns_the_page(admin_client, admin, add_records):
 
 
 def test_a_database_error_the_boundary_missed_is_a_400_logged_with_the_request_id(
-        app, admin_client, admin, caplog):
-    """A custom number field holding text (as an old import could leave it) makes PostgreSQL
-    refuse the cast: the safety net answers 400, rolls back and logs the request id."""
-    def setup():
-        add_custom_field(record_type="lead", label="Score", kind="number")
-        db.session.add(Record(record_type="lead", last_name="Odd", status="new",
-                              custom={"score": "abc"}))
-    _in(app, admin, setup)
+        app, admin_client, admin, caplog, monkeypatch):
+    """A value the boundary let through and the database refuses (here the list's count runs a
+    cast PostgreSQL refuses, standing for any missed case): the safety net answers 400, rolls
+    back and logs the request id."""
+    from saas.records import queries
+
+    def refused_by_the_database(query):
+        return db.session.execute(select(cast(literal("abc"), Integer))).scalar_one()
+
+    monkeypatch.setattr(queries, "count_capped", refused_by_the_database)
     caplog.set_level(logging.WARNING, logger="saas.web.errors")
-    response = admin_client.get("/acme/leads?f=custom.score&op=gt&v=5",
-                                headers={"X-Request-ID": "probe-42"})
+    response = admin_client.get("/acme/leads/count", headers={"X-Request-ID": "probe-42"})
     assert response.status_code == 400
     assert "could not be used" in response.get_data(as_text=True)
     assert response.headers["X-Request-ID"] == "probe-42"

@@ -9,8 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import Boolean, Numeric, case, cast, func, literal, select
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.functions import FunctionElement
 
 from saas.extensions import db
 from saas.records.models import (
@@ -22,6 +24,38 @@ from saas.records.models import (
     Record,
     RecordType,
 )
+
+# A number written as text ("12", " 4.5 "), as a field created as text then as a number leaves
+# it: at most 30 digits either side of the point, no exponent (a cast can never overflow).
+NUMERIC_TEXT = r"^\s*[-+]?([0-9]{1,30}(\.[0-9]{0,30})?|\.[0-9]{1,30})\s*$"
+
+
+class _HoldsNumber(FunctionElement):
+    """Whether the JSON document's member `key` holds a number: a JSON number, or text that
+    reads as one (NUMERIC_TEXT). Arguments: (document, key)."""
+
+    type = Boolean()
+    inherit_cache = True
+    name = "holds_number"
+
+
+@compiles(_HoldsNumber, "postgresql")
+def _holds_number_postgresql(element, compiler, **kw):
+    document, key = (compiler.process(c, **kw) for c in element.clauses)
+    pattern = f"'{NUMERIC_TEXT}'"  # a constant with no quote or percent sign: inlined
+    kind = f"jsonb_typeof({document} -> {key})"
+    return (f"({kind} = 'number' OR ({kind} = 'string' "
+            f"AND ({document} ->> {key}) ~ {pattern}))")
+
+
+@compiles(_HoldsNumber)
+def _holds_number_sqlite(element, compiler, **kw):
+    document, key = (compiler.process(c, **kw) for c in element.clauses)
+    path = f"'$.\"' || {key} || '\"'"
+    kind, text = f"json_type({document}, {path})", f"trim(json_extract({document}, {path}))"
+    return (f"({kind} IN ('integer', 'real') OR ({kind} = 'text' AND {text} <> '' "
+            f"AND {text} NOT GLOB '*[^0-9.+-]*'))")
+
 
 TEXT, EMAIL, PHONE, NUMBER, DATE, DATETIME, CHOICE, OWNER, COUNTRY, TIMEZONE = (
     "text", "email", "phone", "number", "date", "datetime", "choice", "owner", "country",
@@ -51,7 +85,11 @@ class Field:
         """The SQL expression holding this field's value."""
         if self.custom:
             if self.kind == NUMBER:
-                return Record.custom[self.custom_key].as_float()
+                # Only a number is cast: text in a number field ("abc") matches nothing
+                # instead of making the database refuse the whole query.
+                return case((_HoldsNumber(Record.custom, literal(self.custom_key)),
+                             cast(Record.custom[self.custom_key].as_string(), Numeric)),
+                            else_=None)
             return Record.custom[self.custom_key].as_string()
         return getattr(Record, self.key)
 
