@@ -18,7 +18,7 @@ person is told ("This connection has ended").
 The tick's claim takes a run and its enrollment together with SKIP LOCKED, so it never waits
 for a lock a person or a webhook holds. Seller actions (`activities._lock`), pause, resume and
 disconnect (`services`), exits (`lifecycle.end_enrollments`), provider events
-(`saas.engine.events`, `saas.messaging.reconcile`), send outcomes (`sends`) and stale leases
+(`saas.engine.events`, `saas.engine.uncertain`), send outcomes (`sends`) and stale leases
 (`uncertain.recover_stale`) all follow it. No provider is called while a lock is held or a
 transaction is open (`sends`).
 
@@ -46,6 +46,12 @@ def _engine_doctor() -> None:
     periodic()
 
 
-for _task in (_engine_tick, _engine_doctor):
+def _resend_silent_unknowns() -> None:
+    from saas.engine.uncertain import resend_all_tenants
+
+    resend_all_tenants()
+
+
+for _task in (_engine_tick, _engine_doctor, _resend_silent_unknowns):
     if _task not in TICK_TASKS:
         TICK_TASKS.append(_task)

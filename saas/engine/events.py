@@ -16,6 +16,7 @@ from saas.engine.bulk import decide_email_conditions
 from saas.engine.graph import EMAIL_TYPES, load_graph
 from saas.engine.lifecycle import end_enrollments
 from saas.engine.models import RUNNING_STATUSES, Enrollment, EnrollmentStatus, StepRun
+from saas.engine.uncertain import mark_reconciled  # noqa: F401 - called by the messaging floor
 from saas.extensions import db
 from saas.records.models import Record
 from saas.sequences.models import Sequence, StepType

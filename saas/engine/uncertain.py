@@ -7,6 +7,7 @@
 - `recover_stale(tenant_id)`: a run still `sending` after its lease (the worker died): `sent` if
   the outbox has it or an event proves it; `pending` again when nothing could have left (the
   outbox provider); else `unknown`.
+- `mark_reconciled(run, kind)`: a provider event for an `unknown` run settles it at once.
 - `resend_silent_unknowns(tenant_id)`: an `unknown` run is sent again by itself only when the
   tenant's provider reports events through signed webhooks (SendGrid with its verification key;
   Twilio's signed status callbacks) and none came within `UNKNOWN_RESEND_AFTER`. Without an event
@@ -21,7 +22,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import exists, func, select, update
 
-from saas.engine import clock
+from saas.engine import clock, hooks
 from saas.engine.graph import GraphCache
 from saas.engine.models import StepRun
 from saas.engine.sql import id_in
@@ -68,6 +69,25 @@ def decide_from_events(run_ids: list[int], now: datetime | None = None) -> int:
         .execution_options(synchronize_session=False)).all()
     _move_on(rows, now)
     return len(rows)
+
+
+def mark_reconciled(step_run: StepRun, kind: str, message_id: str | None = None) -> bool:
+    """A provider event (`kind`, already stored) names this run: if it is `unknown`, it is
+    `sent` and its enrollment moves on; a run still `sending` is decided when its outcome is
+    written (decide_from_events)."""
+    from saas.engine.sends import lock_enrollments
+
+    hooks.at("before_reconcile", run_id=step_run.id, kind=kind)
+    lock_enrollments([step_run.enrollment_id])  # the one lock order: enrollment, then its runs
+    decided = decide_from_events([step_run.id], clock.now()) == 1
+    if decided and message_id:
+        db.session.execute(update(StepRun).where(StepRun.id == step_run.id,
+                                                 StepRun.provider_message_id.is_(None))
+                           .values(provider_message_id=message_id)
+                           .execution_options(synchronize_session=False))
+    if decided:
+        db.session.expire(step_run)
+    return decided
 
 
 def recover_stale(tenant_id: int) -> int:

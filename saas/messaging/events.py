@@ -77,12 +77,10 @@ def record(*, kind: str, provider: str, provider_event_id: str | None,
 
 def reconcile(step_run: StepRun, kind: str, data: dict) -> bool:
     """An `unknown` run the provider did take: mark it sent and move its enrollment on."""
-    from saas.messaging.reconcile import mark_reconciled
-
-    return mark_reconciled(step_run, kind, data.get("provider_message_id"))
+    return _engine("mark_reconciled", step_run, kind, data.get("provider_message_id"))
 
 
-def _engine(name: str, *args) -> None:
+def _engine(name: str, *args):
     from saas.engine import events as engine_events
 
-    getattr(engine_events, name)(*args)
+    return getattr(engine_events, name)(*args)

@@ -31,7 +31,7 @@ def main() -> None:
     stop = os.environ["SOAK_STOP_FILE"]
     deadline = time.monotonic() + float(os.environ.get("SOAK_MAX_SECONDS", "300"))
     from saas.engine.tick import run_tick
-    from saas.messaging.reconcile import resend_all_tenants
+    from saas.engine.uncertain import resend_all_tenants
 
     with app.app_context():
         while time.monotonic() < deadline and not os.path.exists(stop):

@@ -15,8 +15,8 @@ from sqlalchemy import select
 from saas.auth.models import Role
 from saas.engine.connect import connect_many
 from saas.engine.models import StepRun
+from saas.engine.uncertain import resend_all_tenants
 from saas.extensions import db
-from saas.messaging.reconcile import resend_all_tenants
 from saas.tenancy import tenant_context
 from tests.messaging import builders
 from tests.messaging.conftest import configure

@@ -13,9 +13,9 @@ from sqlalchemy import select
 from saas.engine import clock
 from saas.engine.models import Enrollment, StepRun
 from saas.engine.tick import run_tick
+from saas.engine.uncertain import resend_all_tenants
 from saas.extensions import db
 from saas.messaging import tracking
-from saas.messaging.reconcile import resend_all_tenants
 from saas.messaging.suppression import suppress
 from saas.tenancy import tenant_context
 from tests.messaging import builders
