@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, Index, String, Text
+from sqlalchemy import JSON, DateTime, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from saas.extensions import db
@@ -13,10 +13,14 @@ from saas.records.models import BigId
 from saas.tenancy import TenantScoped
 from saas.timeutil import utcnow
 
+# A message event that still has its payload (retention blanks it, keeping kind and time).
+EVENT_PAYLOAD = "address IS NOT NULL OR url IS NOT NULL OR CAST(data AS TEXT) <> '{}'"
+
 
 class OutboxMessage(TenantScoped, db.Model):
     __tablename__ = "outbox_message"
-    __table_args__ = (Index("ix_outbox_message_tenant_id_id", "tenant_id", "id"),)
+    __table_args__ = (Index("ix_outbox_message_tenant_id_id", "tenant_id", "id"),
+                      Index("ix_outbox_message_created", "tenant_id", "created_at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     channel: Mapped[str] = mapped_column(String(8), default="email")
@@ -41,6 +45,9 @@ class MessageEvent(TenantScoped, db.Model):
         Index("uq_message_event_provider_id", "tenant_id", "provider_event_id", unique=True),
         Index("ix_message_event_step_run", "tenant_id", "step_run_id", "kind"),
         Index("ix_message_event_occurred", "tenant_id", "occurred_at"),
+        # Retention: the events whose payload is still there, by age (blanked ones leave it).
+        Index("ix_message_event_payload", "tenant_id", "occurred_at",
+              postgresql_where=text(EVENT_PAYLOAD), sqlite_where=text(EVENT_PAYLOAD)),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

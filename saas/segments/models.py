@@ -71,6 +71,10 @@ class SegmentEvent(TenantScoped, db.Model):
         Index("ix_segment_event_pending_tenant", "tenant_id", "id",
               postgresql_where=text("consumed_at IS NULL"),
               sqlite_where=text("consumed_at IS NULL")),
+        # Retention (saas/admin/retention.py): consumed events by age, per tenant.
+        Index("ix_segment_event_consumed", "tenant_id", "consumed_at",
+              postgresql_where=text("consumed_at IS NOT NULL"),
+              sqlite_where=text("consumed_at IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
