@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, String, text
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from saas.engine.models import StepRun
 from saas.extensions import db
 from saas.tenancy import TenantScoped
 from saas.timeutil import utcnow
@@ -28,12 +27,3 @@ class AuditEvent(TenantScoped, db.Model):
     details: Mapped[dict] = mapped_column(JSON, default=dict)
     ip: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-
-
-# A finished step run that still has a seller's notes or an error, by the time it finished: the
-# retention job (saas/admin/retention.py) blanks them after the tenant's `step_run_detail` days.
-# An index on the engine's table, declared here beside the only code that reads it.
-FINISHED_WITH_DETAIL = ("status IN ('completed', 'sent', 'skipped', 'cancelled') "
-                        "AND (notes IS NOT NULL OR error IS NOT NULL)")
-Index("ix_step_run_detail", StepRun.tenant_id, StepRun.completed_at,
-      postgresql_where=text(FINISHED_WITH_DETAIL), sqlite_where=text(FINISHED_WITH_DETAIL))

@@ -56,9 +56,9 @@ from sqlalchemy import (
 )
 
 from saas.admin import audit
-from saas.admin.models import FINISHED_WITH_DETAIL, AuditEvent
+from saas.admin.models import AuditEvent
 from saas.auth.models import Tenant
-from saas.engine.models import StepRun
+from saas.engine.models import FINISHED_WITH_DETAIL, StepRun
 from saas.errors import ServiceError
 from saas.extensions import db, get_redis
 from saas.messaging.models import EVENT_PAYLOAD, MessageEvent, OutboxMessage

@@ -87,6 +87,8 @@ DUE_STATUSES = (StepRunStatus.WAITING.value, StepRunStatus.PENDING.value)
 
 
 SNOOZED = "status = 'open' AND snoozed_until IS NOT NULL"
+FINISHED_WITH_DETAIL = ("status IN ('completed', 'sent', 'skipped', 'cancelled') "
+                        "AND (notes IS NOT NULL OR error IS NOT NULL)")
 
 
 class StepRun(TenantScoped, db.Model):
@@ -119,6 +121,11 @@ class StepRun(TenantScoped, db.Model):
         Index("ix_step_run_message", "provider_message_id",
               postgresql_where=text("provider_message_id IS NOT NULL"),
               sqlite_where=text("provider_message_id IS NOT NULL")),
+        # Finished runs that still hold a seller's notes or an error, by when they finished:
+        # the retention job (saas/admin/retention.py) blanks them after the tenant's days.
+        Index("ix_step_run_detail", "tenant_id", "completed_at",
+              postgresql_where=text(FINISHED_WITH_DETAIL),
+              sqlite_where=text(FINISHED_WITH_DETAIL)),
     )
 
     # No foreign keys (as for enrollments): the engine writes a step run for an enrollment it
