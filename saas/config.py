@@ -26,7 +26,7 @@ ENV_VARS = frozenset({
     "MESSAGING_ENCRYPTION_KEY", "SENDGRID_BASE_URL", "TWILIO_BASE_URL", "PROVIDER_TIMEOUT_SECONDS",
     "PUBLIC_URL", "UNKNOWN_RESEND_AFTER", "SEND_MAX_ATTEMPTS", "SEND_RETRY_BASE_SECONDS",
     "SEND_RETRY_MAX_SECONDS", "SEND_CONCURRENCY", "SEND_CHUNK", "WEBHOOK_MAX_AGE_SECONDS",
-    "TRUSTED_PROXIES",
+    "TRUSTED_PROXIES", "SENDS_OFF_TICK",
 })
 
 # Sending and webhook tuning (numbers; seconds unless said): the resend window of uncertain
@@ -92,7 +92,10 @@ class Settings:
     tick_seconds: int
     engine_tick_workers: int  # PostgreSQL backends a tick keeps busy (its threads)
     worker_log_level: str
-    rq_queues: tuple[str, ...] = field(default=("default",))
+    rq_queues: tuple[str, ...] = field(default=("default", "sends"))
+    # Automated emails and texts go out in send jobs on the `sends` queue, one per tenant at a
+    # time, instead of inside the tick (tests run them in the tick unless they say otherwise).
+    sends_off_tick: bool = True
     # Messaging: a Fernet key for provider API keys at rest (empty: saving a key is refused
     # outside development/test), the providers' base URLs (tests point them at a local server)
     # and the timeout every provider call carries.
@@ -133,6 +136,7 @@ class Settings:
             "TICK_SECONDS": self.tick_seconds,
             "ENGINE_TICK_WORKERS": self.engine_tick_workers,
             "RQ_QUEUES": self.rq_queues,
+            "SENDS_OFF_TICK": self.sends_off_tick,
             "WORKER_LOG_LEVEL": self.worker_log_level,
             "WTF_CSRF_TIME_LIMIT": None,
             "MAX_CONTENT_LENGTH": 64 * 1024 * 1024,
@@ -244,6 +248,7 @@ def load(env: dict | None = None) -> Settings:
         tick_seconds=_int(env, "TICK_SECONDS", 5),
         engine_tick_workers=_int(env, "ENGINE_TICK_WORKERS", 2),
         worker_log_level=env.get("WORKER_LOG_LEVEL", "WARNING"),
+        sends_off_tick=_bool(env, "SENDS_OFF_TICK", app_env != "test"),
         messaging_encryption_key=encryption_key,
         sendgrid_base_url=env.get("SENDGRID_BASE_URL") or "https://api.sendgrid.com",
         twilio_base_url=env.get("TWILIO_BASE_URL") or "https://api.twilio.com",

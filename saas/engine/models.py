@@ -102,6 +102,10 @@ class StepRun(TenantScoped, db.Model):
         Index("ix_step_run_tenant_due", "tenant_id", "due_at", postgresql_where=text(
             "status IN ('waiting', 'pending')"),
             sqlite_where=text("status IN ('waiting', 'pending')")),
+        # The send jobs: due automated sends per tenant (a paused one's is held: due_at NULL).
+        Index("ix_step_run_tenant_sends", "tenant_id", "due_at",
+              postgresql_where=text("status = 'pending' AND due_at IS NOT NULL"),
+              sqlite_where=text("status = 'pending' AND due_at IS NOT NULL")),
         # Sends left `sending` by a dead worker.
         Index("ix_step_run_sending", "tenant_id", "started_at",
               postgresql_where=text("status = 'sending'"),

@@ -3,8 +3,10 @@
 Per round, every tenant with due work gets one batch of at most `per_tenant` rows (so one
 tenant's million due rows never starve another's ten), claimed with FOR UPDATE SKIP LOCKED on
 PostgreSQL (an immediate transaction on SQLite): two ticks running at once never take the same
-row. Each batch is processed inside `tenant_context(tenant)` with set-based SQL and committed;
-automated sends are claimed (pending -> sending, committed) and handed to `sends.deliver`.
+row. Each batch is processed inside `tenant_context(tenant)` with set-based SQL and committed.
+Automated sends go out in send jobs, one per tenant (`saas.engine.send_jobs`, SENDS_OFF_TICK,
+the default outside tests): the tick only enqueues them. In tests (and with SENDS_OFF_TICK off)
+the tick claims them itself (pending -> sending, committed) and hands them to `sends.deliver`.
 Rounds repeat until nothing is due or the time budget is spent. Only tenants with work are
 visited (`tenants_with_work`, index-backed): idle tenants cost a tick nothing. On PostgreSQL the
 rounds run in ENGINE_TICK_WORKERS threads (default 2), each with its own connection: one tick
@@ -31,6 +33,7 @@ from saas.engine.graph import GraphCache
 from saas.engine.models import Enrollment, StepRun
 from saas.engine.parallel import database_workers, in_own_session
 from saas.engine.segment_feed import consume_segment_events
+from saas.engine.send_jobs import enqueue_due, off_tick
 from saas.engine.sends import deliver, new_token
 from saas.engine.sql import id_in
 from saas.engine.tick_work import tenants_with_work, work_by_kind  # noqa: F401
@@ -56,7 +59,8 @@ def claim_due(tenant_id: int, now: datetime, limit: int) -> list:
     stmt = (select(StepRun.id, StepRun.enrollment_id, StepRun.step_id, StepRun.sequence_id,
                    StepRun.status, StepRun.step_type)
             .join(Enrollment, Enrollment.id == StepRun.enrollment_id)
-            .where(StepRun.tenant_id == tenant_id, StepRun.status.in_(("waiting", "pending")),
+            .where(StepRun.tenant_id == tenant_id,
+                   StepRun.status.in_(("waiting",) if off_tick() else ("waiting", "pending")),
                    StepRun.due_at <= now, Enrollment.status == "active")
             .order_by(StepRun.due_at).limit(limit))
     if not _is_sqlite():
@@ -74,7 +78,7 @@ WITH claimed AS (
     SELECT sr.id, sr.enrollment_id, sr.step_id, sr.sequence_id, sr.status, sr.step_type
     FROM step_run sr JOIN enrollment e ON e.id = sr.enrollment_id
     WHERE sr.tenant_id = :tenant AND sr.status IN ('waiting', 'pending')
-      AND sr.due_at <= :now AND e.status = 'active'
+      AND sr.due_at <= :now AND e.status = 'active' AND (:sends OR sr.status = 'waiting')
     ORDER BY sr.due_at LIMIT :limit
     FOR UPDATE OF sr, e SKIP LOCKED
 ), expired AS (
@@ -91,8 +95,8 @@ FROM claimed LEFT JOIN expired ON expired.id = claimed.id
 def _claim(tenant_id: int, now: datetime, limit: int) -> list:
     if _is_sqlite():
         return claim_due(tenant_id, now, limit)
-    return db.session.execute(CLAIM_AND_EXPIRE,
-                              {"tenant": tenant_id, "now": now, "limit": limit}).all()
+    return db.session.execute(CLAIM_AND_EXPIRE, {"tenant": tenant_id, "now": now,
+                                                 "limit": limit, "sends": not off_tick()}).all()
 
 
 def process_batch(tenant_id: int, now: datetime, limit: int, graphs: GraphCache) -> dict:
@@ -154,7 +158,7 @@ def run_tick(*, budget_seconds: float | None = None, per_tenant: int | None = No
     workers = database_workers(workers)
     started = time.monotonic()
     totals = {"claimed": 0, "transitions": 0, "sends": 0, "deferred": 0, "connected": 0,
-              "recovered": 0, "rounds": 0, "failed_tenants": 0, "skipped": 0}
+              "recovered": 0, "rounds": 0, "failed_tenants": 0, "skipped": 0, "send_jobs": 0}
     with tick_lease() as held:
         if not held:  # another tick is running: one at a time
             totals["skipped"] = 1
@@ -162,6 +166,8 @@ def run_tick(*, budget_seconds: float | None = None, per_tenant: int | None = No
         kinds = work_by_kind(clock.now())
         db.session.rollback()
         _upkeep(kinds, totals, budget, started)
+        if off_tick():  # sends go out in their own jobs, one per tenant
+            totals["send_jobs"] = enqueue_due(clock.now())
         tenant_ids = rotated(sorted(kinds.get("due", ())))
         _run_rounds(tenant_ids, per_tenant, workers, budget, started, totals)
     db.session.remove()

@@ -1,0 +1,131 @@
+"""Sending off the tick (SENDS_OFF_TICK): the tick moves sequences on and only enqueues a send
+job per tenant; the job claims and delivers that tenant's sends. A slow provider of one tenant
+never delays another's steps, a lost job costs nothing (the next tick enqueues it again), and a
+tenant never has two send jobs at once."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from rq import Queue
+from sqlalchemy import select
+
+from saas.engine import clock
+from saas.engine.models import StepRun
+from saas.engine.send_jobs import QUEUE, enqueue_sends, job_id, send_due
+from saas.engine.tick import run_tick
+from saas.extensions import db
+from saas.tenancy import tenant_context
+from tests.messaging import builders
+from worker.runner import AppWorker
+
+
+@pytest.fixture
+def off_tick(app):
+    app.config["SENDS_OFF_TICK"] = True
+    yield
+    app.config["SENDS_OFF_TICK"] = False
+
+
+def _connect(app, tenant_id, emails, specs=None):
+    with app.app_context(), tenant_context(tenant_id):
+        template = builders.email_template()
+        seq = builders.sequence(specs or [
+            {"type": "auto_email", "config": {"template_id": template.id}},
+            {"type": "task", "name": "Call them"}])
+        runs = builders.connect([builders.lead(e) for e in emails], seq)
+        db.session.commit()
+        return [r.id for r in runs]
+
+
+def _statuses(app, tenant_id):
+    with app.app_context(), tenant_context(tenant_id):
+        return sorted(db.session.execute(select(StepRun.step_type, StepRun.status)).all())
+
+
+def _work(app, redis_conn):
+    AppWorker([Queue(QUEUE, connection=redis_conn)], connection=redis_conn,
+              app=app).work(burst=True)
+
+
+def test_the_tick_enqueues_and_the_send_job_delivers(app, off_tick, sendgrid_tenant, fake,
+                                                     redis_conn):
+    _connect(app, sendgrid_tenant.id, ["ann@example.com", "bob@example.com"])
+    with app.app_context():
+        totals = run_tick()
+    assert totals["send_jobs"] == 1 and totals["sends"] == 0
+    assert fake.emails() == []  # no provider call inside the tick
+    assert _statuses(app, sendgrid_tenant.id) == [("auto_email", "pending")] * 2
+    with app.app_context():  # while the job is queued, the next tick adds none
+        assert run_tick()["send_jobs"] == 0
+    _work(app, redis_conn)
+    assert len(fake.emails()) == 2
+    assert _statuses(app, sendgrid_tenant.id) == [("auto_email", "sent")] * 2 + [
+        ("task", "open")] * 2
+
+
+def test_a_job_lost_with_redis_is_enqueued_again_and_sends_once(app, off_tick, sendgrid_tenant,
+                                                                fake, redis_conn):
+    _connect(app, sendgrid_tenant.id, ["ann@example.com"])
+    with app.app_context():
+        assert run_tick()["send_jobs"] == 1
+    redis_conn.flushdb()  # the job is gone; nothing was claimed
+    assert _statuses(app, sendgrid_tenant.id) == [("auto_email", "pending")]
+    with app.app_context():
+        assert run_tick()["send_jobs"] == 1
+    _work(app, redis_conn)
+    _work(app, redis_conn)
+    assert len(fake.emails()) == 1
+
+
+def test_a_slow_provider_of_one_tenant_does_not_delay_anothers_steps(
+        app, off_tick, sendgrid_tenant, make_tenant, make_user, add_records, fake, redis_conn):
+    """Tenant A's provider answers after its timeout for every message; tenant B has waits that
+    fall due. The tick moves B on at once, without calling A's provider."""
+    from saas.auth.models import Role
+    from saas.engine.connect import connect_many
+    from tests.engine.factories import build_sequence
+
+    fake.set_failure_rate(1.0, ("timeout",))
+    _connect(app, sendgrid_tenant.id, [f"a{i}@example.com" for i in range(20)])
+    other = make_tenant("calm")
+    ids = add_records(other, 5, owner_id=make_user(other, roles=[Role.SELLER]).id)
+    with app.app_context(), tenant_context(other.id):
+        seq = build_sequence([{"type": "wait", "config": {"hours": 1}}, {"type": "task"}])
+        connect_many(ids, seq.lineage_id)
+        db.session.commit()
+    with app.app_context():
+        clock.move_forward(timedelta(hours=2))
+        totals = run_tick()
+    assert totals["transitions"] == 5 and totals["send_jobs"] == 1
+    assert fake.request_count == 0  # A's slow provider was not called in the tick
+    assert _statuses(app, other.id) == [("task", "open")] * 5 + [("wait", "completed")] * 5
+
+
+def test_one_send_job_per_tenant(app, off_tick, sendgrid_tenant, redis_conn):
+    with app.app_context():
+        assert enqueue_sends([sendgrid_tenant.id, sendgrid_tenant.id]) == 1
+        assert enqueue_sends([sendgrid_tenant.id]) == 0
+        queue = Queue(QUEUE, connection=redis_conn)
+        assert queue.job_ids == [job_id(sendgrid_tenant.id)]
+
+
+def test_the_send_job_leaves_paused_connections_and_settles_what_cannot_be_made(
+        app, off_tick, sendgrid_tenant, fake):
+    """The job claims only active connections' due sends (a paused one's is held, out of its
+    reach); a message that cannot be made fails with its reason and the sequence goes on."""
+    from saas.engine import services
+    from saas.engine.models import Enrollment
+
+    _connect(app, sendgrid_tenant.id, ["ann@example.com", "bob@example.com"],
+             specs=[{"type": "auto_email", "config": {"template_id": None}},
+                    {"type": "task", "name": "Call them"}])
+    with app.app_context(), tenant_context(sendgrid_tenant.id):
+        services.pause(db.session.execute(select(Enrollment).order_by(Enrollment.id)
+                                          ).scalars().first())
+    with app.app_context():
+        totals = send_due(sendgrid_tenant.id, budget=5)
+    assert totals["claimed"] == 1 and fake.emails() == []
+    assert _statuses(app, sendgrid_tenant.id) == [("auto_email", "failed"),
+                                                  ("auto_email", "pending"), ("task", "open")]
