@@ -101,10 +101,12 @@ def register_security(app: Flask) -> None:
 def register_templates(app: Flask) -> None:
     from saas.auth.models import Role
     from saas.records.fields import sequence_settable
+    from saas.web import dates
 
     app.jinja_env.globals["Role"] = Role
     app.jinja_env.globals["sequence_settable"] = sequence_settable
     app.jinja_env.globals["has_endpoint"] = lambda name: name in app.view_functions
+    dates.register(app)
 
 
 def register_errorhandlers(app: Flask) -> None:

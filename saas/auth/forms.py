@@ -1,6 +1,6 @@
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, StringField
-from wtforms.validators import DataRequired, Email, EqualTo, Length, Regexp
+from wtforms import EmailField, HiddenField, PasswordField, StringField
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, Regexp
 
 from saas.auth.services import SLUG_RE
 
@@ -43,6 +43,8 @@ class LoginForm(FlaskForm):
                        render_kw={"autofocus": True, "autocomplete": "username"})
     password = PasswordField("Password", validators=[DataRequired()],
                              render_kw={"autocomplete": "current-password"})
+    # Filled by static/js/browser-zone.js: the zone for a user who never chose one.
+    browser_time_zone = HiddenField(validators=[Optional(), Length(max=64)])
 
 
 class ForgotPasswordForm(FlaskForm):

@@ -114,6 +114,8 @@ class User(UserMixin, TenantScoped, db.Model):
     status: Mapped[str] = mapped_column(String(16), default=UserStatus.ACTIVE.value)
     session_token: Mapped[str] = mapped_column(String(64), default=new_session_token)
     time_zone: Mapped[str] = mapped_column(String(64), default="UTC")
+    # Set when the user picks a zone on their profile; until then sign-in takes the browser's.
+    time_zone_chosen: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     available: Mapped[bool] = mapped_column(Boolean, default=True)
     # After completing an activity from the worklist, open the next record.
     auto_advance: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")

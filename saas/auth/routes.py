@@ -114,6 +114,7 @@ def login():
     if form.validate_on_submit():
         user = services.authenticate(form.email.data, form.password.data)
         if user is not None:
+            services.adopt_browser_zone(user, form.browser_time_zone.data)
             start_session(user)
             return redirect(next_arg() or url_for("auth.home"))
         form.password.errors.append("Wrong email or password.")

@@ -13,6 +13,7 @@ from saas.auth.models import Licence, Role, Tenant, User, UserStatus, new_sessio
 from saas.auth.passwords import hash_password, password_problem, verify_password
 from saas.errors import ServiceError
 from saas.extensions import db
+from saas.records.validation import time_zones
 from saas.tenancy import tenant_context
 from saas.timeutil import utcnow
 
@@ -88,6 +89,24 @@ def authenticate(email: str, password: str) -> User | None:
     user.last_login_at = utcnow()
     db.session.commit()
     return user
+
+
+def adopt_browser_zone(user: User, zone_name: str | None) -> bool:
+    """At sign-in, take the browser's time zone for a user who never chose one on their
+    profile. Anything but a known IANA zone name is ignored. True when the zone changed."""
+    zone_name = (zone_name or "").strip()
+    if user.time_zone_chosen or zone_name not in time_zones() or zone_name == user.time_zone:
+        return False
+    user.time_zone = zone_name
+    db.session.commit()
+    return True
+
+
+def choose_time_zone(user: User, zone_name: str) -> None:
+    """The user's own choice, on their profile: sign-in no longer follows the browser."""
+    user.time_zone = zone_name
+    user.time_zone_chosen = True
+    db.session.commit()
 
 
 def change_password(user: User, current: str, new: str) -> None:

@@ -18,6 +18,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from saas.admin.forms import CheckboxesField, ConfirmForm
+from saas.auth import services as auth_services
 from saas.auth.access import requires
 from saas.auth.models import Role
 from saas.auth.routes import show_error
@@ -200,7 +201,6 @@ def time_zone():
     if value not in time_zones():
         return _account_page(form, {"time_zone": f"“{value}” is not a time zone: choose one "
                                                   "from the list, e.g. Europe/Paris."}, value), 422
-    current_user.time_zone = value
-    db.session.commit()
+    auth_services.choose_time_zone(current_user, value)
     flash(f"Your time zone is now {value}.", "success")
     return redirect(url_for("availability.availability"))
