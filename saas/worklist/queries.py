@@ -129,6 +129,7 @@ class Row:
     due_at: datetime | None
     snoozed_until: datetime | None
     overdue: bool
+    record_time_zone: str | None = None
 
     @property
     def icon(self) -> str:
@@ -207,7 +208,7 @@ def worklist_page(query: WorklistQuery, day: DayBounds, limit: int = PAGE_SIZE) 
         select(StepRun.id, StepRun.record_id, StepRun.step_type, StepRun.due_at,
                StepRun.snoozed_until, StepRun.sequence_id, Record.first_name, Record.last_name,
                Record.company, Record.record_type, Record.email, Record.phone,
-               Step.name.label("step_name"), Sequence.name.label("sequence_name"))
+               Record.time_zone.label("record_time_zone"), Step.name.label("step_name"), Sequence.name.label("sequence_name"))
         .join(Record, Record.id == StepRun.record_id)
         .join(Step, Step.id == StepRun.step_id)
         .join(Sequence, Sequence.id == StepRun.sequence_id)
@@ -235,7 +236,7 @@ def _row(r, today: datetime) -> Row:
                record_type=r.record_type, email=r.email, phone=r.phone,
                activity_type=r.step_type, activity_name=r.step_name,
                sequence_name=r.sequence_name, sequence_id=r.sequence_id, due_at=r.due_at,
-               snoozed_until=r.snoozed_until,
+               snoozed_until=r.snoozed_until, record_time_zone=r.record_time_zone,
                overdue=r.due_at is not None and r.due_at < today)
 
 

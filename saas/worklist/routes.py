@@ -93,7 +93,7 @@ def index():
         sequences=queries.sequence_choices(), when_filters=queries.WHEN,
         activity_types=queries.ACTIVITY_TYPES, sorts=queries.SORTS, counts=None,
         record_types=g.tenant.record_types, back=request.full_path.rstrip("?"),
-        when=upnext.when_label, activities_prefix=_prefix("worklist.complete", "step_run_id"),
+        now=clock.now(), activities_prefix=_prefix("worklist.complete", "step_run_id"),
         records_prefix=_prefix("records.show", "record_id"),
         snooze_default=queries.snooze_default(clock.now(), current_user.time_zone))
 
@@ -135,7 +135,7 @@ def render_panel(record: Record, *, open_run: int | None = None, open_mode: str 
         open_run=open_run, open_mode=open_mode, values=values or {}, errors=errors or {},
         notice=notice, next_record=next_record, outcomes=upnext.CALL_OUTCOMES,
         type_label=upnext.type_label,
-        icon=upnext.icon, when=upnext.when_label, now=clock.now(), wait_label=upnext.wait_label,
+        icon=upnext.icon, now=clock.now(), wait_label=upnext.wait_label,
         today=_day(current_user).start,
         snooze_default=queries.snooze_default(clock.now(), current_user.time_zone))
 

@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from html import escape
 
-from flask_login import current_user
 from sqlalchemy import select
 
 from saas.auth.models import User
@@ -21,7 +20,8 @@ from saas.records.models import Record
 from saas.sequences.models import Sequence, Step, StepType
 from saas.templates_ import services as template_services
 from saas.templates_.models import MessageTemplate
-from saas.worklist.queries import ACTIVITY_TYPES, ICONS, zone
+from saas.web import dates
+from saas.worklist.queries import ACTIVITY_TYPES, ICONS
 
 CURRENT_STATUSES = (StepRunStatus.OPEN.value, StepRunStatus.WAITING.value,
                     StepRunStatus.PENDING.value, StepRunStatus.SENDING.value)
@@ -205,11 +205,8 @@ def _same(a: str, b: str) -> bool:
 
 
 def when_label(value: datetime | None) -> str:
-    """A moment in the signed-in user's time zone: "24 Nov 2026 09:00 CET"."""
-    if not value:
-        return ""
-    local = value.astimezone(zone(getattr(current_user, "time_zone", None)))
-    return local.strftime("%d %b %Y %H:%M ") + (local.tzname() or "")
+    """A moment in the viewer's time zone: "Nov 24, 2026, 9:00 AM"."""
+    return dates.format_datetime(value)
 
 
 def wait_label(config: dict | None) -> str:

@@ -275,4 +275,6 @@ def test_times_are_shown_in_the_sellers_time_zone(world):
         session.execute(update(User).where(User.id == world.seller.id)
                         .values(time_zone="Europe/Paris"))
     html = world.client_for(world.seller).get("/acme/worklist").get_data(as_text=True)
-    assert "01 Jul 2030 09:30 CEST" in html  # 07:30 UTC, summer time in Paris
+    assert "Jul 1, 2030, 9:30\u202fAM" in html  # 07:30 UTC, summer time in Paris
+    assert '<time datetime="2030-07-01T07:30:00+00:00"' in html
+    assert "Central European Summer Time" in html  # the full time, in the title
