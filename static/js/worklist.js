@@ -16,3 +16,22 @@
   }, true);
   document.addEventListener("DOMContentLoaded", function () { countAll(document); });
 })();
+
+// Up next answered (htmx swapped the panel): the work continues on the next open activity, or
+// on the panel's message when none is left (app.js reads the message out).
+(function () {
+  "use strict";
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var panel = document.getElementById("upnext");
+    if (!panel || !window.appFocus || (event.target !== panel && !panel.contains(event.target))) {
+      return;
+    }
+    var invalid = panel.querySelector("[aria-invalid=true], .error");
+    var target = invalid ? invalid.closest("form") : null;
+    if (target && window.appFocus(target)) { return; }
+    var next = panel.querySelector(".un-current:not(.un-waiting) .un-title") ||
+      panel.querySelector(".un-current .un-title") || panel.querySelector(".flash") ||
+      panel.querySelector("h2");
+    if (next) { window.appFocus(next); }
+  });
+})();

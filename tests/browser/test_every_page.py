@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from saas.admin.models import AuditEvent
@@ -150,6 +151,23 @@ def _check_every_page(page, base: str, paths: list[str]) -> list[str]:
     return problems
 
 
+def _phone_record_page(page, url: str):
+    """On a phone the menu hides behind "Menu", and the record page starts with Up next."""
+    page.set_viewport_size(PHONE)
+    page.goto(url)
+    nav = page.get_by_role("navigation", name="Main")
+    toggle = page.get_by_role("button", name="Menu")
+    expect(nav).to_be_hidden()
+    toggle.click()
+    expect(toggle).to_have_attribute("aria-expanded", "true")
+    expect(nav.get_by_role("link", name="Worklist")).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(nav).to_be_hidden()
+    upnext = page.locator("#upnext").bounding_box()
+    details = page.get_by_role("heading", name="Details").bounding_box()
+    assert upnext and details and upnext["y"] < details["y"]
+
+
 @pytest.mark.parametrize("role", ["admin", "seller"])
 def test_every_page_passes_axe_and_fits_a_phone(role, app, live_server, browser, make_tenant,
                                                 make_user):
@@ -163,6 +181,8 @@ def test_every_page_passes_axe_and_fits_a_phone(role, app, live_server, browser,
         page.wait_for_url(f"{live_server}/{tenant.slug}/**")
         problems = _check_every_page(page, f"{live_server}/{tenant.slug}",
                                      _pages_of(role, ids))
+        if role == "seller":
+            _phone_record_page(page, f"{live_server}/{tenant.slug}/records/{ids['lead']}")
     finally:
         context.close()
     assert not problems, "\n".join(problems)
