@@ -117,6 +117,8 @@ document.documentElement.classList.add("js");
 // After an htmx swap: focus goes where the work continues, and what the answer reports is read
 // out by the page's one live region (#announcer), not by a region that arrives with it.
 //   data-focus-here   on the element to focus in new content (a container: its first field)
+//   data-focus-after  on a control: a selector, resolved after the swap, for the element its
+//                     answer adds (the segment editor's new row)
 //   data-return-focus on a form or link: a selector, resolved before the request, for the
 //                     element to come back to when the answer has no data-focus-here
 (function () {
@@ -168,7 +170,9 @@ document.documentElement.classList.add("js");
     var elt = event.detail.elt;
     var holder = elt.closest ? elt.closest("[data-return-focus]") : null;
     var back = holder ? document.querySelector(holder.getAttribute("data-return-focus")) : null;
-    before = {focused: describe(document.activeElement), back: describe(back)};
+    var after = elt.closest ? elt.closest("[data-focus-after]") : null;
+    before = {focused: describe(document.activeElement), back: describe(back),
+              after: after ? after.getAttribute("data-focus-after") : null};
   });
 
   var pending = [], timer = null;
@@ -214,6 +218,8 @@ document.documentElement.classList.add("js");
     if (event.defaultPrevented || !lost()) { return; }
     var here = root.matches("[data-focus-here]") ? root : root.querySelector("[data-focus-here]");
     if (here && focusInto(here)) { return; }
+    if (remembered && remembered.after &&
+        focusInto(document.querySelector(remembered.after))) { return; }
     if (root.tagName === "TR" && focusInto(nextRow(root))) { return; }
     if (remembered && focusInto(find(remembered.focused))) { return; }
     if (remembered && focusInto(find(remembered.back))) { return; }

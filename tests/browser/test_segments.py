@@ -27,6 +27,7 @@ def test_create_simulate_save_and_activate_trade_show_leads(live_server, page, m
     # Add a second row, then remove it: the builder changes without a page reload.
     page.get_by_role("button", name="+ Add row").click()
     expect(page.locator('select[name="c-r.1-field"]')).to_be_visible()
+    expect(page.locator('select[name="c-r.1-field"]')).to_be_focused()  # the new row
     page.locator("#rule-r-1").get_by_role("button", name="Remove this row").click()
     expect(page.locator('select[name="c-r.1-field"]')).to_have_count(0)
     expect(page.get_by_label("Name", exact=True)).to_have_value("Trade show leads")
