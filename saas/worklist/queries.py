@@ -208,7 +208,8 @@ def worklist_page(query: WorklistQuery, day: DayBounds, limit: int = PAGE_SIZE) 
         select(StepRun.id, StepRun.record_id, StepRun.step_type, StepRun.due_at,
                StepRun.snoozed_until, StepRun.sequence_id, Record.first_name, Record.last_name,
                Record.company, Record.record_type, Record.email, Record.phone,
-               Record.time_zone.label("record_time_zone"), Step.name.label("step_name"), Sequence.name.label("sequence_name"))
+               Record.time_zone.label("record_time_zone"), Step.name.label("step_name"),
+               Sequence.name.label("sequence_name"))
         .join(Record, Record.id == StepRun.record_id)
         .join(Step, Step.id == StepRun.step_id)
         .join(Sequence, Sequence.id == StepRun.sequence_id)
