@@ -84,6 +84,12 @@ def signup():
     return render_template("auth/signup.html", form=form)
 
 
+@public_bp.route("/favicon.ico")
+def favicon():
+    """Browsers and crawlers ask for it at the root (pages link static/favicon.svg)."""
+    return current_app.send_static_file("favicon.ico")
+
+
 @public_bp.route("/healthz")
 def healthz():
     db.session.execute(select(1))

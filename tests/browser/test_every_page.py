@@ -183,6 +183,9 @@ def test_every_page_passes_axe_and_fits_a_phone(role, app, live_server, browser,
                                      _pages_of(role, ids))
         if role == "seller":
             _phone_record_page(page, f"{live_server}/{tenant.slug}/records/{ids['lead']}")
+        else:  # served at the root, where browsers and crawlers look, with no redirect
+            icon = page.request.get(f"{live_server}/favicon.ico", max_redirects=0)
+            assert icon.status == 200 and icon.headers["content-type"] == "image/vnd.microsoft.icon"
     finally:
         context.close()
     assert not problems, "\n".join(problems)
