@@ -12,12 +12,24 @@ database, created if missing) with the records in bulk SQL, puts them all in one
   with its default ENGINE_TICK_WORKERS threads as a worker runs it) claims the due runs per
   tenant with FOR UPDATE SKIP LOCKED and moves them on in bulk: waits expiring into the next
   wait (due in the recipient's zone), then into the call activity;
-- `rq_job_per_step_per_s`: the same transitions done the naive way on `--naive-steps` steps of
-  another tenant: one RQ job per due step run (load it, complete it, advance() it, commit), run by
-  two forking RQ workers.
+- `mixed_transitions_per_s`: `--mixed-enrollments` records (default 20,000, at most
+  `--enrollments`) of the same tenant connected to a mixed sequence that takes the one-by-one
+  path: wait 1 hour -> A/B test (two automated emails, a running test) -> update a field ->
+  field condition -> (yes) call condition -> (no) email condition (opened, 1 hour) -> (no) task.
+  The tick moves them through it: the A/B choice, the field update and both decisions record by
+  record (advance_from), the emails claimed and delivered through the outbox (the default
+  provider: rendered, stored, the enrollment moved on) inside the tick, the email condition
+  timing out in bulk. Counted: every step run of that sequence that ended (completed or sent),
+  over the ticks' wall time (six per enrollment);
+- `rq_job_per_step_per_s`: the wait-wait-call transitions done the naive way on `--naive-steps`
+  steps of another tenant: one RQ job per due step run (load it, complete it, advance() it,
+  commit), as production would run it: two worker processes, each an RQ `SimpleWorker` (the job
+  runs in the worker, no fork) with the app built once and one database connection kept for all
+  its jobs; timed from the first job's start to the last job's end.
 
 Prints one JSON line last: {"enrollments", "transitions_per_s", "connect_seconds",
-"rq_job_per_step_per_s", "ratio"}. Not a test: nothing here asserts a timing.
+"mixed_enrollments", "mixed_transitions_per_s", "rq_job_per_step_per_s", "ratio"} (ratio:
+transitions_per_s over rq_job_per_step_per_s). Not a test: nothing here asserts a timing.
 """
 
 # ruff: noqa: S603, S608 - the commands are this Python; the SQL holds no user input.
@@ -37,13 +49,16 @@ from rq import Queue
 from sqlalchemy import select, text
 
 from saas import create_app
+from saas.engine.abtests import start_tests
 from saas.engine.connect_job import run_connect_job
 from saas.engine.models import ConnectJob, Enrollment, StepRun
 from saas.engine.tick import run_tick
 from saas.extensions import db
 from saas.segments.models import Segment
 from saas.sequences.models import Sequence, Step
+from saas.templates_.models import MessageTemplate
 from saas.tenancy import tenant_context
+from tests.engine.factories import build_sequence
 from tests.perf.common import build, ensure_database
 
 DATABASE_URL = os.environ.get("TEST_DATABASE_URL",
@@ -60,9 +75,6 @@ SELECT :tenant, 'lead', 'First' || g, 'Last' || g, 'Company ' || (g % 1000),
        '{{}}'::jsonb, now(), now()
 FROM generate_series(1, :n) AS g
 """
-
-_APP = None
-
 
 def _config() -> dict:
     return {"APP_ENV": "test", "DATABASE_URL": DATABASE_URL, "REDIS_URL": REDIS_URL,
@@ -81,6 +93,39 @@ def _sequence(tenant_id: int, name: str) -> int:
                                                    ("call", {})]):
             db.session.add(Step(sequence_id=sequence.id, branch="main", position=position,
                                 type=kind, name=f"{kind} {position}", config=config))
+        db.session.commit()
+        return sequence.id
+
+
+def _mixed_sequence(tenant_id: int) -> int:
+    """The mixed sequence (see the module's docstring); returns its id."""
+    with tenant_context(tenant_id):
+        template = MessageTemplate(kind="email", name="Hello", language="en",
+                                   subject="{{ record.first_name }}, a quick question",
+                                   html_body="<p>Hello {{ record.first_name }} at "
+                                             "{{ record.company }},</p><p>Shall we talk?</p>",
+                                   text_body="")
+        db.session.add(template)
+        db.session.flush()
+        ab = {"display_name": "Subject", "split_a": 50, "metric": "opens", "ends": "auto",
+              "end_at": None, "default_version": "A",
+              "versions": {"A": {"type": "auto_email", "name": "Short",
+                                 "template_id": template.id},
+                           "B": {"type": "auto_email", "name": "Long",
+                                 "template_id": template.id}}}
+        sequence = build_sequence([
+            {"type": "wait", "config": {"days": 0, "hours": 1}},
+            {"type": "ab_test", "name": "Hello A/B", "config": ab},
+            {"type": "update_field", "config": {"field": "status", "value": "contacted"}},
+            {"type": "field_condition", "config": {"rules": {"op": "and", "rules": [
+                {"field": "status", "operator": "equals", "value": "contacted"}]}},
+             "yes": [{"type": "call_condition", "config": {"outcomes": ["connected"]},
+                      "no": [{"type": "email_condition", "config": {
+                          "events": ["opened"], "match": "any", "limit_days": 0,
+                          "limit_hours": 1, "move_on_event": True},
+                          "no": [{"type": "task", "name": "Follow up"}]}]}]},
+        ], name="Mixed")
+        start_tests(sequence.id)
         db.session.commit()
         return sequence.id
 
@@ -121,26 +166,52 @@ def _tick_until_idle(app) -> tuple[int, float]:
             return transitions, seconds
 
 
+def _mixed(app, tenant_id: int, n: int) -> tuple[float, int]:
+    """(transitions/s, transitions) of `n` records through the mixed sequence."""
+    sequence_id = _mixed_sequence(tenant_id)
+    segment_id = _segment(tenant_id, n)
+    _connect(tenant_id, sequence_id, segment_id)
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("ANALYZE enrollment"))
+        conn.execute(text("ANALYZE step_run"))
+    base = app.config["ENGINE_CLOCK_OFFSET"]
+    seconds = 0.0
+    for later in (timedelta(hours=1, minutes=1), timedelta(hours=2, minutes=2)):
+        app.config["ENGINE_CLOCK_OFFSET"] = base + later.total_seconds()
+        seconds += _tick_until_idle(app)[1]
+    with tenant_context(tenant_id):
+        ended = dict(db.session.execute(text(
+            "SELECT step_type, count(*) FROM step_run WHERE tenant_id = :t AND sequence_id = :s"
+            " AND status IN ('completed', 'sent') GROUP BY step_type"),
+            {"t": tenant_id, "s": sequence_id}).all())
+        tasks = db.session.execute(text(
+            "SELECT count(*) FROM step_run WHERE tenant_id = :t AND sequence_id = :s"
+            " AND step_type = 'task' AND status = 'open'"),
+            {"t": tenant_id, "s": sequence_id}).scalar()
+        db.session.rollback()
+    transitions = sum(ended.values())
+    print(f"mixed: {n} enrollments, {transitions} transitions in {seconds:.2f} s ({ended}); "
+          f"{tasks} tasks open", file=sys.stderr)
+    return (transitions / seconds if seconds else 0.0), transitions
+
+
 def naive_step(tenant_id: int, step_run_id: int) -> None:
-    """One RQ job per step: load, complete, advance(), commit."""
+    """One RQ job per step: load, complete, advance(), commit. Runs in the app context the
+    worker (worker.runner.AppWorker) opens for each job."""
     from saas.engine import clock
     from saas.engine.advance import advance
 
-    global _APP
-    if _APP is None:
-        _APP = create_app(_config())
-    with _APP.app_context():
-        db.engine.dispose(close=False)  # a forked child opens its own connections
-        with tenant_context(tenant_id):
-            run = db.session.execute(select(StepRun).where(StepRun.id == step_run_id)
-                                     .with_for_update()).scalar_one()
-            if run.status != "waiting":
-                return
-            run.status, run.completed_at, run.outcome = "completed", clock.now(), "expired"
-            enrollment = db.session.execute(select(Enrollment).where(
-                Enrollment.id == run.enrollment_id)).scalar_one()
-            advance(enrollment, run)
-            db.session.commit()
+    with tenant_context(tenant_id):
+        run = db.session.execute(select(StepRun).where(StepRun.id == step_run_id)
+                                 .with_for_update()).scalar_one()
+        if run.status != "waiting":
+            db.session.rollback()
+            return
+        run.status, run.completed_at, run.outcome = "completed", clock.now(), "expired"
+        enrollment = db.session.execute(select(Enrollment).where(
+            Enrollment.id == run.enrollment_id)).scalar_one()
+        advance(enrollment, run)
+        db.session.commit()
 
 
 def _naive(app, tenant_id: int, steps: int) -> float:
@@ -157,30 +228,63 @@ def _naive(app, tenant_id: int, steps: int) -> float:
     for run_id in ids:
         queue.enqueue("tests.perf.bench_engine.naive_step", tenant_id, run_id, result_ttl=0)
     env = {**os.environ, "BENCH_CLOCK_OFFSET": str(app.config["ENGINE_CLOCK_OFFSET"])}
-    started = time.perf_counter()
     workers = [subprocess.Popen([sys.executable, "-m", "tests.perf.bench_engine",
-                                 "--naive-worker"], env=env) for _ in range(2)]
-    for worker in workers:
-        worker.wait()
-    return len(ids) / (time.perf_counter() - started)
+                                 "--naive-worker"], env=env, stdout=subprocess.PIPE, text=True)
+               for _ in range(2)]
+    spans = [json.loads(worker.communicate()[0].strip().splitlines()[-1]) for worker in workers]
+    spans = [span for span in spans if span["jobs"]]
+    with tenant_context(tenant_id):
+        done = db.session.execute(select(StepRun.id).where(
+            StepRun.sequence_id == sequence_id, StepRun.status == "completed")).scalars().all()
+        db.session.rollback()
+    if len(done) != len(ids) or not spans:
+        raise SystemExit(f"naive: {len(done)} of {len(ids)} steps done")
+    seconds = max(s["last"] for s in spans) - min(s["first"] for s in spans)
+    print(f"naive: {len(ids)} steps in {seconds:.2f} s by {len(spans)} SimpleWorkers "
+          f"({[s['jobs'] for s in spans]} jobs)", file=sys.stderr)
+    return len(ids) / seconds
+
+
+class _Span:
+    """When a naive worker's first job started and its last ended (wall clock, for the parent
+    to combine across processes)."""
+
+    first: float | None = None
+    last: float | None = None
+    jobs = 0
 
 
 def _naive_worker() -> None:
-    """Two of these run the naive jobs: rq's default Worker (a fork per job)."""
-    from rq import Worker
+    """Two of these run the naive jobs as production runs its jobs: the worker's own AppWorker
+    (worker/runner.py: an RQ SimpleWorker, each job in this process with no fork, in a fresh app
+    context), the app built once, its pool holding one database connection for all the jobs
+    (pool_size 1). Prints its span as one JSON line."""
+    from worker.runner import AppWorker
 
-    import tests.perf.bench_engine as jobs  # the module RQ imports the job from
+    app = create_app({**_config(),
+                      "ENGINE_CLOCK_OFFSET": float(os.environ["BENCH_CLOCK_OFFSET"]),
+                      "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "pool_size": 1,
+                                                    "max_overflow": 0}})
 
-    jobs._APP = create_app({**_config(),
-                            "ENGINE_CLOCK_OFFSET": float(os.environ["BENCH_CLOCK_OFFSET"])})
-    Worker([Queue(QUEUE, connection=Redis.from_url(REDIS_URL))],
-           connection=Redis.from_url(REDIS_URL)).work(burst=True, logging_level="WARNING")
+    class Timed(AppWorker):
+        def perform_job(self, job, queue):
+            _Span.first = _Span.first or time.time()
+            try:
+                return super().perform_job(job, queue)
+            finally:
+                _Span.last, _Span.jobs = time.time(), _Span.jobs + 1
+
+    redis = Redis.from_url(REDIS_URL)
+    Timed([Queue(QUEUE, connection=redis)], connection=redis, app=app).work(
+        burst=True, with_scheduler=False, logging_level="WARNING")
+    print(json.dumps({"first": _Span.first, "last": _Span.last, "jobs": _Span.jobs}))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--enrollments", type=int, default=100_000)
     parser.add_argument("--naive-steps", type=int, default=3000)
+    parser.add_argument("--mixed-enrollments", type=int, default=20_000)
     parser.add_argument("--naive-worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.naive_worker:
@@ -210,11 +314,15 @@ def main() -> None:
         print(f"connected {args.enrollments} in {connect_seconds:.2f} s; {transitions} "
               f"transitions in {seconds:.2f} s; {open_calls} call activities open",
               file=sys.stderr)
+        mixed_n = min(args.mixed_enrollments, args.enrollments)
+        mixed_per_s, _ = _mixed(app, bench_tenant, mixed_n)
         app.config["ENGINE_CLOCK_OFFSET"] = timedelta(hours=1, minutes=1).total_seconds()
         naive = _naive(app, neighbour, min(args.naive_steps, max(args.enrollments // 10, 1)))
     per_s = transitions / seconds if seconds else 0.0
     print(json.dumps({"enrollments": args.enrollments, "transitions_per_s": round(per_s),
                       "connect_seconds": round(connect_seconds, 2),
+                      "mixed_enrollments": mixed_n,
+                      "mixed_transitions_per_s": round(mixed_per_s),
                       "rq_job_per_step_per_s": round(naive, 1),
                       "ratio": round(per_s / naive, 1) if naive else None}))
 
