@@ -1,6 +1,8 @@
 """Time helpers: everything is stored in UTC, timezone-aware."""
 
+import zoneinfo
 from datetime import UTC, datetime
+from functools import cache
 
 
 def utcnow() -> datetime:
@@ -12,3 +14,9 @@ def aware(value: datetime | None) -> datetime | None:
     if value is not None and value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value
+
+
+@cache
+def time_zones() -> frozenset[str]:
+    """The IANA time zone names this machine knows."""
+    return frozenset(zoneinfo.available_timezones())

@@ -13,9 +13,8 @@ from saas.auth.models import Licence, Role, Tenant, User, UserStatus, new_sessio
 from saas.auth.passwords import hash_password, password_problem, verify_password
 from saas.errors import ServiceError
 from saas.extensions import db
-from saas.records.validation import time_zones
 from saas.tenancy import tenant_context
-from saas.timeutil import utcnow
+from saas.timeutil import time_zones, utcnow
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,38}[a-z0-9])$")
 RESERVED_SLUGS = frozenset(

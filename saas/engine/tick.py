@@ -76,7 +76,7 @@ def claim_due(tenant_id: int, now: datetime, limit: int) -> list:
 CLAIM_AND_EXPIRE = text("""
 WITH claimed AS (
     SELECT sr.id, sr.enrollment_id, sr.step_id, sr.sequence_id, sr.status, sr.step_type
-    FROM step_run sr JOIN enrollment e ON e.id = sr.enrollment_id
+    FROM step_run sr JOIN enrollment e ON e.id = sr.enrollment_id AND e.tenant_id = sr.tenant_id
     WHERE sr.tenant_id = :tenant AND sr.status IN ('waiting', 'pending')
       AND sr.due_at <= :now AND e.status = 'active' AND (:sends OR sr.status = 'waiting')
     ORDER BY sr.due_at LIMIT :limit
@@ -84,7 +84,8 @@ WITH claimed AS (
 ), expired AS (
     UPDATE step_run s SET status = 'completed', completed_at = :now, outcome = 'expired',
                           started_at = coalesce(s.started_at, :now)
-    FROM claimed WHERE s.id = claimed.id AND claimed.step_type = 'wait'
+    FROM claimed WHERE s.tenant_id = :tenant AND s.id = claimed.id
+      AND claimed.step_type = 'wait'
     RETURNING s.id
 )
 SELECT claimed.*, expired.id IS NOT NULL AS expired

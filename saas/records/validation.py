@@ -6,7 +6,6 @@ the `record` table, or a message per field saying what is wrong.
 
 from __future__ import annotations
 
-import zoneinfo
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -30,14 +29,10 @@ from saas.records.fields import (
     Field,
 )
 from saas.records.models import RecordType
+from saas.timeutil import time_zones  # noqa: F401 - the records' zone list
 
 MAX_LENGTH = {"first_name": 100, "last_name": 100, "company": 200}
 CUSTOM_TEXT_MAX = 500
-
-
-@cache
-def time_zones() -> frozenset[str]:
-    return frozenset(zoneinfo.available_timezones())
 
 
 @cache

@@ -59,7 +59,8 @@ def render_designer(sequence: Sequence, *, selected: Step | None = None, values=
                     errors=None, notes=None, status: int = 200):
     add_param = text_arg("add", 100) or None  # where the step pane adds a step (kept in its links)
     add = _parse_add(add_param) if selected is None else None
-    tab = choice_arg("tab", dict(TABS), "steps")
+    tab_asked = choice_arg("tab", dict(TABS))  # a tab chosen in the pane, not its opening
+    tab = tab_asked or "steps"
     problems = queries.problems_of(sequence) if sequence.status == "draft" else []
     flagged = {p.step_id for p in problems if p.step_id is not None}
     if selected is not None and notes is None and errors is None:
@@ -70,7 +71,7 @@ def render_designer(sequence: Sequence, *, selected: Step | None = None, values=
         selected=selected, values=values if values is not None else (
             _values(selected) if selected else None),
         errors=errors or {}, notes=notes or [], add=add, add_param=add_param, tab=tab,
-        tabs=TABS,
+        tab_asked=bool(tab_asked), tabs=TABS,
         kinds=KINDS, by_type=BY_TYPE, flagged=flagged, problem_count=len(problems),
         readonly=sequence.status != "draft", versions=queries.versions(sequence.lineage_id),
         ab_tests=queries.ab_tests(sequence.id), draft=queries.newest_draft(sequence.lineage_id),

@@ -27,6 +27,7 @@ TWILIO = {"MessageSid": "SM1", "MessageStatus": "delivered", "To": "+15550001", 
 
 FUZZ: dict[str, Target] = {
     "public.healthz": Target(),
+    "public.favicon": Target(),
     "public.landing": Target({"slug": "alpha"}),
     "public.signup": Target({"org_name": "Org", "slug": "neworg", "name": "Nina",
                              "email": "nina@new.example", "password": "long-enough-pass-1",
