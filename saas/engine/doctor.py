@@ -10,7 +10,7 @@ What it looks for, counts and logs, and what it repairs:
 - `stalled_jobs`: `running` connect jobs whose worker stopped beating (the tick requeues them).
 
 A bug left in the engine thus shows up as a figure in the logs (and `last_report`) instead of a
-stuck prospect. It runs every DOCTOR_SECONDS (default 300) from the tick.
+stuck prospect. The tick enqueues it as its own job every DOCTOR_SECONDS (default 300).
 """
 
 from __future__ import annotations
@@ -130,17 +130,36 @@ def _repair(rows, now) -> int:
     return repaired
 
 
-def periodic() -> dict | None:
-    """The TICK_TASKS entry: examine every DOCTOR_SECONDS, whatever the number of workers."""
-    if db.engine.dialect.name != "postgresql":
-        return None
-    every = float(current_app.config.get("DOCTOR_SECONDS", 300))
-    redis = get_redis()
-    if not redis.set(LAST_RUN_KEY, f"{time.time():.0f}", nx=True, ex=max(1, int(every))):
-        return None
+def run_job() -> dict:
+    """The RQ job (in the worker's app context): examine, and keep the report."""
     report = examine()
-    redis.set(REPORT_KEY, ",".join(f"{k}={v}" for k, v in report.items()))
+    get_redis().set(REPORT_KEY, ",".join(f"{k}={v}" for k, v in report.items()))
     return report
+
+
+def periodic() -> bool:
+    """The TICK_TASKS entry: enqueue the doctor's job at most every DOCTOR_SECONDS, whatever
+    the number of workers; it runs as its own job so that it never stretches a tick."""
+    from redis.exceptions import RedisError
+    from rq import Queue
+    from rq.exceptions import DuplicateJobError
+
+    if db.engine.dialect.name != "postgresql":
+        return False
+    every = float(current_app.config.get("DOCTOR_SECONDS", 300))
+    try:
+        redis = get_redis()
+        if not redis.set(LAST_RUN_KEY, f"{time.time():.0f}", nx=True, ex=max(1, int(every))):
+            return False
+        Queue("default", connection=redis).enqueue(
+            run_job, job_id="engine-doctor", unique=True, result_ttl=0, failure_ttl=86400,
+            job_timeout=600)
+        return True
+    except DuplicateJobError:
+        return False
+    except RedisError:
+        log.warning("engine doctor: could not enqueue its job", exc_info=True)
+        return False
 
 
 def last_report() -> dict:
