@@ -67,6 +67,9 @@ def _bool(env: dict, name: str, default: bool) -> bool:
     raw = env.get(name)
     if raw in (None, ""):
         return default
+    if isinstance(raw, bool):  # an override given in code (tests, the CLI's --set)
+        return raw
+    raw = str(raw)
     if raw.lower() in ("1", "true", "yes", "on"):
         return True
     if raw.lower() in ("0", "false", "no", "off"):

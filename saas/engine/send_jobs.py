@@ -111,7 +111,8 @@ def _replaceable(queue: Queue, tenant_id: int, budget: float) -> bool:
         from saas.timeutil import utcnow
 
         stale = utcnow().replace(tzinfo=None) - beat.replace(tzinfo=None)
-        if stale < timedelta(seconds=max(60.0, budget * 2)):
+        floor = float(current_app.config.get("SEND_JOB_STALE", 60))
+        if stale < timedelta(seconds=max(floor, budget * 2)):  # the job stops at its budget
             return False
     job.delete()
     return True

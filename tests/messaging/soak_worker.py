@@ -27,7 +27,11 @@ def main() -> None:
         SEND_RETRY_BASE_SECONDS=0.05, SEND_RETRY_MAX_SECONDS=0.5, SEND_MAX_ATTEMPTS=12,
         ENGINE_SENDING_LEASE=float(os.environ.get("SOAK_LEASE", "5")),
         UNKNOWN_RESEND_AFTER=float(os.environ.get("SOAK_RESEND_AFTER", "20")),
-        ENGINE_BATCH_PER_TENANT=100))
+        ENGINE_BATCH_PER_TENANT=100,
+        # SOAK_SENDS_OFF_TICK=1: sends go out in send jobs (as in production), which this
+        # worker runs from the `sends` queue between ticks.
+        SENDS_OFF_TICK=os.environ.get("SOAK_SENDS_OFF_TICK") == "1",
+        SEND_JOB_BUDGET=3, SEND_JOB_STALE=4))
     stop = os.environ["SOAK_STOP_FILE"]
     deadline = time.monotonic() + float(os.environ.get("SOAK_MAX_SECONDS", "300"))
     from saas.engine.tick import run_tick
@@ -39,6 +43,8 @@ def main() -> None:
             if totals["failed_tenants"]:
                 print(f"soak worker {os.getpid()}: failed_tenants={totals['failed_tenants']}",
                       file=sys.stderr, flush=True)
+            if app.config["SENDS_OFF_TICK"]:
+                _run_send_jobs(app)
             try:
                 resend_all_tenants()
             except Exception:
@@ -46,6 +52,18 @@ def main() -> None:
                 logging.getLogger("soak").exception("resend_all_tenants failed")
             db.session.remove()
             time.sleep(0.1)
+
+
+def _run_send_jobs(app) -> None:
+    from rq import Queue
+
+    from saas.engine.send_jobs import QUEUE
+    from saas.extensions import get_redis
+    from worker.runner import AppWorker
+
+    redis = get_redis()
+    AppWorker([Queue(QUEUE, connection=redis)], connection=redis, app=app).work(
+        burst=True, with_scheduler=False, logging_level="WARNING")
 
 
 if __name__ == "__main__":

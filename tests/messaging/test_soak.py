@@ -37,6 +37,7 @@ import traceback
 from collections import Counter, defaultdict
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import create_engine, select, text
 
 from saas.auth.models import Role
@@ -306,8 +307,9 @@ class ProviderEvents:
 
 
 class Workers:
-    def __init__(self, fake, tmp_path, rng):
+    def __init__(self, fake, tmp_path, rng, sends_off_tick=False):
         self.fake, self.rng = fake, rng
+        self.sends_off_tick = sends_off_tick
         self.stop_file = tmp_path / "stop"
         self.logs = tmp_path / "workers"
         self.logs.mkdir()
@@ -322,7 +324,8 @@ class Workers:
         env = {**os.environ, "SOAK_SENDGRID_URL": self.fake.url,
                "SOAK_STOP_FILE": str(self.stop_file), "SOAK_LEASE": str(LEASE),
                "SOAK_RESEND_AFTER": str(RESEND_AFTER), "SOAK_MAX_SECONDS": "400",
-               "TEST_DATABASE_URL": TEST_DATABASE_URL, "TEST_REDIS_URL": TEST_REDIS_URL}
+               "TEST_DATABASE_URL": TEST_DATABASE_URL, "TEST_REDIS_URL": TEST_REDIS_URL,
+               "SOAK_SENDS_OFF_TICK": "1" if self.sends_off_tick else "0"}
         with open(self.logs / f"worker-{next(self.count)}.log", "w") as log:
             return subprocess.Popen([sys.executable, "-m", "tests.messaging.soak_worker"],
                                     cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -417,7 +420,10 @@ def _violations(timeline: Timeline, accepted: list[dict], enrollment_of: dict) -
     return violations, within_grace
 
 
-def test_concurrent_soak(app, make_tenant, make_user, add_records, fake, tmp_path):
+@pytest.mark.parametrize("sends", ["in_the_tick", "send_jobs"])
+def test_concurrent_soak(app, make_tenant, make_user, add_records, fake, tmp_path, sends):
+    """`send_jobs`: as production runs them (SENDS_OFF_TICK), in RQ send jobs the workers take
+    from the `sends` queue between ticks, SIGKILLed with them."""
     started = time.monotonic()
     rng = random.Random(15)
     tenant = make_tenant("soak")
@@ -452,7 +458,8 @@ def test_concurrent_soak(app, make_tenant, make_user, add_records, fake, tmp_pat
     timeline = Timeline()
     team = Team(app, tenant.id, seller.id, timeline, random.Random(rng.random()))
     provider = ProviderEvents(app, tenant, signer, fake, timeline, random.Random(rng.random()))
-    workers = Workers(fake, tmp_path, random.Random(rng.random()))
+    workers = Workers(fake, tmp_path, random.Random(rng.random()),
+                      sends_off_tick=sends == "send_jobs")
     threads = [threading.Thread(target=team.run, name="team", daemon=True),
                threading.Thread(target=provider.run, name="events", daemon=True)]
     broken: list[str] = []
