@@ -93,6 +93,12 @@ def deadline(test: AbTest, step: Step) -> datetime | None:
 def version_for(step: Step, record_id: int) -> str:
     """'A' or 'B' for this record at this step: the decided version once the test is stopped or
     completed (or past its deadline, before the job marks it), else by the split."""
+    return versions_for(step, [record_id])[record_id]
+
+
+def decided_version(step: Step) -> str | None:
+    """The version every record gets from now on (the test stopped, completed or past its
+    deadline), else None (each record by the split). One query: the test's state."""
     test = ab_test_for(step.id)
     if test is not None:
         if test.status in DECIDED_STATUSES:
@@ -104,7 +110,16 @@ def version_for(step: Step, record_id: int) -> str:
                 significant = float(stats.get("p_value", 1.0)) <= msprt.ALPHA
                 leader = stats.get("leader")
                 return leader if significant and leader in ("A", "B") else default_version(step)
-    return choose_version(step.id, record_id, split_a(step))
+    return None
+
+
+def versions_for(step: Step, record_ids: list[int]) -> dict[int, str]:
+    """version_for() for many records at once: one query for the test, the split in Python."""
+    decided = decided_version(step)
+    if decided is not None:
+        return dict.fromkeys(record_ids, decided)
+    split = split_a(step)
+    return {record_id: choose_version(step.id, record_id, split) for record_id in record_ids}
 
 
 def start_tests(sequence_id: int) -> list[AbTest]:

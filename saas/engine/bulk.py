@@ -4,9 +4,11 @@ All the enrollments of a group stand at the same step of the same version and ta
 branch, so they all reach the same next step: one INSERT ... SELECT writes their step runs and one
 UPDATE moves the enrollments. Steps whose due time depends on the recipient's time zone (windows,
 waits in days) are written per distinct zone, their due times computed by the same functions as
-advance()'s (saas/engine/windows.py), never in SQL. Steps that need each record on its own (A/B
-choice, call and field conditions, commands) go through advance_from() one enrollment at a time,
-in the same transaction: one dispatch for those, so the two paths cannot disagree.
+advance()'s (saas/engine/windows.py), never in SQL. Steps that need each record's own answer (A/B
+choice, call and field conditions, field updates) are decided for the group at once
+(saas/engine/group_decisions.py: a few set-based statements, then down each outcome's branch);
+what is left (move to another sequence) goes through advance_from() one enrollment at a time, in
+the same transaction. tests/engine/test_paths_agree.py holds the two paths to the same result.
 
 Enrollments move on whether active or paused: a paused enrollment keeps its one live step run (a
 send that ended while it was paused still moves it on); the tick only claims active ones' runs.
@@ -31,8 +33,9 @@ from sqlalchemy import (
 )
 
 from saas.engine.advance import advance_from, wait_due, wait_parts
-from saas.engine.conditions import email_decisions
+from saas.engine.conditions import email_decisions, runs_of_step
 from saas.engine.graph import StepGraph, StepInfo
+from saas.engine.group_decisions import decide_group
 from saas.engine.models import Enrollment, EnrollmentStatus, StepRun
 from saas.engine.sql import id_in
 from saas.engine.windows import next_opening
@@ -76,59 +79,104 @@ def _due_columns(status: str, due_at: datetime, enrollment_status) -> tuple:
     return case((paused, null()), else_=due), case((paused, due), else_=null())
 
 
-def _insert_runs(ids: list[int], step: StepInfo, status: str, due_at: datetime, now: datetime, *,
-                 zone: str | None = None, started: bool = False,
-                 outcome: str | None = None, error: str | None = None) -> None:
-    """Step runs for these running enrollments (of records in `zone` when given)."""
-    e = Enrollment
+def _run_values(now: datetime, ab_version: str | None, outcome: str | None,
+                error: str | None) -> tuple[list[str], list]:
+    """The columns beyond RUN_COLUMNS and held_due_at that some runs carry: the
+    A/B version, and for a step decided at once its end (completed now, outcome, error)."""
     stamp = literal(now, DateTime(timezone=True))
-    columns = [*RUN_COLUMNS, "held_due_at"]
-    due, held = _due_columns(status, due_at, e.status)
-    values = [e.tenant_id, e.id, literal(step.id, Integer), e.sequence_id, e.record_id,
-              e.seller_id, literal(step.type, String), literal(status, String),
-              due, stamp, stamp if started else null(), literal(0, Integer), held]
+    columns, values = [], []
+    if ab_version is not None:
+        columns.append("ab_version")
+        values.append(literal(ab_version, String))
     if outcome is not None:  # decided at once: completed now
         columns += ["completed_at", "outcome", "error"]
         values += [stamp, literal(outcome, String), literal(error, String)]
-    source = select(*values).where(id_in(e.id, ids), e.status.in_(RUNNING))
+    return columns, values
+
+
+def _insert_runs(ids: list[int], step: StepInfo, status: str, due_at: datetime, now: datetime, *,
+                 zone: str | None = None, started: bool = False,
+                 outcome: str | None = None, error: str | None = None,
+                 step_type: str | None = None, ab_version: str | None = None,
+                 running_only: bool = True) -> None:
+    """Step runs for these running enrollments (of records in `zone` when given); with
+    `running_only` False, for these enrollments whatever their status (they were running when
+    the step was decided)."""
+    e = Enrollment
+    stamp = literal(now, DateTime(timezone=True))
+    due, held = _due_columns(status, due_at, e.status)
+    extra_columns, extra = _run_values(now, ab_version, outcome, error)
+    values = [e.tenant_id, e.id, literal(step.id, Integer), e.sequence_id, e.record_id,
+              e.seller_id, literal(step_type or step.type, String), literal(status, String),
+              due, stamp, stamp if started else null(), literal(0, Integer), held, *extra]
+    source = select(*values).where(id_in(e.id, ids))
+    if running_only:
+        source = source.where(e.status.in_(RUNNING))
     if zone is not None:
         source = source.join(Record, Record.id == e.record_id).where(Record.time_zone == zone)
-    db.session.execute(insert(StepRun).from_select(columns, source))
+    db.session.execute(insert(StepRun).from_select(
+        [*RUN_COLUMNS, "held_due_at", *extra_columns], source))
 
 
 def _insert_and_move(ids: list[int], step: StepInfo, status: str, due_at: datetime,
-                     now: datetime, counted: bool, *, started: bool = False,
-                     zone: str | None = None) -> None:
-    """PostgreSQL: move the enrollments (of records in `zone` when given) and write their step
-    runs in one statement (WITH moved AS (UPDATE enrollment ... RETURNING ...) INSERT INTO
-    step_run SELECT ...)."""
+                     now: datetime, added: int, *, started: bool = False,
+                     zone: str | None = None, outcome: str | None = None,
+                     error: str | None = None, step_type: str | None = None,
+                     ab_version: str | None = None, running_only: bool = True) -> None:
+    """PostgreSQL: move the enrollments (of records in `zone` when given; `added` to their steps
+    done) and write their step runs in one statement (WITH moved AS (UPDATE enrollment ...
+    RETURNING ...) INSERT INTO step_run SELECT ...)."""
     e = Enrollment
-    moved = update(e).where(id_in(e.id, ids), e.status.in_(RUNNING))
+    moved = update(e).where(id_in(e.id, ids))
+    if running_only:
+        moved = moved.where(e.status.in_(RUNNING))
     if zone is not None:
         moved = moved.where(e.record_id == Record.id, Record.time_zone == zone)
     moved = (moved.values(current_step_id=step.id, updated_at=now,
-                          steps_done=e.steps_done + (1 if counted else 0))
+                          steps_done=e.steps_done + added)
              .returning(e.tenant_id, e.id, e.sequence_id, e.record_id, e.seller_id, e.status)
              .cte("moved"))
     stamp = literal(now, DateTime(timezone=True))
     due, held = _due_columns(status, due_at, moved.c.status)
+    extra_columns, extra = _run_values(now, ab_version, outcome, error)
     source = select(moved.c.tenant_id, moved.c.id, literal(step.id, Integer),
                     moved.c.sequence_id, moved.c.record_id, moved.c.seller_id,
-                    literal(step.type, String), literal(status, String), due, stamp,
-                    stamp if started else null(), literal(0, Integer), held).select_from(moved)
-    db.session.execute(insert(StepRun).from_select([*RUN_COLUMNS, "held_due_at"], source)
-                       .add_cte(moved))
+                    literal(step_type or step.type, String), literal(status, String), due,
+                    stamp, stamp if started else null(), literal(0, Integer), held,
+                    *extra).select_from(moved)
+    db.session.execute(insert(StepRun).from_select(
+        [*RUN_COLUMNS, "held_due_at", *extra_columns], source).add_cte(moved))
+
+
+def write_step(ids: list[int], step: StepInfo, status: str,
+               due_times: list[tuple[str | None, datetime]], now: datetime, added: int, *,
+               already_moved: bool = False, started: bool = False, **run) -> None:
+    """Point these enrollments at `step` (`added` to their steps done) and write their runs
+    there, due at `due_times` ((zone or None, due time) pairs, see _due_times); `run`: the
+    step type it acts as, the A/B version, the outcome and error of a step decided at once,
+    running_only."""
+    for zone, due_at in due_times:
+        if _is_postgresql() and not already_moved:
+            _insert_and_move(ids, step, status, due_at, now, added, started=started, zone=zone,
+                             **run)
+        else:
+            _insert_runs(ids, step, status, due_at, now, zone=zone, started=started, **run)
+    if not already_moved and not _is_postgresql():
+        _move(ids, step.id, now, added, running_only=run.get("running_only", True))
 
 
 def _is_postgresql() -> bool:
     return db.engine.dialect.name == "postgresql"
 
 
-def _move(ids: list[int], step_id: int, now: datetime, counted: bool) -> None:
+def _move(ids: list[int], step_id: int, now: datetime, added: int, *,
+          running_only: bool = True) -> None:
+    where = [id_in(Enrollment.id, ids)]
+    if running_only:
+        where.append(Enrollment.status.in_(RUNNING))
     db.session.execute(
-        update(Enrollment).where(id_in(Enrollment.id, ids), Enrollment.status.in_(RUNNING))
-        .values(current_step_id=step_id, updated_at=now,
-                steps_done=Enrollment.steps_done + (1 if counted else 0))
+        update(Enrollment).where(*where)
+        .values(current_step_id=step_id, updated_at=now, steps_done=Enrollment.steps_done + added)
         .execution_options(synchronize_session=False))
 
 
@@ -168,30 +216,29 @@ def advance_group(graph: StepGraph, enrollment_ids: list[int], step_id: int | No
         kind = StepType(step.type)
         if not (kind.is_manual or kind.is_automated_send
                 or kind in (StepType.WAIT, StepType.EMAIL_CONDITION)):
-            _one_by_one(graph, chunk, step_id, branch, now, counted)
+            later, alone = ([], chunk) if already_moved else decide_group(
+                graph, step, chunk, now, counted)
+            if alone:
+                _one_by_one(graph, alone, step_id, branch, now, counted)
+            for next_ids, decided_id, outcome in later:
+                advance_group(graph, next_ids, decided_id, outcome, now, counted=False)
             continue
-        for zone, due_at in _due_times(graph, step, chunk, now):
-            status = ("open" if kind.is_manual else "pending" if kind.is_automated_send
-                      else "waiting")
-            started = status == "waiting"
-            if _is_postgresql() and not already_moved:
-                _insert_and_move(chunk, step, status, due_at, now, counted, started=started,
-                                 zone=zone)
-            else:
-                _insert_runs(chunk, step, status, due_at, now, zone=zone, started=started)
-        if not already_moved and not _is_postgresql():
-            _move(chunk, step.id, now, counted)
+        status = ("open" if kind.is_manual else "pending" if kind.is_automated_send
+                  else "waiting")
+        write_step(chunk, step, status, _due_times(graph, step, chunk, now), now, int(counted),
+                   already_moved=already_moved, started=status == "waiting")
         if kind is StepType.EMAIL_CONDITION:
             decide_email_conditions(graph, step, chunk, now, timed_out=False)
     return len(ids)
 
 
-def _due_times(graph: StepGraph, step: StepInfo, ids: list[int], now: datetime
-               ) -> list[tuple[str | None, datetime]]:
+def _due_times(graph: StepGraph, step: StepInfo, ids: list[int], now: datetime,
+               kind: StepType | None = None) -> list[tuple[str | None, datetime]]:
     """(zone, due time) for the step's runs: one pair with zone None when the due time is the
     same for every record, else one per time zone among the records. The due times come from
-    the engine's one clock arithmetic (saas/engine/windows.py), as on the single-record path."""
-    kind = StepType(step.type)
+    the engine's one clock arithmetic (saas/engine/windows.py), as on the single-record path.
+    `kind`: the type the step acts as (an A/B step's version's), else its own."""
+    kind = kind or StepType(step.type)
     if kind.is_manual:
         return [(None, now)]
     if kind.is_automated_send:
@@ -234,8 +281,7 @@ def decide_email_conditions(graph: StepGraph, step: StepInfo, enrollment_ids: li
         if not ids:
             continue
         moved = db.session.execute(
-            update(StepRun).where(StepRun.step_id == step.id, id_in(StepRun.enrollment_id, ids),
-                                  StepRun.status == "waiting")
+            update(StepRun).where(runs_of_step(step.id, ids), StepRun.status == "waiting")
             .values(status="completed", completed_at=now, outcome=outcome,
                     started_at=func.coalesce(StepRun.started_at, now))
             .returning(StepRun.enrollment_id)

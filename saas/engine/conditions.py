@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import and_, select
+from sqlalchemy import BigInteger, Row, and_, func, literal, select, tuple_
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.sql.elements import ColumnElement
 
 from saas.engine.graph import CALL_TYPES, EMAIL_TYPES, StepGraph, StepInfo
 from saas.engine.models import StepRun
@@ -54,19 +56,32 @@ def events_by_run(step_run_ids: Iterable[int]) -> dict[int, set[str]]:
     return {run_id: normalise(kinds) for run_id, kinds in found.items()}
 
 
+def runs_of_step(step_id: int, enrollment_ids: list[int]) -> ColumnElement[bool]:
+    """The step runs of one step for these enrollments. On PostgreSQL `(enrollment_id, step_id)
+    IN (SELECT unnest(:ids), :step)`: looked up by the unique (enrollment_id, step_id) index,
+    row by row, never by scanning every run of the step, which the planner does for `step_id =
+    :step AND enrollment_id IN (...)` when the statistics predate the step's runs (they are
+    written by the batch that reads them)."""
+    if db.engine.dialect.name != "postgresql":
+        return and_(StepRun.step_id == step_id, id_in(StepRun.enrollment_id, enrollment_ids))
+    return tuple_(StepRun.enrollment_id, StepRun.step_id).in_(select(
+        func.unnest(literal(list(enrollment_ids), ARRAY(BigInteger))),
+        literal(step_id, BigInteger)))
+
+
 def reference_runs(graph: StepGraph, condition_step_id: int,
-                   enrollment_ids: Iterable[int]) -> dict[int, StepRun]:
-    """The run of the closest email-type step before the condition, per enrollment."""
+                   enrollment_ids: Iterable[int]) -> dict[int, Row]:
+    """The run (its id and status, as in the database now) of the closest email-type step
+    before the condition, per enrollment."""
     email_step = graph.closest_before(condition_step_id, EMAIL_TYPES)
     if email_step is None:
         return {}
     ids = sorted(set(enrollment_ids))
-    runs: dict[int, StepRun] = {}
+    runs: dict[int, Row] = {}
     for start in range(0, len(ids), 5000):
-        for run in db.session.execute(select(StepRun).where(
-                StepRun.step_id == email_step.id,
-                id_in(StepRun.enrollment_id, ids[start:start + 5000]))
-                .execution_options(populate_existing=True)).scalars():
+        for run in db.session.execute(select(
+                StepRun.enrollment_id, StepRun.id, StepRun.status).where(
+                runs_of_step(email_step.id, ids[start:start + 5000]))):
             runs[run.enrollment_id] = run
     return runs
 
@@ -99,18 +114,45 @@ def email_decisions(graph: StepGraph, step: StepInfo, enrollment_ids: list[int],
 
 
 def call_decision(graph: StepGraph, step: StepInfo, enrollment_id: int) -> str:
+    return call_decisions(graph, step, [enrollment_id])[enrollment_id]
+
+
+def call_decisions(graph: StepGraph, step: StepInfo, enrollment_ids: list[int]
+                   ) -> dict[int, str]:
+    """'yes'/'no' per enrollment: the outcome of its run of the closest call step before the
+    condition is one of the condition's outcomes. One query per chunk of 5,000."""
+    decisions = dict.fromkeys(enrollment_ids, "no")
     call_step = graph.closest_before(step.id, CALL_TYPES)
     if call_step is None:
-        return "no"
-    outcome = db.session.execute(select(StepRun.outcome).where(
-        StepRun.enrollment_id == enrollment_id, StepRun.step_id == call_step.id)).scalar()
-    return "yes" if outcome and outcome in ((step.config or {}).get("outcomes") or []) else "no"
+        return decisions
+    wanted = set((step.config or {}).get("outcomes") or [])
+    ids = sorted(set(enrollment_ids))
+    seen: set[int] = set()
+    for start in range(0, len(ids), 5000):
+        for enrollment_id, outcome in db.session.execute(select(
+                StepRun.enrollment_id, StepRun.outcome).where(
+                runs_of_step(call_step.id, ids[start:start + 5000]))):
+            if enrollment_id in seen:  # one run per step and enrollment; the first one says
+                continue
+            seen.add(enrollment_id)
+            decisions[enrollment_id] = "yes" if outcome and outcome in wanted else "no"
+    return decisions
 
 
 def field_decision(step: StepInfo, record_id: int, record_type: str) -> str:
+    return "yes" if field_matches(step, [record_id], record_type) else "no"
+
+
+def field_matches(step: StepInfo, record_ids: list[int], record_type: str) -> set[int]:
+    """The records (all of `record_type`) that meet the field condition's rules: one
+    `SELECT id FROM record WHERE id IN (...) AND <compiled rules>` per chunk of 5,000."""
     rules = (step.config or {}).get("rules")
     if not rules:
-        return "no"
-    match = db.session.execute(select(Record.id).where(and_(
-        Record.id == record_id, compile_rules(rules, fields_for(record_type))))).first()
-    return "yes" if match else "no"
+        return set()
+    clause = compile_rules(rules, fields_for(record_type))
+    ids = sorted(set(record_ids))
+    found: set[int] = set()
+    for start in range(0, len(ids), 5000):
+        found.update(db.session.execute(select(Record.id).where(and_(
+            id_in(Record.id, ids[start:start + 5000]), clause))).scalars())
+    return found
