@@ -11,7 +11,10 @@ Failures are queued (`fail_next("429", n)`) or drawn at random (`set_failure_rat
 
 A refused connection needs nothing listening: `dead_url()` is a port that refuses.
 
-Run alone (another process, for the benchmark): `python -m tests.messaging.fake_providers PORT`;
+Every POST can be answered after `latency` seconds (0 by default), as a real API takes its time.
+
+Run alone (another process, for the benchmark):
+`python -m tests.messaging.fake_providers PORT [LATENCY_SECONDS]`;
 `GET /_fake/stats` answers {"requests", "accepted", "per_step_run": {...}}.
 """
 
@@ -65,6 +68,7 @@ class FakeProviders:
         self.kinds: tuple[str, ...] = ("429", "500", "timeout")
         self.random = random.Random(7)  # noqa: S311 - a test's failure pattern, not security
         self.slow_seconds = 1.0
+        self.latency = 0.0  # seconds before each POST is answered
         self.reset_in = 0.2
         self.record_bodies = record_bodies
         self.request_count = 0
@@ -221,6 +225,8 @@ class FakeProviders:
                 return self._answer(404, {"errors": [{"message": "not found"}]})
 
             def _post(self, raw: bytes):
+                if fake.latency:
+                    time.sleep(fake.latency)
                 if self.path == SENDGRID_PATH:
                     return self._sendgrid(raw)
                 if self.path.startswith(TWILIO_PREFIX) and self.path.endswith("/Messages.json"):
@@ -320,6 +326,7 @@ class FakeProviders:
 def main(argv: list[str]) -> None:
     port = int(argv[1]) if len(argv) > 1 else 0
     fake = FakeProviders(port=port, record_bodies=False)
+    fake.latency = float(argv[2]) if len(argv) > 2 else 0.0
     print(fake.url, flush=True)
     fake.server.serve_forever()
 
