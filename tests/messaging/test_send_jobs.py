@@ -129,3 +129,18 @@ def test_the_send_job_leaves_paused_connections_and_settles_what_cannot_be_made(
     assert totals["claimed"] == 1 and fake.emails() == []
     assert _statuses(app, sendgrid_tenant.id) == [("auto_email", "failed"),
                                                   ("auto_email", "pending"), ("task", "open")]
+
+
+def test_many_tenants_cost_one_redis_round_trip_and_a_bounded_number_of_jobs(app, off_tick,
+                                                                             redis_conn):
+    """Tenants whose job is queued are skipped after one pipelined read; at most
+    SEND_JOBS_PER_TICK new jobs per tick."""
+    app.config["SEND_JOBS_PER_TICK"] = 50
+    try:
+        with app.app_context():
+            assert enqueue_sends(list(range(1, 201))) == 50
+            assert enqueue_sends(list(range(1, 201))) == 50  # the first 50 are queued: skipped
+            assert enqueue_sends(list(range(1, 101))) == 0
+    finally:
+        app.config.pop("SEND_JOBS_PER_TICK")
+    assert len(Queue(QUEUE, connection=redis_conn).job_ids) == 100
