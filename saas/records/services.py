@@ -7,13 +7,13 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 from saas.admin import audit
 from saas.auth.models import User, UserStatus
-from saas.engine.sql import id_in
 from saas.errors import ServiceError
 from saas.extensions import db
 from saas.records.fields import fields_for, sequence_settable, value_problem
 from saas.records.models import Record, RecordType
 from saas.records.validation import Context, clean_values
 from saas.segments.membership import refresh_records
+from saas.sql import id_in
 from saas.tenancy import current_tenant
 from saas.timeutil import utcnow
 
