@@ -33,7 +33,8 @@ def create_app(config: dict | None = None) -> Flask:
 def register_extensions(app: Flask) -> None:
     from saas import models  # noqa: F401 - every model registered before migrations run
     from saas.auth.sessions import init_login
-    from saas.extensions import csrf, db, limiter, make_sqlite_datetimes_aware, migrate
+    from saas.extensions import babel, csrf, db, limiter, make_sqlite_datetimes_aware, migrate
+    from saas.i18n import select_locale
     from saas.tenancy import register_tenancy
 
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
@@ -43,6 +44,8 @@ def register_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(config_module.PROJECT_ROOT / "migrations"))
     csrf.init_app(app)
     limiter.init_app(app)
+    babel.init_app(app, locale_selector=select_locale, default_translation_directories=str(
+        config_module.PROJECT_ROOT / "saas" / "translations"))
     init_login(app)
     register_tenancy(app)
 
@@ -100,13 +103,16 @@ def register_security(app: Flask) -> None:
 
 def register_templates(app: Flask) -> None:
     from saas.auth.models import Role
+    from saas.i18n import LANGUAGES
     from saas.records.fields import sequence_settable
-    from saas.web import dates
+    from saas.web import dates, numbers
 
     app.jinja_env.globals["Role"] = Role
     app.jinja_env.globals["sequence_settable"] = sequence_settable
     app.jinja_env.globals["has_endpoint"] = lambda name: name in app.view_functions
+    app.jinja_env.globals["UI_LANGUAGES"] = LANGUAGES
     dates.register(app)
+    numbers.register(app)
 
 
 def register_errorhandlers(app: Flask) -> None:

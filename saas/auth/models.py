@@ -66,6 +66,9 @@ class Tenant(db.Model):
     opportunities_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
     workspace_published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     time_zone: Mapped[str] = mapped_column(String(64), default="UTC")
+    # The workspace's default language (saas/i18n.py): pages, when neither the user nor the
+    # browser says, and records that have none.
+    language: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
     settings: Mapped[dict] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
@@ -114,6 +117,8 @@ class User(UserMixin, TenantScoped, db.Model):
     status: Mapped[str] = mapped_column(String(16), default=UserStatus.ACTIVE.value)
     session_token: Mapped[str] = mapped_column(String(64), default=new_session_token)
     time_zone: Mapped[str] = mapped_column(String(64), default="UTC")
+    # None until the user picks a language: the browser's speaks, then the workspace's.
+    language: Mapped[str | None] = mapped_column(String(8))
     # Set when the user picks a zone on their profile; until then sign-in takes the browser's.
     time_zone_chosen: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     available: Mapped[bool] = mapped_column(Boolean, default=True)

@@ -84,6 +84,7 @@ class Record(TenantScoped, db.Model):
         ForeignKey("user_account.id", ondelete="SET NULL"))
     country: Mapped[str | None] = mapped_column(String(2))
     time_zone: Mapped[str] = mapped_column(String(64), default="UTC")
+    language: Mapped[str | None] = mapped_column(String(8))  # None: the workspace's language
     custom: Mapped[dict] = mapped_column(Json, default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import DateTime, Index, String, Text
+from sqlalchemy import DateTime, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from saas.extensions import db
@@ -29,12 +29,20 @@ LANGUAGES = [("en", "English"), ("fr", "French"), ("de", "German"), ("es", "Span
 
 class MessageTemplate(TenantScoped, db.Model):
     __tablename__ = "message_template"
-    __table_args__ = (Index("ix_message_template_kind_name", "tenant_id", "kind", "name"),)
+    __table_args__ = (
+        Index("ix_message_template_kind_name", "tenant_id", "kind", "name"),
+        Index("uq_message_template_translation", "tenant_id", "translation_of_id", "language",
+              unique=True, postgresql_where=text("translation_of_id IS NOT NULL"),
+              sqlite_where=text("translation_of_id IS NOT NULL")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(8))
     name: Mapped[str] = mapped_column(String(120))
     language: Mapped[str] = mapped_column(String(8), default="en")
+    # A version of another template in another language; None for the template steps pick.
+    translation_of_id: Mapped[int | None] = mapped_column(
+        ForeignKey("message_template.id", ondelete="CASCADE"))
     subject: Mapped[str] = mapped_column(String(255), default="")
     html_body: Mapped[str] = mapped_column(Text, default="")
     text_body: Mapped[str] = mapped_column(Text, default="")

@@ -2,7 +2,8 @@
 
 Everything is stored in UTC; every template prints moments through these helpers, so a page shows
 one format, in one zone: the signed-in user's, else the workspace's, else UTC. The locale is a
-parameter defaulting to `locale()`, the one place that will ask Flask-Babel once it is here.
+parameter defaulting to `locale()`, the viewer's language as Flask-Babel chose it
+(`saas/i18n.py`).
 """
 
 from __future__ import annotations
@@ -12,17 +13,20 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import dates as babel_dates
 from flask import Flask, g, has_request_context
+from flask_babel import get_locale
 from flask_login import current_user
 from markupsafe import Markup
 
+from saas.i18n import _
 from saas.timeutil import aware, utcnow
 
 DEFAULT_LOCALE = "en"
 
 
 def locale() -> str:
-    """The viewer's locale: English until the translations arrive."""
-    return DEFAULT_LOCALE
+    """The viewer's locale, as Flask-Babel chose it (English outside a request or app)."""
+    chosen = get_locale()
+    return str(chosen) if chosen is not None else DEFAULT_LOCALE
 
 
 def zone(name: str | None) -> ZoneInfo:
@@ -62,7 +66,8 @@ def _in(value: datetime, tz: tzinfo | None) -> datetime:
 
 def format_datetime(value: datetime | None, tz: tzinfo | None = None,
                     locale_name: str | None = None) -> str:
-    """A moment: "Nov 24, 2026, 6:00 PM" (medium date, short time)."""
+    """A moment: "Nov 24, 2026, 6:00 PM", "24 nov. 2026, 18:00" (CLDR's medium date and short
+    time, joined as the locale's medium format joins them)."""
     if value is None:
         return ""
     loc = locale_name or locale()
@@ -114,9 +119,11 @@ def due_phrase(due: datetime | None, now: datetime | None = None,
         return ""
     delta = aware(due) - (now or utcnow())
     if abs(delta) < timedelta(minutes=1):
-        return "due now"
+        return _("due now")
     span = format_span(delta, locale_name)
-    return f"due in {span}" if delta > timedelta(0) else f"{span} overdue"
+    if delta > timedelta(0):
+        return _("due in %(span)s", span=span)
+    return _("%(span)s overdue", span=span)
 
 
 def place_of(zone_name: str, locale_name: str | None = None) -> str:
@@ -142,7 +149,8 @@ def elsewhere(value: datetime | None, zone_name: str | None, tz: tzinfo | None =
         mine_text = babel_dates.format_skeleton("Ehm", mine, tzinfo=mine.tzinfo, locale=loc)
         theirs_text = babel_dates.format_skeleton("Ehm", theirs, tzinfo=theirs.tzinfo,
                                                   locale=loc)
-    return f"{mine_text} for you · {theirs_text} in {place_of(zone_name, loc)}"
+    return _("%(mine)s for you · %(theirs)s in %(place)s", mine=mine_text, theirs=theirs_text,
+             place=place_of(zone_name, loc))
 
 
 def _parsed(value: str) -> datetime | date | str:
