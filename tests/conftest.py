@@ -42,8 +42,25 @@ def app_config(**overrides) -> dict:
     return config
 
 
+def _compile_catalogs() -> None:
+    """The .mo files the app reads, from the .po files (as `make` does), when they are stale."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    from saas.config import PROJECT_ROOT
+
+    for po in (PROJECT_ROOT / "saas" / "translations").glob("*/LC_MESSAGES/messages.po"):
+        mo = po.with_suffix(".mo")
+        if not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime:
+            with po.open("rb") as f:
+                catalog = read_po(f, locale=po.parent.parent.name)
+            with mo.open("wb") as f:
+                write_mo(f, catalog)
+
+
 @pytest.fixture(scope="session")
 def app():
+    _compile_catalogs()
     app = create_app(app_config())
     with app.app_context():
         with db.engine.begin() as conn:
