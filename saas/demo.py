@@ -1,4 +1,7 @@
-"""The `demo` tenant that `make run` creates once: a user per role and a few hundred records."""
+"""The `demo` tenant that `make run` creates once: a user per role, a few hundred records, a
+segment and two sequences. Its content is written in the workspace's language when it is
+created (English, or French: segment « Prospects du salon commercial », sequence « Suivi du
+salon commercial »), and is the tenant's own data from then on."""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ from saas.admin import audit
 from saas.auth.models import Licence, Role, Tenant, User
 from saas.auth.passwords import hash_password
 from saas.extensions import db
+from saas.i18n import _l, language_of, speaking
 from saas.records.demo import seed_records
 from saas.tenancy import tenant_context
 from saas.timeutil import utcnow
@@ -22,11 +26,35 @@ DEMO_LOGINS = [
 ]
 
 
-def seed_demo() -> bool:
-    """Create the demo tenant; False when it already exists (nothing is changed then)."""
+DEMO_NAME = _l("Contoso Coffee (demo)")
+TRADE_SHOW_SEGMENT = _l("Trade show leads")
+TRADE_SHOW_SEGMENT_DESCRIPTION = _l("Leads met at a trade show.")
+
+
+def seed_segment(language: str) -> None:
+    """The lab's segment (a draft): leads whose source is the trade show. The rule's value is
+    the stored lead source ("Trade show"), whatever the language."""
+    from saas.segments.models import Segment, SegmentStatus
+
+    with speaking(language):
+        name, description = str(TRADE_SHOW_SEGMENT), str(TRADE_SHOW_SEGMENT_DESCRIPTION)
+    db.session.add(Segment(
+        name=name, description=description, record_type="lead",
+        status=SegmentStatus.DRAFT.value, priority=0,
+        rules={"op": "and", "rules": [{"field": "lead_source", "operator": "equals",
+                                       "value": "Trade show"}]}))
+    db.session.flush()
+
+
+def seed_demo(language: str = "en") -> bool:
+    """Create the demo tenant, its content in `language` ("en" or "fr"); False when it already
+    exists (nothing is changed then)."""
     if db.session.execute(select(Tenant.id).where(Tenant.slug == "demo")).first():
         return False
-    tenant = Tenant(slug="demo", name="Contoso Coffee (demo)",
+    language = language_of(language)
+    with speaking(language):
+        tenant_name = str(DEMO_NAME)
+    tenant = Tenant(slug="demo", name=tenant_name, language=language,
                     licence=Licence.SALES_ENTERPRISE.value,
                     licence_trial_ends_at=utcnow() + timedelta(days=30),
                     opportunities_enabled=True, workspace_published_at=utcnow(), settings={})
@@ -48,9 +76,10 @@ def seed_demo() -> bool:
             select(User.id).where(User.email.in_(["seller@demo.example", "robin@demo.example"]))
         ).scalars().all()
         seed_records(list(sellers))
+        seed_segment(language)
         from saas.sequences.demo import seed_sequences
 
-        seed_sequences()
+        seed_sequences(language)
         audit.record("tenant.demo_seeded", tenant.name)
         db.session.commit()
     return True

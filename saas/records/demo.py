@@ -1,4 +1,6 @@
-"""Realistic sample records for the demo tenant (deterministic, written in bulk)."""
+"""Realistic sample records for the demo tenant (deterministic, written in bulk). Their values
+are data, in no language; a record in France speaks French (`language`), the others the
+workspace's language."""
 
 from __future__ import annotations
 
@@ -29,6 +31,7 @@ PLACES = [("FR", "Europe/Paris"), ("US", "America/New_York"), ("US", "America/Lo
           ("GB", "Europe/London"), ("DE", "Europe/Berlin"), ("ES", "Europe/Madrid"),
           ("JP", "Asia/Tokyo"), ("BR", "America/Sao_Paulo"), ("IN", "Asia/Kolkata"),
           ("CA", "America/Toronto")]
+LANGUAGE_BY_COUNTRY = {"FR": "fr"}
 SOURCE_WEIGHTS = [30, 25, 15, 10, 12, 8]  # Trade show is the most common, as in the lab
 
 
@@ -70,6 +73,8 @@ def seed_records(seller_ids: list[int], *, leads: int = 300, opportunities: int 
             "close_date": None if is_lead else date.today() + timedelta(days=rng.randint(5, 180)),
             "owner_id": rng.choice(seller_ids) if seller_ids and rng.random() < 0.8 else None,
             "country": country, "time_zone": tz, "custom": {},
+            # French-speaking places write in French; the others follow the workspace's language
+            "language": LANGUAGE_BY_COUNTRY.get(country),
             "created_at": created, "updated_at": created,
         }
         rows.append(row)

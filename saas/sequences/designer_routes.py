@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, url_for
 
 from saas.errors import ServiceError
+from saas.i18n import _
 from saas.records.conditions import OPERATORS
 from saas.records.fields import fields_for
 from saas.records.forms import CsrfForm
@@ -106,11 +107,11 @@ def _back(sequence: Sequence, **args):
 def add_step(sequence_id: int):
     sequence = get_or_404(Sequence, sequence_id)
     if not CsrfForm().validate_on_submit():
-        flash("This form expired; nothing changed. Try again.", "error")
+        flash(_("This form expired; nothing changed. Try again."), "error")
         return _back(sequence)
     place = _parse_add(form_text("place", 100, cut=True))
     if place is None:
-        flash("Choose where to add the step with a + button.", "error")
+        flash(_("Choose where to add the step with a + button."), "error")
         return _back(sequence)
     parent_id, branch, position = place
     try:
@@ -129,7 +130,7 @@ def save_step(sequence_id: int, step_id: int):
     sequence = get_or_404(Sequence, sequence_id)
     step = _step_of(sequence, step_id)
     if not CsrfForm().validate_on_submit():
-        flash("This form expired; nothing was saved. Try again.", "error")
+        flash(_("This form expired; nothing was saved. Try again."), "error")
         return _back(sequence, step=step.id)
     config = config_from_form(step.type, form_fields(), step.config)
     values = {"name": form_text("name", default=step.name),
@@ -148,8 +149,11 @@ def save_step(sequence_id: int, step_id: int):
     except ServiceError as error:
         flash(error.message, "error")
         return _back(sequence)
-    flash(f"“{step.name}” is saved." + (" Before activation: " + " ".join(m for _, m in notes)
-                                        if notes else ""), "success")
+    if notes:
+        flash(_("“%(name)s” is saved. Before activation: %(notes)s", name=step.name,
+                notes=" ".join(str(message) for __, message in notes)), "success")
+    else:
+        flash(_("“%(name)s” is saved.", name=step.name), "success")
     if form_text("action", 100) == "save":
         return _back(sequence, step=step.id, _anchor="pane")
     return _back(sequence, _anchor=f"step-{step.id}")
@@ -166,13 +170,16 @@ def delete_step(sequence_id: int, step_id: int):
         except ServiceError as error:
             flash(error.message, "error")
         else:
-            if step.type in rules.CONDITIONS:
-                what = {"yes": " Its Yes branch took its place.",
-                        "no": " Its No branch took its place."}.get(
-                    keep, " Its Yes and No branches were deleted with it.")
+            if step.type in rules.CONDITIONS and keep == "yes":
+                done = _("“%(name)s” is deleted. Its Yes branch took its place.", name=step.name)
+            elif step.type in rules.CONDITIONS and keep == "no":
+                done = _("“%(name)s” is deleted. Its No branch took its place.", name=step.name)
+            elif step.type in rules.CONDITIONS:
+                done = _("“%(name)s” is deleted. Its Yes and No branches were deleted with it.",
+                         name=step.name)
             else:
-                what = " The steps after it moved up."
-            flash(f"“{step.name}” is deleted.{what}", "success")
+                done = _("“%(name)s” is deleted. The steps after it moved up.", name=step.name)
+            flash(done, "success")
     return _back(sequence)
 
 

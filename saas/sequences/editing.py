@@ -7,6 +7,7 @@ from sqlalchemy import delete, select, update
 
 from saas.errors import ServiceError
 from saas.extensions import db
+from saas.i18n import _l
 from saas.sequences import queries, rules
 from saas.sequences.models import Sequence, SequenceStatus, Step
 from saas.sequences.steps import BY_TYPE, default_config, default_name
@@ -15,7 +16,7 @@ from saas.timeutil import utcnow
 
 class StepInvalid(ServiceError):
     def __init__(self, problems: list[tuple[str, str]]):
-        super().__init__("The step has problems.")
+        super().__init__(_l("The step has problems."))
         self.problems = problems
 
 
@@ -28,8 +29,8 @@ def lock(sequence: Sequence) -> None:
 def require_draft(sequence: Sequence) -> None:
     lock(sequence)
     if sequence.status != SequenceStatus.DRAFT:
-        raise ServiceError("This version is read-only: choose “Edit” to make a new version "
-                           "and change that.")
+        raise ServiceError(_l("This version is read-only: choose “Edit” to make a new "
+                              "version and change that."))
 
 
 def _touch(sequence: Sequence) -> None:
@@ -54,20 +55,21 @@ def add_step(sequence: Sequence, kind: str, *, parent_id: int | None, branch: st
     """A new step of `kind` at `position` in the branch (at its end when None)."""
     require_draft(sequence)
     if kind not in BY_TYPE:
-        raise ServiceError("Choose a step type from the list.")
+        raise ServiceError(_l("Choose a step type from the list."))
     if parent_id is not None:
         parent = db.session.execute(select(Step).where(
             Step.id == parent_id, Step.sequence_id == sequence.id)).scalar_one_or_none()
         if parent is None or parent.type not in rules.CONDITIONS or branch not in ("yes", "no"):
-            raise ServiceError("A step can only be added under a condition's Yes or No branch.")
+            raise ServiceError(_l("A step can only be added under a condition's Yes or No "
+                                  "branch."))
     elif branch != "main":
-        raise ServiceError("A step can only be added under a condition's Yes or No branch.")
+        raise ServiceError(_l("A step can only be added under a condition's Yes or No branch."))
     siblings = _branch(sequence.id, parent_id, branch)
     position = len(siblings) if position is None else max(0, min(position, len(siblings)))
     if siblings and position > 0 and siblings[position - 1].type in rules.CONDITIONS + (
             "move_to_sequence",):
-        raise ServiceError("Nothing can follow a condition or a move to another sequence in "
-                           "its branch.")
+        raise ServiceError(_l("Nothing can follow a condition or a move to another sequence "
+                              "in its branch."))
     step = Step(sequence_id=sequence.id, parent_id=parent_id, branch=branch, position=position,
                 type=kind, name=default_name(kind), description="",
                 config=default_config(kind))
@@ -85,7 +87,7 @@ def save_step(sequence: Sequence, step: Step, *, name: str, description: str,
     stands in the way of activation at its place in the tree (e.g. a branch ending in a wait)."""
     require_draft(sequence)
     if step.type == "ab_test":
-        name = (config.get("display_name") or "").strip() or "A/B test"
+        name = (config.get("display_name") or "").strip() or default_name("ab_test")
     candidate = {"id": step.id, "parent_id": step.parent_id, "branch": step.branch,
                  "position": step.position, "type": step.type, "name": (name or "").strip(),
                  "description": (description or "").strip(), "config": config}
@@ -146,8 +148,9 @@ def move_step(sequence: Sequence, step: Step, direction: str) -> None:
     index = next(i for i, s in enumerate(siblings) if s.id == step.id)
     other = index - 1 if direction == "up" else index + 1
     if not 0 <= other < len(siblings):
-        raise ServiceError("The step is already at the " +
-                           ("top" if direction == "up" else "bottom") + " of its branch.")
+        raise ServiceError(_l("The step is already at the top of its branch.")
+                           if direction == "up"
+                           else _l("The step is already at the bottom of its branch."))
     siblings[index], siblings[other] = siblings[other], siblings[index]
     _renumber(siblings)
     _touch(sequence)

@@ -10,13 +10,15 @@ from flask_login import current_user
 from saas.auth.access import requires
 from saas.auth.models import Role
 from saas.errors import ServiceError
+from saas.i18n import _, ngettext
 from saas.records.fields import fields_for
 from saas.records.forms import CsrfForm
 from saas.sequences import queries, services, transfer
 from saas.sequences.library import BUILT_INS, BY_KEY
 from saas.sequences.models import Sequence
-from saas.sequences.steps import DAY_NAMES
+from saas.sequences.steps import AB_OUTCOME_LABELS, AB_STATUS_LABELS, DAY_NAMES, STATUS_LABELS
 from saas.tenancy import get_or_404
+from saas.web.numbers import format_number
 from saas.web.params import MAX_DESCRIPTION, form_bool, form_fields, form_text, text_arg
 
 bp = Blueprint("sequences", __name__, url_prefix="/<tenant>/sequences")
@@ -26,6 +28,12 @@ bp = Blueprint("sequences", __name__, url_prefix="/<tenant>/sequences")
 @requires(Role.SEQUENCE_MANAGER, sequences=True)
 def _gate():
     return None
+
+
+@bp.context_processor
+def _labels() -> dict:
+    return {"status_labels": STATUS_LABELS, "ab_status_labels": AB_STATUS_LABELS,
+            "ab_outcome_labels": AB_OUTCOME_LABELS}
 
 
 @bp.route("")
@@ -45,8 +53,8 @@ def create():
     start = form_text("start", 100) if request.method == "POST" else text_arg("start", 100)
     built_in = BY_KEY.get(start)
     form = CsrfForm()
-    values = {"name": built_in.name if built_in else "",
-              "description": built_in.description if built_in else "",
+    values = {"name": str(built_in.name) if built_in else "",
+              "description": str(built_in.description) if built_in else "",
               "record_type": "lead"}
     errors: dict[str, str] = {}
     if request.method == "POST":
@@ -60,11 +68,11 @@ def create():
             except services.SequenceInvalid as invalid:
                 errors = invalid.errors
             else:
-                flash(f"The sequence “{sequence.name}” is created. Add its steps with +.",
-                      "success")
+                flash(_("The sequence “%(name)s” is created. Add its steps with +.",
+                        name=sequence.name), "success")
                 return redirect(url_for("sequences.designer", sequence_id=sequence.id))
         else:
-            errors = {"name": "This form expired; nothing was saved. Try again."}
+            errors = {"name": _("This form expired; nothing was saved. Try again.")}
     return render_template("sequences/create.html", values=values, errors=errors, form=form,
                            built_in=built_in, start=start,
                            record_types=g.tenant.record_types), 422 if errors else 200
@@ -76,9 +84,9 @@ def import_sequence():
     if request.method == "POST":
         upload = request.files.get("file")
         if not form.validate_on_submit():
-            errors = ["This form expired; nothing was imported. Try again."]
+            errors = [_("This form expired; nothing was imported. Try again.")]
         elif upload is None or not upload.filename:
-            errors = ["Choose a sequence export file (.json)."]
+            errors = [_("Choose a sequence export file (.json).")]
         else:
             try:
                 sequence = transfer.import_json(upload.read(transfer.MAX_BYTES + 1),
@@ -86,7 +94,7 @@ def import_sequence():
             except transfer.ImportRefused as refused:
                 errors = refused.errors
             else:
-                flash(f"Imported “{sequence.name}” as a draft.", "success")
+                flash(_("Imported “%(name)s” as a draft.", name=sequence.name), "success")
                 return redirect(url_for("sequences.designer", sequence_id=sequence.id))
     return render_template("sequences/import.html", form=form, errors=errors), \
         422 if errors else 200
@@ -108,7 +116,7 @@ def settings(sequence_id: int):
     values = {"name": sequence.name, "description": sequence.description,
               **services.DEFAULT_SETTINGS, **(sequence.settings or {})}
     if request.method == "POST":
-        parsed, _ = services.parse_settings(form_fields())
+        parsed, __ = services.parse_settings(form_fields())
         values = {**values, **parsed, "name": form_text("name"),
                   "description": form_text("description", MAX_DESCRIPTION)}
         if form.validate_on_submit():
@@ -119,7 +127,7 @@ def settings(sequence_id: int):
             except ServiceError as error:
                 errors = {"name": error.message}
             else:
-                flash("The settings are saved.", "success")
+                flash(_("The settings are saved."), "success")
                 return redirect(url_for("sequences.designer", sequence_id=sequence.id))
     return render_template("sequences/settings.html", sequence=sequence, values=values,
                            errors=errors, form=form, days=DAY_NAMES,
@@ -138,8 +146,8 @@ def activate(sequence_id: int):
         except ServiceError as refused:
             error = refused.message
         else:
-            flash(f"“{sequence.name}” is active: version {sequence.version} is the one new "
-                  "connections get.", "success")
+            flash(_("“%(name)s” is active: version %(version)s is the one new connections get.",
+                    name=sequence.name, version=sequence.version), "success")
             return redirect(url_for("sequences.designer", sequence_id=sequence.id))
     elif request.method == "GET":
         problems = queries.problems_of(sequence) if sequence.status in ("draft", "inactive") \
@@ -150,17 +158,18 @@ def activate(sequence_id: int):
                            error=error, steps=steps, form=form), status
 
 
-def _lifecycle(sequence_id: int, act, done: str, target: str = "designer"):
+def _lifecycle(sequence_id: int, act, done, target: str = "designer"):
+    """`done(sequence, result)`: the sentence flashed once `act(sequence)` has succeeded."""
     sequence = get_or_404(Sequence, sequence_id)
     if not CsrfForm().validate_on_submit():
-        flash("This form expired; nothing changed. Try again.", "error")
+        flash(_("This form expired; nothing changed. Try again."), "error")
         return redirect(url_for("sequences.designer", sequence_id=sequence.id))
     try:
         result = act(sequence)
     except ServiceError as error:
         flash(error.message, "error")
         return redirect(url_for("sequences.designer", sequence_id=sequence.id))
-    flash(done.format(sequence=sequence, result=result), "success")
+    flash(done(sequence, result), "success")
     if target == "index":
         return redirect(url_for("sequences.index"))
     shown = result if isinstance(result, Sequence) else sequence
@@ -173,9 +182,13 @@ def save(sequence_id: int):
     sequence = get_or_404(Sequence, sequence_id)
     if CsrfForm().validate_on_submit():
         problems = queries.problems_of(sequence) if sequence.status == "draft" else []
-        flash(f"“{sequence.name}” is saved." + (
-            f" {len(problems)} thing{'s' if len(problems) != 1 else ''} to fix before "
-            "activation." if problems else " It is ready to activate."), "success")
+        if problems:
+            flash(ngettext("“%(name)s” is saved. %(num)d thing to fix before activation.",
+                           "“%(name)s” is saved. %(num)d things to fix before activation.",
+                           len(problems), name=sequence.name), "success")
+        else:
+            flash(_("“%(name)s” is saved. It is ready to activate.", name=sequence.name),
+                  "success")
     return redirect(url_for("sequences.designer", sequence_id=sequence.id))
 
 
@@ -186,15 +199,16 @@ def edit(sequence_id: int):
     if request.method == "GET":
         sequence = get_or_404(Sequence, sequence_id)
         return redirect(url_for("sequences.designer", sequence_id=sequence.id))
-    return _lifecycle(sequence_id, services.edit_version,
-                      "Editing version {result.version} (a draft). The active version is "
-                      "unchanged until you activate this one.")
+    return _lifecycle(sequence_id, services.edit_version, lambda sequence, draft: _(
+        "Editing version %(version)s (a draft). The active version is unchanged until you "
+        "activate this one.", version=draft.version))
 
 
 @bp.route("/<int:sequence_id>/clone", methods=["POST"])
 def clone(sequence_id: int):
     return _lifecycle(sequence_id, lambda s: services.clone(s, user_id=current_user.id),
-                      "“{result.name}” is a draft copy of “{sequence.name}”.")
+                      lambda sequence, copy: _("“%(copy)s” is a draft copy of “%(name)s”.",
+                                               copy=copy.name, name=sequence.name))
 
 
 @bp.route("/<int:sequence_id>/deactivate", methods=["GET", "POST"])
@@ -204,9 +218,10 @@ def deactivate(sequence_id: int):
         return render_template("sequences/confirm.html", sequence=sequence, form=CsrfForm(),
                                action="deactivate",
                                running=queries.running_count(sequence.lineage_id))
-    return _lifecycle(sequence_id, services.deactivate,
-                      "“{sequence.name}” is inactive; {result} running records were "
-                      "disconnected.")
+    return _lifecycle(sequence_id, services.deactivate, lambda sequence, count: ngettext(
+        "“%(name)s” is inactive; %(count)s running record was disconnected.",
+        "“%(name)s” is inactive; %(count)s running records were disconnected.",
+        count, name=sequence.name, count=format_number(count)))
 
 
 @bp.route("/<int:sequence_id>/delete", methods=["GET", "POST"])
@@ -216,9 +231,9 @@ def delete(sequence_id: int):
         return render_template("sequences/confirm.html", sequence=sequence, form=CsrfForm(),
                                action="delete", reason=services.delete_reason(sequence),
                                versions=queries.versions(sequence.lineage_id))
-    return _lifecycle(sequence_id, services.delete_sequence,
-                      "The sequence “{sequence.name}” and all its versions are deleted.",
-                      target="index")
+    return _lifecycle(sequence_id, services.delete_sequence, lambda sequence, __: _(
+        "The sequence “%(name)s” and all its versions are deleted.", name=sequence.name),
+        target="index")
 
 
 from saas.sequences import designer_routes  # noqa: E402,F401 - the designer's views on bp

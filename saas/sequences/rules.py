@@ -4,6 +4,9 @@ activation, export and import all check a sequence the same way.
 A step is a dict with "id", "parent_id", "branch", "position", "type", "name" and "config"
 (ids may be any hashable: imports use temporary ones). `Context` carries what the rules need to
 know about the tenant: its templates, the sequences a record may be moved to, the record fields.
+
+Messages are whole sentences in the page's language (`_` when a check runs); the constants below
+are their English msgids (marked with `N_` for extraction), which the checks translate.
 """
 
 from __future__ import annotations
@@ -11,6 +14,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+
+from saas.i18n import _
+
+
+def N_(message: str) -> str:
+    """Marks a msgid for extraction; translated where it is used."""
+    return message
+
 
 MIN_WAIT_HOURS = 1
 MAX_WAIT_HOURS = 30 * 24
@@ -20,19 +31,19 @@ AB_METRICS = ("opens", "clicks", "goal")
 EMAIL_TYPES = ("email", "auto_email", "ab_test")  # what an email condition can follow
 CONDITIONS = ("email_condition", "call_condition", "field_condition")
 
-WAIT_RANGE = "A wait lasts between 1 hour and 30 days."
-LIMIT_RANGE = "The time limit is between 1 hour and 30 days."
-SPLIT_RANGE = "Each version gets between 10% and 90% of the audience."
-BRANCH_ENDS_WITH_WAIT = "A branch cannot end with a wait: add a step after it or remove it."
-NEEDS_STEPS = "Add at least one step."
-EMAIL_CONDITION_ORDER = ("An email condition must follow an email step (email, automated email "
-                         "or A/B test) on its path.")
-CALL_CONDITION_ORDER = "A phone call condition must follow a phone call step on its path."
-MOVE_FIRST = "“Move to another sequence” cannot be the first step."
-MOVE_LAST = "“Move to another sequence” must be the last step of its branch."
-MOVE_ITSELF = "A sequence cannot move records into itself: choose another sequence."
-AFTER_CONDITION = ("Nothing can follow a condition in its branch: put the steps in its Yes or "
-                   "No branch.")
+WAIT_RANGE = N_("A wait lasts between 1 hour and 30 days.")
+LIMIT_RANGE = N_("The time limit is between 1 hour and 30 days.")
+SPLIT_RANGE = N_("Each version gets between 10% and 90% of the audience.")
+BRANCH_ENDS_WITH_WAIT = N_("A branch cannot end with a wait: add a step after it or remove it.")
+NEEDS_STEPS = N_("Add at least one step.")
+EMAIL_CONDITION_ORDER = N_("An email condition must follow an email step (email, automated "
+                            "email or A/B test) on its path.")
+CALL_CONDITION_ORDER = N_("A phone call condition must follow a phone call step on its path.")
+MOVE_FIRST = N_("“Move to another sequence” cannot be the first step.")
+MOVE_LAST = N_("“Move to another sequence” must be the last step of its branch.")
+MOVE_ITSELF = N_("A sequence cannot move records into itself: choose another sequence.")
+AFTER_CONDITION = N_("Nothing can follow a condition in its branch: put the steps in its Yes "
+                     "or No branch.")
 
 
 @dataclass
@@ -67,22 +78,26 @@ def _int(value) -> int | None:
 def _duration(days, hours, message: str, prefix: str) -> list[tuple[str, str]]:
     d, h = _int(days), _int(hours)
     if d is None or h is None or d < 0 or h < 0:
-        return [(prefix, "Enter whole numbers of days and hours.")]
+        return [(prefix, _("Enter whole numbers of days and hours."))]
     if not MIN_WAIT_HOURS <= d * 24 + h <= MAX_WAIT_HOURS:
-        return [(prefix, message)]
+        return [(prefix, _(message))]
     return []
 
 
-def _template(template_id, kind: str, ctx: Context, required: bool, what: str,
+def _template(template_id, kind: str, ctx: Context, required: bool, missing: str,
               key: str = "template_id") -> list[tuple[str, str]]:
+    """`missing`: the (translated) sentence when a required template is not chosen."""
     if template_id in (None, ""):
-        return [(key, f"{what} needs a template: choose one.")] if required else []
+        return [(key, missing)] if required else []
     found = ctx.templates.get(_int(template_id))
     if found is None:
-        return [(key, "This template no longer exists: choose another one.")]
+        return [(key, _("This template no longer exists: choose another one."))]
     if found[0] != kind:
-        label = "an email" if kind == "email" else "an SMS"
-        return [(key, f"“{found[1]}” is not {label} template: choose {label} template.")]
+        if kind == "email":
+            return [(key, _("“%(name)s” is not an email template: choose an email template.",
+                            name=found[1]))]
+        return [(key, _("“%(name)s” is not an SMS template: choose an SMS template.",
+                        name=found[1]))]
     return []
 
 
@@ -91,15 +106,15 @@ def check_step(step: dict, ctx: Context) -> list[tuple[str, str]]:
     kind, config = step.get("type"), step.get("config") or {}
     problems: list[tuple[str, str]] = []
     if not (step.get("name") or "").strip():
-        problems.append(("name", "Give the step a name."))
+        problems.append(("name", _("Give the step a name.")))
     elif len(step["name"]) > 120:
-        problems.append(("name", "Use at most 120 characters."))
+        problems.append(("name", _("Use at most 120 characters.")))
     if kind in ("email", "auto_email"):
         problems += _template(config.get("template_id"), "email", ctx, kind == "auto_email",
-                              "An automated email")
+                              _("An automated email needs a template: choose one."))
     elif kind in ("sms", "auto_sms"):
         problems += _template(config.get("template_id"), "sms", ctx, kind == "auto_sms",
-                              "An automated text message")
+                              _("An automated text message needs a template: choose one."))
     elif kind == "wait":
         problems += _duration(config.get("days"), config.get("hours"), WAIT_RANGE, "days")
     elif kind == "ab_test":
@@ -107,28 +122,29 @@ def check_step(step: dict, ctx: Context) -> list[tuple[str, str]]:
     elif kind == "email_condition":
         events = config.get("events") or []
         if not events or any(e not in EMAIL_EVENTS for e in events):
-            problems.append(("events", "Choose what to look for: opened, clicked or replied."))
+            problems.append(("events", _("Choose what to look for: opened, clicked or replied.")))
         if config.get("match") not in ("any", "all"):
-            problems.append(("match", "Choose whether any or all of them must happen."))
+            problems.append(("match", _("Choose whether any or all of them must happen.")))
         problems += _duration(config.get("limit_days"), config.get("limit_hours"), LIMIT_RANGE,
                               "limit_days")
     elif kind == "call_condition":
         outcomes = config.get("outcomes") or []
         if not outcomes or any(o not in CALL_OUTCOMES for o in outcomes):
-            problems.append(("outcomes", "Choose the call outcomes that take the Yes branch."))
+            problems.append(("outcomes",
+                             _("Choose the call outcomes that take the Yes branch.")))
     elif kind == "field_condition":
         rules = config.get("rules") or {}
         if not rules.get("rules"):
-            problems.append(("rules", "Add a field condition."))
+            problems.append(("rules", _("Add a field condition.")))
         elif ctx.check_field_rules is not None:
             problems += [("rules", message) for message in ctx.check_field_rules(rules).values()]
     elif kind == "update_field":
         name = config.get("field") or ""
         if not name:
-            problems.append(("field", "Choose the field to update."))
+            problems.append(("field", _("Choose the field to update.")))
         elif ctx.fields is not None and name not in ctx.fields:
-            problems.append(("field", f"“{name}” is not a field a sequence can set on these "
-                                      "records."))
+            problems.append(("field", _("“%(name)s” is not a field a sequence can set on "
+                                        "these records.", name=name)))
         elif ctx.check_field_value is not None:
             problem = ctx.check_field_value(name, str(config.get("value") or ""))
             if problem:
@@ -136,47 +152,50 @@ def check_step(step: dict, ctx: Context) -> list[tuple[str, str]]:
     elif kind == "move_to_sequence":
         target = _int(config.get("sequence_id"))
         if target is None:
-            problems.append(("sequence_id", "Choose the sequence to move records to."))
+            problems.append(("sequence_id", _("Choose the sequence to move records to.")))
         elif ctx.lineage_id is not None and target == ctx.lineage_id:
-            problems.append(("sequence_id", MOVE_ITSELF))
+            problems.append(("sequence_id", _(MOVE_ITSELF)))
         elif target not in ctx.sequences:
-            problems.append(("sequence_id", "This sequence no longer exists: choose another."))
+            problems.append(("sequence_id",
+                             _("This sequence no longer exists: choose another.")))
     elif kind not in ("call", "task"):
-        problems.append(("type", f"Unknown step type “{kind}”."))
+        problems.append(("type", _("Unknown step type “%(kind)s”.", kind=kind)))
     return problems
 
 
 def _check_ab(config: dict, ctx: Context) -> list[tuple[str, str]]:
     problems: list[tuple[str, str]] = []
     if not (config.get("display_name") or "").strip():
-        problems.append(("display_name", "Give the A/B test a display name."))
+        problems.append(("display_name", _("Give the A/B test a display name.")))
     split = _int(config.get("split_a"))
     if split is None or not 10 <= split <= 90:
-        problems.append(("split_a", SPLIT_RANGE))
+        problems.append(("split_a", _(SPLIT_RANGE)))
     if config.get("metric") not in AB_METRICS:
-        problems.append(("metric", "Choose the winning metric: opens, clicks or goal reached."))
+        problems.append(("metric",
+                         _("Choose the winning metric: opens, clicks or goal reached.")))
     if config.get("ends") == "at":
         try:
             datetime.fromisoformat(str(config.get("end_at") or ""))
         except ValueError:
-            problems.append(("end_at", "Enter the date and time the test ends."))
+            problems.append(("end_at", _("Enter the date and time the test ends.")))
     elif config.get("ends") != "auto":
-        problems.append(("ends", "Choose how the test ends."))
+        problems.append(("ends", _("Choose how the test ends.")))
     if config.get("default_version") not in ("A", "B"):
-        problems.append(("default_version", "Choose the default version, A or B."))
+        problems.append(("default_version", _("Choose the default version, A or B.")))
     versions = config.get("versions") or {}
     for letter in ("A", "B"):
         version = versions.get(letter) or {}
         key = f"{letter.lower()}_"
         if version.get("type") not in ("email", "auto_email"):
-            problems.append((key + "type", f"Version {letter} must be an email or an automated "
-                                           "email."))
+            problems.append((key + "type", _("Version %(letter)s must be an email or an "
+                                             "automated email.", letter=letter)))
             continue
         if not (version.get("name") or "").strip():
-            problems.append((key + "name", f"Give version {letter} a name."))
+            problems.append((key + "name", _("Give version %(letter)s a name.", letter=letter)))
         problems += _template(version.get("template_id"), "email", ctx,
                               version["type"] == "auto_email",
-                              f"Version {letter} (an automated email)", key + "template_id")
+                              _("Version %(letter)s (an automated email) needs a template: "
+                                "choose one.", letter=letter), key + "template_id")
     return problems
 
 
@@ -212,7 +231,7 @@ def path_before(step: dict, steps: list[dict]) -> list[dict]:
 def check_sequence(steps: list[dict], ctx: Context) -> list[Problem]:
     """Every problem that stands between the sequence and activation, in tree order."""
     if not steps:
-        return [Problem(None, "", NEEDS_STEPS)]
+        return [Problem(None, "", _(NEEDS_STEPS))]
     problems: list[Problem] = []
     groups = branches(steps)
     for step in _tree_order(groups):
@@ -222,20 +241,20 @@ def check_sequence(steps: list[dict], ctx: Context) -> list[Problem]:
         is_last = siblings[-1] is step
         kind = step.get("type")
         if kind == "wait" and is_last:
-            problems.append(Problem(sid, "", BRANCH_ENDS_WITH_WAIT))
+            problems.append(Problem(sid, "", _(BRANCH_ENDS_WITH_WAIT)))
         if kind in CONDITIONS and not is_last:
-            problems.append(Problem(sid, "", AFTER_CONDITION))
+            problems.append(Problem(sid, "", _(AFTER_CONDITION)))
         if kind == "email_condition":
             if not any(s.get("type") in EMAIL_TYPES for s in path_before(step, steps)):
-                problems.append(Problem(sid, "", EMAIL_CONDITION_ORDER))
+                problems.append(Problem(sid, "", _(EMAIL_CONDITION_ORDER)))
         elif kind == "call_condition":
             if not any(s.get("type") == "call" for s in path_before(step, steps)):
-                problems.append(Problem(sid, "", CALL_CONDITION_ORDER))
+                problems.append(Problem(sid, "", _(CALL_CONDITION_ORDER)))
         elif kind == "move_to_sequence":
             if not path_before(step, steps):
-                problems.append(Problem(sid, "", MOVE_FIRST))
+                problems.append(Problem(sid, "", _(MOVE_FIRST)))
             if not is_last:
-                problems.append(Problem(sid, "", MOVE_LAST))
+                problems.append(Problem(sid, "", _(MOVE_LAST)))
     return problems
 
 

@@ -10,8 +10,9 @@ from saas.admin import audit
 from saas.engine.abtests import start_tests
 from saas.errors import ServiceError
 from saas.extensions import db
+from saas.i18n import _, _l, ngettext
 from saas.sequences import editing, queries, rules
-from saas.sequences.library import BY_KEY
+from saas.sequences.library import BY_KEY, in_language
 from saas.sequences.models import Sequence, SequenceStatus
 from saas.tenancy import current_tenant, current_tenant_id
 from saas.timeutil import utcnow
@@ -27,24 +28,24 @@ class SequenceInvalid(ServiceError):
     """`errors` by form field (details and settings forms)."""
 
     def __init__(self, errors: dict[str, str]):
-        super().__init__("Some fields need attention.")
+        super().__init__(_l("Some fields need attention."))
         self.errors = errors
 
 
 class CannotActivate(ServiceError):
     def __init__(self, problems: list[rules.Problem]):
-        super().__init__("Fix these before activating the sequence.")
+        super().__init__(_l("Fix these before activating the sequence."))
         self.problems = problems
 
 
 def check_details(name: str, record_type: str) -> dict[str, str]:
     errors = {}
     if not (name or "").strip():
-        errors["name"] = "Enter a name."
+        errors["name"] = _("Enter a name.")
     elif len(name.strip()) > 120:
-        errors["name"] = "Use at most 120 characters."
+        errors["name"] = _("Use at most 120 characters.")
     if record_type not in current_tenant().record_types:
-        errors["record_type"] = "Choose a record type enabled in this workspace."
+        errors["record_type"] = _("Choose a record type enabled in this workspace.")
     return errors
 
 
@@ -52,10 +53,11 @@ def create_sequence(*, name: str, description: str, record_type: str, start: str
                     steps: list | None = None, settings: dict | None = None,
                     user_id: int | None = None) -> Sequence:
     """A new draft (version 1 of a new lineage), empty, from a built-in template (`start`) or
-    from a nested step tree (`steps`, already checked by the caller)."""
+    from a nested step tree (`steps`, already checked by the caller). A built-in template's
+    steps are written in the page's language: from then on they are the tenant's own text."""
     errors = check_details(name, record_type)
     if start and start not in BY_KEY:
-        errors["start"] = "Choose a template from the list."
+        errors["start"] = _("Choose a template from the list.")
     if errors:
         raise SequenceInvalid(errors)
     sequence = Sequence(name=name.strip(), description=(description or "").strip(),
@@ -66,7 +68,7 @@ def create_sequence(*, name: str, description: str, record_type: str, start: str
     db.session.flush()
     sequence.lineage_id = sequence.id
     if start:
-        editing.create_nested(sequence.id, BY_KEY[start].steps)
+        editing.create_nested(sequence.id, in_language(BY_KEY[start].steps))
     elif steps:
         editing.create_nested(sequence.id, steps)
     audit.record("sequence.created", sequence.name, start=start or "scratch")
@@ -93,23 +95,24 @@ def parse_settings(form) -> tuple[dict, dict[str, str]]:
         days = sorted({int(d) for d in form.getlist("window_days") if d in WEEKDAYS})
         start, end = form.get("window_start") or "", form.get("window_end") or ""
         if not days:
-            errors["window_days"] = "Choose at least one day of the week."
+            errors["window_days"] = _("Choose at least one day of the week.")
         if not (_TIME.match(start) and _TIME.match(end)):
-            errors["window_start"] = "Enter the hours as HH:MM, e.g. 08:00 and 18:00."
+            errors["window_start"] = _("Enter the hours as HH:MM, e.g. 08:00 and 18:00.")
         elif start >= end:
-            errors["window_start"] = "The window must end after it starts."
+            errors["window_start"] = _("The window must end after it starts.")
         window = {"days": days, "start": start, "end": end}
     settings["window"] = window
     goal_field, goal_value = (form.get("goal_field") or "").strip(), \
         (form.get("goal_value") or "").strip()
     settings["goal"] = {"field": goal_field, "value": goal_value} if goal_field else None
     if goal_field and not goal_value:
-        errors["goal_value"] = "Enter the value the field must reach, e.g. qualified."
+        errors["goal_value"] = _("Enter the value the field must reach, e.g. qualified.")
     cap = (form.get("seller_daily_cap") or "").strip()
     settings["seller_daily_cap"] = None
     if cap:
         if not (cap.isascii() and cap.isdigit()) or not 1 <= int(cap) <= 10000:
-            errors["seller_daily_cap"] = "Enter a whole number from 1 to 10000, or leave empty."
+            errors["seller_daily_cap"] = _("Enter a whole number from 1 to 10000, or leave "
+                                           "empty.")
         else:
             settings["seller_daily_cap"] = int(cap)
     return settings, errors
@@ -143,7 +146,7 @@ def save_settings(sequence: Sequence, form) -> None:
         from saas.records.fields import fields_for
 
         if settings["goal"]["field"] not in fields_for(sequence.record_type):
-            errors["goal_field"] = "Choose a field of these records."
+            errors["goal_field"] = _("Choose a field of these records.")
     errors.update(check_details(form.get("name", ""), sequence.record_type))
     if errors:
         raise SequenceInvalid(errors)
@@ -160,14 +163,15 @@ def activate(sequence: Sequence, *, understood: bool) -> None:
     is retired (its running records finish on it)."""
     editing.lock(sequence)
     if sequence.status == SequenceStatus.ACTIVE:
-        raise ServiceError("This version is already active.")
+        raise ServiceError(_l("This version is already active."))
     if sequence.status == SequenceStatus.RETIRED:
-        raise ServiceError("A newer version replaced this one: open the newest version.")
+        raise ServiceError(_l("A newer version replaced this one: open the newest version."))
     if sequence.status == SequenceStatus.INACTIVE and \
             queries.newest_draft(sequence.lineage_id) is not None:
-        raise ServiceError("A newer draft exists: activate that one.")
+        raise ServiceError(_l("A newer draft exists: activate that one."))
     if not understood:
-        raise ServiceError("Tick “I understand” to confirm the activation.", field="understood")
+        raise ServiceError(_l("Tick “I understand” to confirm the activation."),
+                           field="understood")
     problems = queries.problems_of(sequence)
     if problems:
         raise CannotActivate(problems)
@@ -217,7 +221,7 @@ def deactivate(sequence: Sequence) -> int:
     many were disconnected."""
     editing.lock(sequence)
     if sequence.status != SequenceStatus.ACTIVE:
-        raise ServiceError("Only an active sequence can be deactivated.")
+        raise ServiceError(_l("Only an active sequence can be deactivated."))
     now, tenant_id = utcnow(), current_tenant_id()
     db.session.execute(text(
         "UPDATE step_run SET status = 'cancelled', completed_at = :now "
@@ -238,7 +242,8 @@ def deactivate(sequence: Sequence) -> int:
 
 
 def clone(sequence: Sequence, *, user_id: int | None = None) -> Sequence:
-    copy = Sequence(name=f"Copy of {sequence.name}"[:120], description=sequence.description,
+    copy = Sequence(name=_("Copy of %(name)s", name=sequence.name)[:120],
+                    description=sequence.description,
                     record_type=sequence.record_type, status=SequenceStatus.DRAFT.value,
                     version=1, settings=dict(sequence.settings or {}), created_by_id=user_id)
     db.session.add(copy)
@@ -253,9 +258,13 @@ def clone(sequence: Sequence, *, user_id: int | None = None) -> Sequence:
 def delete_reason(sequence: Sequence) -> str | None:
     running = queries.running_count(sequence.lineage_id)
     if running:
-        plural = "records are" if running != 1 else "record is"
-        return (f"{running} {plural} running in “{sequence.name}”. Deactivate the sequence "
-                "first (that disconnects them), then delete it.")
+        from saas.web.numbers import format_number
+
+        return ngettext("%(count)s record is running in “%(name)s”. Deactivate the sequence "
+                        "first (that disconnects it), then delete it.",
+                        "%(count)s records are running in “%(name)s”. Deactivate the sequence "
+                        "first (that disconnects them), then delete it.",
+                        running, count=format_number(running), name=sequence.name)
     return None
 
 

@@ -1,51 +1,80 @@
 """The step types as the designer shows them: label, icon, tab, default settings, the tile's
-one-line summary, and reading a step form back into `config` (the keys the engine reads)."""
+one-line summary, and reading a step form back into `config` (the keys the engine reads).
+
+Labels are lazy (`_l`): they speak the page's language when shown. Default step names are
+stored with the step, in the language of the manager who added it (`_` at creation time)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from saas.i18n import _, _l, ngettext
 from saas.sequences.rules import CALL_OUTCOMES, EMAIL_EVENTS
 
 
 @dataclass(frozen=True)
 class Kind:
     type: str
-    label: str
+    label_message: object  # lazy: `label` is the text in the current language
     icon: str
     tab: str  # steps | conditions | commands
-    help: str
+    help_message: object
+
+    @property
+    def label(self) -> str:
+        return str(self.label_message)
+
+    @property
+    def help(self) -> str:
+        return str(self.help_message)
 
 
 KINDS = [
-    Kind("email", "Send an email", "✉", "steps", "The seller sends an email from the composer."),
-    Kind("auto_email", "Automated email", "✉⚡", "steps",
-         "Sent by the system from its template when the step is reached."),
-    Kind("sms", "Send a text message", "✆", "steps", "The seller sends a text message."),
-    Kind("auto_sms", "Automated text message", "✆⚡", "steps",
-         "Sent by the system from its SMS template."),
-    Kind("call", "Phone call", "☎", "steps", "The seller calls and logs the outcome."),
-    Kind("task", "Task", "☑", "steps", "A custom activity, e.g. book a meeting."),
-    Kind("wait", "Set wait time", "◷", "steps", "Wait between 1 hour and 30 days."),
-    Kind("ab_test", "A/B test", "A/B", "steps", "Two email versions split across the audience."),
-    Kind("email_condition", "Email condition", "◇", "conditions",
-         "Yes / No on what happened to the previous email."),
-    Kind("call_condition", "Phone call outcome", "◇", "conditions",
-         "Yes / No on the outcome of the previous call."),
-    Kind("field_condition", "Record field value", "◇", "conditions",
-         "Yes / No on a field of the record."),
-    Kind("update_field", "Update a record field", "✎", "commands",
-         "Set a field of the record to a value."),
-    Kind("move_to_sequence", "Move to another sequence", "↪", "commands",
-         "Disconnect here and connect the record to another sequence (last step)."),
+    Kind("email", _l("Send an email"), "✉", "steps",
+         _l("The seller sends an email from the composer.")),
+    Kind("auto_email", _l("Automated email"), "✉⚡", "steps",
+         _l("Sent by the system from its template when the step is reached.")),
+    Kind("sms", _l("Send a text message"), "✆", "steps", _l("The seller sends a text message.")),
+    Kind("auto_sms", _l("Automated text message"), "✆⚡", "steps",
+         _l("Sent by the system from its SMS template.")),
+    Kind("call", _l("Phone call"), "☎", "steps", _l("The seller calls and logs the outcome.")),
+    Kind("task", _l("Task"), "☑", "steps", _l("A custom activity, e.g. book a meeting.")),
+    Kind("wait", _l("Set wait time"), "◷", "steps", _l("Wait between 1 hour and 30 days.")),
+    Kind("ab_test", _l("A/B test"), "A/B", "steps",
+         _l("Two email versions split across the audience.")),
+    Kind("email_condition", _l("Email condition"), "◇", "conditions",
+         _l("Yes / No on what happened to the previous email.")),
+    Kind("call_condition", _l("Phone call outcome"), "◇", "conditions",
+         _l("Yes / No on the outcome of the previous call.")),
+    Kind("field_condition", _l("Record field value"), "◇", "conditions",
+         _l("Yes / No on a field of the record.")),
+    Kind("update_field", _l("Update a record field"), "✎", "commands",
+         _l("Set a field of the record to a value.")),
+    Kind("move_to_sequence", _l("Move to another sequence"), "↪", "commands",
+         _l("Disconnect here and connect the record to another sequence (last step).")),
 ]
 BY_TYPE = {k.type: k for k in KINDS}
-TABS = [("steps", "Steps"), ("conditions", "Conditions"), ("commands", "Commands")]
-EVENT_LABELS = {"opened": "Opened", "clicked": "Link clicked", "replied": "Replied"}
-OUTCOME_LABELS = {"connected": "Connected", "left_voicemail": "Left voicemail",
-                  "no_answer": "No answer", "wrong_number": "Wrong number"}
-METRIC_LABELS = {"opens": "Opens", "clicks": "Clicks", "goal": "Goal reached"}
-DAY_NAMES = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+TABS = [("steps", _l("Steps")), ("conditions", _l("Conditions")), ("commands", _l("Commands"))]
+EVENT_LABELS = {"opened": _l("Opened"), "clicked": _l("Link clicked"), "replied": _l("Replied")}
+OUTCOME_LABELS = {"connected": _l("Connected"), "left_voicemail": _l("Left voicemail"),
+                  "no_answer": _l("No answer"), "wrong_number": _l("Wrong number")}
+METRIC_LABELS = {"opens": _l("Opens"), "clicks": _l("Clicks"), "goal": _l("Goal reached")}
+# In a tile's summary: "If opened or link clicked within 2 days", "winner by opens".
+EVENT_WORDS = {"opened": _l("opened"), "clicked": _l("link clicked"), "replied": _l("replied")}
+OUTCOME_WORDS = {"connected": _l("connected"), "left_voicemail": _l("left voicemail"),
+                 "no_answer": _l("no answer"), "wrong_number": _l("wrong number")}
+WINNER_BY = {"opens": _l("A %(a)s%% / B %(b)s%% · winner by opens"),
+             "clicks": _l("A %(a)s%% / B %(b)s%% · winner by clicks"),
+             "goal": _l("A %(a)s%% / B %(b)s%% · winner by goal reached")}
+# A sequence version's status, as its badge shows it (the stored value is the enum's).
+STATUS_LABELS = {"draft": _l("Draft"), "active": _l("Active"), "inactive": _l("Inactive"),
+                 "retired": _l("Retired")}
+# An A/B test's status and outcome on its tile.
+AB_STATUS_LABELS = {"draft": _l("Draft"), "running": _l("Running"), "stopped": _l("Stopped"),
+                    "completed": _l("Completed")}
+AB_OUTCOME_LABELS = {"winner": _l("Winner"), "inconclusive": _l("Inconclusive"),
+                     "stopped": _l("Stopped")}
+DAY_NAMES = [_l("Mon"), _l("Tue"), _l("Wed"), _l("Thu"), _l("Fri"), _l("Sat"), _l("Sun")]
 
 
 def default_config(kind: str) -> dict:
@@ -54,10 +83,11 @@ def default_config(kind: str) -> dict:
     if kind == "wait":
         return {"days": 1, "hours": 0}
     if kind == "ab_test":
-        return {"display_name": "A/B test", "split_a": 50, "metric": "opens", "ends": "auto",
+        return {"display_name": _("A/B test"), "split_a": 50, "metric": "opens", "ends": "auto",
                 "end_at": None, "default_version": "A",
-                "versions": {"A": {"type": "email", "name": "Version A", "template_id": None},
-                             "B": {"type": "email", "name": "Version B", "template_id": None}}}
+                "versions": {"A": {"type": "email", "name": _("Version A"), "template_id": None},
+                             "B": {"type": "email", "name": _("Version B"),
+                                   "template_id": None}}}
     if kind == "email_condition":
         return {"events": ["opened"], "match": "any", "limit_days": 3, "limit_hours": 0,
                 "move_on_event": True}
@@ -73,22 +103,40 @@ def default_config(kind: str) -> dict:
 
 
 def default_name(kind: str) -> str:
-    return {"email": "Email", "auto_email": "Automated email", "sms": "Text message",
-            "auto_sms": "Automated text message", "call": "Phone call", "task": "Task",
-            "wait": "Wait", "ab_test": "A/B test", "email_condition": "Email condition",
-            "call_condition": "Call outcome", "field_condition": "Field condition",
-            "update_field": "Update field", "move_to_sequence": "Move to another sequence",
-            }.get(kind, kind)
+    """A new step's name, in the language of the page that adds it (then it is the tenant's)."""
+    names = {"email": _l("Email"), "auto_email": _l("Automated email"),
+             "sms": _l("Text message"), "auto_sms": _l("Automated text message"),
+             "call": _l("Phone call"), "task": _l("Task"), "wait": _l("Wait"),
+             "ab_test": _l("A/B test"), "email_condition": _l("Email condition"),
+             "call_condition": _l("Call outcome"), "field_condition": _l("Field condition"),
+             "update_field": _l("Update field"),
+             "move_to_sequence": _l("Move to another sequence")}
+    return str(names[kind]) if kind in names else kind
 
 
 def duration_text(days, hours) -> str:
-    parts = []
+    """"2 days", "1 hour", "1 day 3 hours" in the page's language."""
     days, hours = int(days or 0), int(hours or 0)
-    if days:
-        parts.append(f"{days} day{'s' if days != 1 else ''}")
-    if hours or not days:
-        parts.append(f"{hours} hour{'s' if hours != 1 else ''}")
-    return " ".join(parts)
+    day_text = ngettext("%(num)d day", "%(num)d days", days)
+    hour_text = ngettext("%(num)d hour", "%(num)d hours", hours)
+    if days and hours:
+        return _("%(days)s %(hours)s", days=day_text, hours=hour_text)
+    return day_text if days else hour_text
+
+
+def _any_of(words: list[str]) -> str:
+    """"a or b or c" in the page's language."""
+    text = words[0] if words else "…"
+    for word in words[1:]:
+        text = _("%(choices)s or %(choice)s", choices=text, choice=word)
+    return text
+
+
+def _all_of(words: list[str]) -> str:
+    text = words[0] if words else "…"
+    for word in words[1:]:
+        text = _("%(choices)s and %(choice)s", choices=text, choice=word)
+    return text
 
 
 def summary(step, templates: dict, sequences: dict) -> str:
@@ -97,35 +145,38 @@ def summary(step, templates: dict, sequences: dict) -> str:
 
     def template_name(template_id) -> str:
         found = templates.get(template_id)
-        return f"Template: {found[1]}" if found else "No template"
+        return _("Template: %(name)s", name=found[1]) if found else _("No template")
 
     if kind in ("email", "sms"):
         return template_name(config.get("template_id")) if config.get("template_id") \
-            else "The seller writes it"
+            else _("The seller writes it")
     if kind in ("auto_email", "auto_sms"):
         return template_name(config.get("template_id"))
     if kind == "wait":
-        return "Wait " + duration_text(config.get("days"), config.get("hours"))
+        return _("Wait %(duration)s",
+                 duration=duration_text(config.get("days"), config.get("hours")))
     if kind == "ab_test":
         split = int(config.get("split_a") or 50)
-        metric = METRIC_LABELS.get(config.get("metric"), "?").lower()
-        return f"A {split}% / B {100 - split}% · winner by {metric}"
+        line = WINNER_BY.get(config.get("metric"))
+        return str(line % {"a": split, "b": 100 - split}) if line is not None \
+            else f"A {split}% / B {100 - split}%"
     if kind == "email_condition":
-        events = " or " if config.get("match") == "any" else " and "
-        what = events.join(EVENT_LABELS.get(e, e).lower() for e in config.get("events") or [])
-        return f"If {what or '…'} within " + duration_text(config.get("limit_days"),
-                                                            config.get("limit_hours"))
+        words = [str(EVENT_WORDS.get(e, e)) for e in config.get("events") or []]
+        what = _any_of(words) if config.get("match") == "any" else _all_of(words)
+        return _("If %(events)s within %(duration)s", events=what, duration=duration_text(
+            config.get("limit_days"), config.get("limit_hours")))
     if kind == "call_condition":
-        return "If the call was " + " or ".join(
-            OUTCOME_LABELS.get(o, o).lower() for o in config.get("outcomes") or [])
+        return _("If the call was %(outcomes)s", outcomes=_any_of(
+            [str(OUTCOME_WORDS.get(o, o)) for o in config.get("outcomes") or []]))
     if kind == "field_condition":
         count = len((config.get("rules") or {}).get("rules") or [])
-        return f"{count} field condition{'s' if count != 1 else ''}"
+        return ngettext("%(num)d field condition", "%(num)d field conditions", count)
     if kind == "update_field":
-        return f"Set {config.get('field') or '…'} to “{config.get('value') or ''}”"
+        return _("Set %(field)s to “%(value)s”", field=config.get("field") or "…",
+                 value=config.get("value") or "")
     if kind == "move_to_sequence":
-        return "Move to “" + sequences.get(config.get("sequence_id"), "…") + "”"
-    return step.description.splitlines()[0][:80] if step.description else "No description"
+        return _("Move to “%(name)s”", name=sequences.get(config.get("sequence_id"), "…"))
+    return step.description.splitlines()[0][:80] if step.description else _("No description")
 
 
 def _int_or_none(value):

@@ -8,6 +8,7 @@ import copy
 import json
 
 from saas.errors import ServiceError
+from saas.i18n import _, _l
 from saas.sequences import editing, queries, rules, services
 from saas.sequences.models import Sequence
 
@@ -18,7 +19,7 @@ MAX_BYTES = 1_000_000
 
 class ImportRefused(ServiceError):
     def __init__(self, errors: list[str]):
-        super().__init__("The file cannot be imported.")
+        super().__init__(_l("The file cannot be imported."))
         self.errors = errors
 
 
@@ -81,10 +82,14 @@ def _resolve(steps: list[dict], errors: list[str]) -> None:
                 name = str(ref.get("name") or "")
                 found = by_name.get((ref.get("kind") or kind, name))
                 if found is None:
-                    label = "SMS" if (ref.get("kind") or kind) == "sms" else "email"
-                    errors.append(f"Step “{node.get('name')}”: there is no {label} template "
-                                  f"named “{name}” here. Create it (same name), then import "
-                                  "again.")
+                    if (ref.get("kind") or kind) == "sms":
+                        errors.append(_("Step “%(step)s”: there is no SMS template named "
+                                        "“%(name)s” here. Create it (same name), then import "
+                                        "again.", step=node.get("name"), name=name))
+                    else:
+                        errors.append(_("Step “%(step)s”: there is no email template named "
+                                        "“%(name)s” here. Create it (same name), then import "
+                                        "again.", step=node.get("name"), name=name))
                 slot["template_id"] = found
         if node.get("type") == "move_to_sequence":
             ref = node["config"].pop("sequence", None)
@@ -92,8 +97,9 @@ def _resolve(steps: list[dict], errors: list[str]) -> None:
             if ref:
                 found = lineages.get(str(ref.get("name") or ""))
                 if found is None:
-                    errors.append(f"Step “{node.get('name')}”: there is no sequence named "
-                                  f"“{ref.get('name')}” to move records to.")
+                    errors.append(_("Step “%(step)s”: there is no sequence named “%(name)s” "
+                                    "to move records to.", step=node.get("name"),
+                                    name=ref.get("name")))
                 node["config"]["sequence_id"] = found
 
 
@@ -101,21 +107,22 @@ def import_json(raw: bytes | str, *, user_id: int | None = None) -> Sequence:
     """A new draft sequence from an export, or ImportRefused with every problem."""
     if isinstance(raw, bytes):
         if len(raw) > MAX_BYTES:
-            raise ImportRefused(["The file is larger than 1 MB."])
+            raise ImportRefused([_("The file is larger than 1 MB.")])
         try:
             raw = raw.decode("utf-8")
         except UnicodeDecodeError:
-            raise ImportRefused(["The file is not UTF-8 text."]) from None
+            raise ImportRefused([_("The file is not UTF-8 text.")]) from None
     try:
         data = json.loads(raw)
     except ValueError as error:
-        raise ImportRefused([f"The file is not valid JSON ({error})."]) from None
+        raise ImportRefused([_("The file is not valid JSON (%(error)s).", error=error)]) \
+            from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise ImportRefused(["This is not a sequence export (its “format” is not "
-                             f"“{FORMAT}”)."])
+        raise ImportRefused([_("This is not a sequence export (its “format” is not "
+                               "“%(format)s”).", format=FORMAT)])
     steps = data.get("steps")
     if not isinstance(steps, list) or not all(isinstance(n, dict) for n in _walk_safe(steps)):
-        raise ImportRefused(["The file's “steps” are not a list of steps."])
+        raise ImportRefused([_("The file's “steps” are not a list of steps.")])
     errors: list[str] = []
     _resolve(steps, errors)
     name, record_type = str(data.get("name") or ""), str(data.get("record_type") or "")
@@ -129,8 +136,9 @@ def import_json(raw: bytes | str, *, user_id: int | None = None) -> Sequence:
     names = {item["id"]: item["name"] or item["type"] for item in flat}
     problems = rules.check_sequence(flat, context)
     if problems:
-        raise ImportRefused([f"Step “{names[p.step_id]}”: {p.message}" if p.step_id
-                             else p.message for p in problems])
+        raise ImportRefused([_("Step “%(step)s”: %(problem)s", step=names[p.step_id],
+                               problem=p.message) if p.step_id else p.message
+                             for p in problems])
     settings = data.get("settings") if isinstance(data.get("settings"), dict) else {}
     allowed = services.clean_settings(settings)
     return services.create_sequence(name=name, description=str(data.get("description") or ""),
