@@ -14,12 +14,13 @@ from sqlalchemy import select
 
 from saas.auth.models import User
 from saas.extensions import db
+from saas.i18n import _
 from saas.messaging import rendering
 from saas.messaging.config import MessagingConfig
 from saas.messaging.tracking import Tracker
 from saas.records.models import Record
 from saas.templates_.models import MessageTemplate, TemplateKind
-from saas.templates_.services import custom_keys, record_values
+from saas.templates_.services import custom_keys, record_values, version_for
 
 
 @dataclass
@@ -62,6 +63,17 @@ class Composer:
         self.tracker = Tracker(config.tenant_id, config.tenant_slug, config.inbound_domain)
         self.custom_keys = custom_keys()
         self.sellers: dict[int, dict] = {}
+        self.versions: dict[int, dict[str, MessageTemplate]] = {}  # template id: {language: v}
+
+    def version(self, template: MessageTemplate, record: Record) -> MessageTemplate:
+        """The template's version in the record's language, else the workspace's, else the
+        template itself; each template's versions are read once per batch."""
+        if template.id not in self.versions:
+            self.versions[template.id] = {v.language: v for v in db.session.execute(
+                select(MessageTemplate).where(
+                    MessageTemplate.translation_of_id == template.id)).scalars()}
+        return version_for(template, record.language, self.config.tenant_language,
+                           self.versions[template.id])
 
     def load_sellers(self, user_ids) -> None:
         wanted = {u for u in user_ids if u and u not in self.sellers}
@@ -81,23 +93,24 @@ class Composer:
                 template: MessageTemplate | None, seller_id: int | None,
                 sequence_id: int) -> Outgoing:
         if record is None:
-            raise ComposeError("The record no longer exists.")
+            raise ComposeError(_("The record no longer exists."))
         if template is None:
-            raise ComposeError("The step has no template (or it was deleted).")
+            raise ComposeError(_("The step has no template (or it was deleted)."))
+        template = self.version(template, record)
         if channel == "sms":
             if template.kind != TemplateKind.SMS:
-                raise ComposeError(f"“{template.name}” is not an SMS template.")
+                raise ComposeError(_("“%(name)s” is not an SMS template.", name=template.name))
             if not record.phone:
-                raise ComposeError("The record has no phone number.")
+                raise ComposeError(_("The record has no phone number."))
             body = rendering.render_text(template.body, self._context(record, "", seller_id),
                                          sms=True)
             if not body.strip():
-                raise ComposeError("The message is empty once rendered.")
+                raise ComposeError(_("The message is empty once rendered."))
             return Outgoing(step_run_id, "sms", record.phone, body=body)
         if template.kind != TemplateKind.EMAIL:
-            raise ComposeError(f"“{template.name}” is not an email template.")
+            raise ComposeError(_("“%(name)s” is not an email template.", name=template.name))
         if not record.email:
-            raise ComposeError("The record has no email address.")
+            raise ComposeError(_("The record has no email address."))
         unsubscribe = self.tracker.unsubscribe_url(step_run_id, record.email)
         context = self._context(record, unsubscribe, seller_id)
         html = rendering.render_html(template.html_body, context)
@@ -106,7 +119,10 @@ class Composer:
         text = rendering.render_text(text_source, context) if text_source is not None \
             else rendering.html_to_text(html)
         subject = " ".join(rendering.render_text(template.subject, context).split())
-        tracked = self.tracker.apply(step_run_id, record.email, html, text, unsubscribe)
+        # The footer speaks the record's language (else the workspace's), as its version does.
+        tracked = self.tracker.apply(step_run_id, record.email, html, text, unsubscribe,
+                                     language=record.language,
+                                     fallback_language=self.config.tenant_language)
         from_address, from_name = self.config.sender_for(seller_id)
         return Outgoing(
             step_run_id, "email", record.email, subject=subject, html=tracked.html,

@@ -28,6 +28,7 @@ class MessagingConfig:
     tenant_id: int
     tenant_slug: str
     tenant_name: str
+    tenant_language: str = "en"  # the workspace's default: records without a language get it
     sendgrid_key: str | None = None
     sendgrid_webhook_key: str | None = None
     from_address: str = DEFAULT_FROM
@@ -73,6 +74,7 @@ def config_of(tenant: Tenant) -> MessagingConfig:
     app = current_app.config
     return MessagingConfig(
         tenant_id=tenant.id, tenant_slug=tenant.slug, tenant_name=tenant.name,
+        tenant_language=tenant.language or "en",
         sendgrid_key=crypto.decrypt(raw.get("sendgrid_key")),
         sendgrid_webhook_key=raw.get("sendgrid_webhook_key") or None,
         from_address=raw.get("from_address") or DEFAULT_FROM,

@@ -25,6 +25,8 @@ from jinja2 import nodes, pass_context
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 from jinja2.visitor import NodeTransformer
 
+from saas.i18n import _
+
 EMAIL_MAX_BYTES = 256 * 1024
 SMS_MAX_CHARACTERS = 1600
 MAX_SOURCE = 256 * 1024  # characters of template source
@@ -62,8 +64,16 @@ _budget: ContextVar[Budget | None] = ContextVar("template_budget", default=None)
 
 def _limit_label(budget: Budget) -> str:
     if budget.unit == "bytes":
-        return f"{budget.max_output // 1024:,} KB (an email's limit)"
-    return f"{budget.max_output:,} characters (an SMS's limit)"
+        return _("%(size)s KB (an email's limit)", size=_n(budget.max_output // 1024))
+    return _("%(count)s characters (an SMS's limit)", count=_n(budget.max_output))
+
+
+def _n(number) -> str:
+    """A number for a person, in the language being spoken ("1,600", "1 600")."""
+    from flask import has_app_context
+    from flask_babel import format_decimal
+
+    return format_decimal(number) if has_app_context() else f"{number:,}"
 
 
 @contextmanager
@@ -81,12 +91,14 @@ def budget(*, sms: bool):
 def check_source(source: str) -> None:
     if len(source) > MAX_SOURCE:
         raise RenderLimitExceeded(
-            f"The template is {_size_label(len(source))} long; a template may be at most "
-            f"{MAX_SOURCE // 1024} KB.")
+            _("The template is %(size)s long; a template may be at most %(limit)s KB.",
+              size=_size_label(len(source)), limit=_n(MAX_SOURCE // 1024)))
 
 
 def _size_label(n: int) -> str:
-    return f"{n / 1024 / 1024:.0f} MB" if n >= 1024 * 1024 else f"{n / 1024:.0f} KB"
+    if n >= 1024 * 1024:
+        return _("%(size)s MB", size=_n(round(n / 1024 / 1024)))
+    return _("%(size)s KB", size=_n(round(n / 1024)))
 
 
 def tick() -> None:
@@ -94,17 +106,17 @@ def tick() -> None:
     current = _budget.get()
     if current is not None and time.monotonic() > current.deadline:
         raise RenderLimitExceeded(
-            f"The template takes longer than {TIME_BUDGET_SECONDS:g} second to render; "
-            "simplify its loops and filters.")
+            _("The template takes longer than %(seconds)s second to render; simplify its "
+              "loops and filters.", seconds=format(TIME_BUDGET_SECONDS, "g")))
 
 
 def checked(value):
     """A value a template just built: refused when it is too large, and the clock is read."""
     if isinstance(value, str) and len(value) > MAX_VALUE:
-        raise RenderLimitExceeded(
-            f"The template builds text longer than {MAX_VALUE // 1024} KB.")
+        raise RenderLimitExceeded(_too_long())
     if isinstance(value, list | tuple) and len(value) > MAX_ITEMS:
-        raise RenderLimitExceeded(f"The template builds a list of more than {MAX_ITEMS:,} items.")
+        raise RenderLimitExceeded(_("The template builds a list of more than %(count)s items.",
+                                    count=_n(MAX_ITEMS)))
     tick()
     return value
 
@@ -117,8 +129,8 @@ def bounded_loop(iterable):
             current.iterations += 1
             if current.iterations > MAX_LOOP_ITERATIONS:
                 raise RenderLimitExceeded(
-                    f"The template's loops run more than {MAX_LOOP_ITERATIONS:,} times in one "
-                    "message.")
+                    _("The template's loops run more than %(count)s times in one message.",
+                      count=_n(MAX_LOOP_ITERATIONS)))
         tick()
         yield item
 
@@ -131,7 +143,8 @@ def write(chunks) -> str:
         total += current.size(chunk) if current else len(chunk)
         if current is not None and total > current.max_output:
             raise RenderLimitExceeded(
-                f"The message is longer than {_limit_label(current)} once rendered.")
+                _("The message is longer than %(limit)s once rendered.",
+                  limit=_limit_label(current)))
         out.append(chunk)
         tick()
     return "".join(out)
@@ -139,12 +152,28 @@ def write(chunks) -> str:
 
 # -- what a template can do, checked -------------------------------------------------------------
 
+def _too_long() -> str:
+    return _("The template builds text longer than %(size)s KB.", size=_n(MAX_VALUE // 1024))
+
+
+def _refused(what: str, value) -> str:
+    messages = {
+        "center": _("A center width of %(value)s is refused: at most %(limit)s."),
+        "indent": _("An indent of %(value)s is refused: at most %(limit)s."),
+        "wrap": _("A wrap width of %(value)s is refused: at most %(limit)s."),
+        "batch": _("A batch size of %(value)s is refused: at most %(limit)s."),
+        "slices": _("A number of slices of %(value)s is refused: at most %(limit)s."),
+        "json": _("A JSON indent of %(value)s is refused: at most %(limit)s."),
+    }
+    return messages[what] % {"value": _n(value), "limit": _n(MAX_WIDTH)}
+
+
 def _number(value, what: str) -> int:
     width = len(value) if isinstance(value, str) else value
     if isinstance(width, bool) or not isinstance(width, int | float):
         return 0
     if width > MAX_WIDTH:
-        raise RenderLimitExceeded(f"{what} of {width:,} is refused: at most {MAX_WIDTH:,}.")
+        raise RenderLimitExceeded(_refused(what, width))
     return int(width)
 
 
@@ -155,10 +184,11 @@ def _check_format(spec) -> None:
     for width, precision in _FORMAT_SPEC.findall(str(spec)):
         for number in (width, precision):
             if number == "*":
-                raise RenderLimitExceeded("A format width given as * is not allowed.")
+                raise RenderLimitExceeded(_("A format width given as * is not allowed."))
             if number and len(number) > 5 or number and int(number) > MAX_WIDTH:
                 raise RenderLimitExceeded(
-                    f"A format width of {number} is refused: at most {MAX_WIDTH:,}.")
+                    _("A format width of %(value)s is refused: at most %(limit)s.",
+                      value=number, limit=_n(MAX_WIDTH)))
 
 
 def _items(value) -> list:
@@ -170,14 +200,14 @@ def _items(value) -> list:
 def _join(value, d="", *args, **kwargs):
     value = _items(value)
     if len(str(d)) * len(value) > MAX_VALUE:
-        raise RenderLimitExceeded(f"The template builds text longer than {MAX_VALUE // 1024} KB.")
+        raise RenderLimitExceeded(_too_long())
     return (value, d, *args), kwargs
 
 
 def _indent(s, width=4, *args, **kwargs):
     lines = str(s).count("\n") + 1
-    if _number(width, "An indent") * lines + len(str(s)) > MAX_VALUE:
-        raise RenderLimitExceeded(f"The template builds text longer than {MAX_VALUE // 1024} KB.")
+    if _number(width, "indent") * lines + len(str(s)) > MAX_VALUE:
+        raise RenderLimitExceeded(_too_long())
     return (s, width, *args), kwargs
 
 
@@ -187,14 +217,14 @@ def _replace(s, old, new, count=None):
     if count is not None and isinstance(count, int):
         times = min(times, max(count, 0))
     if len(s) + times * max(len(new) - len(old), 0) > MAX_VALUE:
-        raise RenderLimitExceeded(f"The template builds text longer than {MAX_VALUE // 1024} KB.")
+        raise RenderLimitExceeded(_too_long())
     return (s, old, new) + ((count,) if count is not None else ()), {}
 
 
 def _wordwrap(s, width=79, break_long_words=True, wrapstring=None, *args, **kwargs):
-    lines = len(str(s)) // max(_number(width, "A wrap width") or 1, 1) + 1
+    lines = len(str(s)) // max(_number(width, "wrap") or 1, 1) + 1
     if lines * len(str(wrapstring or "\n")) + len(str(s)) > MAX_VALUE:
-        raise RenderLimitExceeded(f"The template builds text longer than {MAX_VALUE // 1024} KB.")
+        raise RenderLimitExceeded(_too_long())
     return (s, width, break_long_words, wrapstring, *args), kwargs
 
 
@@ -206,11 +236,11 @@ def _simple(check):
 
 
 PRECHECKS = {
-    "center": _simple(lambda v, width=80, *a, **k: _number(width, "A center width")),
+    "center": _simple(lambda v, width=80, *a, **k: _number(width, "center")),
     "format": _simple(lambda v, *a, **k: _check_format(v)),
-    "batch": _simple(lambda v, linecount, *a, **k: _number(linecount, "A batch size")),
-    "slice": _simple(lambda v, slices, *a, **k: _number(slices, "A number of slices")),
-    "tojson": _simple(lambda v, indent=None, *a, **k: _number(indent or 0, "A JSON indent")),
+    "batch": _simple(lambda v, linecount, *a, **k: _number(linecount, "batch")),
+    "slice": _simple(lambda v, slices, *a, **k: _number(slices, "slices")),
+    "tojson": _simple(lambda v, indent=None, *a, **k: _number(indent or 0, "json")),
     "indent": _indent, "join": _join, "replace": _replace, "wordwrap": _wordwrap,
 }
 
@@ -236,7 +266,8 @@ def _guard(name: str, func):
 def _range(*args):
     values = range(*args)
     if len(values) > MAX_RANGE:
-        raise RenderLimitExceeded(f"range() is limited to {MAX_RANGE:,} items in a template.")
+        raise RenderLimitExceeded(_("range() is limited to %(count)s items in a template.",
+                                    count=_n(MAX_RANGE)))
     return values
 
 
@@ -246,7 +277,7 @@ class _Bounded(NodeTransformer):
     def visit_For(self, node):
         node = self.generic_visit(node)
         if node.recursive:
-            raise SecurityError("recursive loops are not allowed in a message template")
+            raise SecurityError(_("recursive loops are not allowed in a message template"))
         node.iter = nodes.Filter(node.iter, "_bounded_loop", [], [], None, None,
                                  lineno=node.lineno)
         return node
@@ -276,17 +307,17 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
     def call_binop(self, context, operator, left, right):
         tick()
         if operator == "**":
-            raise SecurityError("the power operator is not allowed in a template")
+            raise SecurityError(_("the power operator is not allowed in a template"))
         sequences = str | list | tuple
         if operator == "*":
             if isinstance(left, sequences) or isinstance(right, sequences):
                 sequence, times = (left, right) if isinstance(left, sequences) else (right, left)
                 if isinstance(times, int) and len(sequence) * times > MAX_REPEAT:
                     raise RenderLimitExceeded(
-                        "A template may not repeat text that many times.")
+                        _("A template may not repeat text that many times."))
             elif isinstance(left, int) and isinstance(right, int) \
                     and left.bit_length() + right.bit_length() > MAX_INT_BITS:
-                raise RenderLimitExceeded("The template computes too large a number.")
+                raise RenderLimitExceeded(_("The template computes too large a number."))
         if operator == "%" and isinstance(left, str):
             _check_format(left)
         return checked(super().call_binop(context, operator, left, right))
@@ -295,5 +326,5 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
         tick()
         owner = getattr(__obj, "__self__", None)
         if isinstance(owner, str | bytes | list | tuple | dict | set | int | float):
-            raise SecurityError("methods of values cannot be called in a message template")
+            raise SecurityError(_("methods of values cannot be called in a message template"))
         return checked(super().call(__context, __obj, *args, **kwargs))

@@ -27,6 +27,7 @@ import nh3
 from jinja2 import TemplateError, TemplateSyntaxError, nodes
 from jinja2.meta import find_undeclared_variables
 
+from saas.i18n import _
 from saas.messaging.render_limits import (
     BoundedSandbox,
     RenderError,
@@ -122,23 +123,24 @@ def _check_access(node, custom_keys: set[str]) -> str | None:
         inner = inner.node
     chain.reverse()  # innermost access first
     if not isinstance(inner, nodes.Name) or inner.name not in ROOTS:
-        return f"“{_path(node)}” is not a merge field"
+        return _("“%(path)s” is not a merge field", path=_path(node))
     keys = [_key_of(n) for n in chain]
     if any(k is None for k in keys):
-        return f"“{_path(node)}”: use a field name, not a computed key"
+        return _("“%(path)s”: use a field name, not a computed key", path=_path(node))
     root = inner.name
     if keys[0] not in ROOTS[root] and not (root == "record" and keys[0] == "custom"):
-        return f"unknown field “{root}.{keys[0]}”"
+        return _("unknown field “%(field)s”", field=".".join((root, keys[0])))
     if root == "record" and keys[0] == "custom":
         if len(keys) < 2:
-            return "“record.custom” needs a field key, e.g. record.custom.tier"
+            return _("“record.custom” needs a field key, e.g. record.custom.tier")
         if keys[1] not in custom_keys:
-            return f"unknown custom field “record.custom.{keys[1]}”"
+            return _("unknown custom field “%(field)s”", field="record.custom." + keys[1])
         depth = 2
     else:
         depth = 1
     if len(keys) > depth:
-        return f"“{_path(node)}” is not a merge field (use a filter such as |upper instead)"
+        return _("“%(path)s” is not a merge field (use a filter such as |upper instead)",
+                 path=_path(node))
     return None
 
 
@@ -151,22 +153,23 @@ def validate(source: str, *, custom_keys: Iterable[str] = ()) -> list[str]:
     try:
         ast = _PLAIN.parse(source)
     except TemplateSyntaxError as error:
-        return [f"Line {error.lineno}: {error.message}"]
+        return [_line(error.lineno, error.message)]
     try:
         undeclared = find_undeclared_variables(ast) - set(NAMES)
     except TemplateSyntaxError as error:  # an unknown filter or test
-        return [f"Line {error.lineno}: {error.message}"]
+        return [_line(error.lineno, error.message)]
     custom = set(custom_keys)
     errors: list[tuple[int, str]] = []
     for node_type, tag in _REFUSED_TAGS.items():
         for node in ast.find_all(node_type):
-            errors.append((node.lineno, f"{tag} is not allowed in a message template"))
+            errors.append((node.lineno, _("%(tag)s is not allowed in a message template",
+                                          tag=tag)))
     reported = set()
     for node in ast.find_all(nodes.Name):
         if node.ctx == "load" and (node.name in undeclared or node.name == "self") \
                 and node.name not in reported:
             reported.add(node.name)
-            errors.append((node.lineno, f"unknown field “{node.name}”"))
+            errors.append((node.lineno, _("unknown field “%(field)s”", field=node.name)))
     outermost = _outermost_accesses(ast)
     for node in outermost:
         problem = _check_access(node, custom)
@@ -176,10 +179,15 @@ def validate(source: str, *, custom_keys: Iterable[str] = ()) -> list[str]:
         try:
             _PLAIN.from_string(source)  # compiles: unknown filters and tests show up here
         except TemplateSyntaxError as error:
-            errors.append((error.lineno, error.message or "invalid template"))
+            errors.append((error.lineno, error.message or _("invalid template")))
         except TemplateError as error:
             errors.append((1, str(error)))
-    return [f"Line {line}: {message}" for line, message in sorted(errors)]
+    return [_line(line, message) for line, message in sorted(errors)]
+
+
+def _line(number, message) -> str:
+    """A problem with its line; Jinja's own syntax messages stay as Jinja words them."""
+    return _("Line %(line)s: %(message)s", line=number, message=message)
 
 
 def _outermost_accesses(ast) -> list:

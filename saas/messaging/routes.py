@@ -3,6 +3,8 @@ administrators."""
 
 from __future__ import annotations
 
+from html import escape
+
 import phonenumbers
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -12,6 +14,7 @@ from saas.auth.access import admin_required
 from saas.auth.models import User, UserStatus
 from saas.errors import ServiceError
 from saas.extensions import db
+from saas.i18n import _, _l
 from saas.messaging import links
 from saas.messaging import settings_service as service
 from saas.messaging.config import config_of, raw_settings
@@ -22,6 +25,9 @@ from saas.web.pagination import keyset_page
 from saas.web.params import cursor_arg, form_text, text_arg
 
 bp = Blueprint("messaging", __name__, url_prefix="/<tenant>/settings/messaging")
+
+# A provider call's outcome (SendResult.status) as the test message's result names it.
+STATUS_LABELS = {"retry": _l("to be retried"), "unknown": _l("unknown"), "failed": _l("failed")}
 
 
 @bp.before_request
@@ -69,12 +75,13 @@ def _phone_problem(phone: str) -> str | None:
     """Why a test number cannot be texted, or None (international format, a real number)."""
     shown = phone if len(phone) <= 40 else phone[:40] + "…"
     if len(phone) > 40 or not phone.startswith("+"):
-        return f"“{shown}”: enter the number in international format, e.g. +44 20 7946 0958."
+        return _("“%(number)s”: enter the number in international format, e.g. "
+                 "+44 20 7946 0958.", number=shown)
     try:
         valid = phonenumbers.is_valid_number(phonenumbers.parse(phone, None))
     except phonenumbers.NumberParseException:
         valid = False
-    return None if valid else f"“{shown}” is not a valid phone number."
+    return None if valid else _("“%(number)s” is not a valid phone number.", number=shown)
 
 
 @bp.route("", methods=["GET", "POST"])
@@ -89,7 +96,7 @@ def settings():
     values = {name: fields[name] for name in service.TEXT_FIELDS}
     sellers = _sellers_from_form()
     if not form.validate_on_submit():
-        flash("This form expired; nothing was saved. Try again.", "error")
+        flash(_("This form expired; nothing was saved. Try again."), "error")
         return _render_settings(values, sellers, {}, 400)
     try:
         service.save_settings(g.tenant, fields, sellers)
@@ -99,7 +106,7 @@ def settings():
         db.session.rollback()
         flash(error.message, "error")
         return _render_settings(values, sellers, {}, 422)
-    flash("Messaging settings saved.", "success")
+    flash(_("Messaging settings saved."), "success")
     return redirect(url_for("messaging.settings"))
 
 
@@ -107,7 +114,7 @@ def settings():
 def send_test():
     form = CsrfForm()
     if not form.validate_on_submit():
-        flash("This form expired; nothing was sent. Try again.", "error")
+        flash(_("This form expired; nothing was sent. Try again."), "error")
         return redirect(url_for("messaging.settings"))
     config = config_of(g.tenant)
     phone = form_text("phone").strip()
@@ -117,21 +124,28 @@ def send_test():
         return redirect(url_for("messaging.settings"))
     if phone:
         result = send_sms(g.tenant.id, to=phone, purpose="test", config=config,
-                          body=f"Test message from {g.tenant.name}: texts work.")
+                          body=_("Test message from %(workspace)s: texts work.",
+                                 workspace=g.tenant.name))
         target = phone
     else:
         target = current_user.email
+        works = _("Email sending works.")
         result = send_email(g.tenant.id, to=target, purpose="test", config=config,
-                            subject=f"Test message from {g.tenant.name}",
-                            html="<p>Email sending works.</p>", text="Email sending works.")
+                            subject=_("Test message from %(workspace)s",
+                                      workspace=g.tenant.name),
+                            html=f"<p>{escape(works)}</p>", text=works)
     db.session.commit()
-    if result.status == "sent":
-        where = "the outbox (no provider is configured)" if result.provider == "outbox" \
-            else result.provider.title()
-        flash(f"Test message to {target} handed to {where}.", "success")
+    if result.status == "sent" and result.provider == "outbox":
+        flash(_("Test message to %(target)s handed to the outbox (no provider is configured).",
+                target=target), "success")
+    elif result.status == "sent":
+        flash(_("Test message to %(target)s handed to %(provider)s.", target=target,
+                provider=result.provider.title()), "success")
     else:
-        flash(f"The test message to {target} was not sent ({result.status}): "
-              f"{result.error or 'no reason given'}", "error")
+        status = str(STATUS_LABELS.get(result.status, result.status))
+        flash(_("The test message to %(target)s was not sent (%(status)s): %(reason)s",
+                target=target, status=status, reason=result.error or _("no reason given")),
+              "error")
     return redirect(url_for("messaging.settings"))
 
 
@@ -144,15 +158,15 @@ def suppressions():
     if request.method == "POST":
         address = form_text("address")
         if not form.validate_on_submit():
-            flash("This form expired; nothing was added. Try again.", "error")
+            flash(_("This form expired; nothing was added. Try again."), "error")
         else:
             try:
                 added = service.add_suppression(address)
             except service.SettingsInvalid as invalid:
                 errors, status = invalid.errors, 422
             else:
-                flash(f"{added} is on the suppression list: no sequence will contact it.",
-                      "success")
+                flash(_("%(address)s is on the suppression list: no sequence will contact it.",
+                        address=added), "success")
                 return redirect(url_for("messaging.suppressions"))
     query = text_arg("q").lower()
     stmt = select(Suppression)
@@ -173,8 +187,9 @@ def remove_suppression(entry_id: int):
     if request.method == "GET":
         return render_template("messaging/remove_suppression.html", entry=entry, form=form)
     if not form.validate_on_submit():
-        flash("This form expired; nothing was removed. Try again.", "error")
+        flash(_("This form expired; nothing was removed. Try again."), "error")
         return redirect(url_for("messaging.suppressions"))
     service.remove_suppression(entry)
-    flash(f"{entry.address} was removed from the suppression list.", "success")
+    flash(_("%(address)s was removed from the suppression list.", address=entry.address),
+          "success")
     return redirect(url_for("messaging.suppressions"))

@@ -14,6 +14,7 @@ from saas.admin import audit
 from saas.auth.models import Tenant, User
 from saas.errors import ServiceError
 from saas.extensions import db
+from saas.i18n import _, _l
 from saas.messaging import crypto
 from saas.messaging.config import raw_settings
 from saas.messaging.models import Suppression
@@ -26,7 +27,7 @@ SECRET_FIELDS = ("sendgrid_key", "twilio_token")
 
 class SettingsInvalid(ServiceError):
     def __init__(self, errors: dict[str, list[str]]):
-        super().__init__("The settings have errors.")
+        super().__init__(_l("The settings have errors."))
         self.errors = errors
 
 
@@ -40,20 +41,20 @@ def _email_ok(value: str) -> bool:
 
 def _check(values: dict, errors: dict) -> None:
     if values.get("from_address") and not _email_ok(values["from_address"]):
-        errors.setdefault("from_address", []).append("Enter an email address, e.g. "
-                                                     "sales@example.com.")
+        errors.setdefault("from_address", []).append(_("Enter an email address, e.g. "
+                                                       "sales@example.com."))
     domain = values.get("inbound_domain") or ""
     if domain and ("@" in domain or "." not in domain or " " in domain):
         errors.setdefault("inbound_domain", []).append(
-            "Enter a domain only, e.g. reply.example.com.")
+            _("Enter a domain only, e.g. reply.example.com."))
     number = values.get("twilio_from") or ""
     if number and not (number.startswith("+") and number[1:].isdigit() and len(number) > 8):
         errors.setdefault("twilio_from", []).append(
-            "Enter the number in international format, e.g. +14155550100.")
+            _("Enter the number in international format, e.g. +14155550100."))
     sid = values.get("twilio_sid") or ""
     if sid and not (sid.startswith("AC") and len(sid) == 34):
         errors.setdefault("twilio_sid", []).append(
-            "An Account SID starts with AC and has 34 characters.")
+            _("An Account SID starts with AC and has 34 characters."))
     key = values.get("sendgrid_webhook_key") or ""
     if key:
         try:
@@ -63,7 +64,7 @@ def _check(values: dict, errors: dict) -> None:
             EventWebhook().convert_public_key_to_ecdsa(key)
         except (ValueError, binascii.Error, TypeError):
             errors.setdefault("sendgrid_webhook_key", []).append(
-                "Paste the verification key shown in SendGrid's Event Webhook settings.")
+                _("Paste the verification key shown in SendGrid’s Event Webhook settings."))
 
 
 def save_settings(tenant: Tenant, form: dict, sellers: dict[int, dict]) -> None:
@@ -75,7 +76,7 @@ def save_settings(tenant: Tenant, form: dict, sellers: dict[int, dict]) -> None:
     _check(values, errors)
     for user_id, own in sellers.items():
         if own.get("from_address") and not _email_ok(own["from_address"]):
-            errors.setdefault(f"seller-{user_id}", []).append("Enter an email address.")
+            errors.setdefault(f"seller-{user_id}", []).append(_("Enter an email address."))
     if errors:
         raise SettingsInvalid(errors)
     messaging = raw_settings(tenant)
@@ -105,10 +106,11 @@ def add_suppression(address: str) -> str:
     address = normalize(address)
     if not address or ("@" in address and not _email_ok(address)) or (
             "@" not in address and len(address) < 6):
-        raise SettingsInvalid({"address": ["Enter an email address or a phone number in "
-                                           "international format."]})
+        raise SettingsInvalid({"address": [_("Enter an email address or a phone number in "
+                                             "international format.")]})
     if not suppress(address, None, "manual"):
-        raise SettingsInvalid({"address": [f"{address} is already on the list."]})
+        raise SettingsInvalid({"address": [_("%(address)s is already on the list.",
+                                             address=address)]})
     audit.record("suppression.added", address)
     db.session.commit()
     return address

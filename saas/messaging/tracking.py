@@ -23,6 +23,8 @@ from urllib.parse import quote
 
 from flask import current_app
 
+from saas.i18n import _, speaking
+
 OPEN, CLICK, UNSUBSCRIBE, REPLY = "open", "click", "unsubscribe", "reply"
 SIG_LENGTH = 20  # hex characters: 80 bits
 
@@ -114,7 +116,11 @@ class Tracker:
         return f"{self.prefix}/c/{token}?u={quote(url, safe='')}"
 
     def apply(self, step_run_id: int, address: str, html: str, text: str,
-              unsubscribe_url: str | None = None) -> Tracked:
+              unsubscribe_url: str | None = None, *, language: str | None = None,
+              fallback_language: str | None = None) -> Tracked:
+        """The footer added when the message has no unsubscribe link of its own speaks
+        `language` (the recipient's), else `fallback_language` (the workspace's); with
+        neither, the language being spoken."""
         unsubscribe = unsubscribe_url or self.unsubscribe_url(step_run_id, address)
 
         def rewrite(match: re.Match) -> str:
@@ -124,13 +130,18 @@ class Tracker:
             return f"{match.group(1)}{escape(self.click_url(step_run_id, url))}{match.group(3)}"
 
         html = _HREF.sub(rewrite, html or "")
+        if language or fallback_language:
+            with speaking(language, fallback_language):
+                link, line = _("Unsubscribe"), _("Unsubscribe: %(url)s", url=unsubscribe)
+        else:
+            link, line = _("Unsubscribe"), _("Unsubscribe: %(url)s", url=unsubscribe)
         if unsubscribe not in html and escape(unsubscribe) not in html:
             html += (f'<p style="font-size:12px;color:#666"><a href="{escape(unsubscribe)}">'
-                     "Unsubscribe</a></p>")
+                     f"{escape(link)}</a></p>")
         html += (f'<img src="{escape(self.open_url(step_run_id))}" width="1" height="1" '
                  'alt="" style="display:none">')
         if unsubscribe not in (text or ""):
-            text = f"{text or ''}\n\nUnsubscribe: {unsubscribe}"
+            text = f"{text or ''}\n\n{line}"
         headers = {"List-Unsubscribe": f"<{unsubscribe}>",
                    "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
         reply_to = reply_address(self.tenant_id, step_run_id, self.inbound_domain, self.secret) \

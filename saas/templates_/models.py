@@ -9,6 +9,7 @@ from sqlalchemy import DateTime, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from saas.extensions import db
+from saas.i18n import _
 from saas.tenancy import TenantScoped
 from saas.timeutil import utcnow
 
@@ -19,12 +20,19 @@ class TemplateKind(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return "Email" if self is TemplateKind.EMAIL else "SMS"
+        return _("Email") if self is TemplateKind.EMAIL else _("SMS")
 
 
-LANGUAGES = [("en", "English"), ("fr", "French"), ("de", "German"), ("es", "Spanish"),
-             ("it", "Italian"), ("nl", "Dutch"), ("pt", "Portuguese"), ("pl", "Polish"),
-             ("sv", "Swedish"), ("da", "Danish"), ("fi", "Finnish"), ("nb", "Norwegian")]
+# A template's language, each named in itself (as the UI's switcher names English and French;
+# never translated): the picker says "Trade show intro · English, Français".
+LANGUAGES = [("en", "English"), ("fr", "Français"), ("de", "Deutsch"), ("es", "Español"),
+             ("it", "Italiano"), ("nl", "Nederlands"), ("pt", "Português"), ("pl", "Polski"),
+             ("sv", "Svenska"), ("da", "Dansk"), ("fi", "Suomi"), ("nb", "Norsk")]
+LANGUAGE_NAMES = dict(LANGUAGES)
+
+
+def language_name(code: str | None) -> str:
+    return LANGUAGE_NAMES.get(code or "", code or "")
 
 
 class MessageTemplate(TenantScoped, db.Model):
@@ -54,3 +62,11 @@ class MessageTemplate(TenantScoped, db.Model):
     @property
     def kind_enum(self) -> TemplateKind:
         return TemplateKind(self.kind)
+
+    @property
+    def is_version(self) -> bool:
+        return self.translation_of_id is not None
+
+    @property
+    def language_name(self) -> str:
+        return language_name(self.language)

@@ -9,10 +9,13 @@ import hashlib
 import time
 
 from flask import Blueprint, Response, abort, g, redirect, render_template, request
+from sqlalchemy import select
 
 from saas.extensions import csrf, db
+from saas.i18n import speaking
 from saas.messaging import events, tracking
 from saas.messaging.suppression import is_suppressed
+from saas.records.models import Record
 from saas.web.params import exact_arg, form_choice
 
 bp = Blueprint("tracking", __name__, url_prefix="/<tenant>/t")
@@ -73,14 +76,25 @@ def unsubscribe(token: str):
     found = _token(tracking.UNSUBSCRIBE, token, address)
     if not address:
         _plain_404()
-    if request.method == "GET":
-        return render_template("messaging/unsubscribe.html", address=address,
-                               done=is_suppressed(address), tenant=g.tenant)
     run = events.step_run_of(found.step_run_id)
+    language = _recipient_language(run)
+    if request.method == "GET":
+        with speaking(language, g.tenant.language):
+            return render_template("messaging/unsubscribe.html", address=address,
+                                   done=is_suppressed(address), tenant=g.tenant)
     events.record(kind="unsubscribe", provider="tracking", step_run=run, address=address,
                   provider_event_id=f"unsubscribe:{found.step_run_id}:{address}")
     db.session.commit()
     if form_choice("List-Unsubscribe", ("One-Click",)):  # RFC 8058, from the mail client
         return Response("Unsubscribed", 200, mimetype="text/plain")
-    return render_template("messaging/unsubscribe.html", address=address, done=True,
-                           tenant=g.tenant)
+    with speaking(language, g.tenant.language):
+        return render_template("messaging/unsubscribe.html", address=address, done=True,
+                               tenant=g.tenant)
+
+
+def _recipient_language(run) -> str | None:
+    """The language of the record the message went to (None: the workspace's)."""
+    if run is None or run.record_id is None:
+        return None
+    return db.session.execute(select(Record.language).where(
+        Record.id == run.record_id)).scalar_one_or_none()

@@ -165,6 +165,13 @@ def tracker():
     return Tracker(tenant.id, tenant.slug, config_for(tenant.id).inbound_domain)
 
 
+def _workspace_language() -> str | None:
+    from saas.tenancy import current_tenant
+
+    tenant = current_tenant()
+    return tenant.language if tenant is not None else None
+
+
 def unsubscribe_url(run: StepRun, address: str | None) -> str:
     return tracker().unsubscribe_url(run.id, address) if address else ""
 
@@ -178,6 +185,8 @@ def draft_for(run: StepRun, step: Step, record: Record) -> Draft:
     template = template_for(run, step)
     if template is None:
         return draft
+    # The version in the record's language, else the workspace's, else the template itself.
+    template = template_services.version_for(template, record.language, _workspace_language())
     draft.template_name = template.name
     rendered = template_services.render(
         template, template_services.context_for(record, unsubscribe_url(run, to)))

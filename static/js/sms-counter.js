@@ -25,8 +25,19 @@
     var out = document.getElementById(area.getAttribute("data-sms-counter"));
     if (!out) { return; }
     var c = count(area.value);
-    out.textContent = c.units + " characters · " + c.parts + " SMS part" +
-      (c.parts === 1 ? "" : "s") + " · " + c.encoding + " (" + c.perPart + " per part)";
+    // The page may give the sentence in its language: data-format-0, -1 and -many, with
+    // {characters}, {parts}, {encoding} and {per_part} (numbers formatted with data-group).
+    var format = out.getAttribute("data-format-" + (c.parts < 2 ? c.parts : "many"));
+    if (format) {
+      var group = out.getAttribute("data-group") || ",";
+      var number = function (n) { return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, group); };
+      out.textContent = format.replace("{characters}", number(c.units))
+        .replace("{parts}", number(c.parts)).replace("{encoding}", c.encoding)
+        .replace("{per_part}", number(c.perPart));
+    } else {
+      out.textContent = c.units + " characters · " + c.parts + " SMS part" +
+        (c.parts === 1 ? "" : "s") + " · " + c.encoding + " (" + c.perPart + " per part)";
+    }
     out.setAttribute("data-encoding", c.encoding);
   }
 

@@ -57,3 +57,26 @@ def _suppression_case(method: str):
 CASES.update({
     "messaging.remove_suppression": _suppression_case("GET"),
 })
+
+
+def _template_version_case(method: str = "GET"):
+    """A template in English with a version in French: adding a version (in German) through
+    another tenant's URL is a 404, and the versions' own pages go through the template routes."""
+    def build(tenant):
+        from saas.extensions import db
+        from saas.templates_.models import MessageTemplate
+        from tests.test_tenant_isolation import Case
+
+        template = MessageTemplate(kind="sms", name="Isolated", language="en", body="Hi")
+        db.session.add(template)
+        db.session.flush()
+        db.session.add(MessageTemplate(kind="sms", name="Isolated", language="fr", body="Salut",
+                                       translation_of_id=template.id))
+        db.session.flush()
+        return Case({"template_id": template.id, "language": "de"}, method)
+    return build
+
+
+CASES.update({
+    "message_templates.new_version": _template_version_case(),
+})
