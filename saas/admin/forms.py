@@ -4,6 +4,7 @@ from wtforms import (
     EmailField,
     RadioField,
     SelectChoice,
+    SelectField,
     SelectMultipleField,
     StringField,
 )
@@ -11,6 +12,7 @@ from wtforms.validators import DataRequired, Email, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from saas.auth.models import Licence, Role
+from saas.i18n import _l, language_choices
 
 
 class CheckboxesField(SelectMultipleField):
@@ -22,29 +24,41 @@ ROLE_CHOICES = [SelectChoice(r.value, r.label) for r in Role]
 
 
 class InviteForm(FlaskForm):
-    name = StringField("Name", validators=[DataRequired(), Length(max=120)],
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)],
                        render_kw={"autofocus": True})
-    email = EmailField("Email", validators=[DataRequired(), Email(check_deliverability=False),
-                                            Length(max=254)])
-    roles = CheckboxesField("Roles", choices=ROLE_CHOICES, default=[Role.SELLER.value],
-                            validators=[DataRequired(message="Choose at least one role.")])
+    email = EmailField(_l("Email"), validators=[DataRequired(), Email(check_deliverability=False),
+                                                Length(max=254)])
+    roles = CheckboxesField(_l("Roles"), choices=ROLE_CHOICES, default=[Role.SELLER.value],
+                            validators=[DataRequired(message=_l("Choose at least one role."))])
 
 
 class EditUserForm(FlaskForm):
-    name = StringField("Name", validators=[DataRequired(), Length(max=120)])
-    roles = CheckboxesField("Roles", choices=ROLE_CHOICES,
-                            validators=[DataRequired(message="Choose at least one role.")])
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
+    roles = CheckboxesField(_l("Roles"), choices=ROLE_CHOICES,
+                            validators=[DataRequired(message=_l("Choose at least one role."))])
 
 
 class LicenceForm(FlaskForm):
-    licence = RadioField("Licence", choices=[SelectChoice(lic.value, lic.label) for lic in Licence],
+    licence = RadioField(_l("Licence"),
+                         choices=[SelectChoice(lic.value, lic.label) for lic in Licence],
                          validators=[DataRequired()])
 
 
 class WorkspaceForm(FlaskForm):
-    leads = BooleanField("Leads", default=True, render_kw={"disabled": True},
-                         description="Always included.")
-    opportunities = BooleanField("Opportunities")
+    leads = BooleanField(_l("Leads"), default=True, render_kw={"disabled": True},
+                         description=_l("Always included."))
+    opportunities = BooleanField(_l("Opportunities"))
+
+
+class WorkspaceLanguageForm(FlaskForm):
+    """The workspace's default language (tenant.language)."""
+
+    language = SelectField(
+        _l("Default language"),
+        choices=[SelectChoice(code, name) for code, name in language_choices()],
+        validators=[DataRequired(message=_l("Choose a language."))],
+        description=_l("Pages speak it when neither the user nor the browser chooses a "
+                       "language; it is also the default language of records and emails."))
 
 
 class ConfirmForm(FlaskForm):

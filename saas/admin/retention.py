@@ -61,10 +61,12 @@ from saas.auth.models import Tenant
 from saas.engine.models import FINISHED_WITH_DETAIL, StepRun
 from saas.errors import ServiceError
 from saas.extensions import db, get_redis
+from saas.i18n import _
 from saas.messaging.models import EVENT_PAYLOAD, MessageEvent, OutboxMessage
 from saas.segments.models import SegmentEvent
 from saas.tenancy import current_tenant_id, tenant_context
 from saas.timeutil import utcnow
+from saas.web.numbers import format_number
 
 log = logging.getLogger(__name__)
 SETTINGS_KEY = "retention"
@@ -152,9 +154,10 @@ def set_retention(days: dict[str, int]) -> dict[str, int]:
     were); returns the resulting days. A bad name or value changes nothing (ServiceError)."""
     for name, value in days.items():
         if name not in DEFAULT_DAYS:
-            raise ServiceError(f"Unknown retention setting: {name}.", field=name)
+            raise ServiceError(_("Unknown retention setting: %(name)s.", name=name), field=name)
         if not _valid_days(value):
-            raise ServiceError(f"Keep between {MIN_DAYS} and {MAX_DAYS} days (whole days).",
+            raise ServiceError(_("Keep between %(low)s and %(high)s days (whole days).",
+                                 low=format_number(MIN_DAYS), high=format_number(MAX_DAYS)),
                                field=name)
     tenant = db.session.execute(select(Tenant).where(Tenant.id == current_tenant_id())
                                 .with_for_update()).scalar_one()

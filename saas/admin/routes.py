@@ -6,11 +6,19 @@ from flask import Blueprint, flash, g, redirect, render_template, url_for
 from flask_login import current_user
 
 from saas.admin import queries, services
-from saas.admin.forms import ConfirmForm, EditUserForm, InviteForm, LicenceForm, WorkspaceForm
+from saas.admin.forms import (
+    ConfirmForm,
+    EditUserForm,
+    InviteForm,
+    LicenceForm,
+    WorkspaceForm,
+    WorkspaceLanguageForm,
+)
 from saas.auth.access import admin_required
 from saas.auth.models import User, UserStatus
 from saas.auth.routes import invite_link, reset_link, show_error
 from saas.errors import ServiceError
+from saas.i18n import LANGUAGES, _, _l
 from saas.messaging.models import OutboxMessage
 from saas.records import fields as record_fields
 from saas.records.custom_fields import add_custom_field
@@ -52,7 +60,7 @@ def invite():
         except ServiceError as error:
             show_error(form, error)
         else:
-            flash(f"Invitation sent to {user.email}.", "success")
+            flash(_("Invitation sent to %(email)s.", email=user.email), "success")
             return redirect(url_for("admin.users"))
     return render_template("admin/invite.html", form=form)
 
@@ -67,7 +75,7 @@ def edit_user(user_id: int):
         except ServiceError as error:
             show_error(form, error)
         else:
-            flash(f"{user.name} is updated.", "success")
+            flash(_("%(name)s is updated.", name=user.name), "success")
             return redirect(url_for("admin.users"))
     return render_template("admin/edit_user.html", form=form, user=user, confirm=ConfirmForm())
 
@@ -80,33 +88,33 @@ def _user_action(user_id: int, action, done: str):
         except ServiceError as error:
             flash(error.message, "error")
         else:
-            flash(done.format(name=user.name, email=user.email), "success")
+            flash(str(done) % {"name": user.name, "email": user.email}, "success")
     return redirect(url_for("admin.users"))
 
 
 @bp.route("/users/<int:user_id>/deactivate", methods=["POST"])
 def deactivate_user(user_id: int):
     return _user_action(user_id, services.deactivate_user,
-                        "{name} is deactivated and signed out everywhere.")
+                        _l("%(name)s is deactivated and signed out everywhere."))
 
 
 @bp.route("/users/<int:user_id>/reactivate", methods=["POST"])
 def reactivate_user(user_id: int):
-    return _user_action(user_id, services.reactivate_user, "{name} is active again.")
+    return _user_action(user_id, services.reactivate_user, _l("%(name)s is active again."))
 
 
 @bp.route("/users/<int:user_id>/reset-password", methods=["POST"])
 def reset_password(user_id: int):
     return _user_action(
         user_id, lambda u: services.send_password_reset(u, reset_link, by_admin=True),
-        "A password reset link is on its way to {email}.")
+        _l("A password reset link is on its way to %(email)s."))
 
 
 @bp.route("/users/<int:user_id>/resend-invite", methods=["POST"])
 def resend_invite(user_id: int):
     return _user_action(
         user_id, lambda u: services.resend_invite(u, current_user, invite_link),
-        "A new invitation is on its way to {email}.")
+        _l("A new invitation is on its way to %(email)s."))
 
 
 @bp.route("/licence", methods=["GET", "POST"])
@@ -114,7 +122,7 @@ def licence():
     form = LicenceForm(licence=g.tenant.licence)
     if form.validate_on_submit():
         services.set_licence(form.licence.data)
-        flash(f"The licence is now {g.tenant.licence_kind.label}.", "success")
+        flash(_("The licence is now %(licence)s.", licence=g.tenant.licence_kind.label), "success")
         return redirect(url_for("admin.licence"))
     return render_template("admin/licence.html", form=form)
 
@@ -124,10 +132,32 @@ def workspace():
     form = WorkspaceForm(opportunities=g.tenant.opportunities_enabled)
     if form.validate_on_submit():
         services.publish_workspace(opportunities=form.opportunities.data)
-        flash("The workspace is published: sequences are ready to use.", "success")
+        flash(_("The workspace is published: sequences are ready to use."), "success")
         return redirect(url_for("admin.workspace"))
+    return _workspace_page(form, WorkspaceLanguageForm(language=g.tenant.language))
+
+
+def _workspace_page(form, language_form):
     quick = choice_arg("setup", ("quick",)) == "quick" or g.tenant.workspace_ready
-    return render_template("admin/workspace.html", form=form, quick=quick)
+    return render_template("admin/workspace.html", form=form, quick=quick,
+                           language_form=language_form)
+
+
+@bp.route("/workspace/language", methods=["POST"])
+def workspace_language():
+    """The workspace's default language (audited)."""
+    language_form = WorkspaceLanguageForm()
+    if language_form.validate_on_submit():
+        try:
+            services.set_workspace_language(language_form.language.data)
+        except ServiceError as error:
+            show_error(language_form, error)
+        else:
+            flash(_("The workspace's default language is now %(language)s.",
+                    language=LANGUAGES[g.tenant.language]), "success")
+            return redirect(url_for("admin.workspace"))
+    form = WorkspaceForm(opportunities=g.tenant.opportunities_enabled)
+    return _workspace_page(form, language_form), 422
 
 
 @bp.route("/fields", methods=["GET", "POST"])
@@ -142,7 +172,7 @@ def custom_fields():
         except ServiceError as error:
             show_error(form, error)
         else:
-            flash(f"The field “{field.label}” is added.", "success")
+            flash(_("The field “%(label)s” is added.", label=field.label), "success")
             return redirect(url_for("admin.custom_fields"))
     by_type = {t: record_fields.custom_fields(t) for t in g.tenant.record_types}
     return render_template("admin/custom_fields.html", form=form, by_type=by_type,
@@ -154,7 +184,7 @@ def delete_custom_field(field_id: int):
     field = get_or_404(CustomField, field_id)
     if ConfirmForm().validate_on_submit():
         remove_custom_field(field)
-        flash(f"The field “{field.label}” and its values are removed.", "success")
+        flash(_("The field “%(label)s” and its values are removed.", label=field.label), "success")
     return redirect(url_for("admin.custom_fields"))
 
 

@@ -13,6 +13,7 @@ from saas.auth.models import Licence, Role, Tenant, User, UserStatus, new_sessio
 from saas.auth.services import active_admins_count, normalise_email, set_password
 from saas.errors import ServiceError
 from saas.extensions import db
+from saas.i18n import _, is_language, ngettext, speaking
 from saas.messaging.outbox import store_email
 from saas.tenancy import current_tenant
 from saas.timeutil import utcnow
@@ -23,7 +24,7 @@ LinkMaker = Callable[[str], str]
 def _clean_roles(roles: list[str]) -> list[str]:
     valid = [r.value for r in Role if r.value in roles]
     if not valid:
-        raise ServiceError("Choose at least one role.", "roles")
+        raise ServiceError(_("Choose at least one role."), "roles")
     return valid
 
 
@@ -37,8 +38,8 @@ def _lock_tenant() -> Tenant:
 def _ensure_another_admin_remains(user: User) -> None:
     if user.is_admin and user.is_active and active_admins_count() <= 1:
         raise ServiceError(
-            "This is the last active system administrator; make someone else a system "
-            "administrator first.", "roles")
+            _("This is the last active system administrator; make someone else a system "
+              "administrator first."), "roles")
 
 
 def invite_user(*, email: str, name: str, roles: list[str], inviter: User,
@@ -47,7 +48,8 @@ def invite_user(*, email: str, name: str, roles: list[str], inviter: User,
     roles = _clean_roles(roles)
     existing = db.session.execute(select(User).where(User.email == email)).scalar_one_or_none()
     if existing is not None:
-        raise ServiceError(f"{email} is already a user of this organization.", "email")
+        raise ServiceError(_("%(email)s is already a user of this organization.", email=email),
+                           "email")
     user = User(email=email, name=name.strip(), roles=roles, status=UserStatus.INVITED.value)
     db.session.add(user)
     db.session.flush()
@@ -59,7 +61,7 @@ def invite_user(*, email: str, name: str, roles: list[str], inviter: User,
 
 def resend_invite(user: User, inviter: User, accept_link: LinkMaker) -> None:
     if user.status != UserStatus.INVITED:
-        raise ServiceError(f"{user.email} has already accepted the invitation.")
+        raise ServiceError(_("%(email)s has already accepted the invitation.", email=user.email))
     user.session_token = new_session_token()  # earlier links stop working
     _send_invite(user, inviter, accept_link)
     audit.record("user.invite_resent", user.email)
@@ -72,14 +74,20 @@ def _send_invite(user: User, inviter: User, accept_link: LinkMaker) -> None:
         tokens.INVITE, {"uid": user.id, "t": tenant.id, "n": user.session_token})
     link = accept_link(token)
     days = current_app.config["INVITE_MAX_AGE_DAYS"]
-    store_email(
-        purpose="invite",
-        to=user.email,
-        subject=f"{inviter.name} invited you to {tenant.name}",
-        text=(f"Hello {user.name},\n\n{inviter.name} invited you to join {tenant.name} on "
-              f"Sequences as {', '.join(user.role_labels)}.\n\nChoose your password here "
-              f"(the link works once and for {days} days):\n{link}\n"),
-    )
+    with speaking(user.language, tenant.language):  # the recipient's language, else the workspace's
+        subject = _("%(inviter)s invited you to %(organization)s", inviter=inviter.name,
+                    organization=tenant.name)
+        text = "".join([
+            _("Hello %(name)s,", name=user.name), "\n\n",
+            _("%(inviter)s invited you to join %(organization)s on Sequences as %(roles)s.",
+              inviter=inviter.name, organization=tenant.name, roles=", ".join(user.role_labels)),
+            "\n\n",
+            ngettext("Choose your password here (the link works once and for %(num)d day):",
+                     "Choose your password here (the link works once and for %(num)d days):",
+                     days),
+            f"\n{link}\n",
+        ])
+    store_email(purpose="invite", to=user.email, subject=subject, text=text)
 
 
 def user_from_invite(token: str) -> User | None:
@@ -142,14 +150,16 @@ def send_password_reset(user: User, reset_link: LinkMaker, *, by_admin: bool) ->
     tenant = current_tenant()
     token = tokens.make_token(tokens.PASSWORD_RESET, {
         "uid": user.id, "t": tenant.id, "h": (user.password_hash or "")[-16:]})
-    store_email(
-        purpose="password_reset",
-        to=user.email,
-        subject=f"Reset your password for {tenant.name}",
-        text=(f"Hello {user.name},\n\nChoose a new password here (the link works once and "
-              f"for one hour):\n{reset_link(token)}\n\nIf you did not ask for this, ignore "
-              "this message; your password stays as it is.\n"),
-    )
+    with speaking(user.language, tenant.language):  # the recipient's language, else the workspace's
+        subject = _("Reset your password for %(organization)s", organization=tenant.name)
+        text = "".join([
+            _("Hello %(name)s,", name=user.name), "\n\n",
+            _("Choose a new password here (the link works once and for one hour):"),
+            f"\n{reset_link(token)}\n\n",
+            _("If you did not ask for this, ignore this message; your password stays as it is."),
+            "\n",
+        ])
+    store_email(purpose="password_reset", to=user.email, subject=subject, text=text)
     if by_admin:
         audit.record("user.password_reset_sent", user.email)
     db.session.commit()
@@ -179,7 +189,7 @@ def set_licence(licence: str) -> Tenant:
     before = tenant.licence_kind
     tenant.licence = kind.value
     tenant.licence_trial_ends_at = None
-    audit.record("licence.changed", kind.label, before=before.label, after=kind.label)
+    audit.record("licence.changed", kind.english, before=before.english, after=kind.english)
     db.session.commit()
     return tenant
 
@@ -191,5 +201,20 @@ def publish_workspace(*, opportunities: bool) -> Tenant:
     tenant.workspace_published_at = utcnow()
     audit.record("workspace.published", "Sales accelerator workspace",
                  record_types=tenant.record_types, first_time=first)
+    db.session.commit()
+    return tenant
+
+
+def set_workspace_language(language: str) -> Tenant:
+    """The workspace's default language: pages when neither the user nor the browser says,
+    records without one, emails to users who chose none."""
+    if not is_language(language):
+        raise ServiceError(_("Choose one of the languages in the list."), "language")
+    tenant = _lock_tenant()
+    before = tenant.language
+    if before == language:
+        return tenant
+    tenant.language = language
+    audit.record("workspace.language_changed", tenant.name, before=before, after=language)
     db.session.commit()
     return tenant

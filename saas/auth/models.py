@@ -11,6 +11,7 @@ from sqlalchemy import JSON, Boolean, DateTime, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from saas.extensions import db
+from saas.i18n import _l
 from saas.tenancy import TenantScoped
 from saas.timeutil import aware, utcnow
 
@@ -22,7 +23,15 @@ class Role(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return self.value.replace("_", " ").capitalize()
+        """The role's name in the viewer's language (lazy: `str()` it for Python's own joins)."""
+        return ROLE_LABELS[self.value]
+
+
+ROLE_LABELS = {
+    "system_administrator": _l("System administrator"),
+    "sequence_manager": _l("Sequence manager"),
+    "seller": _l("Seller"),
+}
 
 
 class Licence(enum.StrEnum):
@@ -33,6 +42,12 @@ class Licence(enum.StrEnum):
 
     @property
     def label(self) -> str:
+        """Product names stay as they are; "No licence" is translated (lazily)."""
+        return _l("No licence") if self is Licence.NONE else self.english
+
+    @property
+    def english(self) -> str:
+        """The name as the audit log stores it."""
         return {
             "sales_enterprise": "Sales Enterprise",
             "sales_premium": "Sales Premium",
@@ -49,6 +64,10 @@ class UserStatus(enum.StrEnum):
     INVITED = "invited"
     ACTIVE = "active"
     DEACTIVATED = "deactivated"
+
+
+STATUS_LABELS = {"invited": _l("Invited"), "active": _l("Active"),
+                 "deactivated": _l("Deactivated")}
 
 
 def new_session_token() -> str:
@@ -99,7 +118,7 @@ class Tenant(db.Model):
 
     @property
     def record_types_label(self) -> str:
-        return "leads and opportunities" if self.opportunities_enabled else "leads"
+        return str(_l("leads and opportunities") if self.opportunities_enabled else _l("leads"))
 
 
 class User(UserMixin, TenantScoped, db.Model):
@@ -145,7 +164,12 @@ class User(UserMixin, TenantScoped, db.Model):
 
     @property
     def role_labels(self) -> list[str]:
-        return [Role(r).label for r in Role if r.value in self.roles]
+        return [str(Role(r).label) for r in Role if r.value in self.roles]
+
+    @property
+    def status_label(self) -> str:
+        """The status in the viewer's language ("Active", "Invited", "Deactivated")."""
+        return STATUS_LABELS.get(self.status, self.status)
 
     @property
     def is_admin(self) -> bool:

@@ -10,6 +10,9 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 
+from saas.i18n import _, ngettext
+from saas.web.numbers import format_number
+
 
 @cache
 def _common_passwords() -> frozenset[str]:
@@ -41,18 +44,21 @@ def password_problem(password: str, *, personal: tuple[str, ...] = ()) -> str | 
     """Why a new password is refused, in words a person can act on, or None."""
     minimum = current_app.config["PASSWORD_MIN_LENGTH"]
     if len(password) < minimum:
-        return f"Use at least {minimum} characters."
+        return ngettext("Use at least %(count)s character.", "Use at least %(count)s characters.",
+                        minimum, count=format_number(minimum))
     if len(password) > 256:
-        return "Use at most 256 characters."
+        return _("Use at most %(count)s characters.", count=format_number(256))
     lowered = password.lower()
     if lowered in _common_passwords() or re.sub(r"[\d!@#$%^&*.]+$", "", lowered) in (
         _common_passwords() - {""}
     ):
-        return "This password is among the most common ones; choose something less guessable."
+        return _("This password is among the most common ones; choose something less "
+                 "guessable.")
     if len(set(lowered)) <= 2:
-        return "This password repeats the same characters; choose something less guessable."
+        return _("This password repeats the same characters; choose something less "
+                 "guessable.")
     for word in personal:
         word = (word or "").lower()
         if len(word) >= 4 and word in lowered:
-            return "The password must not contain your name, email or organization."
+            return _("The password must not contain your name, email or organization.")
     return None

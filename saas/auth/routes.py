@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import (
     Blueprint,
+    abort,
     current_app,
     flash,
     g,
@@ -31,11 +32,12 @@ from saas.auth.models import Role, Tenant, User
 from saas.auth.sessions import start_session
 from saas.errors import ServiceError
 from saas.extensions import client_ip, db, limiter
+from saas.i18n import LANGUAGES, _, ngettext, select_locale
 from saas.messaging import links
 from saas.tenancy import tenant_context
 from saas.web.home import figures as home_figures
 from saas.web.home import worklist_open
-from saas.web.params import form_text, next_arg
+from saas.web.params import form_text, next_arg, next_field
 
 public_bp = Blueprint("public", __name__)
 bp = Blueprint("auth", __name__, url_prefix="/<tenant>")
@@ -60,26 +62,31 @@ def landing():
         exists = db.session.execute(select(Tenant.id).where(Tenant.slug == slug)).first()
         if exists:
             return redirect(url_for("auth.login", tenant=slug))
-        form.slug.errors.append("No organization has this address. Check the spelling, "
-                                "or sign up a new organization.")
+        form.slug.errors.append(_("No organization has this address. Check the spelling, "
+                                  "or sign up a new organization."))
     return render_template("home/landing.html", form=form)
 
 
 @public_bp.route("/signup", methods=["GET", "POST"])
 def signup():
     form = SignupForm()
+    if request.method == "GET":
+        form.language.data = select_locale()  # the browser's language, else English
     if form.validate_on_submit():
         try:
             user = services.sign_up(org_name=form.org_name.data, slug=form.slug.data,
                                     name=form.name.data, email=form.email.data,
-                                    password=form.password.data)
+                                    password=form.password.data,
+                                    language=form.language.data or select_locale())
         except ServiceError as error:
             show_error(form, error)
         else:
             tenant_slug = form.slug.data.strip().lower()
             with tenant_context(user.tenant_id):
                 start_session(user)
-            flash("Welcome! Your organization is on a 30-day Sales Enterprise trial.", "success")
+            flash(ngettext("Welcome! Your organization is on a %(num)d-day Sales Enterprise "
+                           "trial.", "Welcome! Your organization is on a %(num)d-day Sales "
+                           "Enterprise trial.", current_app.config["TRIAL_DAYS"]), "success")
             return redirect(url_for("auth.home", tenant=tenant_slug))
     return render_template("auth/signup.html", form=form)
 
@@ -123,7 +130,7 @@ def login():
             services.adopt_browser_zone(user, form.browser_time_zone.data)
             start_session(user)
             return redirect(next_arg() or url_for("auth.home"))
-        form.password.errors.append("Wrong email or password.")
+        form.password.errors.append(_("Wrong email or password."))
     return render_template("auth/login.html", form=form)
 
 
@@ -133,7 +140,7 @@ def logout():
         services.sign_out(current_user._get_current_object())
     logout_user()
     session.clear()
-    flash("You are signed out.", "info")
+    flash(_("You are signed out."), "info")
     return redirect(url_for("auth.login"))
 
 
@@ -158,7 +165,7 @@ def forgot_password():
         ).scalar_one_or_none()
         if user is not None:
             admin_services.send_password_reset(user, reset_link, by_admin=False)
-        flash("If this email belongs to an account here, a reset link is on its way.", "info")
+        flash(_("If this email belongs to an account here, a reset link is on its way."), "info")
         return redirect(url_for("auth.login"))
     return render_template("auth/forgot_password.html", form=form)
 
@@ -185,7 +192,7 @@ def reset_password(token: str):
             show_error(form, error)
         else:
             start_session(user)
-            flash("Your password is changed and you are signed in.", "success")
+            flash(_("Your password is changed and you are signed in."), "success")
             return redirect(url_for("auth.home"))
     return render_template("auth/reset_password.html", form=form, user=user)
 
@@ -203,7 +210,7 @@ def accept_invite(token: str):
             show_error(form, error)
         else:
             start_session(user)
-            flash(f"Welcome to {g.tenant.name}!", "success")
+            flash(_("Welcome to %(organization)s!", organization=g.tenant.name), "success")
             return redirect(url_for("auth.home"))
     return render_template("auth/accept_invite.html", form=form, user=user)
 
@@ -220,6 +227,19 @@ def change_password():
             show_error(form, error)
         else:
             start_session(current_user._get_current_object())
-            flash("Your password is changed. Your other sessions are signed out.", "success")
+            flash(_("Your password is changed. Your other sessions are signed out."), "success")
             return redirect(url_for("auth.home"))
     return render_template("auth/change_password.html", form=form)
+
+
+@bp.route("/language", methods=["POST"])
+@login_required
+def switch_language():
+    """The user menu's switcher: the signed-in user's language, then back to the same page
+    (a `next` on this site and tenant only, else home). A language we do not speak is a 400
+    and changes nothing."""
+    language = form_text("language", 16)
+    if language not in LANGUAGES:
+        abort(400, description=_("Choose one of the languages in the list."))
+    services.choose_language(current_user._get_current_object(), language)
+    return redirect(next_field() or url_for("auth.home"))

@@ -13,6 +13,7 @@ from saas.auth.models import Licence, Role, Tenant, User, UserStatus, new_sessio
 from saas.auth.passwords import hash_password, password_problem, verify_password
 from saas.errors import ServiceError
 from saas.extensions import db
+from saas.i18n import DEFAULT_LANGUAGE, _, is_language
 from saas.tenancy import tenant_context
 from saas.timeutil import time_zones, utcnow
 
@@ -33,19 +34,23 @@ def normalise_email(email: str) -> str:
 
 def slug_problem(slug: str) -> str | None:
     if not SLUG_RE.match(slug):
-        return ("Use 3 to 40 lowercase letters, digits or hyphens, starting and ending "
-                "with a letter or digit.")
+        return _("Use 3 to 40 lowercase letters, digits or hyphens, starting and ending "
+                 "with a letter or digit.")
     if slug in RESERVED_SLUGS:
-        return f"“{slug}” is reserved; choose another address."
+        return _("“%(slug)s” is reserved; choose another address.", slug=slug)
     taken = db.session.execute(select(Tenant.id).where(Tenant.slug == slug)).first()
     if taken:
-        return f"“{slug}” is already taken; choose another address."
+        return _("“%(slug)s” is already taken; choose another address.", slug=slug)
     return None
 
 
-def sign_up(*, org_name: str, slug: str, name: str, email: str, password: str) -> User:
-    """Create a tenant on a trial licence and its first user, a system administrator."""
+def sign_up(*, org_name: str, slug: str, name: str, email: str, password: str,
+            language: str = DEFAULT_LANGUAGE) -> User:
+    """Create a tenant on a trial licence and its first user, a system administrator.
+    `language` is the workspace's default language (one of saas.i18n.LANGUAGES)."""
     slug = slug.strip().lower()
+    if not is_language(language):
+        raise ServiceError(_("Choose one of the languages in the list."), "language")
     email = normalise_email(email)
     problem = slug_problem(slug)
     if problem:
@@ -58,6 +63,7 @@ def sign_up(*, org_name: str, slug: str, name: str, email: str, password: str) -
         name=org_name.strip(),
         licence=Licence.SALES_ENTERPRISE.value,
         licence_trial_ends_at=utcnow() + timedelta(days=current_app.config["TRIAL_DAYS"]),
+        language=language,
         settings={},
     )
     db.session.add(tenant)
@@ -72,7 +78,7 @@ def sign_up(*, org_name: str, slug: str, name: str, email: str, password: str) -
         )
         db.session.add(user)
         db.session.flush()
-        audit.record("tenant.signed_up", tenant.name, actor=user, slug=slug)
+        audit.record("tenant.signed_up", tenant.name, actor=user, slug=slug, language=language)
         db.session.commit()
     return user
 
@@ -108,9 +114,18 @@ def choose_time_zone(user: User, zone_name: str) -> None:
     db.session.commit()
 
 
+def choose_language(user: User, language: str | None) -> None:
+    """The user's own language (their profile, the user menu); None: the browser's, then the
+    workspace's. Anything but one of saas.i18n.LANGUAGES changes nothing (ServiceError)."""
+    if language is not None and not is_language(language):
+        raise ServiceError(_("Choose one of the languages in the list."), "language")
+    user.language = language
+    db.session.commit()
+
+
 def change_password(user: User, current: str, new: str) -> None:
     if not verify_password(user.password_hash, current):
-        raise ServiceError("This is not your current password.", "current_password")
+        raise ServiceError(_("This is not your current password."), "current_password")
     set_password(user, new)
     audit.record("user.password_changed", user.email, actor=user)
     db.session.commit()

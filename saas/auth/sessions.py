@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from saas.auth.models import User, UserStatus
 from saas.extensions import db, login_manager
+from saas.i18n import _l
 from saas.tenancy import current_tenant_id
 from saas.web.ids import parse_id
 
@@ -15,7 +16,8 @@ from saas.web.ids import parse_id
 def init_login(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
-    login_manager.login_message = "Please sign in to continue."
+    login_manager.login_message = _l("Please sign in to continue.")
+    login_manager.localize_callback = str  # rendered in the request's language
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
 

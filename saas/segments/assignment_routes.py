@@ -173,21 +173,27 @@ def move_rule(segment_id: int, rule_id: int):
 @account_bp.route("/availability", methods=["GET", "POST"])
 @requires()
 def availability():
+    from saas.i18n import _
+
     form = ConfirmForm()
     if form.validate_on_submit():
         assignment.set_available(current_user, not current_user.available)
         db.session.commit()
-        flash("You are available: new records can be assigned to you."
+        flash(_("You are available: new records can be assigned to you.")
               if current_user.available else
-              "You are unavailable: assignment rules skip you until you switch back.",
+              _("You are unavailable: assignment rules skip you until you switch back."),
               "success")
         return redirect(url_for("availability.availability"))
     return _account_page(form)
 
 
-def _account_page(form, errors: dict | None = None, entered: str | None = None):
+def _account_page(form, errors: dict | None = None, entered: str | None = None,
+                  entered_language: str | None = None):
+    from saas.i18n import language_choices
+
     return render_template("account/availability.html", form=form, errors=errors or {},
-                           entered=entered, time_zones=sorted(time_zones()))
+                           entered=entered, time_zones=sorted(time_zones()),
+                           languages=language_choices(), entered_language=entered_language)
 
 
 @account_bp.route("/time-zone", methods=["POST"])
@@ -197,10 +203,35 @@ def time_zone():
     form = ConfirmForm()
     if not form.validate_on_submit():
         return redirect(url_for("availability.availability"))
+    from saas.i18n import _
+
     value = form_text("time_zone").strip()
     if value not in time_zones():
-        return _account_page(form, {"time_zone": f"“{value}” is not a time zone: choose one "
-                                                  "from the list, e.g. Europe/Paris."}, value), 422
+        return _account_page(form, {"time_zone": _(
+            "“%(value)s” is not a time zone: choose one from the list, e.g. Europe/Paris.",
+            value=value)}, value), 422
     auth_services.choose_time_zone(current_user, value)
-    flash(f"Your time zone is now {value}.", "success")
+    flash(_("Your time zone is now %(zone)s.", zone=value), "success")
+    return redirect(url_for("availability.availability"))
+
+
+@account_bp.route("/language", methods=["POST"])
+@requires()
+def language():
+    """The user's own language on their profile; "" (the browser's language) stores None."""
+    from flask_babel import refresh
+
+    from saas.i18n import LANGUAGES, _
+
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        return redirect(url_for("availability.availability"))
+    value = form_text("language", 16).strip()
+    if value and value not in LANGUAGES:
+        return _account_page(form, {"language": _(
+            "Choose one of the languages in the list.")}, entered_language=value), 422
+    auth_services.choose_language(current_user, value or None)
+    refresh()  # the message below speaks the new language
+    flash(_("Pages now speak %(language)s.", language=LANGUAGES[value]) if value else
+          _("Pages now speak your browser's language."), "success")
     return redirect(url_for("availability.availability"))

@@ -11,18 +11,21 @@ import uuid
 from flask import Flask, g, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError
+from werkzeug.exceptions import BadRequest
+
+from saas.i18n import _, _l
 
 log = logging.getLogger(__name__)
 
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
-BAD_VALUE = ("A value in this request could not be used (too long, out of range or not of "
-             "the right kind). Check what you typed and try again.")
+BAD_VALUE = _l("A value in this request could not be used (too long, out of range or not of "
+               "the right kind). Check what you typed and try again.")
 
 
 def _page(template: str, status: int, **context):
     if request.headers.get("HX-Request"):
         # htmx swaps nothing on 4xx/5xx by default; a short text is enough for the toast.
-        return context.get("message", "Something went wrong."), status
+        return str(context.get("message") or _("Something went wrong.")), status
     return render_template(template, **context), status
 
 
@@ -43,9 +46,12 @@ def _database_errors() -> tuple[type[BaseException], ...]:
 
 
 def register(app: Flask) -> None:
+    from saas.web.dates import locale
     from saas.web.params import install
 
     install(app)
+    # The language the page speaks (`<html lang>`, the user menu's switcher), error pages too.
+    app.jinja_env.globals["page_language"] = locale
 
     @app.before_request
     def _name_the_request():
@@ -58,7 +64,9 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(400)
     def bad_request(error):
-        message = getattr(error, "description", None) or BAD_VALUE
+        message = getattr(error, "description", None)
+        if not message or message == BadRequest.description:  # werkzeug's own English text
+            message = BAD_VALUE
         return _page("errors/400.html", 400, message=message)
 
     @app.errorhandler(403)
@@ -72,13 +80,13 @@ def register(app: Flask) -> None:
     @app.errorhandler(429)
     def too_many(error):
         return _page("errors/429.html", 429,
-                     message="Too many attempts. Wait a minute, then try again.")
+                     message=_("Too many attempts. Wait a minute, then try again."))
 
     @app.errorhandler(CSRFError)
     def csrf_failed(error):
         return _page("errors/400.html", 400,
-                     message="This form expired or did not come from this site. "
-                             "Reload the page and try again.")
+                     message=_("This form expired or did not come from this site. "
+                               "Reload the page and try again."))
 
     def data_error(error):
         """A value the boundary missed and the database refused: a 400, not a 500."""

@@ -26,7 +26,9 @@ from collections.abc import Iterable, Mapping
 from flask import Flask, Request, abort, request
 from werkzeug.datastructures import FileStorage, ImmutableMultiDict, MultiDict
 
+from saas.i18n import _
 from saas.web.ids import BIGINT_MAX, INT_MAX, parse_id, parse_ids
+from saas.web.numbers import format_number
 from saas.web.safe_url import safe_next
 
 _CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
@@ -143,8 +145,8 @@ def form_text(name: str, max_length: int = MAX_LINE, default: str | None = "", *
     if len(value) > max_length:
         if cut:
             return value[:max_length]
-        abort(400, description=f"The field “{name[:40]}” is too long: at most "
-                               f"{max_length:,} characters.")
+        abort(400, description=_("The field “%(name)s” is too long: at most %(max)s "
+                                 "characters.", name=name[:40], max=format_number(max_length)))
     return value
 
 
