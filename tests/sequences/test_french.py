@@ -118,14 +118,14 @@ def test_activation_asks_je_comprends(designer, fr):
     designer.add(sid, "wait", days="0", hours="1")
     designer.add(sid, "call", name="Appel de suivi")
     page = _page(fr, f"/contoso/sequences/{sid}/activate")
-    assert "Je comprends" in page and "Une fois active" in page
+    assert "Je comprends" in page and "Une fois activée" in page
     refused = unescape(designer.activate(sid, understood=False).get_data(as_text=True))
     assert f"Cochez «{NB}Je comprends{NB}» pour confirmer l'activation." in refused
     done = fr.post(f"/contoso/sequences/{sid}/activate", data={"understood": "y"},
                    follow_redirects=True)
     page = unescape(done.get_data(as_text=True))
-    assert "Cette séquence est active." in page
-    assert f"«{NB}Suivi du salon commercial{NB}» est active{NB}: la version 1" in page
+    assert "Cette séquence est activée." in page
+    assert f"«{NB}Suivi du salon commercial{NB}» est activée{NB}: la version 1" in page
 
 
 def test_the_list_and_new_pages_speak_french(designer, fr):
