@@ -7,6 +7,66 @@ from flask_login import current_user
 
 from saas.admin.models import AuditEvent
 from saas.extensions import db
+from saas.i18n import _l
+
+# What the audit log shows for each action code (the code is stored; the label is shown in the
+# viewer's language, with the code next to it). An action missing here shows its code alone.
+ACTION_LABELS = {
+    "tenant.signed_up": _l("Organization signed up"),
+    "tenant.demo_seeded": _l("Demo data added"),
+    "user.invited": _l("User invited"),
+    "user.invite_resent": _l("Invitation sent again"),
+    "user.joined": _l("User joined"),
+    "user.updated": _l("User updated"),
+    "user.deactivated": _l("User deactivated"),
+    "user.reactivated": _l("User reactivated"),
+    "user.password_changed": _l("Password changed"),
+    "user.password_reset_sent": _l("Password reset link sent"),
+    "user.password_reset": _l("Password reset"),
+    "user.availability": _l("Availability changed"),
+    "licence.changed": _l("Licence changed"),
+    "workspace.published": _l("Workspace published"),
+    "workspace.language_changed": _l("Workspace language changed"),
+    "retention.settings_saved": _l("Retention settings saved"),
+    "messaging.settings_saved": _l("Messaging settings saved"),
+    "custom_field.added": _l("Custom field added"),
+    "custom_field.deleted": _l("Custom field removed"),
+    "records.owner_changed": _l("Records' owner changed"),
+    "records.deleted": _l("Records deleted"),
+    "import.started": _l("Import started"),
+    "import.restarted": _l("Import restarted"),
+    "segment.saved": _l("Segment saved"),
+    "segment.activated": _l("Segment activated"),
+    "segment.deactivated": _l("Segment deactivated"),
+    "segment.reevaluated": _l("Segment evaluated again"),
+    "segment.deleted": _l("Segment deleted"),
+    "segment.records_assigned": _l("Segment's records assigned"),
+    "assignment_rule.added": _l("Assignment rule added"),
+    "assignment_rule.deleted": _l("Assignment rule removed"),
+    "template.created": _l("Template created"),
+    "template.deleted": _l("Template deleted"),
+    "template.version_created": _l("Template version added"),
+    "template.version_deleted": _l("Template version removed"),
+    "sequence.created": _l("Sequence created"),
+    "sequence.cloned": _l("Sequence copied"),
+    "sequence.new_version": _l("Sequence version created"),
+    "sequence.activated": _l("Sequence activated"),
+    "sequence.deactivated": _l("Sequence deactivated"),
+    "sequence.deleted": _l("Sequence deleted"),
+    "sequence.settings": _l("Sequence settings saved"),
+    "sequence.record_connected": _l("Record connected to a sequence"),
+    "sequence.records_connected": _l("Records connected to a sequence"),
+    "sequence.segment_connected": _l("Segment connected to a sequence"),
+    "sequence.sellers_assigned": _l("Sellers assigned"),
+    "suppression.added": _l("Address added to the suppression list"),
+    "suppression.removed": _l("Address removed from the suppression list"),
+    "ab_test.stopped": _l("A/B test stopped"),
+}
+
+
+def action_label(action: str):
+    """The action's label in the viewer's language, or None when it has none."""
+    return ACTION_LABELS.get(action)
 
 
 def record(action: str, target: str = "", actor=None, **details) -> AuditEvent:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, g, redirect, render_template, url_for
 from flask_login import current_user
 
-from saas.admin import queries, services
+from saas.admin import audit, queries, services
 from saas.admin.forms import (
     ConfirmForm,
     EditUserForm,
@@ -191,7 +191,7 @@ def delete_custom_field(field_id: int):
 @bp.route("/audit")
 def audit_log():
     page = queries.audit_page(after=cursor_arg())
-    return render_template("admin/audit.html", page=page)
+    return render_template("admin/audit.html", page=page, action_label=audit.action_label)
 
 
 @bp.route("/outbox")

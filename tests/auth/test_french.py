@@ -120,7 +120,7 @@ def test_an_invitation_is_written_in_french_for_a_french_workspace(app, admin_cl
     [mail] = _outbox(app, admin.tenant.id)
     assert mail.subject == "Ada Admin vous invite à rejoindre Acme"
     assert mail.text_body.startswith("Bonjour Yves,\n\n")
-    assert "Ada Admin vous invite à rejoindre Acme sur Sequences en tant que Vendeur." \
+    assert "Ada Admin vous invite à rejoindre Acme sur Séquences en tant que Vendeur." \
         in mail.text_body
     assert "(le lien ne fonctionne qu’une fois et pendant 7\u00a0jours)" not in mail.text_body
     assert "Choisissez votre mot de passe ici (le lien ne fonctionne qu’une fois et pendant " \
@@ -200,3 +200,20 @@ def test_password_rules_in_french(app):
         assert password_problem("aaaaaaaaaaaaaaaa") == (
             "Ce mot de passe répète les mêmes caractères\u202f; choisissez-en un plus difficile "
             "à deviner.")
+
+
+def test_the_audit_log_and_workspace_in_french(app, admin_client, admin):
+    admin_client.post("/acme/settings/users/invite", headers=FR,
+                      data={"name": "Sam", "email": "sam@acme.example", "roles": ["seller"]})
+    admin_client.post("/acme/settings/workspace/language", data={"language": "fr"})
+    html = _text(admin_client.get("/acme/settings/audit", headers=FR))
+    assert "<h1>Journal d’audit</h1>" in html
+    assert "<th>Date</th><th>Auteur</th><th>Action</th><th>Cible</th><th>Détails</th>" in html
+    assert 'Utilisateur invité <code class="small muted">user.invited</code>' in html
+    assert "Langue de l’espace de travail modifiée" in html
+    english = _text(admin_client.get("/acme/settings/audit", headers={"Accept-Language": "en"}))
+    assert 'User invited <code class="small muted">user.invited</code>' in english
+    html = _text(admin_client.get("/acme/settings/workspace", headers=FR))
+    assert "<h1>Espace de travail de l’accélérateur de ventes</h1>" in html
+    assert "Publié le" in html and "pour les prospects." in html
+    assert ">Enregistrer la langue</button>" in html

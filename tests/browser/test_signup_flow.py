@@ -68,3 +68,42 @@ def test_sign_up_sign_in_and_invite_a_seller(live_server, page):
 
     page.get_by_role("link", name="Users and roles").click()
     expect(page.locator("#users tr", has_text="sam@contoso.example")).to_contain_text("Active")
+
+
+def test_a_french_browser_signs_up_in_french_and_switches_language(live_server, browser):
+    """The sign-up page speaks the browser's French and preselects it as the workspace's
+    language; the user menu's switcher changes the language and stays on the same page."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="fr-FR")
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    try:
+        page.goto(f"{live_server}/")
+        page.get_by_role("link", name="Inscrire votre organisation").click()
+        page.wait_for_load_state()
+        expect(page.get_by_label("Langue de l’espace de travail")).to_have_value("fr")
+        page.get_by_label("Nom de l’organisation").fill("Café Contoso")
+        page.get_by_label("Adresse web").fill("cafe-contoso")
+        page.get_by_label("Votre nom").fill("Denise Martin")
+        page.get_by_label("E-mail professionnel").fill("denise@contoso.example")
+        page.get_by_label("Mot de passe", exact=True).fill("tangerine-sky-77")
+        page.get_by_label("Confirmer le mot de passe").fill("tangerine-sky-77")
+        page.get_by_role("button", name="Créer l’organisation").click()
+        expect(page.get_by_role("heading", name="Ravi de vous revoir, Denise")).to_be_visible()
+
+        page.get_by_role("navigation", name="Principal").get_by_role(
+            "link", name="Paramètres").click()
+        page.get_by_role("link", name="Espace de travail", exact=True).click()
+        expect(page.get_by_label("Langue par défaut")).to_have_value("fr")
+
+        page.get_by_text("Denise Martin").click()  # the user menu
+        page.get_by_role("button", name="English").click()
+        expect(page).to_have_url(re.compile(r"/cafe-contoso/settings/workspace$"))
+        expect(page.get_by_role("heading", name="Sales accelerator workspace")).to_be_visible()
+        expect(page.locator("html")).to_have_attribute("lang", "en")
+
+        page.get_by_text("Denise Martin").click()
+        page.get_by_role("button", name="Français").click()
+        expect(page.get_by_role(
+            "heading", name="Espace de travail de l’accélérateur de ventes")).to_be_visible()
+    finally:
+        context.close()
