@@ -4,7 +4,10 @@ pages as the template itself)."""
 
 from __future__ import annotations
 
+import re
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from markupsafe import Markup, escape
 from sqlalchemy import select
 
 from saas.auth.access import requires
@@ -34,6 +37,17 @@ def _gate():
 def template_choices(kind: str) -> list[tuple[int, str]]:
     """The step form's template picker: (id, "name · its languages"), versions not listed."""
     return services.picker_choices(kind)
+
+
+_MERGE_TAG = re.compile(r"(\{\{.*?\}\}|\{%.*?%\})")
+
+
+@bp.app_template_filter("merge_tags")
+def merge_tags(text: str) -> Markup:
+    """A template's text with its merge tags set as code (they are not words to translate)."""
+    parts = _MERGE_TAG.split(str(text or ""))
+    return Markup("").join(Markup("<code>{}</code>").format(p) if i % 2 else escape(p)
+                           for i, p in enumerate(parts))
 
 
 @bp.route("")

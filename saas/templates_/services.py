@@ -184,8 +184,8 @@ def save_version(main: MessageTemplate, version: MessageTemplate | None, *, lang
         db.session.add(version)
     version.name, version.language = main.name, language
     _fill(version, main.kind, subject, html_body, text_body, body)
-    audit.record("template.version_created" if created else "template.version_saved",
-                 main.name, kind=main.kind, language=language)
+    audit.record("template.created" if created else "template.saved", main.name,
+                 kind=main.kind, version_of=main.id, language=language)
     try:
         db.session.commit()
     except IntegrityError:  # another request added this language meanwhile
@@ -198,8 +198,8 @@ def delete_template(template: MessageTemplate) -> None:
     """A version is deleted alone; a template with its versions (unless an active sequence
     uses it)."""
     if template.translation_of_id is not None:
-        audit.record("template.version_deleted", template.name, kind=template.kind,
-                     language=template.language)
+        audit.record("template.deleted", template.name, kind=template.kind,
+                     version_of=template.translation_of_id, language=template.language)
         db.session.delete(template)
         db.session.commit()
         return

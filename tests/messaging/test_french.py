@@ -75,7 +75,7 @@ def test_suppression_list_in_french(app, fr, french_admin):
         suppress("paul@example.com", "email", "unsubscribe")
         db.session.commit()
     listed = fr.get("/salon/settings/messaging/suppressions").get_data(as_text=True)
-    assert "Ajoutée par un administrateur" in listed and "Désabonnement demandé" in listed
+    assert "Ajoutée par un administrateur" in listed and "Désabonnement du destinataire" in listed
     assert "Added by an administrator" not in listed
 
 
