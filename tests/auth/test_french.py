@@ -217,3 +217,26 @@ def test_the_audit_log_and_workspace_in_french(app, admin_client, admin):
     assert "<h1>Espace de travail de l’accélérateur de ventes</h1>" in html
     assert "Publié le" in html and "pour les prospects." in html
     assert ">Enregistrer la langue</button>" in html
+
+
+def test_flashes_of_the_front_door_in_french(client, admin):
+    page = client.get("/acme/", headers=FR, follow_redirects=True)
+    assert "Connectez-vous pour continuer." in _text(page)
+    client.post("/acme/login", data={"email": admin.email, "password": admin.password})
+    page = client.post("/acme/logout", headers=FR, follow_redirects=True)
+    assert "Vous êtes déconnecté." in _text(page)
+    page = client.post("/acme/forgot-password", headers=FR, follow_redirects=True,
+                       data={"email": "nobody@acme.example"})
+    assert "Si cette adresse e-mail correspond à un compte ici, un lien de réinitialisation " \
+        "est en route." in _text(page)
+
+
+def test_a_french_sign_up_is_welcomed_in_french(client):
+    page = client.post("/signup", headers=FR, follow_redirects=True, data={
+        "org_name": "Café Contoso", "slug": "cafe", "name": "Denise Martin",
+        "email": "denise@cafe.example", "password": "tangerine-sky-77",
+        "confirm": "tangerine-sky-77", "language": "fr"})
+    html = _text(page)
+    assert "Bienvenue\u202f! Votre organisation bénéficie d’un essai de Sales Enterprise de " \
+        "30 jours." in html
+    assert "<h1>Ravi de vous revoir, Denise</h1>" in html

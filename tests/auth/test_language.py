@@ -267,3 +267,14 @@ def test_only_admins_change_the_workspaces_language(app, client, admin, make_use
     response = client.post("/acme/settings/workspace/language", data={"language": "fr"})
     assert response.status_code == 403
     assert _tenant_language(app, "acme") == "en"
+
+
+def test_a_page_answering_a_post_sends_the_switcher_home(admin_client):
+    """A page rendered by a POST (a refused form) cannot be fetched again by a redirect."""
+    page = admin_client.post("/acme/account/time-zone", data={"time_zone": "Mars/Olympus"})
+    assert page.status_code == 422
+    menu = page.get_data(as_text=True).split('class="language-switcher"', 1)[1] \
+        .split("</div>", 1)[0]
+    assert 'name="next"' not in menu
+    response = admin_client.post("/acme/language", data={"language": "fr"})
+    assert response.headers["Location"] == "/acme/"
