@@ -88,12 +88,16 @@ def test_no_choice_of_the_user_follows_the_browser(app, admin_client, admin):
 def test_the_user_menu_has_a_switcher_per_language(admin_client):
     html = admin_client.get("/acme/settings/users").get_data(as_text=True)
     menu = html.split('class="language-switcher"', 1)[1].split("</div>", 1)[0]
-    assert menu.count('action="/acme/language"') == 2
-    assert 'name="language" value="fr"' in menu and 'name="language" value="en"' in menu
-    assert '>Français</button>' in menu and 'lang="fr"' in menu
+    # A button for each other language; the language the page speaks is shown as current.
+    assert menu.count('action="/acme/language"') == 1
+    assert 'name="language" value="fr"' in menu
+    assert '<button type="submit" class="linklike" lang="fr">Français</button>' in menu
     assert 'name="next" value="/acme/settings/users?"' in menu
-    # The language the page speaks is shown as current.
-    assert 'lang="en" aria-current="true" disabled>English</button>' in menu
+    assert '<strong lang="en" aria-current="true">English</strong>' in menu
+    french = admin_client.get("/acme/settings/users", headers={"Accept-Language": "fr"}) \
+        .get_data(as_text=True).split('class="language-switcher"', 1)[1].split("</div>", 1)[0]
+    assert '<strong lang="fr" aria-current="true">Français</strong>' in french
+    assert '<button type="submit" class="linklike" lang="en">English</button>' in french
 
 
 def test_the_switcher_sets_the_language_and_goes_back_to_the_same_page(app, admin_client, admin):
