@@ -10,12 +10,19 @@ from datetime import date
 
 from markupsafe import Markup, escape
 
+from saas.analytics.queries import metric_rate
+from saas.i18n import _, _l, ngettext
+from saas.web.numbers import format_number, format_percent
+
 BRAND = "#3b5bdb"
 SOFT = "#c5d0f5"
 ACCENT = "#e8590c"
 INK = "#1f2430"
 MUTED = "#6b7280"
 LINE = "#d8dde6"
+METRIC_TITLES = {"open": _l("A/B open rates with intervals"),
+                 "click": _l("A/B click rates with intervals"),
+                 "goal": _l("A/B goal rates with intervals")}
 
 
 def _svg(chart_id: str, width: int, height: int, title: str, desc: str, body: list[str]) -> Markup:
@@ -33,7 +40,11 @@ def _short(text: str, limit: int) -> str:
 
 
 def _pct(value: float | None) -> str:
-    return "—" if value is None else f"{value * 100:.1f}%"
+    return "—" if value is None else format_percent(value)
+
+
+def _n(value: int) -> str:
+    return format_number(value)
 
 
 def funnel(rows: Seq[tuple[str, int, int, int]], chart_id: str = "funnel") -> Markup:
@@ -46,7 +57,8 @@ def funnel(rows: Seq[tuple[str, int, int, int]], chart_id: str = "funnel") -> Ma
     for i, (label, depth, reached, completed) in enumerate(rows):
         y = top + i * row_h
         name = _short(label, 30 - 2 * depth)
-        tip = f"{label}: reached by {reached:,}, completed by {completed:,}"
+        tip = _("%(step)s: reached by %(reached)s, completed by %(completed)s", step=label,
+                reached=_n(reached), completed=_n(completed))
         body.append(f'<g><title>{escape(tip)}</title>'
                     f'<text x="{8 + depth * 12}" y="{y + 17}" fill="{INK}">{escape(name)}</text>'
                     f'<rect x="{left}" y="{y + 4}" width="{reached * scale:.1f}" height="18" '
@@ -54,12 +66,15 @@ def funnel(rows: Seq[tuple[str, int, int, int]], chart_id: str = "funnel") -> Ma
                     f'<rect x="{left}" y="{y + 4}" width="{completed * scale:.1f}" height="18" '
                     f'fill="{BRAND}"/>'
                     f'<text x="{left + reached * scale + 6:.1f}" y="{y + 17}" fill="{MUTED}">'
-                    f'{reached:,}</text></g>')
+                    f'{escape(_n(reached))}</text></g>')
     first = rows[0][2] if rows else 0
     last = rows[-1][2] if rows else 0
-    desc = (f"{len(rows)} steps. The first is reached by {first:,} records, the last by "
-            f"{last:,}. Light bars: reached; dark bars: completed.")
-    return _svg(chart_id, width, height, "Funnel of the steps", desc, body)
+    desc = " ".join((
+        ngettext("%(count)s step.", "%(count)s steps.", len(rows), count=_n(len(rows))),
+        _("The first is reached by %(first)s records, the last by %(last)s.", first=_n(first),
+          last=_n(last)),
+        _("Light bars: reached; dark bars: completed.")))
+    return _svg(chart_id, width, height, _("Funnel of the steps"), desc, body)
 
 
 def timeline(days: Seq[tuple[date, int, int]], chart_id: str = "timeline") -> Markup:
@@ -71,7 +86,8 @@ def timeline(days: Seq[tuple[date, int, int]], chart_id: str = "timeline") -> Ma
     bar = max(1.0, step * 0.7)
     body = [f'<line x1="{left}" y1="{top + plot_h}" x2="{width - 12}" y2="{top + plot_h}" '
             f'stroke="{LINE}"/>',
-            f'<text x="{left - 6}" y="{top + 10}" text-anchor="end" fill="{MUTED}">{peak:,}</text>',
+            f'<text x="{left - 6}" y="{top + 10}" text-anchor="end" fill="{MUTED}">'
+            f'{escape(_n(peak))}</text>',
             f'<text x="{left - 6}" y="{top + plot_h}" text-anchor="end" fill="{MUTED}">0</text>']
     points = []
     for i, (day, sent, replies) in enumerate(days):
@@ -79,7 +95,8 @@ def timeline(days: Seq[tuple[date, int, int]], chart_id: str = "timeline") -> Ma
         h = sent / peak * plot_h
         cy = top + plot_h - replies / peak * plot_h
         points.append(f"{x + bar / 2:.1f},{cy:.1f}")
-        tip = f"{day.isoformat()}: {sent:,} sent, {replies:,} replies"
+        tip = _("%(day)s: %(sent)s sent, %(replies)s replies", day=day.isoformat(),
+                sent=_n(sent), replies=_n(replies))
         body.append(f'<g><title>{escape(tip)}</title>'
                     f'<rect x="{x:.1f}" y="{top + plot_h - h:.1f}" width="{bar:.1f}" '
                     f'height="{h:.1f}" fill="{BRAND}"/>'
@@ -93,9 +110,11 @@ def timeline(days: Seq[tuple[date, int, int]], chart_id: str = "timeline") -> Ma
                     f'text-anchor="{anchor}" fill="{MUTED}">{days[i][0].isoformat()}</text>')
     total_sent = sum(d[1] for d in days)
     total_replies = sum(d[2] for d in days)
-    desc = (f"{len(days)} days from {days[0][0].isoformat() if days else ''}: {total_sent:,} "
-            f"messages sent (bars) and {total_replies:,} replies (orange line).")
-    return _svg(chart_id, width, height, "Messages sent and replies per day", desc, body)
+    desc = _("%(days)s days from %(first)s: %(sent)s messages sent (bars) and %(replies)s "
+             "replies (orange line).", days=_n(len(days)),
+             first=days[0][0].isoformat() if days else "", sent=_n(total_sent),
+             replies=_n(total_replies))
+    return _svg(chart_id, width, height, _("Messages sent and replies per day"), desc, body)
 
 
 def ab_rates(versions: Seq[tuple[str, float | None, float, float, bool]],
@@ -106,15 +125,20 @@ def ab_rates(versions: Seq[tuple[str, float | None, float, float, bool]],
     peak = max([v[3] for v in versions] + [0.01]) * 1.1
     scale = (width - left - right) / peak
     body = [f'<line x1="{left}" y1="{top - 6}" x2="{left}" y2="{height - 4}" stroke="{LINE}"/>',
-            f'<text x="{left}" y="{top - 10}" fill="{MUTED}">0%</text>',
+            f'<text x="{left}" y="{top - 10}" fill="{MUTED}">{escape(format_percent(0, 0))}'
+            '</text>',
             f'<text x="{width - right}" y="{top - 10}" text-anchor="end" fill="{MUTED}">'
-            f'{_pct(peak)}</text>']
+            f'{escape(_pct(peak))}</text>']
     parts = []
     for i, (name, rate, low, high, winner) in enumerate(versions):
         y = top + i * row_h + row_h / 2
-        label = f"Version {name}" + (" (winner)" if winner else "")
-        tip = f"{label}: {metric} rate {_pct(rate)}, 95% interval {_pct(low)} to {_pct(high)}"
-        parts.append(f"version {name} {_pct(rate)} ({_pct(low)}–{_pct(high)})")
+        label = (_("Version %(name)s (winner)", name=name) if winner
+                 else _("Version %(name)s", name=name))
+        tip = _("%(version)s: %(rate_name)s %(rate)s, 95%% interval %(low)s to %(high)s",
+                version=label, rate_name=metric_rate(metric), rate=_pct(rate), low=_pct(low),
+                high=_pct(high))
+        parts.append(_("version %(name)s %(rate)s (%(low)s–%(high)s)", name=name,
+                       rate=_pct(rate), low=_pct(low), high=_pct(high)))
         colour = ACCENT if winner else BRAND
         dot = "" if rate is None else (
             f'<circle cx="{left + rate * scale:.1f}" cy="{y:.1f}" r="6" fill="{colour}"/>')
@@ -123,5 +147,7 @@ def ab_rates(versions: Seq[tuple[str, float | None, float, float, bool]],
                     f'<line x1="{left + low * scale:.1f}" y1="{y:.1f}" '
                     f'x2="{left + high * scale:.1f}" y2="{y:.1f}" stroke="{colour}" '
                     f'stroke-width="3"/>{dot}</g>')
-    desc = f"{metric.capitalize()} rate per version with its 95% interval: " + "; ".join(parts)
-    return _svg(chart_id, width, height, f"A/B {metric} rates with intervals", desc, body)
+    desc = _("%(rate_name)s per version with its 95%% interval: %(versions)s",
+             rate_name=metric_rate(metric).capitalize(), versions="; ".join(parts))
+    return _svg(chart_id, width, height, str(METRIC_TITLES.get(metric) or _(
+        "A/B %(metric)s rates with intervals", metric=metric)), desc, body)

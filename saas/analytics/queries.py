@@ -24,10 +24,27 @@ from sqlalchemy import func, select, text
 
 from saas.engine.models import AbTest, Enrollment, StepRun
 from saas.extensions import db
+from saas.i18n import _, _l
 from saas.sequences.models import Sequence, Step, StepType
 
-PERIODS = {"7": "Last 7 days", "30": "Last 30 days", "90": "Last 90 days",
-           "365": "Last 12 months", "all": "All time"}
+PERIODS = {"7": _l("Last 7 days"), "30": _l("Last 30 days"), "90": _l("Last 90 days"),
+           "365": _l("Last 12 months"), "all": _l("All time")}
+# The sentences of the page that name the period, one per period (no sentence from fragments).
+RECORDS_HEADING = {"7": _l("connected last 7 days, all versions"),
+                   "30": _l("connected last 30 days, all versions"),
+                   "90": _l("connected last 90 days, all versions"),
+                   "365": _l("connected last 12 months, all versions"),
+                   "all": _l("connected all time, all versions")}
+STEPS_HEADING = {"7": _l("reached last 7 days"), "30": _l("reached last 30 days"),
+                 "90": _l("reached last 90 days"), "365": _l("reached last 12 months"),
+                 "all": _l("reached all time")}
+NONE_CONNECTED = {
+    "7": _l("No record was connected last 7 days."),
+    "30": _l("No record was connected last 30 days."),
+    "90": _l("No record was connected last 90 days."),
+    "365": _l("No record was connected last 12 months."),
+    "all": _l("No record was connected all time."),
+}
 TIMELINE_DAYS_FOR_ALL = 90
 MESSAGE_TYPES = (StepType.EMAIL.value, StepType.AUTO_EMAIL.value, StepType.SMS.value,
                  StepType.AUTO_SMS.value, StepType.AB_TEST.value)
@@ -35,6 +52,10 @@ DONE_STATUSES = ("completed", "sent")
 # Event kinds as stored in MessageEvent, and the column each one fills.
 EVENT_COLUMNS = {"delivered": "delivered", "open": "opened", "click": "clicked",
                  "reply": "replied", "bounce": "bounced", "unsubscribe": "unsubscribed"}
+# Each column's heading on the page (the CSV keeps the column names above).
+EVENT_LABELS = {"delivered": _l("Delivered"), "opened": _l("Opened"), "clicked": _l("Clicked"),
+                "replied": _l("Replied"), "bounced": _l("Bounced"),
+                "unsubscribed": _l("Unsubscribed")}
 
 
 @dataclass(frozen=True)
@@ -45,7 +66,19 @@ class Period:
 
     @property
     def label(self) -> str:
-        return PERIODS[self.key]
+        return str(PERIODS[self.key])
+
+    @property
+    def records_heading(self) -> str:
+        return str(RECORDS_HEADING[self.key])
+
+    @property
+    def steps_heading(self) -> str:
+        return str(STEPS_HEADING[self.key])
+
+    @property
+    def none_connected(self) -> str:
+        return str(NONE_CONNECTED[self.key])
 
     @classmethod
     def parse(cls, key: str | None, now: datetime) -> Period:
@@ -237,7 +270,19 @@ class AbPanel:
         return (self.step.config or {}).get("display_name") or self.step.name
 
 
-METRIC_LABELS = {"opens": "open", "clicks": "click", "goal": "goal"}
+METRIC_LABELS = {"opens": "open", "clicks": "click", "goal": "goal"}  # codes, as the CSV has them
+# What the page and the charts call each metric's rate and its conversions.
+METRIC_RATES = {"open": _l("open rate"), "click": _l("click rate"), "goal": _l("goal rate")}
+METRIC_COUNTS = {"open": _l("Opens"), "click": _l("Clicks"), "goal": _l("Goals")}
+
+
+def metric_rate(metric: str) -> str:
+    return str(METRIC_RATES.get(metric) or _("%(metric)s rate", metric=metric))
+
+
+def metric_count(metric: str) -> str:
+    return str(METRIC_COUNTS.get(metric) or metric.capitalize())
+
 
 
 def ab_panels(sequence: Sequence, now: datetime) -> list[AbPanel]:

@@ -3,6 +3,7 @@ its CSV export, and stopping an A/B test with a chosen version."""
 
 from __future__ import annotations
 
+from babel.numbers import format_decimal
 from flask import Blueprint, Response, flash, redirect, render_template, url_for
 from flask_login import current_user
 
@@ -10,12 +11,15 @@ from saas.analytics import charts, export, queries, services, snapshots
 from saas.analytics.forms import StopTestForm
 from saas.auth.access import requires
 from saas.auth.models import Role
-from saas.engine import abtests
+from saas.engine import abtests, reasons
 from saas.engine.models import AbTest
 from saas.errors import ServiceError
+from saas.i18n import _
 from saas.sequences.models import Sequence
 from saas.tenancy import get_or_404
+from saas.web.dates import locale
 from saas.web.params import bool_arg, choice_arg, int_arg
+from saas.worklist.upnext import type_label
 
 bp = Blueprint("analytics", __name__, url_prefix="/<tenant>/analytics")
 
@@ -28,7 +32,8 @@ def _gate():
 
 @bp.route("")
 def index():
-    return render_template("analytics/index.html", rows=queries.lineage_overview())
+    return render_template("analytics/index.html", rows=queries.lineage_overview(),
+                           sequence_status_label=reasons.sequence_status_label)
 
 
 def _page_data(sequence: Sequence):
@@ -66,14 +71,24 @@ def sequence(sequence_id: int):
         period=period, periods=queries.PERIODS, summary=summary, steps=steps, panels=panels,
         days=days, funnel=funnel, timeline=charts.timeline(days), ab_charts=ab_charts,
         event_columns=list(queries.EVENT_COLUMNS.values()), stop_form=StopTestForm(), now=now,
-        computed=snapshots.age_text(computed_at, now))
+        computed=snapshots.age_text(computed_at, now), event_labels=queries.EVENT_LABELS,
+        type_label=type_label, fixed=_fixed, sequence_status_label=reasons.sequence_status_label,
+        exit_reason_label=reasons.exit_reason_label, ab_status_label=reasons.ab_status_label,
+        ab_outcome_label=reasons.ab_outcome_label, metric_rate=queries.metric_rate,
+        metric_count=queries.metric_count)
+
+
+def _fixed(value: float, digits: int) -> str:
+    """A figure with exactly `digits` decimals, as the viewer's locale writes it ("5.0", "5,0")."""
+    return format_decimal(value, format="#,##0." + "0" * digits, locale=locale())
 
 
 @bp.route("/sequences/<int:sequence_id>/export.csv")
 def export_csv(sequence_id: int):
     seq = get_or_404(Sequence, sequence_id)
-    _, period, _, chosen, summary, activity, panels, _ = _page_data(seq)
-    body = export.to_csv(f"{seq.name} (version {chosen.version})", period.label, summary,
+    __, period, __, chosen, summary, activity, panels, __ = _page_data(seq)
+    body = export.to_csv(_("%(sequence)s (version %(version)s)", sequence=seq.name,
+                           version=chosen.version), period.label, summary,
                          activity.steps, panels)
     filename = f"sequence-{seq.id}-analytics-{period.key}.csv"
     return Response(body, mimetype="text/csv",
@@ -87,7 +102,7 @@ def stop_ab_test(test_id: int):
     target = url_for("analytics.sequence", sequence_id=test.sequence_id) + f"#ab-{test.id}"
     if not form.validate_on_submit():
         message = form.version.errors[0] if form.version.errors else \
-            "This form expired; nothing was changed. Try again."
+            _("This form expired; nothing was changed. Try again.")
         flash(message, "error")
         return redirect(target)
     try:
@@ -95,6 +110,6 @@ def stop_ab_test(test_id: int):
     except ServiceError as error:
         flash(error.message, "error")
     else:
-        flash(f"The A/B test is stopped: version {form.version.data} is sent from now on.",
-              "success")
+        flash(_("The A/B test is stopped: version %(version)s is sent from now on.",
+                version=form.version.data), "success")
     return redirect(target)

@@ -21,9 +21,11 @@ from sqlalchemy import select
 from saas.analytics import queries, rollup
 from saas.engine.models import Enrollment
 from saas.extensions import db, get_redis
+from saas.i18n import _, ngettext
 from saas.sequences.models import Sequence
 from saas.tenancy import current_tenant_id, tenant_context
 from saas.timeutil import utcnow
+from saas.web.numbers import format_number
 
 log = logging.getLogger(__name__)
 MAX_AGE = timedelta(minutes=10)
@@ -101,4 +103,7 @@ def warm_all_tenants() -> int:
 
 def age_text(computed_at: datetime, now: datetime | None = None) -> str:
     seconds = max(0, int(((now or utcnow()) - computed_at).total_seconds()))
-    return "just now" if seconds < 60 else f"{seconds // 60} min ago"
+    if seconds < 60:
+        return _("just now")
+    return ngettext("%(count)s min ago", "%(count)s min ago", seconds // 60,
+                    count=format_number(seconds // 60))

@@ -41,6 +41,7 @@ from saas.engine import clock, msprt
 from saas.engine.ab_split import choose_version
 from saas.engine.models import AbTest, AbTestStatus, Enrollment, StepRun
 from saas.extensions import db
+from saas.i18n import _
 from saas.messaging.models import MessageEvent
 from saas.records.models import Record
 from saas.sequences.models import Sequence, SequenceStatus, Step, StepType
@@ -284,14 +285,18 @@ def stop_test(test_id: int, version: str, user_id: int | None) -> AbTest:
     """A person stops a running test and chooses the version sent from now on. The caller
     commits. Raises AbTestError when the test is not running or the version is not A or B."""
     if version not in ("A", "B"):
-        raise AbTestError("Choose version A or version B.")
+        raise AbTestError(_("Choose version A or version B."))
     test = db.session.execute(
         select(AbTest).where(AbTest.id == test_id).with_for_update()
         .execution_options(populate_existing=True)).scalar_one_or_none()
     if test is None:
-        raise AbTestError("This A/B test does not exist.")
+        raise AbTestError(_("This A/B test does not exist."))
     if test.status != AbTestStatus.RUNNING.value:
-        raise AbTestError(f"Only a running test can be stopped; this one is {test.status}.")
+        if test.status == AbTestStatus.DRAFT.value:
+            raise AbTestError(_("Only a running test can be stopped; this one is a draft."))
+        if test.status == AbTestStatus.COMPLETED.value:
+            raise AbTestError(_("Only a running test can be stopped; this one is completed."))
+        raise AbTestError(_("Only a running test can be stopped; this one is stopped."))
     at = now()
     test.status = AbTestStatus.STOPPED.value
     test.outcome = "stopped"

@@ -180,12 +180,14 @@ def advance_from(enrollment: Enrollment, step_id: int | None, *, branch: str | N
 
 def _update_field(ctx: _Context, step: StepInfo) -> str | None:
     from saas.errors import ServiceError
+    from saas.i18n import speaking
     from saas.records.services import set_field
 
     config = step.config or {}
     try:
-        set_field(ctx.enrollment.record_id, str(config.get("field") or ""),
-                  str(config.get("value") or ""))
+        with speaking("en"):  # the refusal is stored language-neutral (saas/engine/reasons.py)
+            set_field(ctx.enrollment.record_id, str(config.get("field") or ""),
+                      str(config.get("value") or ""))
     except ServiceError as exc:
         return str(exc)
     return None
@@ -193,6 +195,8 @@ def _update_field(ctx: _Context, step: StepInfo) -> str | None:
 
 def _move(ctx: _Context, step: StepInfo, now: datetime) -> None:
     from saas.engine.connect import ConnectRefused, connect_record
+    from saas.engine.reasons import MOVE_INTO_ITSELF
+    from saas.i18n import speaking
 
     enrollment = ctx.enrollment
     error = None
@@ -202,9 +206,10 @@ def _move(ctx: _Context, step: StepInfo, now: datetime) -> None:
     end_enrollment(enrollment, EnrollmentStatus.COMPLETED.value, "moved", now)
     try:
         if int(target or 0) == enrollment.lineage_id:
-            raise ConnectRefused("A sequence cannot move a record into itself.")
-        connect_record(ctx.record, int(target or 0), seller_id=enrollment.seller_id,
-                       source="move", now=now)
+            raise ConnectRefused(MOVE_INTO_ITSELF)
+        with speaking("en"):  # a refusal is stored language-neutral (saas/engine/reasons.py)
+            connect_record(ctx.record, int(target or 0), seller_id=enrollment.seller_id,
+                           source="move", now=now)
     except ConnectRefused as exc:
         error = str(exc)
     if error:

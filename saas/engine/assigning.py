@@ -19,6 +19,7 @@ from saas.engine.models import Enrollment, EnrollmentStatus
 from saas.engine.sql import id_in
 from saas.errors import ServiceError
 from saas.extensions import db
+from saas.i18n import _
 
 
 @dataclass
@@ -37,7 +38,7 @@ def assign_selected(lineage_id: int, enrollment_ids: list[int], seller_id: int |
         User.id == (seller_id or 0), User.status == UserStatus.ACTIVE.value)
     ).scalar_one_or_none()
     if seller is None:
-        raise ServiceError("Choose a seller to assign.", "seller_id")
+        raise ServiceError(_("Choose a seller to assign."), "seller_id")
     ids = sorted(set(enrollment_ids))
     lock_in_order(ids)
     waiting = db.session.execute(

@@ -33,6 +33,7 @@ from saas.engine.models import RUNNING_STATUSES, Enrollment, StepRun
 from saas.engine.sql import id_in
 from saas.errors import ServiceError
 from saas.extensions import db
+from saas.i18n import _
 from saas.records.models import Record, RecordType
 from saas.segments.models import Segment, SegmentMember, SegmentStatus
 from saas.sequences.models import Sequence, SequenceStatus, StepType
@@ -65,8 +66,11 @@ def _target(lineage_id: int) -> Sequence:
     if version is None:
         name = db.session.execute(select(Sequence.name).where(
             Sequence.lineage_id == lineage_id).limit(1)).scalar()
-        raise ConnectRefused(f"“{name or 'This sequence'}” is not active: only an active "
-                             "sequence takes new records.")
+        if name:
+            raise ConnectRefused(_("“%(name)s” is not active: only an active sequence takes "
+                                   "new records.", name=name))
+        raise ConnectRefused(_("This sequence is not active: only an active sequence takes new "
+                               "records."))
     return version
 
 
@@ -96,11 +100,14 @@ def connect_record(record: Record, lineage_id: int, *, seller_id: int | None = N
     now = now or clock.now()
     version = _target(lineage_id)
     if record.record_type != version.record_type:
-        raise ConnectRefused(
-            f"“{version.name}” is a sequence for {RecordType(version.record_type).plural.lower()}"
-            f"; this record is a {RecordType(record.record_type).label.lower()}.")
+        if version.record_type == RecordType.LEAD.value:
+            raise ConnectRefused(_("“%(name)s” is a sequence for leads; this record is an "
+                                   "opportunity.", name=version.name))
+        raise ConnectRefused(_("“%(name)s” is a sequence for opportunities; this record is a "
+                               "lead.", name=version.name))
     if running_enrollment(record.id, version.lineage_id or version.id) is not None:
-        raise ConnectRefused(f"{record.full_name} is already running in “{version.name}”.")
+        raise ConnectRefused(_("%(record)s is already running in “%(sequence)s”.",
+                               record=record.full_name, sequence=version.name))
     enrollment = Enrollment(record_id=record.id, sequence_id=version.id,
                             lineage_id=version.lineage_id or version.id,
                             seller_id=seller_id or _seller_for(record), status="active",
@@ -230,7 +237,7 @@ def _connect_and_start(inserted, first: dict) -> tuple[int, int]:
 def assign_seller(enrollment: Enrollment, seller_id: int) -> None:
     """Give a waiting connection its seller and start it (the caller commits)."""
     if enrollment.seller_id is not None or enrollment.status != "active":
-        raise ConnectRefused("This connection already has a seller.")
+        raise ConnectRefused(_("This connection already has a seller."))
     enrollment.seller_id = seller_id
     db.session.flush()
     advance(enrollment)

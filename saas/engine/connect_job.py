@@ -22,6 +22,7 @@ from saas.engine.connect import ConnectRefused, connect_many, lineage_of
 from saas.engine.models import ConnectJob
 from saas.engine.parallel import database_workers, in_own_session
 from saas.extensions import db
+from saas.i18n import _, speaking
 from saas.segments.models import SegmentMember
 from saas.tenancy import tenant_context
 from saas.timeutil import utcnow
@@ -68,25 +69,40 @@ def run_connect_job(job_id: int, tenant_id: int) -> None:
             job.done = _count_upto(job, after)
         db.session.commit()
         lineage = lineage_of(job.sequence_id)
-        try:
-            _connect_chunks(job, lineage, tenant_id, after)
-            db.session.execute(update(ConnectJob).where(ConnectJob.id == job_id).values(
-                status="done", finished_at=utcnow(), done=ConnectJob.total,
-                skipped=ConnectJob.total - ConnectJob.connected))
-            db.session.commit()
-        except ConnectRefused as refused:
-            db.session.rollback()
-            db.session.execute(update(ConnectJob).where(ConnectJob.id == job_id).values(
-                status="failed", error=str(refused), finished_at=utcnow()))
-            db.session.commit()
-        except Exception:
-            db.session.rollback()
-            log.exception("connect job %s failed", job_id)
-            db.session.execute(update(ConnectJob).where(ConnectJob.id == job_id).values(
-                status="failed", error="Something went wrong; try again.",
-                finished_at=utcnow()))
-            db.session.commit()
-            raise
+        # A refusal is written on the job in the language of the person who started it.
+        with speaking(*_languages(job.requested_by_id, tenant_id)):
+            _run(job, job_id, lineage, tenant_id, after)
+
+
+def _languages(user_id: int | None, tenant_id: int) -> tuple[str | None, str | None]:
+    from saas.auth.models import Tenant, User
+
+    user = db.session.execute(select(User.language).where(User.id == user_id)).scalar() \
+        if user_id else None
+    tenant = db.session.execute(select(Tenant.language).where(Tenant.id == tenant_id)).scalar()
+    return user, tenant
+
+
+def _run(job: ConnectJob, job_id: int, lineage: int, tenant_id: int, after: int) -> None:
+    try:
+        _connect_chunks(job, lineage, tenant_id, after)
+        db.session.execute(update(ConnectJob).where(ConnectJob.id == job_id).values(
+            status="done", finished_at=utcnow(), done=ConnectJob.total,
+            skipped=ConnectJob.total - ConnectJob.connected))
+        db.session.commit()
+    except ConnectRefused as refused:
+        db.session.rollback()
+        db.session.execute(update(ConnectJob).where(ConnectJob.id == job_id).values(
+            status="failed", error=str(refused), finished_at=utcnow()))
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        log.exception("connect job %s failed", job_id)
+        db.session.execute(update(ConnectJob).where(ConnectJob.id == job_id).values(
+            status="failed", error=_("Something went wrong; try again."),
+            finished_at=utcnow()))
+        db.session.commit()
+        raise
 
 
 def _connect_chunk(job_id: int, lineage: int, chunk: list[int], source: str,

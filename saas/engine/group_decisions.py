@@ -42,6 +42,7 @@ from saas.engine.models import RUNNING_STATUSES, Enrollment
 from saas.engine.sql import id_in
 from saas.errors import ServiceError
 from saas.extensions import db
+from saas.i18n import speaking
 from saas.records.models import Record
 from saas.sequences.models import StepType
 
@@ -142,10 +143,11 @@ def _update_field(step: StepInfo, rows, now: datetime, counted: bool) -> Later:
     key, value = str(config.get("field") or ""), str(config.get("value") or "")
     later: Later = []
     for record_type, pairs in _by_type(rows).items():
-        ids = [e for e, _ in pairs]
+        ids = [e for e, __ in pairs]
         error = None
         try:
-            set_field_many([r for _, r in pairs], record_type, key, value)
+            with speaking("en"):  # the refusal is stored language-neutral (engine/reasons.py)
+                set_field_many([r for __, r in pairs], record_type, key, value)
         except ServiceError as exc:
             error = str(exc)
         # every one was running when the field was set: an exited one keeps its run, as on

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 
 from saas.auth.models import User, UserStatus
-from saas.engine import clock
+from saas.engine import clock, reasons
 from saas.engine.models import (
     RUNNING_STATUSES,
     ConnectJob,
@@ -17,6 +17,7 @@ from saas.engine.models import (
     StepRun,
 )
 from saas.extensions import db
+from saas.i18n import _l
 from saas.records.fields import search_text
 from saas.records.models import Record
 from saas.segments.models import Segment, SegmentStatus
@@ -28,7 +29,8 @@ PAGE_SIZE = 50
 STATUSES = ["active", "paused", "completed", "exited", "disconnected"]
 UNCERTAIN = "uncertain"  # connections whose automated send may or may not have left
 FILTERS = [*STATUSES, "unassigned", UNCERTAIN]
-FILTER_LABELS = {"unassigned": "Needs a seller", UNCERTAIN: "Uncertain sends"}
+FILTER_LABELS = {**reasons.STATUSES, "unassigned": _l("Needs a seller"),
+                 UNCERTAIN: _l("Uncertain sends")}
 
 
 @dataclass

@@ -17,16 +17,17 @@ from flask_login import current_user
 
 from saas.auth.access import requires
 from saas.auth.models import Role
-from saas.engine import assigning, queries, services, uncertain
+from saas.engine import assigning, queries, reasons, services, uncertain
 from saas.engine.connect import lineage_of
 from saas.engine.models import ConnectJob, Enrollment, SegmentConnection, StepRun
 from saas.errors import ServiceError
+from saas.i18n import _, _l, ngettext
 from saas.records.forms import CsrfForm
 from saas.records.models import Record
 from saas.segments.models import Segment
 from saas.sequences.models import Sequence
 from saas.tenancy import get_or_404
-from saas.web import words
+from saas.web.numbers import format_number
 from saas.web.params import (
     choice_arg,
     cursor_arg,
@@ -50,14 +51,15 @@ def _back(default: str):
 def _checked() -> bool:
     if CsrfForm().validate_on_submit():
         return True
-    flash("This form expired; nothing changed. Try again.", "error")
+    flash(_("This form expired; nothing changed. Try again."), "error")
     return False
 
 
 @bp.app_template_global()
 def record_sequences(record: Record) -> dict:
     """What the record page's Sequences block shows."""
-    return {"rows": queries.for_record(record.id),
+    return {"rows": queries.for_record(record.id), "status_label": reasons.status_label,
+            "exit_reason_label": reasons.exit_reason_label,
             "sequences": queries.connectable_sequences(record.record_type, record.id),
             "form": CsrfForm()}
 
@@ -82,9 +84,10 @@ def record_connect(record_id: int):
         flash(str(error), "error")
         return redirect(back)
     if enrollment.seller_id is None:
-        flash(f"Connected to “{sequence.name}”; it starts once a manager assigns a seller.")
+        flash(_("Connected to “%(sequence)s”; it starts once a manager assigns a seller.",
+                sequence=sequence.name))
     else:
-        flash(f"Connected to “{sequence.name}”.")
+        flash(_("Connected to “%(sequence)s”.", sequence=sequence.name))
     return redirect(back)
 
 
@@ -96,7 +99,7 @@ def connect_selection():
         return _back(back)
     ids = form_ids()
     if not ids:
-        flash("Select the records to connect first.", "error")
+        flash(_("Select the records to connect first."), "error")
         return _back(back)
     sequence = get_or_404(Sequence, form_id("sequence_id"))
     try:
@@ -129,6 +132,8 @@ def _sequence_page(sequence: Sequence, **extra):
         segments=queries.connectable_segments(sequence.record_type, lineage),
         jobs=queries.recent_jobs(lineage), sellers=queries.sellers(), form=CsrfForm(),
         statuses=queries.STATUSES, filters=queries.FILTERS, filter_labels=queries.FILTER_LABELS,
+        status_label=reasons.status_label, exit_reason_label=reasons.exit_reason_label,
+        reason_text=reasons.reason_text, sequence_status_label=reasons.sequence_status_label,
         **extra)
 
 
@@ -147,7 +152,7 @@ def bulk_connected(sequence_id: int):
         return _back(back)
     ids = form_ids()
     if not ids:
-        flash("Select at least one record first.", "error")
+        flash(_("Select at least one record first."), "error")
         return _back(back)
     action = form_text("action", 100)
     if action == "assign":
@@ -157,10 +162,25 @@ def bulk_connected(sequence_id: int):
     except ServiceError as error:
         flash(str(error), "error")
         return _back(back)
-    flash(f"{words.records(changed).capitalize()} {services.BULK_ACTIONS[action]}." if changed else
-          f"Nothing changed: none of the selected records could be "
-          f"{services.BULK_ACTIONS[action]}.")
+    flash(_bulk_message(action, changed))
     return _back(back)
+
+
+def _bulk_message(action: str, changed: int) -> str:
+    count = format_number(changed)
+    if action == "pause":
+        if not changed:
+            return _("Nothing changed: none of the selected records could be paused.")
+        return ngettext("One record paused.", "%(count)s records paused.", changed, count=count)
+    if action == "resume":
+        if not changed:
+            return _("Nothing changed: none of the selected records could be resumed.")
+        return ngettext("One record resumed.", "%(count)s records resumed.", changed,
+                        count=count)
+    if not changed:
+        return _("Nothing changed: none of the selected records could be disconnected.")
+    return ngettext("One record disconnected.", "%(count)s records disconnected.", changed,
+                    count=count)
 
 
 def _bulk_assign(sequence: Sequence, ids: list[int], back: str):
@@ -171,16 +191,17 @@ def _bulk_assign(sequence: Sequence, ids: list[int], back: str):
         flash(str(error), "error")
         return _back(back)
     if result.assigned:
-        message = (f"{result.seller.name} assigned to {words.records(result.assigned)}; "
-                   f"{'its sequence has' if result.assigned == 1 else 'their sequences have'} "
-                   "started.")
+        message = ngettext("%(seller)s assigned to one record; its sequence has started.",
+                           "%(seller)s assigned to %(count)s records; their sequences have "
+                           "started.", result.assigned, seller=result.seller.name,
+                           count=format_number(result.assigned))
     else:
-        message = "Nothing changed: none of the selected records was waiting for a seller."
-    if result.assigned and result.left == 1:
-        message += " One other selected record was not waiting for a seller: it is unchanged."
-    elif result.assigned and result.left:
-        message += (f" {result.left:,} other selected records were not waiting for a seller: "
-                    "they are unchanged.")
+        message = _("Nothing changed: none of the selected records was waiting for a seller.")
+    if result.assigned and result.left:
+        message += " " + ngettext(
+            "One other selected record was not waiting for a seller: it is unchanged.",
+            "%(count)s other selected records were not waiting for a seller: they are "
+            "unchanged.", result.left, count=format_number(result.left))
     flash(message, "success" if result.assigned else "info")
     return _back(back)
 
@@ -198,8 +219,11 @@ def connect_segment(sequence_id: int):
     except ServiceError as error:
         flash(str(error), "error")
         return redirect(back)
-    flash(f"Connecting the {job.total} members of “{segment.name}”; new members are "
-          "connected as they join.")
+    flash(ngettext("Connecting the %(count)s member of “%(segment)s”; new members are "
+                   "connected as they join.",
+                   "Connecting the %(count)s members of “%(segment)s”; new members are "
+                   "connected as they join.", job.total, count=format_number(job.total),
+                   segment=segment.name))
     return redirect(back)
 
 
@@ -212,7 +236,7 @@ def remove_segment(sequence_id: int, connection_id: int):
         abort(404)
     if _checked():
         services.disconnect_segment(connection)
-        flash("New members of that segment are no longer connected; running records go on.")
+        flash(_("New members of that segment are no longer connected; running records go on."))
     return redirect(url_for("engine.connected", sequence_id=sequence.id))
 
 
@@ -249,20 +273,20 @@ def _enrollment_action(enrollment_id: int, act, done: str):
 @bp.post("/enrollments/<int:enrollment_id>/pause")
 @requires(*SELLERS, sequences=True)
 def pause(enrollment_id: int):
-    return _enrollment_action(enrollment_id, services.pause, "Paused.")
+    return _enrollment_action(enrollment_id, services.pause, _("Paused."))
 
 
 @bp.post("/enrollments/<int:enrollment_id>/resume")
 @requires(*SELLERS, sequences=True)
 def resume(enrollment_id: int):
-    return _enrollment_action(enrollment_id, services.resume, "Resumed.")
+    return _enrollment_action(enrollment_id, services.resume, _("Resumed."))
 
 
 @bp.post("/enrollments/<int:enrollment_id>/disconnect")
 @requires(*SELLERS, sequences=True)
 def disconnect(enrollment_id: int):
     return _enrollment_action(enrollment_id, services.disconnect,
-                              "Disconnected: no further steps will run.")
+                              _("Disconnected: no further steps will run."))
 
 
 @bp.post("/enrollments/<int:enrollment_id>/assign")
@@ -270,12 +294,12 @@ def disconnect(enrollment_id: int):
 def assign(enrollment_id: int):
     seller_id = form_id("seller_id")
     return _enrollment_action(enrollment_id, lambda e: services.assign(e, seller_id),
-                              "Seller assigned; the sequence has started.")
+                              _("Seller assigned; the sequence has started."))
 
 
 UNCERTAIN_DONE = {
-    "resend": "The message will be sent again shortly.",
-    "sent": "Marked as sent; the connection moves on to its next step.",
+    "resend": _l("The message will be sent again shortly."),
+    "sent": _l("Marked as sent; the connection moves on to its next step."),
 }
 
 
@@ -289,14 +313,14 @@ def settle_uncertain(step_run_id: int):
         return _back(default)
     action = form_text("action", 100)
     if action not in UNCERTAIN_DONE:
-        flash("Choose “Resend” or “Mark as sent”; nothing changed.", "error")
+        flash(_("Choose “Resend” or “Mark as sent”; nothing changed."), "error")
         return _back(default)
     run_id = run.id
     if uncertain.resolve_unknown(run_id, action):
-        flash(UNCERTAIN_DONE[action])
+        flash(str(UNCERTAIN_DONE[action]))
     elif queries.run_status(run_id) == "unknown":
-        flash("This connection has ended, so its message cannot be sent again; mark it as sent "
-              "if the recipient got it.", "error")
+        flash(_("This connection has ended, so its message cannot be sent again; mark it as "
+                "sent if the recipient got it."), "error")
     else:
-        flash("This send was already settled; nothing changed.", "info")
+        flash(_("This send was already settled; nothing changed."), "info")
     return _back(default)

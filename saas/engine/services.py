@@ -30,10 +30,12 @@ from saas.engine.models import (
 )
 from saas.errors import ServiceError
 from saas.extensions import db, get_redis
+from saas.i18n import _, _l, ngettext
 from saas.records.models import Record
 from saas.segments.models import Segment, SegmentMember, SegmentStatus
 from saas.sequences.models import Sequence
 from saas.web.ids import parse_id
+from saas.web.numbers import format_number
 
 log = logging.getLogger(__name__)
 QUEUE = "default"
@@ -71,15 +73,17 @@ def connect_segment(segment: Segment, sequence: Sequence, user_id: int | None) -
     lineage = sequence.lineage_id or sequence.id
     version = _target(lineage)
     if segment.record_type != version.record_type:
-        raise ConnectRefused(f"“{segment.name}” and “{version.name}” are for different "
-                             "record types.")
+        raise ConnectRefused(_("“%(segment)s” and “%(sequence)s” are for different record "
+                               "types.", segment=segment.name, sequence=version.name))
     if segment.status != SegmentStatus.ACTIVE.value:
-        raise ConnectRefused(f"Activate “{segment.name}” before connecting it.")
+        raise ConnectRefused(_("Activate “%(segment)s” before connecting it.",
+                               segment=segment.name))
     exists = db.session.execute(select(SegmentConnection).where(
         SegmentConnection.lineage_id == lineage,
         SegmentConnection.segment_id == segment.id)).scalar_one_or_none()
     if exists is not None:
-        raise ConnectRefused(f"“{segment.name}” is already connected to “{version.name}”.")
+        raise ConnectRefused(_("“%(segment)s” is already connected to “%(sequence)s”.",
+                               segment=segment.name, sequence=version.name))
     db.session.add(SegmentConnection(lineage_id=lineage, segment_id=segment.id,
                                      connected_by_id=user_id))
     total = db.session.execute(select(func.count()).select_from(SegmentMember).where(
@@ -126,7 +130,7 @@ def drop_connect_job(job_id: int) -> None:
         pass
 
 
-ENDED = "This connection has ended."
+ENDED = _l("This connection has ended.")
 
 
 def may_act_on(enrollment: Enrollment, user) -> bool:
@@ -194,7 +198,7 @@ def assign(enrollment: Enrollment, seller_id: int | None) -> None:
         User.id == (seller_id or 0), User.status == UserStatus.ACTIVE.value)
     ).scalar_one_or_none()
     if seller is None:
-        raise ServiceError("Choose an active seller.", "seller_id")
+        raise ServiceError(_("Choose an active seller."), "seller_id")
     assign_seller(enrollment, seller.id)
     db.session.commit()
 
@@ -205,22 +209,33 @@ def connect_selection_message(record_ids: list[int], sequence_id, user_id: int |
     sequence = db.session.execute(select(Sequence).where(
         Sequence.id == wanted)).scalar_one_or_none() if wanted else None
     if sequence is None:
-        raise ServiceError("Choose a sequence to connect.", "sequence_id")
+        raise ServiceError(_("Choose a sequence to connect."), "sequence_id")
     return selection_message(sequence, connect_selection(record_ids, sequence, user_id))
 
 
 def selection_message(sequence: Sequence, result: dict | ConnectJob) -> str:
     """What connect_selection did, for the person who asked."""
     if isinstance(result, ConnectJob):
-        return f"Connecting {result.total} records to “{sequence.name}” in the background."
-    message = f"{result['connected']} connected to “{sequence.name}”."
+        return ngettext("Connecting %(count)s record to “%(sequence)s” in the background.",
+                        "Connecting %(count)s records to “%(sequence)s” in the background.",
+                        result.total, count=format_number(result.total), sequence=sequence.name)
+    sentences = [ngettext("%(count)s connected to “%(sequence)s”.",
+                          "%(count)s connected to “%(sequence)s”.", result["connected"],
+                          count=format_number(result["connected"]), sequence=sequence.name)]
     if result["skipped"]:
-        message += f" {result['skipped']} skipped (already running in it, or of another type)."
+        sentences.append(ngettext(
+            "%(count)s skipped (already running in it, or of another type).",
+            "%(count)s skipped (already running in it, or of another type).", result["skipped"],
+            count=format_number(result["skipped"])))
     if result["needs_seller"]:
-        message += f" {result['needs_seller']} wait for a seller to be assigned."
-    return message
+        sentences.append(ngettext(
+            "%(count)s waits for a seller to be assigned.",
+            "%(count)s wait for a seller to be assigned.", result["needs_seller"],
+            count=format_number(result["needs_seller"])))
+    return " ".join(sentences)
 
 
+# Bulk actions (codes, as the form posts them and the audit log names them).
 BULK_ACTIONS = {"pause": "paused", "resume": "resumed", "disconnect": "disconnected"}
 
 
@@ -228,7 +243,7 @@ def bulk_action(lineage_id: int, enrollment_ids: list[int], action: str) -> int:
     """Pause, resume or disconnect the selected running connections of one sequence (ids of
     another sequence, or ended ones, are left alone); returns how many changed."""
     if action not in BULK_ACTIONS:
-        raise ServiceError("Choose what to do with the selected records.")
+        raise ServiceError(_("Choose what to do with the selected records."))
     ids = db.session.execute(select(Enrollment.id).where(
         Enrollment.lineage_id == lineage_id, Enrollment.id.in_(enrollment_ids),
         Enrollment.status.in_(RUNNING_STATUSES)).order_by(Enrollment.id)

@@ -19,6 +19,7 @@ from sqlalchemy import and_, func, literal, or_, select, tuple_
 from saas.auth.models import Role, User, UserStatus
 from saas.engine.models import Enrollment, EnrollmentStatus, StepRun, StepRunStatus
 from saas.extensions import db
+from saas.i18n import _l
 from saas.records.fields import search_text
 from saas.records.models import Record
 from saas.sequences.models import Sequence, SequenceStatus, Step, StepType
@@ -28,11 +29,11 @@ from saas.web.pagination import cursor_position, encode_cursor
 
 PAGE_SIZE = 50
 
-WHEN = {"": "All", "overdue": "Overdue", "today": "Due today", "upcoming": "Upcoming",
-        "snoozed": "Snoozed"}
-SORTS = {"due": "Due time", "name": "Name"}
-ACTIVITY_TYPES = {StepType.EMAIL.value: "Email", StepType.SMS.value: "Text message",
-                  StepType.CALL.value: "Phone call", StepType.TASK.value: "Task"}
+WHEN = {"": _l("All"), "overdue": _l("Overdue"), "today": _l("Due today"),
+        "upcoming": _l("Upcoming"), "snoozed": _l("Snoozed")}
+SORTS = {"due": _l("Due time"), "name": _l("Name")}
+ACTIVITY_TYPES = {StepType.EMAIL.value: _l("Email"), StepType.SMS.value: _l("Text message"),
+                  StepType.CALL.value: _l("Phone call"), StepType.TASK.value: _l("Task")}
 # Plain symbols every system font has (no colour emoji needed).
 ICONS = {"email": "✉", "sms": "✆", "call": "☎", "task": "☑", "wait": "◷",
          "auto_email": "✉", "auto_sms": "✆", "ab_test": "A/B"}
@@ -137,7 +138,7 @@ class Row:
 
     @property
     def type_label(self) -> str:
-        return ACTIVITY_TYPES.get(self.activity_type, self.activity_type)
+        return str(ACTIVITY_TYPES.get(self.activity_type, self.activity_type))
 
 
 @dataclass

@@ -24,9 +24,10 @@ from markupsafe import Markup
 
 from saas.auth.access import missing_for, requires
 from saas.auth.models import Role, User
-from saas.engine import clock
+from saas.engine import clock, reasons
 from saas.errors import ServiceError
 from saas.extensions import db
+from saas.i18n import _
 from saas.messaging.render_limits import EMAIL_MAX_BYTES
 from saas.records.models import Record
 from saas.tenancy import get_or_404
@@ -112,8 +113,9 @@ def counts():
 def auto_advance():
     current_user.auto_advance = form_bool("auto_advance")
     db.session.commit()
-    flash("After completing an activity here, the next record opens." if current_user.auto_advance
-          else "After completing an activity here, you stay on the worklist.", "success")
+    flash(_("After completing an activity here, the next record opens.")
+          if current_user.auto_advance
+          else _("After completing an activity here, you stay on the worklist."), "success")
     return redirect(next_field() or url_for("worklist.index"))
 
 
@@ -134,7 +136,8 @@ def render_panel(record: Record, *, open_run: int | None = None, open_mode: str 
         "worklist/_upnext.html", record=record, panels=panels, drafts=drafts, manager=manager,
         open_run=open_run, open_mode=open_mode, values=values or {}, errors=errors or {},
         notice=notice, next_record=next_record, outcomes=upnext.CALL_OUTCOMES,
-        type_label=upnext.type_label,
+        type_label=upnext.type_label, status_label=reasons.status_label,
+        exit_reason_label=reasons.exit_reason_label, reason_text=reasons.reason_text,
         icon=upnext.icon, now=clock.now(), wait_label=upnext.wait_label,
         today=_day(current_user).start,
         snooze_default=queries.snooze_default(clock.now(), current_user.time_zone))
@@ -178,7 +181,7 @@ def _respond(run, ok_message: str | None, *, error: ServiceError | None = None,
              mode: str = "", values: dict | None = None):
     """After an action: the panel or the worklist row for htmx, else a redirect with a flash."""
     origin = form_choice("from", ("record", "worklist"), "record")
-    category = "error" if error else ("info" if ok_message == services.ALREADY_DONE
+    category = "error" if error else ("info" if ok_message == str(services.ALREADY_DONE)
                                       else "success")
     message = error.message if error else ok_message
     record = get_or_404(Record, run.record_id)
@@ -229,13 +232,14 @@ def _act(step_run_id: int, action, ok_message: str, mode: str = "", values: dict
     try:
         action(run)
     except services.AlreadyDone:
-        return _respond(_Gone(step_run_id, record_id, seller_id), services.ALREADY_DONE)
+        return _respond(_Gone(step_run_id, record_id, seller_id), str(services.ALREADY_DONE))
     except ServiceError as error:
         db.session.rollback()
         return _respond(_Gone(step_run_id, record_id, seller_id), None, error=error, mode=mode,
                         values=values)
     if moves_on:
-        ok_message = f"{ok_message} {services.what_next(enrollment_id)}"
+        ok_message = _("%(done)s %(next)s", done=ok_message,
+                       next=services.what_next(enrollment_id))
     return _respond(_Gone(step_run_id, record_id, seller_id), ok_message)
 
 
@@ -250,7 +254,7 @@ class _Gone:
 def complete(step_run_id: int):
     notes = form_text("notes", MAX_NOTES, None)
     return _act(step_run_id, lambda run: services.complete(run.id, current_user.id, notes=notes),
-                "Done.", "complete", {"notes": notes})
+                _("Done."), "complete", {"notes": notes})
 
 
 @bp.route("/activities/<int:step_run_id>/call", methods=["POST"])
@@ -259,7 +263,7 @@ def log_call(step_run_id: int):
     label = upnext.CALL_OUTCOMES.get(outcome, "")
     return _act(step_run_id, lambda run: services.log_call(run.id, current_user.id,
                                                            outcome=outcome, notes=notes),
-                f"Call logged: {label}.", "call",
+                _("Call logged: %(outcome)s.", outcome=label), "call",
                 {"outcome": outcome, "notes": notes})
 
 
@@ -267,7 +271,7 @@ def log_call(step_run_id: int):
 def skip(step_run_id: int):
     reason = form_text("reason", MAX_LINE, None)
     return _act(step_run_id, lambda run: services.skip(run.id, current_user.id, reason=reason),
-                "Skipped.", "skip", {"reason": reason})
+                _("Skipped."), "skip", {"reason": reason})
 
 
 @bp.route("/activities/<int:step_run_id>/snooze", methods=["POST"])
@@ -277,13 +281,14 @@ def snooze(step_run_id: int):
     label = upnext.when_label(until)
     return _act(step_run_id,
                 lambda run: services.snooze(run.id, current_user.id, until, clock.now()),
-                f"Snoozed until {label}.", "snooze", {"until": raw}, moves_on=False)
+                _("Snoozed until %(when)s.", when=label), "snooze", {"until": raw},
+                moves_on=False)
 
 
 @bp.route("/activities/<int:step_run_id>/skip-wait", methods=["POST"])
 def skip_wait(step_run_id: int):
     return _act(step_run_id, lambda run: services.skip_wait(run.id, current_user.id),
-                "The wait is skipped.")
+                _("The wait is skipped."))
 
 
 @bp.route("/activities/<int:step_run_id>/send", methods=["POST"])
@@ -294,9 +299,9 @@ def send(step_run_id: int):
     def action(run):
         sent["result"] = services.send(run.id, current_user, subject=subject, body=body)
 
-    response = _act(step_run_id, action, "Sent.",
+    response = _act(step_run_id, action, _("Sent."),
                     "compose", {"subject": subject, "body": body})
     result = sent.get("result")
     if result is not None and not result.confirmed:
-        flash("The provider did not confirm the message; it is recorded as sent.", "info")
+        flash(_("The provider did not confirm the message; it is recorded as sent."), "info")
     return response

@@ -17,15 +17,17 @@ from sqlalchemy import select
 from saas.auth.models import Role, User
 from saas.engine import activities
 from saas.engine.models import Enrollment, EnrollmentStatus, StepRun, StepRunStatus
+from saas.engine.reasons import reason_text
 from saas.errors import ServiceError
 from saas.extensions import db
+from saas.i18n import _, _l
 from saas.records.models import Record
 from saas.sequences.models import Step
 from saas.tenancy import current_tenant_id, get_or_404
 from saas.worklist import upnext
 from saas.worklist.upnext import CALL_OUTCOMES
 
-ALREADY_DONE = "This activity was already done: nothing changed."
+ALREADY_DONE = _l("This activity was already done: nothing changed.")
 
 
 class AlreadyDone(ServiceError):
@@ -33,12 +35,12 @@ class AlreadyDone(ServiceError):
         super().__init__(ALREADY_DONE)
 
 
-MOVES_ON = "The record moves on to its next step."
+MOVES_ON = _l("The record moves on to its next step.")
 AFTER_END = {
-    EnrollmentStatus.COMPLETED.value: "That was the last step: the sequence is completed for "
-                                      "this record.",
-    EnrollmentStatus.EXITED.value: "The record has left the sequence.",
-    EnrollmentStatus.DISCONNECTED.value: "The record is disconnected from the sequence.",
+    EnrollmentStatus.COMPLETED.value: _l("That was the last step: the sequence is completed "
+                                         "for this record."),
+    EnrollmentStatus.EXITED.value: _l("The record has left the sequence."),
+    EnrollmentStatus.DISCONNECTED.value: _l("The record is disconnected from the sequence."),
 }
 
 
@@ -46,7 +48,7 @@ def what_next(enrollment_id: int) -> str:
     """After an activity: what became of the record's sequence (read after the commit)."""
     status = db.session.execute(select(Enrollment.status).where(
         Enrollment.id == enrollment_id)).scalar_one_or_none()
-    return AFTER_END.get(status or "", MOVES_ON)
+    return str(AFTER_END.get(status or "", MOVES_ON))
 
 
 def is_manager(user) -> bool:
@@ -78,7 +80,7 @@ def complete(step_run_id: int, user_id: int, *, outcome: str | None = None,
 
 def log_call(step_run_id: int, user_id: int, *, outcome: str, notes: str | None = None) -> bool:
     if outcome not in CALL_OUTCOMES:
-        raise ServiceError("Choose how the call went.", field="outcome")
+        raise ServiceError(_("Choose how the call went."), field="outcome")
     return complete(step_run_id, user_id, outcome=outcome, notes=notes)
 
 
@@ -89,9 +91,9 @@ def skip(step_run_id: int, user_id: int, *, reason: str | None = None) -> bool:
 
 def snooze(step_run_id: int, user_id: int, until: datetime | None, now: datetime) -> bool:
     if until is None:
-        raise ServiceError("Choose when the activity should come back.", field="until")
+        raise ServiceError(_("Choose when the activity should come back."), field="until")
     if until <= now:
-        raise ServiceError("Choose a time in the future.", field="until")
+        raise ServiceError(_("Choose a time in the future."), field="until")
     return _done(activities.snooze_activity(step_run_id, user_id, until))
 
 
@@ -125,16 +127,19 @@ def send(step_run_id: int, user: User, *, subject: str = "", body: str = "") -> 
     body = (body or "").replace("\r\n", "\n").strip()
     subject = " ".join((subject or "").split())
     if not draft.to:
-        what = "phone number" if draft.channel == "sms" else "email address"
-        raise ServiceError(f"{record.full_name} has no {what}: add one to the record, or mark "
-                           "the activity complete.", field="to")
+        if draft.channel == "sms":
+            raise ServiceError(_("%(record)s has no phone number: add one to the record, or mark "
+                                 "the activity complete.", record=record.full_name), field="to")
+        raise ServiceError(_("%(record)s has no email address: add one to the record, or mark "
+                             "the activity complete.", record=record.full_name), field="to")
     if is_suppressed(draft.to):
-        raise ServiceError(f"{draft.to} is on the suppression list (unsubscribed or bounced): "
-                           "nothing was sent. Skip the activity or mark it complete.", field="to")
+        raise ServiceError(_("%(address)s is on the suppression list (unsubscribed or bounced): "
+                             "nothing was sent. Skip the activity or mark it complete.",
+                             address=draft.to), field="to")
     if draft.channel == "email" and not subject:
-        raise ServiceError("Give the email a subject.", field="subject")
+        raise ServiceError(_("Give the email a subject."), field="subject")
     if not body:
-        raise ServiceError("Write the message first.", field="body")
+        raise ServiceError(_("Write the message first."), field="body")
     tenant_id = current_tenant_id()
     if draft.channel == "sms":
         result = send_sms(tenant_id, to=draft.to, body=body, step_run_id=run.id)
@@ -148,8 +153,9 @@ def send(step_run_id: int, user: User, *, subject: str = "", body: str = "") -> 
                             step_run_id=run.id)
     if result.status in ("failed", "retry"):
         db.session.rollback()
-        raise ServiceError(f"The message could not be sent: {result.error or 'try again later'}. "
-                           "Nothing was sent.", field="send")
+        raise ServiceError(_("The message could not be sent: %(error)s. Nothing was sent.",
+                             error=reason_text(result.error) if result.error
+                             else _("try again later")), field="send")
     run.provider = result.provider
     run.provider_message_id = result.message_id
     ok = activities.complete_activity(run.id, user.id)

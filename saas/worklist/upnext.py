@@ -16,6 +16,7 @@ from sqlalchemy import select
 from saas.auth.models import User
 from saas.engine.models import Enrollment, EnrollmentStatus, StepRun, StepRunStatus
 from saas.extensions import db
+from saas.i18n import _, _l, ngettext
 from saas.records.models import Record
 from saas.sequences.models import Sequence, Step, StepType
 from saas.templates_ import services as template_services
@@ -25,18 +26,20 @@ from saas.worklist.queries import ACTIVITY_TYPES, ICONS
 
 CURRENT_STATUSES = (StepRunStatus.OPEN.value, StepRunStatus.WAITING.value,
                     StepRunStatus.PENDING.value, StepRunStatus.SENDING.value)
-CALL_OUTCOMES = {"connected": "Connected", "left_voicemail": "Left voicemail",
-                 "no_answer": "No answer", "wrong_number": "Wrong number"}
-TYPE_LABELS = {**ACTIVITY_TYPES, "auto_email": "Automated email", "auto_sms": "Automated text",
-               "wait": "Wait", "ab_test": "A/B test", "email_condition": "Email condition",
-               "call_condition": "Call condition", "field_condition": "Field condition",
-               "update_field": "Update field", "move_to_sequence": "Move to sequence"}
-STATUS_LABELS = {"completed": "Done", "skipped": "Skipped", "sent": "Sent", "failed": "Failed",
-                 "unknown": "Sent (unconfirmed)", "cancelled": "Cancelled"}
+CALL_OUTCOMES = {"connected": _l("Connected"), "left_voicemail": _l("Left voicemail"),
+                 "no_answer": _l("No answer"), "wrong_number": _l("Wrong number")}
+TYPE_LABELS = {**ACTIVITY_TYPES, "auto_email": _l("Automated email"),
+               "auto_sms": _l("Automated text"), "wait": _l("Wait"), "ab_test": _l("A/B test"),
+               "email_condition": _l("Email condition"), "call_condition": _l("Call condition"),
+               "field_condition": _l("Field condition"), "update_field": _l("Update field"),
+               "move_to_sequence": _l("Move to sequence")}
+STATUS_LABELS = {"completed": _l("Done"), "skipped": _l("Skipped"), "sent": _l("Sent"),
+                 "failed": _l("Failed"), "unknown": _l("Sent (unconfirmed)"),
+                 "cancelled": _l("Cancelled")}
 
 
 def type_label(step_type: str) -> str:
-    return TYPE_LABELS.get(step_type, step_type.replace("_", " ").capitalize())
+    return str(TYPE_LABELS.get(step_type, step_type.replace("_", " ").capitalize()))
 
 
 def icon(step_type: str) -> str:
@@ -52,14 +55,16 @@ class Done:
     @property
     def label(self) -> str:
         if self.run.outcome == "wait_skipped":
-            return "Skipped"  # a wait the seller ended early: "Skipped by Sam Seller"
+            return _("Skipped")  # a wait the seller ended early: "Skipped by Sam Seller"
         if self.run.status == StepRunStatus.COMPLETED.value and self.run.outcome in CALL_OUTCOMES:
-            return CALL_OUTCOMES[self.run.outcome]
-        if self.run.status == StepRunStatus.COMPLETED.value and self.run.outcome in ("yes", "no"):
-            return self.run.outcome.capitalize()
+            return str(CALL_OUTCOMES[self.run.outcome])
+        if self.run.status == StepRunStatus.COMPLETED.value and self.run.outcome == "yes":
+            return _("Yes")
+        if self.run.status == StepRunStatus.COMPLETED.value and self.run.outcome == "no":
+            return _("No")
         if self.run.status == StepRunStatus.COMPLETED.value and self.run.provider_message_id:
-            return "Sent"
-        return STATUS_LABELS.get(self.run.status, self.run.status.capitalize())
+            return _("Sent")
+        return str(STATUS_LABELS.get(self.run.status, self.run.status.capitalize()))
 
 
 @dataclass
@@ -96,13 +101,13 @@ def panels_for(record: Record) -> list[SequencePanel]:
         return []
     runs = db.session.execute(
         select(StepRun).where(StepRun.record_id == record.id,
-                              StepRun.enrollment_id.in_([e.id for e, _ in enrollments]))
+                              StepRun.enrollment_id.in_([e.id for e, __ in enrollments]))
         .order_by(StepRun.id)
     ).scalars().all()
     steps = {s.id: s for s in db.session.execute(
-        select(Step).where(Step.sequence_id.in_({s.id for _, s in enrollments}))).scalars()}
+        select(Step).where(Step.sequence_id.in_({s.id for __, s in enrollments}))).scalars()}
     people = {r.completed_by_id for r in runs if r.completed_by_id} | \
-        {e.seller_id for e, _ in enrollments if e.seller_id}
+        {e.seller_id for e, __ in enrollments if e.seller_id}
     names = dict(db.session.execute(
         select(User.id, User.name).where(User.id.in_(people))).all()) if people else {}
 
@@ -191,7 +196,8 @@ def draft_for(run: StepRun, step: Step, record: Record) -> Draft:
     rendered = template_services.render(
         template, template_services.context_for(record, unsubscribe_url(run, to)))
     if rendered.error:
-        draft.error = f"The template “{template.name}” could not be rendered: {rendered.error}"
+        draft.error = _("The template “%(template)s” could not be rendered: %(error)s",
+                        template=template.name, error=rendered.error)
         return draft
     if channel == "sms":
         draft.body = rendered.body
@@ -222,9 +228,12 @@ def wait_label(config: dict | None) -> str:
     """{"days": 1, "hours": 2} -> "1 day 2 hours"."""
     config = config or {}
     days, hours = int(config.get("days") or 0), int(config.get("hours") or 0)
-    parts = []
+    day_text = ngettext("%(num)d day", "%(num)d days", days)
+    hour_text = ngettext("%(num)d hour", "%(num)d hours", hours)
+    if days and hours:
+        return _("%(days)s %(hours)s", days=day_text, hours=hour_text)
     if days:
-        parts.append(f"{days} day{'s' if days != 1 else ''}")
+        return day_text
     if hours:
-        parts.append(f"{hours} hour{'s' if hours != 1 else ''}")
-    return " ".join(parts) or "no time"
+        return hour_text
+    return _("no time")
