@@ -12,12 +12,21 @@ import re
 import unicodedata
 from collections.abc import Iterable, Iterator
 
+from saas.i18n import _, _l
+
 MAX_BYTES = 50 * 1024 * 1024
-TOO_LARGE = ("This file is larger than 50 MB. Split it into smaller files and import them one "
-             "after the other.")
+
+
+def N_(text: str) -> str:  # noqa: N802 - gettext's name for "extract, translate when shown"
+    """Mark an English message stored as it is (a failure reason) and translated when shown."""
+    return text
+
+
+TOO_LARGE = _l("This file is larger than 50 MB. Split it into smaller files and import them one "
+               "after the other.")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-SAVE_AS_UTF8 = ("Save it as “CSV UTF-8” in your spreadsheet program (Excel: File → Save as → "
-                "CSV UTF-8) and upload it again.")
+SAVE_AS_UTF8 = _l("Save it as “CSV UTF-8” in your spreadsheet program (Excel: File → Save as "
+                  "→ CSV UTF-8) and upload it again.")
 
 
 class CsvProblem(ValueError):
@@ -27,18 +36,19 @@ class CsvProblem(ValueError):
 def decode(content: bytes) -> str:
     """The file as text: UTF-8 with or without a byte order mark, or a message saying why not."""
     if content.startswith(b"PK\x03\x04"):
-        raise CsvProblem("This is a spreadsheet workbook (.xlsx), not a CSV file. "
-                         + SAVE_AS_UTF8)
+        raise CsvProblem(_("This is a spreadsheet workbook (.xlsx), not a CSV file. %(advice)s",
+                           advice=SAVE_AS_UTF8))
     if content.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise CsvProblem("This file is UTF-16 text, not UTF-8. " + SAVE_AS_UTF8)
+        raise CsvProblem(_("This file is UTF-16 text, not UTF-8. %(advice)s", advice=SAVE_AS_UTF8))
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         line = content[:error.start].count(b"\n") + 1
-        raise CsvProblem(f"This file is not UTF-8 text (line {line} has characters in another "
-                         f"encoding). " + SAVE_AS_UTF8) from None
+        raise CsvProblem(_("This file is not UTF-8 text (line %(line)s has characters in another "
+                           "encoding). %(advice)s", line=line, advice=SAVE_AS_UTF8)) from None
     if "\x00" in text:
-        raise CsvProblem("This file contains binary data, not text. " + SAVE_AS_UTF8)
+        raise CsvProblem(_("This file contains binary data, not text. %(advice)s",
+                           advice=SAVE_AS_UTF8))
     return text
 
 
@@ -59,11 +69,12 @@ def read_header(text: str, separator: str) -> list[str]:
     try:
         header = next(_reader(text, separator), [])
     except csv.Error as error:
-        raise CsvProblem(f"The first line could not be read as CSV: {error}.") from None
+        raise CsvProblem(_("The first line could not be read as CSV: %(reason)s.",
+                           reason=error)) from None
     if not any(cell.strip() for cell in header):
-        raise CsvProblem("The first line must name the columns (e.g. First name, Last name, "
-                         "Email); it is empty.")
-    return [cell.strip() or f"Column {n}" for n, cell in enumerate(header, 1)]
+        raise CsvProblem(_("The first line must name the columns (e.g. First name, Last name, "
+                           "Email); it is empty."))
+    return [cell.strip() or _("Column %(number)s", number=n) for n, cell in enumerate(header, 1)]
 
 
 def data_lines(text: str, separator: str) -> Iterator[tuple[int, list[str]]]:
@@ -79,8 +90,9 @@ def data_lines(text: str, separator: str) -> Iterator[tuple[int, list[str]]]:
         except StopIteration:
             return
         except csv.Error as error:
-            raise CsvProblem(f"Line {previous_end + 1} could not be read as CSV ({error}). "
-                             "Check its quotes, save the file again and upload it.") from None
+            raise CsvProblem(_("Line %(line)s could not be read as CSV (%(reason)s). Check its "
+                               "quotes, save the file again and upload it.",
+                               line=previous_end + 1, reason=error)) from None
         start, previous_end = previous_end + 1, reader.line_num
         if not header_done:
             header_done = True
@@ -94,7 +106,7 @@ def preview(text: str, separator: str, count: int = 5) -> list[list[str]]:
     """The first data lines' cells, for the mapping page (a broken line ends the preview)."""
     rows: list[list[str]] = []
     try:
-        for _, cells in data_lines(text, separator):
+        for __, cells in data_lines(text, separator):
             rows.append(cells)
             if len(rows) == count:
                 break

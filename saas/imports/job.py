@@ -19,9 +19,11 @@ from datetime import datetime
 from sqlalchemy import String, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 
+from saas.auth.models import User
 from saas.extensions import db
+from saas.i18n import _, ngettext, speaking
 from saas.imports.bulk import BATCH, JOB, RECORD, Progress, RecordWriter, Superseded, chunks
-from saas.imports.csvfile import CsvProblem, data_lines, decode, unguarded
+from saas.imports.csvfile import N_, CsvProblem, data_lines, decode, unguarded
 from saas.imports.mapping import importable_fields
 from saas.imports.models import DuplicateMode, ImportJob, ImportStatus
 from saas.records.fields import Field
@@ -34,8 +36,10 @@ from saas.timeutil import utcnow
 
 log = logging.getLogger(__name__)
 IN_CHUNK = 1000
-UNEXPECTED = ("Something went wrong on our side while importing; nothing was imported. "
-              "Start it again; if it fails again, contact support.")
+# Stored in English and translated when shown (the other reasons and the line errors are
+# written in the language of the person who started the import: the run speaks it).
+UNEXPECTED = N_("Something went wrong on our side while importing; nothing was imported. "
+                "Start it again; if it fails again, contact support.")
 
 
 class ImportFailed(Exception):  # noqa: N818 - the outcome's name in the product
@@ -50,20 +54,33 @@ def run_import(import_id: int, tenant_id: int) -> None:
         started_at = _claim(import_id)
         if started_at is None:
             return
-        try:
-            with Progress(db.engine, import_id=import_id, tenant_id=tenant_id,
-                          started_at=started_at) as progress:
-                ImportRun(import_id, started_at, progress).run()
-        except Superseded:
-            db.session.rollback()
-        except ImportFailed as failure:
-            db.session.rollback()
-            _fail(import_id, started_at, failure.reason)
-        except Exception:
-            db.session.rollback()
-            log.exception("import %s failed", import_id)
-            _fail(import_id, started_at, UNEXPECTED)
-            raise
+        with speaking(*_languages(import_id)):
+            _run(import_id, tenant_id, started_at)
+
+
+def _languages(import_id: int) -> tuple[str | None, str | None]:
+    """The language of the person who started the import, and the workspace's."""
+    user_language = db.session.execute(
+        select(User.language).join(ImportJob, ImportJob.created_by_id == User.id)
+        .where(ImportJob.id == import_id)).scalar_one_or_none()
+    return user_language, current_tenant().language
+
+
+def _run(import_id: int, tenant_id: int, started_at: datetime) -> None:
+    try:
+        with Progress(db.engine, import_id=import_id, tenant_id=tenant_id,
+                      started_at=started_at) as progress:
+            ImportRun(import_id, started_at, progress).run()
+    except Superseded:
+        db.session.rollback()
+    except ImportFailed as failure:
+        db.session.rollback()
+        _fail(import_id, started_at, failure.reason)
+    except Exception:
+        db.session.rollback()
+        log.exception("import %s failed", import_id)
+        _fail(import_id, started_at, UNEXPECTED)
+        raise
 
 
 def _claim(import_id: int) -> datetime | None:
@@ -113,15 +130,15 @@ class ImportRun:
     def run(self) -> None:
         job = self.job
         if job.record_type not in current_tenant().record_types:
-            raise ImportFailed("Opportunities are no longer enabled in this workspace; nothing "
-                               "was imported.")
+            raise ImportFailed(_("Opportunities are no longer enabled in this workspace; "
+                                 "nothing was imported."))
         self.fields = importable_fields(job.record_type)
         self.columns = {int(index): key for index, key in job.mapping.items()}
         gone = [key for key in self.columns.values() if key not in self.fields]
         if gone:
-            raise ImportFailed("A field chosen for a column was removed from the settings; "
-                               "nothing was imported. Upload the file again and choose the "
-                               "columns.")
+            raise ImportFailed(_("A field chosen for a column was removed from the settings; "
+                                 "nothing was imported. Upload the file again and choose the "
+                                 "columns."))
         self.rest = {k: f for k, f in self.fields.items() if k != "email"}
         self.ctx: Context = cleaning_context()
         lines = self._read()
@@ -154,7 +171,7 @@ class ImportRun:
             text = decode(content)
             return [Line(number, cells) for number, cells in data_lines(text, self.job.delimiter)]
         except CsvProblem as problem:
-            raise ImportFailed(f"{problem} Nothing was imported.") from None
+            raise ImportFailed(_("%(problem)s Nothing was imported.", problem=problem)) from None
 
     def _plan(self, lines: list[Line]) -> None:
         """Emails cleaned first: they decide which lines are skipped, created or updated."""
@@ -239,9 +256,13 @@ class ImportRun:
 
     def _message(self, problems: dict[str, str], cells: int) -> str:
         """“Field label: what is wrong” for each problem, in the fields' order."""
-        parts = [f"This line has {cells} values but the header names {len(self.job.headers)} "
-                 "columns (a missing quote or an extra separator?)"] if cells else []
-        parts += [f"{self._label(key)}: {problems[key]}"
+        columns = len(self.job.headers)
+        parts = [ngettext("This line has %(values)s values but the header names %(num)d column "
+                          "(a missing quote or an extra separator?)",
+                          "This line has %(values)s values but the header names %(num)d columns "
+                          "(a missing quote or an extra separator?)", columns, values=cells)
+                 ] if cells else []
+        parts += [_("%(field)s: %(problem)s", field=self._label(key), problem=problems[key])
                   for key in sorted(problems, key=self._position)]
         return "; ".join(parts)
 

@@ -19,6 +19,7 @@ from saas.auth.access import requires
 from saas.auth.models import Role
 from saas.auth.routes import show_error
 from saas.errors import ServiceError
+from saas.i18n import _
 from saas.imports import queries, services
 from saas.imports.csvfile import TOO_LARGE, csv_text
 from saas.imports.forms import ConfirmForm, UploadForm, mapping_form
@@ -56,7 +57,7 @@ def _upload_form(**kwargs) -> UploadForm:
 def _too_large(error):
     """A file past the server's request limit never reaches the form: say so next to the field."""
     form = _upload_form(formdata=None)
-    form.file.errors = [TOO_LARGE]
+    form.file.errors = [str(TOO_LARGE)]
     return render_template("imports/new.html", form=form), 413
 
 
@@ -117,8 +118,10 @@ def progress(import_id: int):
 def _state(job: ImportJob) -> dict:
     errors = (queries.first_errors(job.id)
               if job.status == ImportStatus.COMPLETED and job.error_count else [])
+    # A reason the tick wrote is the English message: shown in the viewer's language.
+    reason = _(job.failure_reason) if job.failure_reason else ""
     return {"errors": errors, "shown_errors": queries.SHOWN_ERRORS, "confirm": ConfirmForm(),
-            "record_type": RecordType(job.record_type)}
+            "record_type": RecordType(job.record_type), "failure_reason": reason}
 
 
 @bp.route("/<int:import_id>/errors.csv")
@@ -143,5 +146,5 @@ def restart(import_id: int):
         except ServiceError as error:
             flash(error.message, "error")
         else:
-            flash(f"The import of “{job.filename}” is starting again.", "success")
+            flash(_("The import of “%(file)s” is starting again.", file=job.filename), "success")
     return redirect(url_for("imports.show", import_id=job.id))

@@ -16,8 +16,10 @@ from sqlalchemy import delete, select, update
 from saas.admin import audit
 from saas.errors import ServiceError
 from saas.extensions import db, get_redis
+from saas.i18n import _
 from saas.imports.csvfile import (
     MAX_BYTES,
+    N_,
     TOO_LARGE,
     CsvProblem,
     data_lines,
@@ -36,14 +38,17 @@ log = logging.getLogger(__name__)
 QUEUE = "default"
 JOB_TIMEOUT = 3600
 STALE_SECONDS = 120
-INTERRUPTED = "The import was interrupted; nothing was imported. Start it again."
+# Stored in English by the tick (no one's language there) and translated when shown.
+INTERRUPTED = N_("The import was interrupted; nothing was imported. Start it again.")
 
 
 def _check_type(record_type: str) -> None:
     if record_type not in current_tenant().record_types:
-        kind = RecordType(record_type).plural if record_type in set(RecordType) else "These"
-        raise ServiceError(f"{kind} are not enabled in this workspace; import leads.",
-                           "record_type")
+        if record_type == RecordType.OPPORTUNITY:
+            message = _("Opportunities are not enabled in this workspace; import leads.")
+        else:
+            message = _("These records are not enabled in this workspace; import leads.")
+        raise ServiceError(message, "record_type")
 
 
 def create_import(*, record_type: str, filename: str, content: bytes,
@@ -51,19 +56,19 @@ def create_import(*, record_type: str, filename: str, content: bytes,
     """Keep an uploaded file for the mapping step, or say next to the field what is wrong."""
     _check_type(record_type)
     if len(content) > MAX_BYTES:
-        raise ServiceError(TOO_LARGE, "file")
+        raise ServiceError(str(TOO_LARGE), "file")
     if not content.strip():
-        raise ServiceError("This file is empty.", "file")
+        raise ServiceError(_("This file is empty."), "file")
     try:
         text = decode(content)
         separator = detect_separator(text)
         headers = read_header(text, separator)
-        lines = sum(1 for _ in data_lines(text, separator))  # a broken line is refused now
+        lines = sum(1 for __ in data_lines(text, separator))  # a broken line is refused now
     except CsvProblem as problem:
         raise ServiceError(str(problem), "file") from None
     if not lines:
-        raise ServiceError("This file names its columns but has no lines below them to "
-                           "import.", "file")
+        raise ServiceError(_("This file names its columns but has no lines below them to "
+                             "import."), "file")
     job = ImportJob(record_type=record_type, created_by_id=user_id,
                     filename=os.path.basename(filename or "import.csv")[:255] or "import.csv",
                     content=content, delimiter=separator, headers=headers, mapping={},
@@ -77,16 +82,16 @@ def create_import(*, record_type: str, filename: str, content: bytes,
 def start_import(job: ImportJob, *, mapping: dict[int, str], duplicate_mode: str) -> None:
     """Keep the chosen columns, queue the import, and only after the commit enqueue its job."""
     if job.status != ImportStatus.UPLOADED:
-        raise ServiceError("This import has already started.")
+        raise ServiceError(_("This import has already started."))
     _check_type(job.record_type)
     mode = DuplicateMode(duplicate_mode).value
     fields = importable_fields(job.record_type)
     columns = {int(i): key for i, key in mapping.items() if key}
     if any(key not in fields for key in columns.values()) \
             or any(not 0 <= i < len(job.headers) for i in columns):
-        raise ServiceError("Choose fields from the lists.")
+        raise ServiceError(_("Choose fields from the lists."))
     if len(set(columns.values())) != len(columns):
-        raise ServiceError("Choose each field for one column only.")
+        raise ServiceError(_("Choose each field for one column only."))
     problem = mapping_problem(columns, fields, mode)
     if problem:
         raise ServiceError(problem)
@@ -103,7 +108,7 @@ def start_import(job: ImportJob, *, mapping: dict[int, str], duplicate_mode: str
 def restart_import(job: ImportJob) -> None:
     """Run a failed import again on the same file and columns."""
     if job.status != ImportStatus.FAILED:
-        raise ServiceError("Only an import that failed can be started again.")
+        raise ServiceError(_("Only an import that failed can be started again."))
     db.session.execute(delete(ImportError_).where(ImportError_.import_id == job.id))
     job.status = ImportStatus.QUEUED.value
     job.failure_reason = None
@@ -171,7 +176,7 @@ def reap_stale_imports(stale_after: timedelta | None = None) -> int:
         .execution_options(all_tenants=True)).all()
     if waiting:
         db.session.execute(
-            update(ImportJob).where(ImportJob.id.in_([i for i, _ in waiting]))
+            update(ImportJob).where(ImportJob.id.in_([i for i, __ in waiting]))
             .values(heartbeat_at=now)
             .execution_options(all_tenants=True, synchronize_session=False))
     db.session.commit()

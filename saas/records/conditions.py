@@ -13,6 +13,7 @@ from decimal import Decimal, InvalidOperation
 from sqlalchemy import and_, func, or_
 from sqlalchemy.sql.elements import ColumnElement
 
+from saas.i18n import _, _l
 from saas.records.fields import (
     CHOICE,
     COUNTRY,
@@ -30,21 +31,21 @@ from saas.records.models import Record
 from saas.timeutil import utcnow
 from saas.web.ids import parse_id
 
-OPERATORS = {
-    "equals": "equals",
-    "not_equals": "does not equal",
-    "contains": "contains",
-    "begins_with": "begins with",
-    "in_list": "is one of",
-    "gt": "is greater than",
-    "lt": "is less than",
-    "between": "is between",
-    "before": "is before",
-    "after": "is after",
-    "on": "is on",
-    "in_last_days": "is in the last N days",
-    "is_empty": "is empty",
-    "is_not_empty": "is not empty",
+OPERATORS = {  # labels of the rule builder's and the filters' operators
+    "equals": _l("equals"),
+    "not_equals": _l("does not equal"),
+    "contains": _l("contains"),
+    "begins_with": _l("begins with"),
+    "in_list": _l("is one of"),
+    "gt": _l("is greater than"),
+    "lt": _l("is less than"),
+    "between": _l("is between"),
+    "before": _l("is before"),
+    "after": _l("is after"),
+    "on": _l("is on"),
+    "in_last_days": _l("is in the last N days"),
+    "is_empty": _l("is empty"),
+    "is_not_empty": _l("is not empty"),
 }
 NO_VALUE = {"is_empty", "is_not_empty"}
 TWO_VALUES = {"between"}
@@ -83,16 +84,18 @@ MAX_VALUE = 1000  # characters in a condition's value
 
 def _number(field: Field, raw) -> Decimal:
     if isinstance(raw, bool):  # JSON true/false is no number
-        raise ConditionError(f"{field.label}: “{raw}” is not a number.")
+        raise ConditionError(_("%(field)s: “%(value)s” is not a number.", field=field.label,
+                               value=raw))
     text = str(raw).strip().replace(" ", "").replace(",", ".")
     try:
         number = Decimal(text) if len(text) <= 40 else None
     except InvalidOperation:
         number = None
     if number is None or not number.is_finite():
-        raise ConditionError(f"{field.label}: “{str(raw)[:40]}” is not a number.")
+        raise ConditionError(_("%(field)s: “%(value)s” is not a number.", field=field.label,
+                               value=str(raw)[:40]))
     if abs(number) >= MAX_NUMBER:
-        raise ConditionError(f"{field.label}: the number is too large.")
+        raise ConditionError(_("%(field)s: the number is too large.", field=field.label))
     return number
 
 
@@ -103,21 +106,23 @@ def _date(field: Field, raw) -> date:
             raise ValueError(day)
         return day
     except ValueError:
-        raise ConditionError(f"{field.label}: “{raw}” is not a date (YYYY-MM-DD).") from None
+        raise ConditionError(_("%(field)s: “%(value)s” is not a date (YYYY-MM-DD).",
+                               field=field.label, value=raw)) from None
 
 
 def _choice(field: Field, raw) -> str:
     value = str(raw).strip()
     if field.kind == CHOICE and field.choices:
-        by_lower = {v.lower(): v for v, _ in field.choices}
+        by_lower = {v.lower(): v for v, __ in field.choices}
         if value.lower() not in by_lower:
-            allowed = ", ".join(label for _, label in field.choices)
-            raise ConditionError(f"{field.label}: “{value}” is not one of {allowed}.")
+            allowed = ", ".join(str(label) for __, label in field.choices)
+            raise ConditionError(_("%(field)s: “%(value)s” is not one of %(choices)s.",
+                                   field=field.label, value=value, choices=allowed))
         return by_lower[value.lower()]
     if field.kind == OWNER:
         user_id = parse_id(value)
         if user_id is None:
-            raise ConditionError(f"{field.label}: choose a user.")
+            raise ConditionError(_("%(field)s: choose a user.", field=field.label))
         return user_id
     if field.kind == COUNTRY:
         return value.upper()
@@ -127,7 +132,7 @@ def _choice(field: Field, raw) -> str:
 def _both(field: Field, value, parse) -> tuple:
     items = _as_list(value)
     if len(items) != 2:
-        raise ConditionError(f"{field.label}: “between” needs two values.")
+        raise ConditionError(_("%(field)s: “between” needs two values.", field=field.label))
     low, high = parse(field, items[0]), parse(field, items[1])
     return (low, high) if low <= high else (high, low)
 
@@ -140,7 +145,8 @@ def _day_bounds(day: date) -> tuple[datetime, datetime]:
 def compile_condition(field: Field, op: str, value=None) -> ColumnElement:
     """SQL for `field op value`; raises ConditionError when it makes no sense."""
     if op not in OPERATORS_BY_KIND[field.kind]:
-        raise ConditionError(f"{field.label}: “{OPERATORS.get(op, op)}” does not apply here.")
+        raise ConditionError(_("%(field)s: “%(operator)s” does not apply here.",
+                               field=field.label, operator=OPERATORS.get(op, op)))
     col = field.column()
     textual = field.kind in (TEXT, EMAIL, PHONE, TIMEZONE)
 
@@ -155,11 +161,11 @@ def compile_condition(field: Field, op: str, value=None) -> ColumnElement:
         return empty if op == "is_empty" else ~empty
 
     if len(str(value if value is not None else "")) > MAX_VALUE:
-        raise ConditionError(f"{field.label}: the value is too long "
-                             f"(at most {MAX_VALUE} characters).")
+        raise ConditionError(_("%(field)s: the value is too long (at most %(limit)s "
+                               "characters).", field=field.label, limit=MAX_VALUE))
     if op not in TWO_VALUES and op != "in_list" and str(value if value is not None else "") \
             .strip() == "":
-        raise ConditionError(f"{field.label}: enter a value.")
+        raise ConditionError(_("%(field)s: enter a value.", field=field.label))
 
     if textual:
         text = str(value).strip()
@@ -177,14 +183,16 @@ def compile_condition(field: Field, op: str, value=None) -> ColumnElement:
         if op == "in_list":
             items = [i.lower() for i in _as_list(value)]
             if not items:
-                raise ConditionError(f"{field.label}: enter at least one value.")
+                raise ConditionError(_("%(field)s: enter at least one value.",
+                                       field=field.label))
             return lowered.in_(items)
 
     if field.kind in (CHOICE, OWNER, COUNTRY):
         if op == "in_list":
             items = [_choice(field, v) for v in _as_list(value)]
             if not items:
-                raise ConditionError(f"{field.label}: choose at least one value.")
+                raise ConditionError(_("%(field)s: choose at least one value.",
+                                       field=field.label))
             return col.in_(items)
         chosen = _choice(field, value)
         if op == "equals":
@@ -202,7 +210,8 @@ def compile_condition(field: Field, op: str, value=None) -> ColumnElement:
     if field.kind in (DATE, DATETIME):
         return _compile_date(field, col, op, value)
 
-    raise ConditionError(f"{field.label}: this field cannot be filtered.")  # pragma: no cover
+    raise ConditionError(  # pragma: no cover
+        _("%(field)s: this field cannot be filtered.", field=field.label))
 
 
 def _compile_date(field: Field, col, op: str, value) -> ColumnElement:
@@ -210,9 +219,11 @@ def _compile_date(field: Field, col, op: str, value) -> ColumnElement:
         try:
             days = int(str(value).strip())
         except ValueError:
-            raise ConditionError(f"{field.label}: enter a whole number of days.") from None
+            raise ConditionError(_("%(field)s: enter a whole number of days.",
+                                   field=field.label)) from None
         if days < 0 or days > 36500:
-            raise ConditionError(f"{field.label}: the number of days must be 0 to 36500.")
+            raise ConditionError(_("%(field)s: the number of days must be 0 to 36500.",
+                                   field=field.label))
         since = utcnow() - timedelta(days=days)
         return col >= (since.date().isoformat() if field.custom else
                        since.date() if field.kind == DATE else since)
@@ -225,7 +236,7 @@ def _compile_date(field: Field, col, op: str, value) -> ColumnElement:
             low, high = low.isoformat(), high.isoformat()
         return {"on": col == low, "before": col < low, "after": col > high,
                 "between": and_(col >= low, col <= high)}[op]
-    start, _ = _day_bounds(low)
-    _, end = _day_bounds(high)
+    start, __ = _day_bounds(low)
+    __, end = _day_bounds(high)
     return {"on": and_(col >= start, col < end), "before": col < start, "after": col >= end,
             "between": and_(col >= start, col < end)}[op]

@@ -9,6 +9,7 @@ from sqlalchemy import func, select, text, update
 from saas.admin import audit
 from saas.errors import ServiceError
 from saas.extensions import db
+from saas.i18n import _
 from saas.records.fields import standard_fields
 from saas.records.models import CustomField, CustomFieldKind, Record
 from saas.tenancy import current_tenant_id
@@ -22,19 +23,21 @@ def _key_for(label: str) -> str:
 def add_custom_field(*, record_type: str, label: str, kind: str, choices: str = "") -> CustomField:
     label = label.strip()
     if not label:
-        raise ServiceError("Enter a label.", "label")
+        raise ServiceError(_("Enter a label."), "label")
     kind = CustomFieldKind(kind).value
     options = [c.strip() for c in re.split(r"[\n,;]", choices or "") if c.strip()]
     if kind == CustomFieldKind.CHOICE and not options:
-        raise ServiceError("List the choices, one per line or separated by commas.", "choices")
+        raise ServiceError(_("List the choices, one per line or separated by commas."),
+                           "choices")
     if len(set(o.lower() for o in options)) != len(options):
-        raise ServiceError("Each choice must be different.", "choices")
-    taken = {f.label.lower() for f in standard_fields(record_type)}
+        raise ServiceError(_("Each choice must be different."), "choices")
+    taken = {name.lower() for f in standard_fields(record_type)
+             for name in (f.name, f.label)}
     existing = db.session.execute(select(CustomField).where(
         CustomField.record_type == record_type)).scalars().all()
     taken |= {f.label.lower() for f in existing}
     if label.lower() in taken:
-        raise ServiceError(f"A field called “{label}” already exists.", "label")
+        raise ServiceError(_("A field called “%(label)s” already exists.", label=label), "label")
     key, keys, n = _key_for(label), {f.key for f in existing}, 2
     base = key
     while key in keys:

@@ -1,4 +1,5 @@
-"""CSV export of a filtered list, streamed; its headers are the field labels the import matches."""
+"""CSV export of a filtered list, streamed; its headers are the fields' English labels, which the
+import matches whatever the language of the person importing."""
 
 from __future__ import annotations
 
@@ -35,7 +36,7 @@ def csv_lines(query: ListQuery) -> Iterator[str]:
         buffer.truncate()
         return text
 
-    writer.writerow([f.label for f in fields])
+    writer.writerow([f.header for f in fields])  # English: the import matches it anywhere
     records = iter_records(query)
     yield "\ufeff" + flush()
     for n, record in enumerate(records, 1):

@@ -9,12 +9,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from flask_babel.speaklater import LazyString
 from sqlalchemy import Boolean, Numeric, case, cast, func, literal, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
 
+from saas.auth.models import Tenant
 from saas.extensions import db
+from saas.i18n import _, _l
 from saas.records.models import (
     LEAD_SOURCES,
     LEAD_STATUSES,
@@ -23,6 +26,8 @@ from saas.records.models import (
     CustomField,
     Record,
     RecordType,
+    language_name,
+    record_languages,
 )
 
 # A number written as text ("12", " 4.5 "), as a field created as text then as a number leaves
@@ -62,15 +67,39 @@ TEXT, EMAIL, PHONE, NUMBER, DATE, DATETIME, CHOICE, OWNER, COUNTRY, TIMEZONE = (
     "time_zone")
 
 
+def N_(text: str) -> str:  # noqa: N802 - gettext's name for "extract, translate later"
+    """Mark a standard field's English label for extraction; `Field.label` translates it."""
+    return text
+
+
 @dataclass(frozen=True)
 class Field:
     key: str
-    label: str
+    name: str  # standard fields: the English label (a msgid, the CSV header); custom: as typed
     kind: str
-    choices: tuple[tuple[str, str], ...] = ()
+    choices: tuple[tuple[str, str], ...] = ()  # (stored value, label: lazy for standard ones)
     custom: bool = False
     editable: bool = True
     aliases: tuple[str, ...] = field(default=())
+
+    @property
+    def label(self) -> str:
+        """The label in the viewer's language (a custom field's label is the admin's own)."""
+        return self.name if self.custom else _(self.name)
+
+    @property
+    def header(self) -> str:
+        """The CSV export's column header: the English label, so a file imports back anywhere."""
+        return self.name
+
+    def choice_label(self, value) -> str:
+        """A stored choice value as people read it (the value itself if it is not a choice)."""
+        if value is None or value == "":
+            return ""
+        for choice, label in self.choices:
+            if choice == value:
+                return str(label)
+        return str(value)
 
     @property
     def custom_key(self) -> str:
@@ -83,6 +112,9 @@ class Field:
 
     def column(self) -> ColumnElement:
         """The SQL expression holding this field's value."""
+        if self.key == "language":  # NULL speaks the workspace's language
+            return func.coalesce(Record.language, select(Tenant.language).where(
+                Tenant.id == Record.tenant_id).scalar_subquery())
         if self.custom:
             if self.kind == NUMBER:
                 # Only a number is cast: text in a number field ("abc") matches nothing
@@ -108,24 +140,40 @@ def value_problem(f: Field, value: str) -> str | None:
     """Why `value` (as typed) does not fit this field, or None."""
     value = value.strip()
     if f.choices:
-        if value not in {c for c, _ in f.choices}:
-            shown = ", ".join(code for code, _ in f.choices[:10])
-            return f"{f.label} takes one of these values: {shown}."
+        if value not in {c for c, __ in f.choices} and not (f.key == "language" and not value):
+            shown = ", ".join(code for code, __ in f.choices[:10])
+            return _("%(field)s takes one of these values: %(values)s.", field=f.label,
+                     values=shown)
     elif value and f.kind == NUMBER:
         try:
             float(value)
         except ValueError:
-            return f"{f.label} is a number: enter a number such as 12 or 4.5."
+            return _("%(field)s is a number: enter a number such as 12 or 4.5.", field=f.label)
     elif value and f.kind in (DATE, DATETIME):
         try:
             (date if f.kind == DATE else datetime).fromisoformat(value)
         except ValueError:
-            return f"{f.label} is a date: enter it as YYYY-MM-DD."
+            return _("%(field)s is a date: enter it as YYYY-MM-DD.", field=f.label)
     return None
 
 
+# How stored choice values read (the values stay English in the database, imports and exports).
+CHOICE_LABELS = {
+    "Trade show": _l("Trade show"), "Web": _l("Web"), "Referral": _l("Referral"),
+    "Advertisement": _l("Advertisement"), "Partner": _l("Partner"), "Other": _l("Other"),
+    "new": _l("New"), "contacted": _l("Contacted"), "qualified": _l("Qualified"),
+    "disqualified": _l("Disqualified"), "open": _l("Open"), "won": _l("Won"), "lost": _l("Lost"),
+    "qualify": _l("Qualify"), "develop": _l("Develop"), "propose": _l("Propose"),
+    "close": _l("Close"),
+}
+
+
 def _choices(values: list[str]) -> tuple[tuple[str, str], ...]:
-    return tuple((v, v.capitalize() if v.islower() else v) for v in values)
+    return tuple((v, CHOICE_LABELS.get(v) or (v.capitalize() if v.islower() else v))
+                 for v in values)
+
+
+LANGUAGE_CHOICES = tuple((code, LazyString(language_name, code)) for code in record_languages())
 
 
 def search_text() -> ColumnElement:
@@ -135,40 +183,46 @@ def search_text() -> ColumnElement:
 
 
 _COMMON_HEAD = [
-    Field("first_name", "First name", TEXT, aliases=("firstname", "first", "given name",
+    Field("first_name", N_("First name"), TEXT, aliases=("firstname", "first", "given name",
                                                       "prenom", "prénom")),
-    Field("last_name", "Last name", TEXT, aliases=("lastname", "last", "surname", "family name",
+    Field("last_name", N_("Last name"), TEXT, aliases=("lastname", "last", "surname", "family name",
                                                    "nom")),
-    Field("company", "Company", TEXT, aliases=("company name", "organization", "organisation",
+    Field("company", N_("Company"), TEXT, aliases=("company name", "organization", "organisation",
                                                "account", "societe", "société", "entreprise")),
-    Field("email", "Email", EMAIL, aliases=("e-mail", "email address", "e-mail address", "mail",
+    Field("email", N_("Email"), EMAIL, aliases=("e-mail", "email address", "e-mail address", "mail",
                                             "courriel")),
-    Field("phone", "Phone", PHONE, aliases=("phone number", "telephone", "téléphone", "mobile",
+    Field("phone", N_("Phone"), PHONE, aliases=("phone number", "telephone", "téléphone", "mobile",
                                             "business phone", "tel")),
 ]
 _COMMON_TAIL = [
-    Field("owner_id", "Owner", OWNER, aliases=("owner", "owner email", "seller", "assigned to")),
-    Field("country", "Country", COUNTRY, aliases=("country code", "pays")),
-    Field("time_zone", "Time zone", TIMEZONE, aliases=("timezone", "tz")),
-    Field("created_at", "Created", DATETIME, editable=False, aliases=("created", "created on")),
-    Field("updated_at", "Updated", DATETIME, editable=False, aliases=("updated", "modified on")),
+    Field("owner_id", N_("Owner"), OWNER, aliases=("owner", "owner email", "seller",
+                                                   "assigned to")),
+    Field("country", N_("Country"), COUNTRY, aliases=("country code", "pays")),
+    Field("time_zone", N_("Time zone"), TIMEZONE, aliases=("timezone", "tz")),
+    Field("language", N_("Language"), CHOICE, LANGUAGE_CHOICES,
+          aliases=("langue", "locale", "lang", "language code")),
+    Field("created_at", N_("Created"), DATETIME, editable=False,
+          aliases=("created", "created on")),
+    Field("updated_at", N_("Updated"), DATETIME, editable=False,
+          aliases=("updated", "modified on")),
 ]
 LEAD_FIELDS = [
     *_COMMON_HEAD,
-    Field("lead_source", "Lead source", CHOICE, _choices(LEAD_SOURCES),
+    Field("lead_source", N_("Lead source"), CHOICE, _choices(LEAD_SOURCES),
           aliases=("source", "origin")),
-    Field("status", "Status", CHOICE, _choices(LEAD_STATUSES), aliases=("lead status",)),
+    Field("status", N_("Status"), CHOICE, _choices(LEAD_STATUSES), aliases=("lead status",)),
     *_COMMON_TAIL,
 ]
 OPPORTUNITY_FIELDS = [
     *_COMMON_HEAD,
-    Field("lead_source", "Lead source", CHOICE, _choices(LEAD_SOURCES),
+    Field("lead_source", N_("Lead source"), CHOICE, _choices(LEAD_SOURCES),
           aliases=("source", "origin")),
-    Field("status", "Status", CHOICE, _choices(OPPORTUNITY_STATUSES)),
-    Field("stage", "Stage", CHOICE, _choices(OPPORTUNITY_STAGES), aliases=("sales stage",)),
-    Field("estimated_value", "Estimated value", NUMBER, aliases=("value", "amount",
+    Field("status", N_("Status"), CHOICE, _choices(OPPORTUNITY_STATUSES)),
+    Field("stage", N_("Stage"), CHOICE, _choices(OPPORTUNITY_STAGES), aliases=("sales stage",)),
+    Field("estimated_value", N_("Estimated value"), NUMBER, aliases=("value", "amount",
                                                                  "est. value", "revenue")),
-    Field("close_date", "Close date", DATE, aliases=("est. close date", "estimated close date")),
+    Field("close_date", N_("Close date"), DATE,
+          aliases=("est. close date", "estimated close date")),
     *_COMMON_TAIL,
 ]
 

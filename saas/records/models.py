@@ -23,6 +23,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from saas.extensions import db
+from saas.i18n import _, _l
 from saas.tenancy import TenantScoped
 from saas.timeutil import utcnow
 
@@ -36,15 +37,42 @@ class RecordType(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return "Lead" if self is RecordType.LEAD else "Opportunity"
+        """"Lead" or "Opportunity" in the viewer's language."""
+        return _("Lead") if self is RecordType.LEAD else _("Opportunity")
 
     @property
     def plural(self) -> str:
-        return "Leads" if self is RecordType.LEAD else "Opportunities"
+        return _("Leads") if self is RecordType.LEAD else _("Opportunities")
+
+    @property
+    def plural_lazy(self):
+        """`plural` for module-level constants (form choices)."""
+        return _l("Leads") if self is RecordType.LEAD else _l("Opportunities")
 
     @property
     def slug(self) -> str:
         return "leads" if self is RecordType.LEAD else "opportunities"
+
+
+def record_languages() -> list[str]:
+    """The codes a record's `language` may hold (the templates' languages)."""
+    from saas.templates_.models import LANGUAGES
+
+    return [code for code, __ in LANGUAGES]
+
+
+def language_name(code: str | None, locale: str | None = None) -> str:
+    """A language's name in the viewer's locale (or `locale`), as Babel gives it."""
+    from babel import Locale
+
+    from saas.web.dates import locale as viewer_locale
+
+    if not code:
+        return ""
+    try:
+        return Locale.parse(locale or viewer_locale()).languages.get(code) or code
+    except (ValueError, LookupError):  # pragma: no cover - an unknown locale
+        return code
 
 
 LEAD_SOURCES = ["Trade show", "Web", "Referral", "Advertisement", "Partner", "Other"]
@@ -96,7 +124,7 @@ class Record(TenantScoped, db.Model):
 
     @property
     def full_name(self) -> str:
-        return " ".join(p for p in (self.first_name, self.last_name) if p) or "(no name)"
+        return " ".join(p for p in (self.first_name, self.last_name) if p) or _("(no name)")
 
 
 class CustomFieldKind(enum.StrEnum):

@@ -10,20 +10,21 @@ from werkzeug.datastructures import MultiDict
 
 from saas.auth.models import User, UserStatus
 from saas.extensions import db
+from saas.i18n import _, _l
 from saas.records.conditions import ConditionError, compile_condition
 from saas.records.fields import Field, fields_for, search_text
 from saas.records.models import Record
 from saas.web.pagination import Page, keyset_page
 
 SORTS = {
-    "newest": ("Newest first", ("created_at", "id"), True),
-    "oldest": ("Oldest first", ("created_at", "id"), False),
-    "name": ("Name A–Z", ("last_name", "first_name", "id"), False),
-    "name_desc": ("Name Z–A", ("last_name", "first_name", "id"), True),
-    "company": ("Company A–Z", ("company", "id"), False),
-    "updated": ("Recently updated", ("updated_at", "id"), True),
+    "newest": (_l("Newest first"), ("created_at", "id"), True),
+    "oldest": (_l("Oldest first"), ("created_at", "id"), False),
+    "name": (_l("Name A–Z"), ("last_name", "first_name", "id"), False),
+    "name_desc": (_l("Name Z–A"), ("last_name", "first_name", "id"), True),
+    "company": (_l("Company A–Z"), ("company", "id"), False),
+    "updated": (_l("Recently updated"), ("updated_at", "id"), True),
 }
-QUICK_FILTERS = ("lead_source", "status", "stage", "owner_id")
+QUICK_FILTERS = ("lead_source", "status", "stage", "language", "owner_id")
 PAGE_SIZE = 50
 COUNT_CAP = 10_000
 MAX_CONDITIONS = 50  # advanced filters in one query string (the page offers a handful)
@@ -95,7 +96,8 @@ def _where(query: ListQuery, fields: dict[str, Field]):
         f = fields.get(condition.field)
         try:
             if f is None:
-                raise ConditionError(f"“{condition.field}” is not a field of this list.")
+                raise ConditionError(_("“%(field)s” is not a field of this list.",
+                                       field=condition.field))
             clauses.append(compile_condition(f, condition.op, condition.value))
         except ConditionError as error:
             clauses.append(false())  # a filter that cannot apply matches nothing, visibly
@@ -112,7 +114,7 @@ def check_filters(query: ListQuery) -> list[str]:
 
 def records_page(query: ListQuery, fields: dict[str, Field] | None = None) -> Page:
     fields = fields or fields_for(query.record_type)
-    _, key_names, descending = SORTS[query.sort]
+    __, key_names, descending = SORTS[query.sort]
     keys = [getattr(Record, name) for name in key_names]
     stmt = select(Record).where(_where(query, fields))
     return keyset_page(stmt, keys, query.after, descending=descending, limit=PAGE_SIZE,

@@ -19,15 +19,16 @@ from flask_login import current_user, login_required
 from saas.auth.access import requires
 from saas.auth.models import Role
 from saas.errors import ServiceError
+from saas.i18n import _, ngettext
 from saas.records import queries, services
 from saas.records.conditions import OPERATORS
 from saas.records.export import csv_lines
 from saas.records.fields import fields_for
 from saas.records.forms import CsrfForm
-from saas.records.models import Record, RecordType
+from saas.records.models import Record, RecordType, language_name
 from saas.records.validation import country_choices, country_name, time_zones
 from saas.tenancy import get_or_404, tenant_context
-from saas.web import words
+from saas.web.numbers import format_number
 from saas.web.params import form_choice, form_fields, form_id, form_ids, query_fields
 
 bp = Blueprint("records", __name__, url_prefix="/<tenant>")
@@ -118,7 +119,7 @@ def export_opportunities():
 def _form_context(record_type: str, **extra) -> dict:
     return dict(fields=fields_for(record_type), owners=queries.owners(),
                 countries=country_choices(), time_zones=sorted(time_zones()),
-                form=CsrfForm(), **extra)
+                workspace_language=language_name(g.tenant.language), form=CsrfForm(), **extra)
 
 
 def _new(kind: str):
@@ -134,7 +135,9 @@ def _new(kind: str):
         except ServiceError as error:
             flash(error.message, "error")
         else:
-            flash(f"{record_type.label} {record.full_name} is created.", "success")
+            flash(_("Lead %(name)s is created.", name=record.full_name)
+                  if record_type == RecordType.LEAD else
+                  _("Opportunity %(name)s is created.", name=record.full_name), "success")
             return redirect(url_for("records.show", record_id=record.id))
     status = 422 if errors else 200
     return render_template("records/form.html", record_type=record_type, record=None,
@@ -157,6 +160,8 @@ def show(record_id: int):
     record = get_or_404(Record, record_id)
     return render_template("records/show.html", record=record,
                            fields=fields_for(record.record_type), country_name=country_name,
+                           language_name=language_name,
+                           workspace_language=language_name(g.tenant.language),
                            owner_names=queries.owner_names([record.owner_id]), form=CsrfForm())
 
 
@@ -180,7 +185,7 @@ def edit(record_id: int):
         except services.RecordInvalid as invalid:
             errors = invalid.errors
         else:
-            flash(f"{record.full_name} is saved.", "success")
+            flash(_("%(name)s is saved.", name=record.full_name), "success")
             return redirect(url_for("records.show", record_id=record.id))
     return render_template("records/form.html", record_type=record.kind, record=record,
                            values=values, errors=errors, kind=record.kind.slug,
@@ -194,7 +199,7 @@ def delete(record_id: int):
     kind = record.kind.slug
     if CsrfForm().validate_on_submit():
         services.delete_records([record.id])
-        flash(f"{record.full_name} is deleted.", "success")
+        flash(_("%(name)s is deleted.", name=record.full_name), "success")
     return redirect(url_for(f"records.{kind}"))
 
 
@@ -203,13 +208,15 @@ def _bulk(kind: str):
     ids = form_ids()
     back = url_for(f"records.{kind}")
     if not CsrfForm().validate_on_submit() or not ids:
-        flash("Select at least one record first.", "error")
+        flash(_("Select at least one record first."), "error")
         return redirect(back)
     action = form_choice("action", ("owner", "sequence", "delete"))
     try:
         if action == "owner":
             changed = services.change_owner(ids, form_id("owner_id"))
-            flash(f"The owner of {words.records(changed)} is changed.", "success")
+            flash(ngettext("The owner of one record is changed.",
+                           "The owner of %(count)s records is changed.", changed,
+                           count=format_number(changed)), "success")
         elif action == "sequence":
             from saas.engine.services import connect_selection_message
 
@@ -217,9 +224,10 @@ def _bulk(kind: str):
                   "success")
         elif action == "delete":
             deleted = services.delete_records(ids)
-            flash(f"{words.records(deleted).capitalize()} deleted.", "success")
+            flash(ngettext("One record deleted.", "%(count)s records deleted.", deleted,
+                           count=format_number(deleted)), "success")
         else:
-            flash("Choose what to do with the selected records.", "error")
+            flash(_("Choose what to do with the selected records."), "error")
     except ServiceError as error:
         flash(error.message, "error")
     return redirect(back)

@@ -9,6 +9,7 @@ from saas.admin import audit
 from saas.auth.models import User, UserStatus
 from saas.errors import ServiceError
 from saas.extensions import db
+from saas.i18n import _
 from saas.records.fields import fields_for, sequence_settable, value_problem
 from saas.records.models import Record, RecordType
 from saas.records.validation import Context, clean_values
@@ -20,7 +21,7 @@ from saas.timeutil import utcnow
 
 class RecordInvalid(ServiceError):
     def __init__(self, errors: dict[str, str]):
-        super().__init__("Some fields need attention.")
+        super().__init__(_("Some fields need attention."))
         self.errors = errors
 
 
@@ -38,7 +39,7 @@ def cleaning_context() -> Context:
 
 def _check_type(record_type: str) -> None:
     if record_type not in current_tenant().record_types:
-        raise ServiceError("Opportunities are not enabled in this workspace.")
+        raise ServiceError(_("Opportunities are not enabled in this workspace."))
 
 
 def _email_taken(record_type: str, email: str | None, exclude_id: int | None = None) -> bool:
@@ -50,12 +51,17 @@ def _email_taken(record_type: str, email: str | None, exclude_id: int | None = N
     return db.session.execute(stmt.limit(1)).first() is not None
 
 
+def _email_taken_message(record_type: str) -> str:
+    if record_type == RecordType.LEAD:
+        return _("Another lead already has this email.")
+    return _("Another opportunity already has this email.")
+
+
 def create_record(record_type: str, raw: dict[str, str | None]) -> Record:
     _check_type(record_type)
     values, errors = clean_values(raw, fields_for(record_type), record_type, cleaning_context())
     if not errors and _email_taken(record_type, values.get("email")):
-        errors["email"] = (f"Another {RecordType(record_type).label.lower()} already has "
-                           "this email.")
+        errors["email"] = _email_taken_message(record_type)
     if errors:
         raise RecordInvalid(errors)
     record = Record(record_type=record_type, **values)
@@ -70,7 +76,7 @@ def update_record(record: Record, raw: dict[str, str | None]) -> Record:
     values, errors = clean_values(raw, fields_for(record.record_type), record.record_type,
                                   cleaning_context())
     if not errors and _email_taken(record.record_type, values.get("email"), record.id):
-        errors["email"] = f"Another {record.kind.label.lower()} already has this email."
+        errors["email"] = _email_taken_message(record.record_type)
     if errors:
         raise RecordInvalid(errors)
     for key, value in values.items():
@@ -94,7 +100,7 @@ def _exit_if_disqualified(record: Record) -> None:
 def _settable(record_type: str, key: str, value: str):
     field = fields_for(record_type).get(key)
     if field is None or not sequence_settable(field):
-        raise ServiceError(f"The field {key!r} cannot be set by a sequence.")
+        raise ServiceError(_("The field “%(field)s” cannot be set by a sequence.", field=key))
     problem = value_problem(field, value)
     if problem:
         raise ServiceError(problem)
@@ -171,7 +177,7 @@ def change_owner(record_ids: list[int], owner_id: int | None) -> int:
         owner = db.session.execute(select(User).where(
             User.id == owner_id, User.status == UserStatus.ACTIVE.value)).scalar_one_or_none()
         if owner is None:
-            raise ServiceError("Choose an active user as the new owner.", "owner_id")
+            raise ServiceError(_("Choose an active user as the new owner."), "owner_id")
     result = db.session.execute(
         update(Record).where(Record.id.in_(record_ids))
         .values(owner_id=owner_id, updated_at=utcnow()))

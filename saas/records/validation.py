@@ -6,6 +6,7 @@ the `record` table, or a message per field saying what is wrong.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -13,8 +14,10 @@ from functools import cache
 
 import phonenumbers
 import pycountry
+from babel import Locale
 from email_validator import EmailNotValidError, validate_email
 
+from saas.i18n import _
 from saas.records.fields import (
     CHOICE,
     COUNTRY,
@@ -28,8 +31,9 @@ from saas.records.fields import (
     TIMEZONE,
     Field,
 )
-from saas.records.models import RecordType
+from saas.records.models import RecordType, language_name, record_languages
 from saas.timeutil import time_zones  # noqa: F401 - the records' zone list
+from saas.web.dates import locale as viewer_locale
 
 MAX_LENGTH = {"first_name": 100, "last_name": 100, "company": 200}
 CUSTOM_TEXT_MAX = 500
@@ -44,16 +48,35 @@ def country_code(value: str) -> str | None:
 
 
 @cache
-def country_name(code: str | None) -> str:
-    if not code:
-        return ""
+def _english_country_name(code: str) -> str:
     country = pycountry.countries.get(alpha_2=code)
     return getattr(country, "common_name", None) or (country.name if country else code)
 
 
+@cache
+def _territories(locale: str) -> dict[str, str]:
+    try:
+        return dict(Locale.parse(locale).territories)
+    except (ValueError, LookupError):  # pragma: no cover - an unknown locale
+        return {}
+
+
+def country_name(code: str | None) -> str:
+    """A country's name in the viewer's language (English: pycountry's common name)."""
+    if not code:
+        return ""
+    locale = viewer_locale()
+    if not locale.startswith("en"):
+        name = _territories(locale).get(code)
+        if name:
+            return name
+    return _english_country_name(code)
+
+
 def country_choices() -> list[tuple[str, str]]:
-    return sorted(((c.alpha_2, getattr(c, "common_name", None) or c.name)
-                   for c in pycountry.countries), key=lambda pair: pair[1])
+    """(code, name) of every country, by name in the viewer's language."""
+    names = [(c.alpha_2, country_name(c.alpha_2)) for c in pycountry.countries]
+    return sorted(names, key=lambda pair: _plain(pair[1]))
 
 
 @dataclass
@@ -71,7 +94,7 @@ class Invalid(ValueError):
 def _text(f: Field, raw: str) -> str:
     limit = MAX_LENGTH.get(f.key, CUSTOM_TEXT_MAX)
     if len(raw) > limit:
-        raise Invalid(f"Use at most {limit} characters.")
+        raise Invalid(_("Use at most %(limit)s characters.", limit=limit))
     return raw
 
 
@@ -79,7 +102,8 @@ def _email(raw: str) -> str:
     try:
         return validate_email(raw, check_deliverability=False).normalized.lower()
     except EmailNotValidError as error:
-        raise Invalid(f"“{raw}” is not a valid email address: {error}") from None
+        raise Invalid(_("“%(value)s” is not a valid email address: %(reason)s", value=raw,
+                        reason=error)) from None
 
 
 def _phone(raw: str, country: str | None) -> str:
@@ -87,12 +111,14 @@ def _phone(raw: str, country: str | None) -> str:
         number = phonenumbers.parse(raw, country)
     except phonenumbers.NumberParseException:
         if not raw.startswith("+") and not country:
-            raise Invalid(f"“{raw}”: add the country code (e.g. +44 20 7946 0958) or a "
-                          "country.") from None
-        raise Invalid(f"“{raw}” is not a phone number.") from None
+            raise Invalid(_("“%(value)s”: add the country code (e.g. +44 20 7946 0958) or a "
+                            "country.", value=raw)) from None
+        raise Invalid(_("“%(value)s” is not a phone number.", value=raw)) from None
     if not phonenumbers.is_valid_number(number):
-        raise Invalid(f"“{raw}” is not a valid phone number"
-                      f"{' for ' + country_name(country) if country else ''}.")
+        if country:
+            raise Invalid(_("“%(value)s” is not a valid phone number for %(country)s.",
+                            value=raw, country=country_name(country)))
+        raise Invalid(_("“%(value)s” is not a valid phone number.", value=raw))
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
@@ -100,9 +126,9 @@ def _number(raw: str) -> Decimal:
     try:
         value = Decimal(raw.replace(" ", "").replace("\u00a0", "").replace(",", "."))
     except InvalidOperation:
-        raise Invalid(f"“{raw}” is not a number.") from None
+        raise Invalid(_("“%(value)s” is not a number.", value=raw)) from None
     if not value.is_finite() or abs(value) >= Decimal("1e12"):
-        raise Invalid(f"“{raw}” is out of range.")
+        raise Invalid(_("“%(value)s” is out of range.", value=raw))
     return value
 
 
@@ -110,20 +136,54 @@ def _date(raw: str) -> date:
     try:
         return date.fromisoformat(raw)
     except ValueError:
-        raise Invalid(f"“{raw}” is not a date; use YYYY-MM-DD.") from None
+        raise Invalid(_("“%(value)s” is not a date; use YYYY-MM-DD.", value=raw)) from None
 
 
 def _choice(f: Field, raw: str) -> str:
     for value, label in f.choices:
-        if raw.lower() in (value.lower(), label.lower()):
+        if raw.lower() in (value.lower(), str(label).lower()):
             return value
-    raise Invalid(f"“{raw}” is not one of: {', '.join(label for _, label in f.choices)}.")
+    raise Invalid(_("“%(value)s” is not one of: %(choices)s.", value=raw,
+                    choices=", ".join(str(label) for __, label in f.choices)))
+
+
+def _plain(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text.strip().lower())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+@cache
+def _language_names() -> dict[str, str]:
+    """Code by name: each language's English, French and own name, without accents or case."""
+    names: dict[str, str] = {}
+    for code in record_languages():
+        for locale in ("en", "fr", code):
+            names.setdefault(_plain(language_name(code, locale)), code)
+    return names
+
+
+def language_code(raw: str) -> str | None:
+    """The record language a cell or a form means: a code (fr, FR, fr-CA, fr_CA) or a name in
+    English, French or the language itself (French, français), or None."""
+    text = raw.strip()
+    base = text.replace("_", "-").split("-")[0].lower()
+    if base in record_languages():
+        return base
+    return _language_names().get(_plain(text))
+
+
+def _language(raw: str) -> str:
+    code = language_code(raw)
+    if code is None:
+        raise Invalid(_("“%(value)s” is not a language: use a code such as fr or en, or a name "
+                        "such as French.", value=raw))
+    return code
 
 
 def _owner(raw: str, ctx: Context) -> int:
     owner = ctx.owners.get(raw) or ctx.owners.get(raw.lower())
     if owner is None:
-        raise Invalid(f"“{raw}” is not an active user of this organization.")
+        raise Invalid(_("“%(value)s” is not an active user of this organization.", value=raw))
     return owner
 
 
@@ -142,7 +202,7 @@ def clean_values(raw: dict[str, str | None], fields: dict[str, Field], record_ty
     if raw_country:
         country = country_code(raw_country)
         if country is None:
-            errors["country"] = f"“{raw_country}” is not a country."
+            errors["country"] = _("“%(value)s” is not a country.", value=raw_country)
     for key, f in fields.items():
         if not f.editable or key == "country" or (partial and key not in raw):
             continue
@@ -170,7 +230,7 @@ def clean_values(raw: dict[str, str | None], fields: dict[str, Field], record_ty
     if not partial:
         if not values.get("first_name") and not values.get("last_name") \
                 and "last_name" not in errors:
-            errors["last_name"] = "Enter a first or last name."
+            errors["last_name"] = _("Enter a first or last name.")
         values["time_zone"] = values.get("time_zone") or ctx.default_time_zone
         if not values.get("status"):
             values["status"] = "new" if record_type == RecordType.LEAD else "open"
@@ -196,14 +256,17 @@ def _clean_one(f: Field, text: str, country: str | None, ctx: Context):
     if f.kind == DATE:
         day = _date(text)
         return day.isoformat() if f.custom else day
+    if f.key == "language":
+        return _language(text)
     if f.kind == CHOICE:
         return _choice(f, text)
     if f.kind == OWNER:
         return _owner(text, ctx)
     if f.kind == TIMEZONE:
         if text not in time_zones():
-            raise Invalid(f"“{text}” is not an IANA time zone (e.g. Europe/Paris).")
+            raise Invalid(_("“%(value)s” is not an IANA time zone (e.g. Europe/Paris).",
+                            value=text))
         return text
     if f.kind in (COUNTRY, DATETIME):  # pragma: no cover - handled by the caller / read-only
         return text
-    raise Invalid("Unsupported field.")  # pragma: no cover
+    raise Invalid(_("Unsupported field."))  # pragma: no cover

@@ -24,6 +24,7 @@ from saas.admin import audit
 from saas.auth.models import Role, User, UserStatus
 from saas.errors import ServiceError
 from saas.extensions import db
+from saas.i18n import _, _l
 from saas.records.fields import fields_for
 from saas.records.models import Record
 from saas.segments.models import (
@@ -39,7 +40,7 @@ from saas.segments.rules import compile_rules, empty_rules, validate
 from saas.timeutil import utcnow
 
 OPEN_STATUSES = {"lead": ("new", "contacted"), "opportunity": ("open",)}
-MATCH_ATTRIBUTES = {"country": "Country"}  # kept small on purpose: record and user both have it
+MATCH_ATTRIBUTES = {"country": _l("Country")}  # kept small on purpose: record and user both have it
 
 
 def is_seller_clause():
@@ -183,25 +184,25 @@ def rule_errors(segment: Segment, *, name: str, conditions: dict | None, target:
     'conditions:<path>'. Empty means `add_rule` will save it."""
     errors: dict[str, str] = {}
     if not (name or "").strip():
-        errors["name"] = "Give the rule a name."
+        errors["name"] = _("Give the rule a name.")
     for path, message in condition_errors(segment, conditions or empty_rules()).items():
         errors[f"conditions:{path}"] = message
     if target not in {t.value for t in SellerTarget}:
-        errors["target"] = "Choose which sellers this rule assigns to."
+        errors["target"] = _("Choose which sellers this rule assigns to.")
     if target == SellerTarget.SPECIFIC.value:
         wanted = {int(i) for i in seller_ids or ()}
         if not wanted:
-            errors["seller_ids"] = "Choose at least one seller."
+            errors["seller_ids"] = _("Choose at least one seller.")
         elif set(db.session.execute(select(User.id).where(
                 User.id.in_(wanted), is_seller_clause())).scalars()) != wanted:
-            errors["seller_ids"] = "Choose sellers of this workspace."
+            errors["seller_ids"] = _("Choose sellers of this workspace.")
     if target == SellerTarget.MATCHING.value and (match_attribute or "country") \
             not in MATCH_ATTRIBUTES:
-        errors["match_attribute"] = "Sellers can be matched on their country."
+        errors["match_attribute"] = _("Sellers can be matched on their country.")
     if distribution not in {d.value for d in Distribution}:
-        errors["distribution"] = "Choose round robin or load balancing."
+        errors["distribution"] = _("Choose round robin or load balancing.")
     if created_within_hours is not None and created_within_hours < 1:
-        errors["created_within_hours"] = "Enter a number of hours of 1 or more."
+        errors["created_within_hours"] = _("Enter a number of hours of 1 or more.")
     return errors
 
 

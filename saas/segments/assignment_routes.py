@@ -24,6 +24,7 @@ from saas.auth.models import Role
 from saas.auth.routes import show_error
 from saas.errors import ServiceError
 from saas.extensions import db
+from saas.i18n import _, _l
 from saas.records.conditions import NO_VALUE, OPERATORS
 from saas.records.fields import fields_for
 from saas.records.validation import time_zones
@@ -39,36 +40,38 @@ account_bp = Blueprint("availability", __name__, url_prefix="/<tenant>/account")
 
 CONDITION_ROWS = 3
 MAX_HOURS = 24 * 365 * 10
-TARGETS = [SelectChoice(SellerTarget.ANY.value, "Any available seller"),
-           SelectChoice(SellerTarget.SPECIFIC.value, "Specific sellers"),
-           SelectChoice(SellerTarget.MATCHING.value, "Sellers whose country matches the record's")]
-DISTRIBUTIONS = [SelectChoice(Distribution.ROUND_ROBIN.value, "Round robin"),
+TARGETS = [SelectChoice(SellerTarget.ANY.value, _l("Any available seller")),
+           SelectChoice(SellerTarget.SPECIFIC.value, _l("Specific sellers")),
+           SelectChoice(SellerTarget.MATCHING.value,
+                        _l("Sellers whose country matches the record's"))]
+DISTRIBUTIONS = [SelectChoice(Distribution.ROUND_ROBIN.value, _l("Round robin")),
                  SelectChoice(Distribution.LOAD_BALANCING.value,
-                              "Load balancing (fewest open records)")]
+                              _l("Load balancing (fewest open records)"))]
 NONE = SelectChoice("", "—")
 
 
 class ConditionRow(Form):
-    field = SelectField("Field", choices=[], validate_choice=False)
-    operator = SelectField("Operator", validate_choice=False,
+    field = SelectField(_l("Field"), choices=[], validate_choice=False)
+    operator = SelectField(_l("Operator"), validate_choice=False,
                            choices=[NONE] + [SelectChoice(k, v) for k, v in OPERATORS.items()])
-    value = StringField("Value")
+    value = StringField(_l("Value"))
 
 
 class RuleForm(FlaskForm):
-    name = StringField("Name", validators=[DataRequired(message="Give the rule a name."),
-                                           Length(max=120)])
+    name = StringField(_l("Name"), validators=[
+        DataRequired(message=_l("Give the rule a name.")), Length(max=120)])
     conditions = FieldList(FormField(ConditionRow), min_entries=CONDITION_ROWS,
                          max_entries=CONDITION_ROWS)
-    target = RadioField("Assign to", choices=TARGETS, default=SellerTarget.ANY.value)
-    seller_ids = CheckboxesField("Sellers", choices=[], coerce=coerce_id, validate_choice=False)
-    distribution = RadioField("Distribution", choices=DISTRIBUTIONS,
+    target = RadioField(_l("Assign to"), choices=TARGETS, default=SellerTarget.ANY.value)
+    seller_ids = CheckboxesField(_l("Sellers"), choices=[], coerce=coerce_id,
+                                 validate_choice=False)
+    distribution = RadioField(_l("Distribution"), choices=DISTRIBUTIONS,
                               default=Distribution.ROUND_ROBIN.value)
     created_within_hours = IntegerField(
-        "Only records created in the last … hours", validators=[
+        _l("Only records created in the last … hours"), validators=[
             Optional(), NumberRange(min=1, max=MAX_HOURS,
-                                    message="Enter a number of hours from 1 to 87,600.")],
-        description="Leave empty to assign records whatever their age.")
+                                    message=_l("Enter a number of hours from 1 to 87,600."))],
+        description=_l("Leave empty to assign records whatever their age."))
 
     def condition_tree(self) -> tuple[dict, list[int]]:
         """The filled rows as an And group, and the form row index of each condition."""
@@ -85,8 +88,9 @@ class RuleForm(FlaskForm):
 
 
 def _seller_label(seller) -> str:
-    notes = [n for n in (seller.country, None if seller.available else "unavailable") if n]
-    return f"{seller.name} ({', '.join(notes)})" if notes else seller.name
+    notes = [n for n in (seller.country, None if seller.available else _("unavailable")) if n]
+    return _("%(name)s (%(notes)s)", name=seller.name, notes=", ".join(notes)) if notes \
+        else seller.name
 
 
 def _segment(segment_id: int) -> Segment:
@@ -135,12 +139,13 @@ def rules(segment_id: int):
                 show_error(form, error)
             else:
                 db.session.commit()
-                flash(f"The rule “{form.name.data.strip()}” is added.", "success")
+                flash(_("The rule “%(name)s” is added.", name=form.name.data.strip()),
+                      "success")
                 return redirect(url_for("assignment.rules", segment_id=segment.id))
     status = 400 if request.method == "POST" else 200
     names = {s.id: s.name for s in sellers}
     listed = [(rule, describe(rule.conditions or {}, fields),
-               ", ".join(names.get(i, "(no longer a seller)") for i in rule.seller_ids or []))
+               ", ".join(names.get(i, _("(no longer a seller)")) for i in rule.seller_ids or []))
               for rule in assignment.rules_of(segment.id)]
     return render_template("segments/assignment.html", segment=segment, form=form,
                            rules=listed, confirm=ConfirmForm()), status
@@ -155,7 +160,7 @@ def delete_rule(segment_id: int, rule_id: int):
         name = rule.name
         assignment.delete_rule(rule)
         db.session.commit()
-        flash(f"The rule “{name}” is removed.", "success")
+        flash(_("The rule “%(name)s” is removed.", name=name), "success")
     return redirect(url_for("assignment.rules", segment_id=segment.id))
 
 

@@ -9,6 +9,7 @@ from saas.auth.access import requires
 from saas.auth.models import Role
 from saas.errors import ServiceError
 from saas.extensions import db
+from saas.i18n import _, ngettext
 from saas.records.conditions import OPERATORS, OPERATORS_BY_KIND
 from saas.records.fields import fields_for
 from saas.records.forms import CsrfForm
@@ -17,6 +18,7 @@ from saas.segments import builder, membership, services
 from saas.segments.models import Segment
 from saas.segments.rules import describe, empty_rules, validate
 from saas.tenancy import get_or_404
+from saas.web.numbers import format_number
 from saas.web.params import MAX_DESCRIPTION, choice_arg, form_fields, form_text
 
 bp = Blueprint("segments", __name__, url_prefix="/<tenant>/segments")
@@ -59,7 +61,7 @@ def _editor(segment: Segment | None):
     tree = builder.tree_from_form(form_fields())
     action = form_text("action", 200, "save")
     if not form.validate_on_submit():
-        flash("This form expired; nothing was saved. Try again.", "error")
+        flash(_("This form expired; nothing was saved. Try again."), "error")
         return _render(segment, values, tree, {}, {}, None, form)
     if action.startswith(("add-row:", "add-group:", "remove:")):
         return _render(segment, values, builder.apply_action(tree, action), {}, {}, None, form)
@@ -77,7 +79,7 @@ def _editor(segment: Segment | None):
     except services.SegmentInvalid as invalid:
         field_errors, rule_errors = invalid.field_errors, invalid.rule_errors
     else:
-        flash(f"The segment “{saved.name}” is saved.", "success")
+        flash(_("The segment “%(name)s” is saved.", name=saved.name), "success")
         return redirect(url_for("segments.edit", segment_id=saved.id))
     return _render(segment, values, tree, field_errors, rule_errors, None, form, status=422)
 
@@ -106,7 +108,8 @@ def edit(segment_id: int):
     return _editor(get_or_404(Segment, segment_id))
 
 
-def _action(segment_id: int, act, done: str):
+def _action(segment_id: int, act, done):
+    """Run `act` on the segment; `done(segment, result)` says what happened."""
     segment = get_or_404(Segment, segment_id)
     if CsrfForm().validate_on_submit():
         try:
@@ -114,26 +117,29 @@ def _action(segment_id: int, act, done: str):
         except ServiceError as error:
             flash(error.message, "error")
         else:
-            flash(done.format(segment=segment, result=result or {}), "success")
+            flash(done(segment, result or {}), "success")
     return redirect(url_for("segments.edit", segment_id=segment.id))
 
 
 @bp.route("/<int:segment_id>/activate", methods=["POST"])
 def activate(segment_id: int):
-    return _action(segment_id, services.activate,
-                   "“{segment.name}” is active: {segment.member_count} records are members.")
+    return _action(segment_id, services.activate, lambda segment, result: ngettext(
+        "“%(name)s” is active: %(count)s record is a member.",
+        "“%(name)s” is active: %(count)s records are members.", segment.member_count,
+        name=segment.name, count=format_number(segment.member_count)))
 
 
 @bp.route("/<int:segment_id>/deactivate", methods=["POST"])
 def deactivate(segment_id: int):
-    return _action(segment_id, services.deactivate,
-                   "“{segment.name}” is inactive: its membership no longer changes.")
+    return _action(segment_id, services.deactivate, lambda segment, result: _(
+        "“%(name)s” is inactive: its membership no longer changes.", name=segment.name))
 
 
 @bp.route("/<int:segment_id>/reevaluate", methods=["POST"])
 def reevaluate(segment_id: int):
-    return _action(segment_id, services.reevaluate,
-                   "Re-evaluated: {result[joined]} joined, {result[left]} left.")
+    return _action(segment_id, services.reevaluate, lambda segment, result: _(
+        "Re-evaluated: %(joined)s joined, %(left)s left.",
+        joined=format_number(result["joined"]), left=format_number(result["left"])))
 
 
 @bp.route("/<int:segment_id>/delete", methods=["POST"])
@@ -141,5 +147,5 @@ def delete(segment_id: int):
     segment = get_or_404(Segment, segment_id)
     if CsrfForm().validate_on_submit():
         services.delete_segment(segment)
-        flash(f"The segment “{segment.name}” is deleted.", "success")
+        flash(_("The segment “%(name)s” is deleted.", name=segment.name), "success")
     return redirect(url_for("segments.index"))

@@ -7,6 +7,7 @@ from sqlalchemy import select, update
 from saas.admin import audit
 from saas.errors import ServiceError
 from saas.extensions import db
+from saas.i18n import _
 from saas.records.fields import fields_for
 from saas.segments import membership
 from saas.segments.models import Segment, SegmentStatus
@@ -16,7 +17,7 @@ from saas.tenancy import current_tenant
 
 class SegmentInvalid(ServiceError):
     def __init__(self, field_errors: dict[str, str], rule_errors: dict[str, str]):
-        super().__init__("Some fields need attention.")
+        super().__init__(_("Some fields need attention."))
         self.field_errors, self.rule_errors = field_errors, rule_errors
 
 
@@ -25,23 +26,23 @@ def check(*, name: str, record_type: str, priority, rules: dict,
     """Errors by form field and by rule path; both empty means it can be saved."""
     field_errors: dict[str, str] = {}
     if not (name or "").strip():
-        field_errors["name"] = "Enter a name."
+        field_errors["name"] = _("Enter a name.")
     elif len(name) > 120:
-        field_errors["name"] = "Use at most 120 characters."
+        field_errors["name"] = _("Use at most %(limit)s characters.", limit=120)
     else:
         same = select(Segment.id).where(Segment.name == name.strip())
         if segment_id:
             same = same.where(Segment.id != segment_id)
         if db.session.execute(same).first():
-            field_errors["name"] = "Another segment has this name."
+            field_errors["name"] = _("Another segment has this name.")
     if record_type not in current_tenant().record_types:
-        field_errors["record_type"] = "Choose a record type enabled in this workspace."
+        field_errors["record_type"] = _("Choose a record type enabled in this workspace.")
         return field_errors, {}
     try:
         if not -1000 <= int(priority) <= 1000:
             raise ValueError
     except (TypeError, ValueError):
-        field_errors["priority"] = "Enter a whole number from -1000 to 1000."
+        field_errors["priority"] = _("Enter a whole number from -1000 to 1000.")
     return field_errors, validate(rules, fields_for(record_type))
 
 
@@ -55,8 +56,8 @@ def save_segment(segment: Segment | None, *, name: str, description: str, record
         segment = Segment(status=SegmentStatus.DRAFT.value, record_type=record_type)
         db.session.add(segment)
     elif segment.status == SegmentStatus.ACTIVE and segment.record_type != record_type:
-        raise SegmentInvalid({"record_type": "Deactivate the segment to change its record "
-                                             "type."}, {})
+        raise SegmentInvalid({"record_type": _("Deactivate the segment to change its record "
+                                               "type.")}, {})
     changed = segment.rules != rules or segment.record_type != record_type
     segment.name, segment.description = name.strip(), (description or "").strip()
     segment.record_type, segment.priority, segment.rules = record_type, int(priority), rules
@@ -70,7 +71,7 @@ def save_segment(segment: Segment | None, *, name: str, description: str, record
 
 def activate(segment: Segment) -> dict[str, int]:
     if validate(segment.rules, fields_for(segment.record_type)):
-        raise ServiceError("Fix the rules before activating the segment.")
+        raise ServiceError(_("Fix the rules before activating the segment."))
     segment.status = SegmentStatus.ACTIVE.value
     db.session.flush()
     changes = membership.rebuild(segment)
@@ -88,7 +89,7 @@ def deactivate(segment: Segment) -> None:
 
 def reevaluate(segment: Segment) -> dict[str, int]:
     if segment.status != SegmentStatus.ACTIVE:
-        raise ServiceError("Only an active segment has members to re-evaluate.")
+        raise ServiceError(_("Only an active segment has members to re-evaluate."))
     changes = membership.rebuild(segment)
     audit.record("segment.reevaluated", segment.name, **changes)
     db.session.commit()

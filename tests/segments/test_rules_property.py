@@ -72,6 +72,8 @@ PHONES = [None, "", "+33 6 12 34 56 78", "+1-555-0100", "0612345678"]
 ZONES = ["UTC", "Europe/Paris", "America/New_York", "europe/paris"]
 SOURCES = [None, "Trade show", "Web", "Referral", "Partner"]
 COUNTRIES = [None, "FR", "DE", "US"]
+LANGUAGES = [None, "fr", "en", "de", None, "it"]  # None speaks the workspace's language
+TENANT_LANGUAGE = "fr"
 NUMBERS = [None, 0.0, -1.5, 1.0, 2.5, 10.0, 1000.25, -0.5]
 DECIMALS = [None, Decimal("0"), Decimal("-1.50"), Decimal("1.00"), Decimal("2.50"),
             Decimal("10.00"), Decimal("1000.25")]
@@ -125,6 +127,7 @@ def _records(record_type: str, owners: list[int]) -> list[dict]:
             "owner_id": [None, *owners][i % (len(owners) + 1)],
             "country": COUNTRIES[(i * 5) % len(COUNTRIES)],
             "time_zone": ZONES[i % len(ZONES)],
+            "language": LANGUAGES[(i * 5) % len(LANGUAGES)],
             "custom": custom,
             "created_at": created,
             "updated_at": DATETIMES[(i * 5 + 2) % len(DATETIMES)],
@@ -154,6 +157,8 @@ def _day(raw) -> date:
 def _value_of(record: dict, key: str):
     if key.startswith("custom."):
         return record["custom"].get(key.removeprefix("custom."))
+    if key == "language":
+        return record["language"] or TENANT_LANGUAGE
     return record[key]
 
 
@@ -331,7 +336,7 @@ def _seed(app, backend: str) -> dict:
     """A tenant with custom fields on both record types and the fixed records of each."""
     with app.app_context():
         tenant = Tenant(slug="prop", name="Prop", licence="sales_enterprise", settings={},
-                        opportunities_enabled=True)
+                        opportunities_enabled=True, language=TENANT_LANGUAGE)
         db.session.add(tenant)
         db.session.commit()
         with tenant_context(tenant.id):
