@@ -205,3 +205,50 @@ def test_demo_sequences_follow_the_workspace_language(app, make_tenant):
             db.session.commit()
             names = [s.name for s in made]
     assert names == ["Suivi du salon commercial", "Demande de démonstration"]
+
+
+def _upload(client, raw: bytes):
+    from io import BytesIO
+
+    return client.post("/contoso/sequences/import",
+                       data={"file": (BytesIO(raw), "sequence.json")},
+                       content_type="multipart/form-data")
+
+
+def test_json_import_errors_speak_french(fr):
+    import json
+
+    response = _upload(fr, b"{not json")
+    assert response.status_code == 422
+    page = unescape(response.get_data(as_text=True))
+    assert f"Rien n'a été importé{NB}:" in page and "Le fichier n'est pas un JSON valide" in page
+    data = {"format": "saas.sequence", "name": "Salon", "record_type": "lead", "steps": [
+        {"type": "wait", "name": "Trop long", "config": {"days": 31, "hours": 0}},
+        {"type": "auto_email", "name": "Relance", "config": {
+            "template": {"name": "Inconnu", "kind": "email"}}}]}
+    page = unescape(_upload(fr, json.dumps(data).encode()).get_data(as_text=True))
+    assert (f"Étape «{NB}Relance{NB}»{NB}: il n'existe ici aucun modèle d'e-mail nommé "
+            f"«{NB}Inconnu{NB}».") in page
+    data["steps"][1]["config"] = {"template": None}
+    page = unescape(_upload(fr, json.dumps(data).encode()).get_data(as_text=True))
+    assert f"Étape «{NB}Trop long{NB}»{NB}: Un temps d'attente dure entre 1 heure et 30 jours." \
+        in page
+    assert "A wait lasts" not in page
+
+
+def test_running_counts_are_french_numbers_and_plurals(designer, fr, monkeypatch):
+    from saas.sequences import queries
+
+    sid = designer.create("Suivi du salon commercial")
+    monkeypatch.setattr(queries, "running_count", lambda lineage_id: 1234)
+    page = _page(fr, f"/contoso/sequences/{sid}/deactivate")
+    assert "<strong>1\u202f234 enregistrements y sont en cours et seront déconnectés</strong>" \
+        in page
+    page = _page(fr, f"/contoso/sequences/{sid}/delete")
+    assert f"1\u202f234 enregistrements sont en cours dans «{NB}Suivi du salon commercial{NB}»." \
+        in page
+    monkeypatch.setattr(queries, "running_count", lambda lineage_id: 1)
+    page = _page(fr, f"/contoso/sequences/{sid}/deactivate")
+    assert "<strong>1 enregistrement y est en cours et sera déconnecté</strong>" in page
+    assert f"1 enregistrement est en cours dans «{NB}Suivi du salon commercial{NB}»." in _page(
+        fr, f"/contoso/sequences/{sid}/delete")
