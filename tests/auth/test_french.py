@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -12,6 +13,7 @@ from saas.messaging.models import OutboxMessage
 from saas.tenancy import tenant_context
 from saas.timeutil import utcnow
 from saas.web import words
+from tests.engine.conftest import world  # noqa: F401 - the fixture, for the home figures
 
 FR = {"Accept-Language": "fr"}
 
@@ -240,3 +242,42 @@ def test_a_french_sign_up_is_welcomed_in_french(client):
     assert "Bienvenue\u202f! Votre organisation bénéficie d’un essai de Sales Enterprise de " \
         "30 jours." in html
     assert "<h1>Ravi de vous revoir, Denise</h1>" in html
+
+
+def test_home_figures_in_french_one_and_many(world, login, client, add_records):  # noqa: F811
+    """The home cards' counts: French plurals (1 vs 2) and numbers in the French way."""
+    from saas.engine.connect import connect_many
+    from tests.engine.factories import build_sequence
+    from tests.engine.test_advance import TASK
+
+    def card(html: str, name: str) -> str:
+        block = html.split(f'id="home-{name}">')[1].split("</a>")[0]
+        return " ".join(re.sub(r"<[^>]+>", " ", block).split())
+
+    owned = world.add(3)
+    unowned = add_records(world.tenant, 2, owner_id=None,
+                          email=lambda i: f"nobody{i}@example.com")
+    mine = add_records(world.tenant, 1, owner_id=world.manager.id, email="mine@example.com")
+    with world.inside():
+        seq = build_sequence([TASK], name="Suivi du salon commercial")
+        connect_many(owned + unowned + mine, seq.lineage_id)
+        db.session.commit()
+    login(client, world.manager)
+    html = _text(client.get("/acme/", headers=FR))
+    assert card(html, "worklist") == ("Ma liste de travail 1 à faire aujourd’hui "
+                                      "1 activité ouverte en tout.")
+    assert "1 active · 6 enregistrements en cours" in card(html, "sequences")
+    waiting = card(html, "waiting")
+    assert "2 connexions attendent un vendeur." in waiting
+    assert "La plupart dans « Suivi du salon commercial » : attribuez-les là-bas." in waiting
+    assert "records" not in html.split('class="cards"')[1]
+
+
+def test_big_counts_on_home_are_grouped_the_french_way(app):
+    from flask import render_template_string
+
+    with app.test_request_context(headers=FR):
+        out = render_template_string(
+            "{{ ngettext('%(count)s connection waits for a seller.', "
+            "'%(count)s connections wait for a seller.', n, count=n|number) }}", n=1234)
+    assert out == "1\u202f234 connexions attendent un vendeur."
