@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import refresh
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -24,7 +25,7 @@ from saas.auth.models import Role
 from saas.auth.routes import show_error
 from saas.errors import ServiceError
 from saas.extensions import db
-from saas.i18n import _, _l
+from saas.i18n import LANGUAGES, _, _l, language_choices
 from saas.records.conditions import NO_VALUE, OPERATORS
 from saas.records.fields import fields_for
 from saas.records.validation import time_zones
@@ -178,8 +179,6 @@ def move_rule(segment_id: int, rule_id: int):
 @account_bp.route("/availability", methods=["GET", "POST"])
 @requires()
 def availability():
-    from saas.i18n import _
-
     form = ConfirmForm()
     if form.validate_on_submit():
         assignment.set_available(current_user, not current_user.available)
@@ -194,8 +193,6 @@ def availability():
 
 def _account_page(form, errors: dict | None = None, entered: str | None = None,
                   entered_language: str | None = None):
-    from saas.i18n import language_choices
-
     return render_template("account/availability.html", form=form, errors=errors or {},
                            entered=entered, time_zones=sorted(time_zones()),
                            languages=language_choices(), entered_language=entered_language)
@@ -208,8 +205,6 @@ def time_zone():
     form = ConfirmForm()
     if not form.validate_on_submit():
         return redirect(url_for("availability.availability"))
-    from saas.i18n import _
-
     value = form_text("time_zone").strip()
     if value not in time_zones():
         return _account_page(form, {"time_zone": _(
@@ -224,10 +219,6 @@ def time_zone():
 @requires()
 def language():
     """The user's own language on their profile; "" (the browser's language) stores None."""
-    from flask_babel import refresh
-
-    from saas.i18n import LANGUAGES, _
-
     form = ConfirmForm()
     if not form.validate_on_submit():
         return redirect(url_for("availability.availability"))
