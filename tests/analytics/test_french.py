@@ -43,7 +43,7 @@ def test_the_sequence_page_in_french(app, history, client, login):  # noqa: F811
                    "connectés au cours des 30 derniers jours, toutes versions",
                    "atteintes au cours des 30 derniers jours", "Étapes de la version 1",
                    "Atteintes", "Ignorée", "En retard", "Échec",
-                   "Ouverts", "Cliqués", "Désabonnements", "Entonnoir des étapes",
+                   "Ouvert", "Cliqué", "Désabonné", "Entonnoir des étapes",
                    "Messages envoyés et réponses par jour", "Les chiffres, jour par jour",
                    "Chiffres calculés"):
         assert french in html, french
