@@ -23,11 +23,12 @@ def upgrade():
     op.add_column("tenant", sa.Column("language", sa.String(8), nullable=False,
                                       server_default="en"))
     op.add_column("record", sa.Column("language", sa.String(8), nullable=True))
-    op.add_column("message_template", sa.Column(
-        "translation_of_id", sa.Integer(),
-        sa.ForeignKey("message_template.id", ondelete="CASCADE",
-                      name="fk_message_template_translation_of_id_message_template"),
-        nullable=True))
+    # In a batch: SQLite (the zero-setup database) adds a foreign key by rebuilding the table.
+    with op.batch_alter_table("message_template") as batch:
+        batch.add_column(sa.Column("translation_of_id", sa.Integer(), nullable=True))
+        batch.create_foreign_key("fk_message_template_translation_of_id_message_template",
+                                 "message_template", ["translation_of_id"], ["id"],
+                                 ondelete="CASCADE")
     op.create_index("uq_message_template_translation", "message_template",
                     ["tenant_id", "translation_of_id", "language"], unique=True,
                     postgresql_where=sa.text("translation_of_id IS NOT NULL"),
@@ -36,7 +37,10 @@ def upgrade():
 
 def downgrade():
     op.drop_index("uq_message_template_translation", table_name="message_template")
-    op.drop_column("message_template", "translation_of_id")
+    with op.batch_alter_table("message_template") as batch:
+        batch.drop_constraint("fk_message_template_translation_of_id_message_template",
+                              type_="foreignkey")
+        batch.drop_column("translation_of_id")
     op.drop_column("record", "language")
     op.drop_column("tenant", "language")
     op.drop_column("user_account", "language")
