@@ -123,3 +123,38 @@ def test_the_unsubscribe_page_speaks_the_records_language(app, trade_show, fake)
 
     unset = client.get(path(trade_show[None])).get_data(as_text=True)
     assert "Arrêter tous les messages de Mail Co" in unset
+
+
+def test_the_manual_composer_is_prefilled_with_the_records_version(app, sendgrid_tenant):
+    """A manual email step (Up next) picks the same version as an automated one would."""
+    from saas.engine.models import StepRun
+    from saas.sequences.models import Step
+    from saas.worklist import upnext
+
+    with app.app_context():
+        with tenant_context(sendgrid_tenant.id):
+            template = MessageTemplate(kind="email", name="Trade show intro", language="en",
+                                       text_body="", **ENGLISH)
+            db.session.add(template)
+            db.session.flush()
+            db.session.add(MessageTemplate(kind="email", name="Trade show intro", language="fr",
+                                           text_body="", translation_of_id=template.id,
+                                           **FRENCH))
+            seq = builders.sequence([{"type": "email", "name": "Intro",
+                                      "config": {"template_id": template.id}}])
+            french = builders.lead("amelie@example.com", first_name="Amélie")
+            french.language = "fr"
+            english = builders.lead("brian@example.com", first_name="Brian")
+            english.language = "en"
+            builders.connect([french, english], seq)
+            db.session.commit()
+            drafts = {}
+            for run in db.session.execute(select(StepRun).where(
+                    StepRun.status == "open")).scalars():
+                step = db.session.execute(select(Step).where(Step.id == run.step_id)).scalar_one()
+                record = db.session.execute(select(Record).where(
+                    Record.id == run.record_id)).scalar_one()
+                drafts[record.email] = upnext.draft_for(run, step, record)
+    assert drafts["amelie@example.com"].subject == "Merci de votre visite, Amélie"
+    assert "Bonjour Amélie" in drafts["amelie@example.com"].body
+    assert drafts["brian@example.com"].subject == "Thanks for visiting, Brian"
