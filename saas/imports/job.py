@@ -48,22 +48,27 @@ class ImportFailed(Exception):  # noqa: N818 - the outcome's name in the product
         self.reason = reason
 
 
-def run_import(import_id: int, tenant_id: int) -> None:
-    """RQ entry point (ids in); does nothing unless the import is queued: repeats are harmless."""
+def run_import(import_id: int, tenant_id: int, language: str | None = None) -> None:
+    """RQ entry point (ids in); does nothing unless the import is queued: repeats are harmless.
+
+    The run speaks `language` (the page that started it), else the starter's own choice, else
+    the workspace's: its line errors and failure reasons are stored as that person reads them.
+    """
     with tenant_context(tenant_id):
         started_at = _claim(import_id)
         if started_at is None:
             return
-        with speaking(*_languages(import_id)):
+        with speaking(*_languages(import_id, language)):
             _run(import_id, tenant_id, started_at)
 
 
-def _languages(import_id: int) -> tuple[str | None, str | None]:
-    """The language of the person who started the import, and the workspace's."""
-    user_language = db.session.execute(
-        select(User.language).join(ImportJob, ImportJob.created_by_id == User.id)
-        .where(ImportJob.id == import_id)).scalar_one_or_none()
-    return user_language, current_tenant().language
+def _languages(import_id: int, language: str | None) -> tuple[str | None, str | None]:
+    """The language to speak, and the workspace's as the fallback."""
+    if language is None:
+        language = db.session.execute(
+            select(User.language).join(ImportJob, ImportJob.created_by_id == User.id)
+            .where(ImportJob.id == import_id)).scalar_one_or_none()
+    return language, current_tenant().language
 
 
 def _run(import_id: int, tenant_id: int, started_at: datetime) -> None:

@@ -6,7 +6,8 @@ import logging
 import os
 from datetime import timedelta
 
-from flask import current_app
+from flask import current_app, has_request_context
+from flask_babel import get_locale
 from redis.exceptions import RedisError
 from rq import Queue
 from rq.exceptions import DuplicateJobError, NoSuchJobError
@@ -102,7 +103,7 @@ def start_import(job: ImportJob, *, mapping: dict[int, str], duplicate_mode: str
     audit.record("import.started", job.filename, record_type=job.record_type,
                  duplicates=mode)
     db.session.commit()
-    enqueue_import(job.id, job.tenant_id)
+    enqueue_import(job.id, job.tenant_id, language=page_language())
 
 
 def restart_import(job: ImportJob) -> None:
@@ -117,11 +118,22 @@ def restart_import(job: ImportJob) -> None:
     job.processed_rows = 0
     audit.record("import.restarted", job.filename, record_type=job.record_type)
     db.session.commit()
-    enqueue_import(job.id, job.tenant_id, replace_ended=True)
+    enqueue_import(job.id, job.tenant_id, replace_ended=True, language=page_language())
 
 
-def enqueue_import(import_id: int, tenant_id: int, *, replace_ended: bool = False) -> bool:
+def page_language() -> str | None:
+    """The language the page that starts an import speaks: the job writes its line errors in it."""
+    locale = get_locale() if has_request_context() else None
+    return str(locale.language) if locale is not None else None
+
+
+def enqueue_import(import_id: int, tenant_id: int, *, replace_ended: bool = False,
+                   language: str | None = None) -> bool:
     """Enqueue the job once (unique id); False if it is already waiting or Redis is away.
+
+    `language`: the one the person starting the import reads (their page's); without it (the
+    tick enqueuing a forgotten import) the job speaks the starter's own choice or the
+    workspace's.
 
     With `replace_ended`, an earlier run's job left in Redis (failed, or started by a worker
     that died) is removed first. If Redis is away, the tick enqueues the import later.
@@ -132,7 +144,8 @@ def enqueue_import(import_id: int, tenant_id: int, *, replace_ended: bool = Fals
         queue = Queue(QUEUE, connection=redis)
         for attempt in range(2):
             try:
-                queue.enqueue(run_import, import_id, tenant_id, job_id=job_id, unique=True,
+                queue.enqueue(run_import, import_id, tenant_id, language, job_id=job_id,
+                              unique=True,
                               job_timeout=JOB_TIMEOUT, result_ttl=0, failure_ttl=86400)
                 return True
             except DuplicateJobError:

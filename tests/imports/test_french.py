@@ -149,3 +149,18 @@ def test_the_imports_list_in_french(app, tenant, manager, manager_client, start_
     assert "Importations" in page and "Importer un fichier CSV" in page
     assert f"1{NNBSP}234" in page and "Terminée" in page and "Prospects" in page
     assert "Finished" not in page and "1,234" not in page
+
+
+def test_the_job_speaks_the_language_of_the_page_that_started_it(manager_client, run_jobs,
+                                                                 tenant, load):
+    """No language chosen on the profile: the browser's French is the one the errors use."""
+    response = upload(manager_client, "acme", "First name,Last name,Language\nAna,Lima,xx\n")
+    import_id = import_id_of(response)
+    page = manager_client.get(f"/acme/imports/{import_id}/mapping", headers=FR)
+    data = {**selected_options(page.get_data(as_text=True)), "duplicate_mode": "skip"}
+    started = manager_client.post(f"/acme/imports/{import_id}/mapping", data=data, headers=FR)
+    assert started.status_code == 302
+    run_jobs()
+    assert load(tenant).errors(import_id) == [(2, (
+        "Langue\u00a0: «\u00a0xx\u00a0» n’est pas une langue\u00a0: utilisez un code tel que "
+        "fr ou en, ou un nom tel que français."))]
