@@ -238,8 +238,9 @@ document.documentElement.classList.add("js");
       }
       if (!box.getAttribute("aria-label") && !box.getAttribute("aria-labelledby")) {
         var caption = box.querySelector("caption");
-        box.setAttribute("aria-label",
-                         caption ? caption.textContent.trim() : "Table, scrolls sideways");
+        box.setAttribute("aria-label", caption ? caption.textContent.trim()
+                         : document.body.getAttribute("data-text-scrolls") ||
+                           "Table, scrolls sideways");
       }
     }
   }

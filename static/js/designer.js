@@ -17,7 +17,9 @@
 // on click and submit.
 (function () {
   "use strict";
-  var MESSAGE = "Your changes to this step are not saved. Leave without saving them?";
+  // The question in the page's language (base.html), English when a page has none.
+  var MESSAGE = (document.body && document.body.getAttribute("data-text-unsaved-step")) ||
+    "Your changes to this step are not saved. Leave without saving them?";
   var dirty = null;
 
   function current() {

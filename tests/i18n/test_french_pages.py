@@ -37,7 +37,7 @@ sellers manager template templates call calls task tasks wait days hours yes nam
 company phone owner created updated leads opportunities opportunity draft
 close open send sent reply replied email emails waiting running paused ended select choose
 remove change password profile language time zone help import imports export analytics
-worklist home menu log out field fields value values rule rules
+worklist home log out field fields value values rule rules
 """.split())
 # Shared by both languages, names, or fine in a French page.
 ALLOWED = set("""
