@@ -42,7 +42,7 @@ def test_the_sequence_page_in_french(app, history, client, login):  # noqa: F811
     for french in ("Analyses", "Exporter en CSV", "Période", "30 derniers jours",
                    "connectés au cours des 30 derniers jours, toutes versions",
                    "atteintes au cours des 30 derniers jours", "Étapes de la version 1",
-                   "Atteintes", "Ignorée", "En retard", "Échec",
+                   "Atteintes", "Ignoré", "En retard", "Échec",
                    "Ouvert", "Cliqué", "Désabonné", "Entonnoir des étapes",
                    "Messages envoyés et réponses par jour", "Les chiffres, jour par jour",
                    "Chiffres calculés"):

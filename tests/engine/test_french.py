@@ -113,7 +113,7 @@ def test_the_record_page_sequences_block_and_a_failed_send_reason_in_french(
     assert f"lea@example.com figure dans la liste de suppression (rebond){NB}: non envoyé." \
         in panel
     assert "Gave up" not in panel and "suppression list" not in panel
-    assert "Échec" in panel and "Ignorée" in panel and "automatiquement" in panel
+    assert "Échec" in panel and "Ignoré" in panel and "automatiquement" in panel
     with world.inside():  # what is stored stays English
         errors = db.session.execute(select(StepRun.error).order_by(StepRun.id)).scalars().all()
     assert errors == ["Gave up after 6 attempts; last: The provider refused the message.",

@@ -90,7 +90,7 @@ def test_up_next_in_french_a_completed_call_says_so_in_french(world):
     assert "Call logged" not in panel and "moves on" not in panel
     assert "Ignorer le temps d'attente" in panel and "Skip wait time" not in panel
     assert f"Attente de 2 jours 1 heure{NB}: passe à la suite le" in panel
-    done = panel.split('class="un-subhead">Terminées</h4>', 1)[1]
+    done = panel.split('class="un-subhead">Terminé</h4>', 1)[1]
     assert "Appel de suivi" in done and "Connecté" in done and "par Sam Seller" in done
 
     wait_run = re.search(r'/activities/(\d+)/skip-wait', panel).group(1)
