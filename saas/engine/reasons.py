@@ -37,8 +37,10 @@ MOVE_INTO_ITSELF = N_("A sequence cannot move a record into itself.")
 
 CONSTANTS = (CONNECTION_ENDED, RATE_LIMITED, PROVIDER_REFUSED, RECONCILED, SETTLED_AFTER_STOP,
              WORKER_STOPPED, RESENDING, RESENT_BY_MANAGER, MARKED_SENT, MOVE_INTO_ITSELF)
-# Sentences with values, most specific first. GAVE_UP is shown with ngettext (below).
-PATTERNS = (SUPPRESSED, UNCERTAIN_SEND, NOT_ACCEPTED)
+# Sentences with values, most specific first. GAVE_UP is shown with ngettext (below). The last
+# two are the composer's (saas/messaging/compose.py, extracted there), stored on a failed send.
+PATTERNS = (SUPPRESSED, UNCERTAIN_SEND, NOT_ACCEPTED, "“%(name)s” is not an SMS template.",
+            "“%(name)s” is not an email template.")
 
 
 def stored(msgid: str, **values) -> str:

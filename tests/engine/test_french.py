@@ -138,6 +138,8 @@ def test_stored_reasons_translate_when_shown(app):
                                   f"événement du fournisseur dans le délai{NB}: nouvel envoi.")
         assert reasons.reason_text("Attempt 3 not accepted (429); retrying.") == \
             f"Tentative 3 non acceptée (429){NB}; nouvelle tentative."
+        composer = reasons.reason_text("“Intro” is not an email template.")
+        assert "Intro" in composer and "modèle" in composer  # the composer's own msgid
         assert reasons.exit_reason_label("record_deleted") == "enregistrement supprimé"
         assert reasons.status_label("paused") == "Suspendu"
     with app.test_request_context():
