@@ -102,8 +102,10 @@ def _email(raw: str) -> str:
     try:
         return validate_email(raw, check_deliverability=False).normalized.lower()
     except EmailNotValidError as error:
-        raise Invalid(_("“%(value)s” is not a valid email address: %(reason)s", value=raw,
-                        reason=error)) from None
+        if viewer_locale().startswith("en"):  # the validator explains in English only
+            raise Invalid(_("“%(value)s” is not a valid email address: %(reason)s", value=raw,
+                            reason=error)) from None
+        raise Invalid(_("“%(value)s” is not a valid email address.", value=raw)) from None
 
 
 def _phone(raw: str, country: str | None) -> str:

@@ -84,7 +84,7 @@ def test_a_french_user_reads_the_import_in_french(app, tenant, manager, manager_
     errors = load(tenant).errors(import_id)
     assert errors[0][0] == 3
     assert errors[0][1].startswith(f"Nom{n}: Saisissez un prénom ou un nom.; E-mail{n}: "
-                                   f"«{n}bob@x{n}» n’est pas une adresse e-mail valide{n}: ")
+                                   f"«{n}bob@x{n}» n’est pas une adresse e-mail valide.; ")
     assert (f"Source de prospect{n}: «{n}Magazine{n}» ne fait pas partie de ces valeurs{n}: "
             "Salon commercial, Web, Recommandation") in errors[0][1]
     assert f"Langue{n}: «{n}xx{n}» n’est pas une langue" in errors[0][1]
