@@ -7,7 +7,8 @@ the signed-in user's choice (their profile, the user menu), else the best of the
 English. Pages for recipients (unsubscribe) and jobs pick theirs explicitly with `speaking()`.
 
 Every user-facing string goes through `_` (now), `_l` (lazy: module-level constants, form
-labels, messages raised from services before a request exists), `ngettext` / `_nl` (plurals).
+labels, messages raised from services before a request exists), `ngettext` / `_nl` (plurals),
+or `N_` (stored in English, e.g. on a step run, and translated by the page that shows it).
 """
 
 from __future__ import annotations
@@ -21,8 +22,13 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_ngettext as _nl
 from flask_login import current_user
 
-__all__ = ["LANGUAGES", "DEFAULT_LANGUAGE", "_", "_l", "_nl", "ngettext", "language_of",
+__all__ = ["LANGUAGES", "DEFAULT_LANGUAGE", "_", "_l", "_nl", "N_", "ngettext", "language_of",
            "select_locale", "speaking", "is_language", "language_choices"]
+
+def N_(message: str) -> str:  # noqa: N802 - gettext's name: extracted, translated when shown
+    """A message stored in English (a failed send's reason) and translated where it is read."""
+    return message
+
 
 DEFAULT_LANGUAGE = "en"
 # Each language's name in itself, as a switcher shows it (never translated).

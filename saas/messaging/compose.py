@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from saas.auth.models import User
 from saas.extensions import db
-from saas.i18n import _
+from saas.i18n import N_
 from saas.messaging import rendering
 from saas.messaging.config import MessagingConfig
 from saas.messaging.tracking import Tracker
@@ -54,7 +54,8 @@ def _text_source(html_source: str) -> str | None:
 
 
 class ComposeError(ValueError):
-    """This message cannot be made (no template, no address, a template that fails)."""
+    """This message cannot be made (no template, no address, a template that fails). Its
+    message is English (stored on the failed run) and translated where it is shown."""
 
 
 class Composer:
@@ -93,24 +94,26 @@ class Composer:
                 template: MessageTemplate | None, seller_id: int | None,
                 sequence_id: int) -> Outgoing:
         if record is None:
-            raise ComposeError(_("The record no longer exists."))
+            raise ComposeError(N_("The record no longer exists."))
         if template is None:
-            raise ComposeError(_("The step has no template (or it was deleted)."))
+            raise ComposeError(N_("The step has no template (or it was deleted)."))
         template = self.version(template, record)
         if channel == "sms":
             if template.kind != TemplateKind.SMS:
-                raise ComposeError(_("“%(name)s” is not an SMS template.", name=template.name))
+                raise ComposeError(N_("“%(name)s” is not an SMS template.")
+                                   % {"name": template.name})
             if not record.phone:
-                raise ComposeError(_("The record has no phone number."))
+                raise ComposeError(N_("The record has no phone number."))
             body = rendering.render_text(template.body, self._context(record, "", seller_id),
                                          sms=True)
             if not body.strip():
-                raise ComposeError(_("The message is empty once rendered."))
+                raise ComposeError(N_("The message is empty once rendered."))
             return Outgoing(step_run_id, "sms", record.phone, body=body)
         if template.kind != TemplateKind.EMAIL:
-            raise ComposeError(_("“%(name)s” is not an email template.", name=template.name))
+            raise ComposeError(N_("“%(name)s” is not an email template.")
+                               % {"name": template.name})
         if not record.email:
-            raise ComposeError(_("The record has no email address."))
+            raise ComposeError(N_("The record has no email address."))
         unsubscribe = self.tracker.unsubscribe_url(step_run_id, record.email)
         context = self._context(record, unsubscribe, seller_id)
         html = rendering.render_html(template.html_body, context)

@@ -161,7 +161,7 @@ def test_the_lab_in_french(app, live_server, french_page, browser, make_tenant, 
     page.get_by_role("button", name="Connecter le segment").click()
     AppWorker([Queue("default", connection=redis_conn)], connection=redis_conn,
               app=app).work(burst=True)
-    expect(main.get_by_text("3 connectés sur 3.")).to_be_visible()
+    expect(main.get_by_text("Connexion terminée : 3 sur 3.")).to_be_visible()
     rows = page.locator("#connected-records tbody tr")
     expect(rows).to_have_count(3)
     chloe = rows.filter(has_text="Chloé Personne")
