@@ -222,6 +222,7 @@ def _check_and_settle(chunk, token, config, composer, graphs):
         (r.phone if run.step_type == StepType.AUTO_SMS.value else r.email)
         for run in live if (r := records.get(run.record_id)) is not None)
     moves, skipped, outgoing, sent = _Moves(), [], [], 0
+    to_call: dict[str, list[int]] = defaultdict(list)
     for run in live:
         channel = "sms" if run.step_type == StepType.AUTO_SMS.value else "email"
         provider = batch.provider_for(config, channel)
@@ -248,10 +249,12 @@ def _check_and_settle(chunk, token, config, composer, graphs):
                 moves.add(run)
                 sent += 1
         else:
-            db.session.execute(update(StepRun).where(StepRun.id == run.id)
-                               .values(provider=provider)
-                               .execution_options(synchronize_session=False))
+            to_call[provider].append(run.id)
             outgoing.append(message)
+    for provider, run_ids in to_call.items():  # which provider has them, before the call
+        db.session.execute(update(StepRun).where(id_in(StepRun.id, run_ids))
+                           .values(provider=provider)
+                           .execution_options(synchronize_session=False))
     for run, address in skipped:
         _skip_suppressed(run, token, address, now, moves)
     moves.apply(graphs, now)
@@ -280,16 +283,14 @@ def _write_outcomes(results: dict[int, SendResult], untried: set[int], runs: dic
     now = clock.now()
     statuses = lock_enrollments(runs[i].enrollment_id for i in set(results) | untried)
     moves, unknown, pause = _Moves(), [], None
+    for run_id in _write_sent({i: r.message_id for i, r in results.items()
+                               if r.status == "sent"}, token, now):
+        moves.add(runs[run_id])
+        sent += 1
     for run_id, result in results.items():
         run = runs[run_id]
         if result.status == "sent":
-            values = {"status": "sent", "completed_at": now, "error": None,
-                      "provider_message_id": result.message_id}
-            if _cas(run.id, token, claim_token=None, **values) or db.session.execute(
-                    update(StepRun).where(StepRun.id == run.id, StepRun.status == "unknown")
-                    .values(**values).execution_options(synchronize_session=False)).rowcount:
-                moves.add(run)
-                sent += 1
+            continue  # written above
         elif result.status == "unknown":
             if _cas(run.id, token, status="unknown", completed_at=now, claim_token=None,
                     error=(f"Uncertain send (attempt {run.attempts}): {result.error}.")[:2000]):
@@ -313,6 +314,30 @@ def _write_outcomes(results: dict[int, SendResult], untried: set[int], runs: dic
     decide_from_events(unknown, now)  # an event that came before the outcome decides now
     db.session.commit()
     return sent, (now + timedelta(seconds=pause) if pause is not None else None)
+
+
+def _write_sent(message_ids: dict[int, str | None], token: str, now: datetime) -> set[int]:
+    """The runs the provider accepted, `sent` in two statements for the whole chunk (not one
+    per message): compare-and-set on the claim (`sending` with our token), then, for those it
+    did not take, on `unknown` (the lease expired meanwhile: the send is settled all the same).
+    Returns the ids written; a run some other path settled is left alone."""
+    if not message_ids:
+        return set()
+    ids = sorted(message_ids)
+    values = {"status": "sent", "completed_at": now, "error": None,
+              "provider_message_id": case(message_ids, value=StepRun.id)}
+
+    def write(where: list, **extra) -> set[int]:
+        return set(db.session.execute(
+            update(StepRun).where(*where).values(**values, **extra).returning(StepRun.id)
+            .execution_options(synchronize_session=False)).scalars())
+
+    written = write([id_in(StepRun.id, ids), StepRun.status == "sending",
+                     StepRun.claim_token == token], claim_token=None)
+    rest = [i for i in ids if i not in written]
+    if rest:  # as before the claim went: what settled it as unknown has cleared its token
+        written |= write([id_in(StepRun.id, rest), StepRun.status == "unknown"])
+    return written
 
 
 def _retry(run, token: str, reason: str, now, delay: float,
