@@ -146,7 +146,10 @@ def send(step_run_id: int, user: User, *, subject: str = "", body: str = "") -> 
     else:
         from_address, from_name = config_for(tenant_id).sender_for(user.id)
         # Opens, clicks and replies of a manual email drive email conditions like automated ones.
-        tracked = upnext.tracker().apply(run.id, draft.to, upnext.html_of(body, draft), body)
+        # Its footer speaks the recipient's language (else the workspace's), not the seller's.
+        tracked = upnext.tracker().apply(
+            run.id, draft.to, upnext.html_of(body, draft), body, language=record.language,
+            fallback_language=config_for(tenant_id).tenant_language)
         result = send_email(tenant_id, to=draft.to, subject=subject, html=tracked.html,
                             text=tracked.text, from_address=from_address, from_name=from_name,
                             reply_to=tracked.reply_to or user.email, headers=tracked.headers,

@@ -377,3 +377,19 @@ def test_a_failed_automated_email_shows_its_reason_in_the_history(world):
     done = html.split("<h4 class=\"un-subhead\">Done</h4>", 1)[1]
     assert "Welcome email" in done and "Failed" in done
     assert re.search(r"no (email address|template)", done)
+
+
+def test_a_manual_email_footer_speaks_the_recipient_language_not_the_seller(world):
+    with world.data():
+        template_id = f.email_template().id
+    _, _, run_id = _connect(world, [
+        {"type": "email", "name": "Intro", "config": {"template_id": template_id}}],
+        email="lea@exemple.fr", language="fr")
+    client = world.client_for(world.seller)  # the seller's pages are in English
+    client.post(f"/acme/activities/{run_id}/send", data={
+        "from": "record", "subject": "Bonjour", "body": "Bonjour Léa"})
+    with world.data() as session:
+        message = session.execute(select(OutboxMessage)).scalar_one()
+        assert ">Se désabonner</a>" in message.html_body
+        assert "Se désabonner\u00a0: " in message.text_body
+        assert "Unsubscribe" not in message.text_body
