@@ -29,7 +29,7 @@ $(TEST_STAMP): $(STAMP)
 # Extract every message from the code and templates, update each language's catalog (new
 # messages arrive empty; make test fails until they are translated), compile.
 translations: $(STAMP)
-	$(BABEL) extract -F babel.cfg -k _l -k _nl:1,2 --no-location --sort-output \
+	$(BABEL) extract -F babel.cfg -k _l -k _nl:1,2 -k _pl:1c,2 --no-location --sort-output \
 	  --project saas -o $(CATALOGS)/messages.pot .
 	$(BABEL) update -i $(CATALOGS)/messages.pot -d $(CATALOGS) --no-fuzzy-matching \
 	  --omit-header --ignore-obsolete

@@ -8,7 +8,8 @@ English. Pages for recipients (unsubscribe) and jobs pick theirs explicitly with
 
 Every user-facing string goes through `_` (now), `_l` (lazy: module-level constants, form
 labels, messages raised from services before a request exists), `ngettext` / `_nl` (plurals),
-or `N_` (stored in English, e.g. on a step run, and translated by the page that shows it).
+or `N_` (stored in English, e.g. on a step run, and translated by the page that shows it);
+`_pl(context, text)` where one English word means two things ("Close": a button, a stage).
 """
 
 from __future__ import annotations
@@ -20,10 +21,11 @@ from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_ngettext as _nl
+from flask_babel import lazy_pgettext as _pl
 from flask_login import current_user
 
-__all__ = ["LANGUAGES", "DEFAULT_LANGUAGE", "_", "_l", "_nl", "N_", "ngettext", "language_of",
-           "select_locale", "speaking", "is_language", "language_choices"]
+__all__ = ["LANGUAGES", "DEFAULT_LANGUAGE", "_", "_l", "_nl", "_pl", "N_", "ngettext",
+           "language_of", "select_locale", "speaking", "is_language", "language_choices"]
 
 def N_(message: str) -> str:  # noqa: N802 - gettext's name: extracted, translated when shown
     """A message stored in English (a failed send's reason) and translated where it is read."""

@@ -17,7 +17,7 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from saas.auth.models import Tenant
 from saas.extensions import db
-from saas.i18n import _, _l
+from saas.i18n import _, _l, _pl
 from saas.records.models import (
     LEAD_SOURCES,
     LEAD_STATUSES,
@@ -164,7 +164,7 @@ CHOICE_LABELS = {
     "new": _l("New"), "contacted": _l("Contacted"), "qualified": _l("Qualified"),
     "disqualified": _l("Disqualified"), "open": _l("Open"), "won": _l("Won"), "lost": _l("Lost"),
     "qualify": _l("Qualify"), "develop": _l("Develop"), "propose": _l("Propose"),
-    "close": _l("Close"),
+    "close": _pl("opportunity stage", "Close"),
 }
 
 

@@ -27,7 +27,8 @@ def extracted(tmp_path_factory):
     pot = tmp_path_factory.mktemp("i18n") / "messages.pot"
     subprocess.run(
         [sys.executable, "-c", "from babel.messages.frontend import main; main()", "extract",
-         "-F", "babel.cfg", "-k", "_l", "-k", "_nl:1,2", "--no-location", "-o", str(pot), "."],
+         "-F", "babel.cfg", "-k", "_l", "-k", "_nl:1,2", "-k", "_pl:1c,2", "--no-location",
+         "-o", str(pot), "."],
         cwd=PROJECT_ROOT, check=True, capture_output=True)
     with pot.open("rb") as f:
         return {m.id if isinstance(m.id, str) else m.id[0]: m for m in read_po(f) if m.id}

@@ -188,3 +188,13 @@ def test_english_bulk_messages_keep_their_words(app, manager, manager_client):
     assert "The owner of one record is changed." in _flashes(manager_client)
     manager_client.post("/acme/leads/bulk", data={"ids": ids, "action": "delete"})
     assert "2 records deleted." in _flashes(manager_client)
+
+
+def test_an_opportunity_stage_close_reads_as_a_stage_not_a_button(app):
+    """One English word, two meanings: the stage "Close" is « Conclure », the button « Fermer »."""
+    from saas.i18n import _, speaking
+    from saas.records.fields import CHOICE_LABELS
+
+    with app.test_request_context("/"), speaking("fr"):
+        assert str(CHOICE_LABELS["close"]) == "Conclure"
+        assert _("Close") == "Fermer"
