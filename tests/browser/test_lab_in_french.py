@@ -8,6 +8,7 @@ segment and a lead, assigns a seller; and the seller works the lead in « Suivan
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 
 import pytest
@@ -26,6 +27,12 @@ from tests.conftest import PASSWORD
 from worker.runner import AppWorker
 
 pytestmark = pytest.mark.browser
+SHOTS = os.environ.get("SCREENSHOTS")  # a folder: the README's French screenshots are taken here
+
+
+def shoot(page, name: str) -> None:
+    if SHOTS:
+        page.screenshot(path=os.path.join(SHOTS, f"{name}.png"))
 
 
 @pytest.fixture
@@ -153,6 +160,7 @@ def test_the_lab_in_french(app, live_server, french_page, browser, make_tenant, 
     page.get_by_label("Je comprends").check()
     page.get_by_role("button", name="Activer").click()
     expect(page.locator("#active-banner")).to_contain_text("Cette séquence est activée.")
+    shoot(page, "designer-fr")
 
     # Task 5: connect the segment (a background job), then assign the lead nobody owns.
     page.get_by_role("link", name="Enregistrements connectés").first.click()
@@ -169,6 +177,7 @@ def test_the_lab_in_french(app, live_server, french_page, browser, make_tenant, 
     chloe.get_by_role("button", name="Affecter").click()
     expect(main.get_by_text("Vendeur affecté ; la séquence a démarré.")).to_be_visible()
     expect(rows.filter(has_text="Chloé Personne")).to_contain_text("e-mail d’introduction")
+    shoot(page, "connected-fr")
 
     # Task 6: connect one more lead from its record page.
     page.goto(f"{live_server}/contoso/records/{wendy}")
@@ -192,6 +201,7 @@ def test_the_lab_in_french(app, live_server, french_page, browser, make_tenant, 
         panel = sp.locator("#upnext")
         expect(panel.get_by_role("heading", name="Suivant")).to_be_visible()
         expect(panel.get_by_text("Présenter le prospect à l’équipe commerciale")).to_be_visible()
+        shoot(sp, "upnext-fr")
         panel.get_by_text("Ouvrir l'éditeur").click()
         panel.get_by_label("Objet").fill("Merci de votre visite")
         panel.get_by_label("Message").fill("Bonjour Wendy, ravie de vous avoir rencontrée.")
