@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from saas.i18n import _, _l, ngettext
+from saas.i18n import _, _l, _pl, ngettext
 
 
 def N_(message: str) -> str:  # noqa: N802 - gettext's name for "extract, do not translate yet"
@@ -124,9 +124,9 @@ def status_label(status: str | None) -> str:
 
 # Sequence statuses (saas.sequences.models.SequenceStatus), as the Connected records tab and
 # analytics show them.
-SEQUENCE_STATUSES = {
-    "draft": _l("Draft"), "active": _l("Active"), "inactive": _l("Inactive"),
-    "retired": _l("Retired"),
+SEQUENCE_STATUSES = {  # the same words as the sequence's badge (saas/sequences/steps.py)
+    "draft": _l("Draft"), "active": _pl("sequence status", "Active"),
+    "inactive": _pl("sequence status", "Inactive"), "retired": _pl("sequence status", "Retired"),
 }
 
 

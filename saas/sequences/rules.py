@@ -33,7 +33,9 @@ CONDITIONS = ("email_condition", "call_condition", "field_condition")
 
 WAIT_RANGE = N_("A wait lasts between 1 hour and 30 days.")
 LIMIT_RANGE = N_("The time limit is between 1 hour and 30 days.")
-SPLIT_RANGE = N_("Each version gets between %(low)s%% and %(high)s%% of the audience.")
+# Its bounds are placeholders: a literal "10% and" reads as a format to pybabel's checks.
+SPLIT_RANGE_MSGID = N_("Each version gets between %(low)s%% and %(high)s%% of the audience.")
+SPLIT_RANGE = SPLIT_RANGE_MSGID % {"low": 10, "high": 90}  # as English pages say it
 BRANCH_ENDS_WITH_WAIT = N_("A branch cannot end with a wait: add a step after it or remove it.")
 NEEDS_STEPS = N_("Add at least one step.")
 EMAIL_CONDITION_ORDER = N_("An email condition must follow an email step (email, automated "
@@ -169,7 +171,7 @@ def _check_ab(config: dict, ctx: Context) -> list[tuple[str, str]]:
         problems.append(("display_name", _("Give the A/B test a display name.")))
     split = _int(config.get("split_a"))
     if split is None or not 10 <= split <= 90:
-        problems.append(("split_a", _(SPLIT_RANGE, low=10, high=90)))
+        problems.append(("split_a", _(SPLIT_RANGE_MSGID, low=10, high=90)))
     if config.get("metric") not in AB_METRICS:
         problems.append(("metric",
                          _("Choose the winning metric: opens, clicks or goal reached.")))

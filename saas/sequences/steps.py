@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from saas.i18n import _, _l, ngettext
+from saas.i18n import _, _l, _pl, ngettext
 from saas.sequences.rules import CALL_OUTCOMES, EMAIL_EVENTS
 
 
@@ -67,8 +67,9 @@ WINNER_BY = {"opens": _l("A %(a)s%% / B %(b)s%% · winner by opens"),
              "clicks": _l("A %(a)s%% / B %(b)s%% · winner by clicks"),
              "goal": _l("A %(a)s%% / B %(b)s%% · winner by goal reached")}
 # A sequence version's status, as its badge shows it (the stored value is the enum's).
-STATUS_LABELS = {"draft": _l("Draft"), "active": _l("Active"), "inactive": _l("Inactive"),
-                 "retired": _l("Retired")}
+STATUS_LABELS = {"draft": _l("Draft"), "active": _pl("sequence status", "Active"),
+                 "inactive": _pl("sequence status", "Inactive"),
+                 "retired": _pl("sequence status", "Retired")}
 # An A/B test's status and outcome on its tile.
 AB_STATUS_LABELS = {"draft": _l("Draft"), "running": _l("Running"), "stopped": _l("Stopped"),
                     "completed": _l("Completed")}
