@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from redis.exceptions import RedisError
 from rq import Queue
-from rq.exceptions import DuplicateJobError, NoSuchJobError
+from rq.exceptions import DuplicateJobError, InvalidJobOperation, NoSuchJobError
 from rq.job import Job, JobStatus
 from sqlalchemy import select, text
 
@@ -120,7 +120,10 @@ def _replaceable(queue: Queue, tenant_id: int, budget: float) -> bool:
         job = Job.fetch(job_id(tenant_id), connection=queue.connection)
     except NoSuchJobError:
         return True
-    status = job.get_status(refresh=True)
+    try:
+        status = job.get_status(refresh=True)
+    except InvalidJobOperation:  # it ended and was removed between the two reads: gone
+        return True
     if status in (JobStatus.QUEUED, JobStatus.DEFERRED, JobStatus.SCHEDULED):
         return False
     if status == JobStatus.STARTED:

@@ -144,3 +144,28 @@ def test_many_tenants_cost_one_redis_round_trip_and_a_bounded_number_of_jobs(app
     finally:
         app.config.pop("SEND_JOBS_PER_TICK")
     assert len(Queue(QUEUE, connection=redis_conn).job_ids) == 100
+
+
+def test_a_job_that_ends_while_the_tick_looks_at_it_is_replaced(app, off_tick, sendgrid_tenant,
+                                                                redis_conn, monkeypatch):
+    """Found by the soak: the tenant's job existed when the tick tried to enqueue one, then
+    finished (and, with no result kept, was removed) before the tick read its status. The
+    tick must take it as gone and enqueue a new one, not crash."""
+    from rq.job import Job
+
+    _connect(app, sendgrid_tenant.id, ["ann@example.com"])
+    with app.app_context():
+        assert enqueue_sends([sendgrid_tenant.id]) == 1
+    Job.fetch(job_id(sendgrid_tenant.id), connection=redis_conn).set_status("started")  # running
+    fetch = Job.fetch
+
+    def fetch_then_finish(job_key, connection=None, **kwargs):
+        job = fetch(job_key, connection=connection, **kwargs)
+        fetch(job_key, connection=connection).delete()  # the job ends meanwhile
+        return job
+
+    monkeypatch.setattr(Job, "fetch", staticmethod(fetch_then_finish))
+    with app.app_context():
+        assert enqueue_sends([sendgrid_tenant.id]) == 1
+    monkeypatch.undo()
+    assert Job.fetch(job_id(sendgrid_tenant.id), connection=redis_conn).get_status() == "queued"
