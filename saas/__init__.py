@@ -33,9 +33,9 @@ def create_app(config: dict | None = None) -> Flask:
 def register_extensions(app: Flask) -> None:
     from saas import models  # noqa: F401 - every model registered before migrations run
     from saas.auth.sessions import init_login
+    from saas.auth.tenants import register_tenancy
     from saas.extensions import babel, csrf, db, limiter, make_sqlite_datetimes_aware, migrate
     from saas.i18n import select_locale
-    from saas.tenancy import register_tenancy
 
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         config_module.INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
@@ -62,7 +62,8 @@ def register_blueprints(app: Flask) -> None:
     from saas.segments.assignment_routes import account_bp
     from saas.segments.assignment_routes import bp as assignment_bp
     from saas.segments.routes import bp as segments_bp
-    from saas.sequences.routes import bp as sequences_bp
+    from saas.sequences import designer_routes, routes  # noqa: F401 - their views on the bp
+    from saas.sequences.blueprint import bp as sequences_bp
     from saas.templates_.routes import bp as templates_bp
     from saas.webhooks.routes import bp as webhooks_bp
     from saas.webhooks.tracking_routes import bp as tracking_bp

@@ -1,8 +1,8 @@
 """Background jobs: ids in, services called inside an app context (the worker provides it).
 
-The tick runs every `TICK_SECONDS`. Areas register their periodic work in `TICK_TASKS`
-(the engine adds claiming due steps); the tick itself also leaves a heartbeat in Redis so
-the health check can tell whether workers are alive.
+The tick runs every `TICK_SECONDS`: each periodic task of `periodic_tasks()`, the one table the
+worker reads, in its order. The tick also leaves a heartbeat in Redis so the health check can
+tell whether workers are alive.
 """
 
 from __future__ import annotations
@@ -15,23 +15,34 @@ from saas.extensions import get_redis
 
 log = logging.getLogger(__name__)
 HEARTBEAT_KEY = "saas:worker:last_tick"
-TICK_TASKS: list[Callable[[], None]] = []
 
 
-def _analytics() -> None:
+def periodic_tasks() -> tuple[Callable[[], None], ...]:
+    """Every periodic task, in the order a tick runs them (imported when the tick runs, so that
+    importing this module loads nothing of the areas)."""
+    from saas.admin.retention import periodic as retention
     from saas.analytics.periodic import enqueue_periodic
+    from saas.engine.doctor import periodic as engine_doctor
+    from saas.engine.tick import run_tick
+    from saas.engine.uncertain import resend_all_tenants
+    from saas.imports.services import reap_stale_imports
 
-    enqueue_periodic()  # A/B decisions and analytics snapshots, in their own job every 5 min
-
-
-TICK_TASKS.append(_analytics)
+    return (
+        run_tick,  # due steps of every tenant, within the tick's budget (saas.engine.tick)
+        engine_doctor,  # the engine's invariants checked and repaired (saas.engine.doctor)
+        resend_all_tenants,  # silent `unknown` sends of tenants with signed event webhooks
+        enqueue_periodic,  # A/B decisions and analytics snapshots, their own job every 5 min
+        retention,  # old events, payloads, outbox messages and audit events purged per tenant
+        reap_stale_imports,  # CSV imports whose worker died are marked failed
+    )
 
 
 def tick() -> int:
     """Run every periodic task once; returns how many ran. One area's failing task does not
     keep the others from running; the first failure is raised at the end (the job fails)."""
     failure: Exception | None = None
-    for task in TICK_TASKS:
+    tasks = periodic_tasks()
+    for task in tasks:
         try:
             task()
         except Exception as exc:  # noqa: BLE001 - logged, the other tasks still run
@@ -41,7 +52,7 @@ def tick() -> int:
     get_redis().set(HEARTBEAT_KEY, f"{time.time():.3f}")
     if failure is not None:
         raise failure
-    return len(TICK_TASKS)
+    return len(tasks)
 
 
 def _rollback() -> None:

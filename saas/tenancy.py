@@ -1,7 +1,7 @@
 """One tenancy mechanism that cannot be forgotten.
 
-- URLs carry the tenant slug (`/<tenant>/...`); `register_tenancy` resolves it once per request and
-  fills it back into `url_for`, so views never take the slug as a parameter.
+- URLs carry the tenant slug (`/<tenant>/...`); `saas.auth.tenants.register_tenancy` resolves it
+  once per request and fills it back into `url_for`, so views never take the slug as a parameter.
 - Every tenant-owned model inherits `TenantScoped`. A `do_orm_execute` hook adds
   `tenant_id == current` to every ORM select, update and delete on such a model; with no tenant in
   context the query raises (fail closed). `before_flush` stamps new rows with the current tenant and
@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import TypeVar
 
-from flask import Flask, abort, g, has_request_context
+from flask import abort
 from sqlalchemy import BigInteger, ForeignKey, event, select
 from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column, with_loader_criteria
 from sqlalchemy.sql.util import find_tables
@@ -57,19 +57,6 @@ def tenant_context(tenant_id: int) -> Iterator[None]:
         yield
     finally:
         _current_tenant_id.reset(token)
-
-
-def current_tenant():
-    """The tenant in context as an object (the request's, or loaded for a job)."""
-    from saas.auth.models import Tenant
-    from saas.extensions import db
-
-    tid = _current_tenant_id.get()
-    if tid is None:
-        return None
-    if has_request_context() and getattr(g, "tenant", None) is not None and g.tenant.id == tid:
-        return g.tenant
-    return db.session.get(Tenant, tid)
 
 
 def get_or_404(model: type[T], object_id) -> T:
@@ -142,36 +129,3 @@ def _stamp_and_check_tenant(session: Session, flush_context, instances) -> None:
             raise CrossTenantWrite(
                 f"{type(obj).__name__} of tenant {obj.tenant_id} written as tenant {tid}"
             )
-
-
-def register_tenancy(app: Flask) -> None:
-    """Resolve `/<tenant>/` once per request and fill it into `url_for`."""
-    from saas.auth.models import Tenant
-    from saas.extensions import db
-
-    @app.url_value_preprocessor
-    def _pull_tenant(endpoint, values) -> None:
-        g.tenant = None
-        if not values or "tenant" not in values:
-            return
-        slug = values.pop("tenant")
-        tenant = db.session.execute(
-            select(Tenant).where(Tenant.slug == slug)
-        ).scalar_one_or_none()
-        if tenant is None:
-            abort(404)
-        g.tenant = tenant
-        g._tenant_token = _current_tenant_id.set(tenant.id)
-
-    @app.url_defaults
-    def _add_tenant(endpoint, values) -> None:
-        if "tenant" in values or getattr(g, "tenant", None) is None:
-            return
-        if app.url_map.is_endpoint_expecting(endpoint, "tenant"):
-            values["tenant"] = g.tenant.slug
-
-    @app.teardown_request
-    def _forget_tenant(exc) -> None:
-        token = g.pop("_tenant_token", None)
-        if token is not None:
-            _current_tenant_id.reset(token)

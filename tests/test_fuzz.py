@@ -22,8 +22,9 @@ from werkzeug.datastructures import MultiDict
 
 from saas import create_app
 from saas.auth.models import Role
+from saas.auth.tenants import current_tenant
 from saas.extensions import db
-from saas.tenancy import current_tenant, tenant_context
+from saas.tenancy import tenant_context
 from saas.web.pagination import encode_cursor
 from tests.conftest import app_config
 from tests.fuzz.cases import FUZZ, KNOWN_GAPS

@@ -17,13 +17,14 @@ import pytest
 from saas import create_app
 from saas.auth import tokens
 from saas.auth.models import Role, User
+from saas.auth.tenants import current_tenant
 from saas.extensions import db
 from saas.messaging.outbox import store_email
 from saas.records.custom_fields import add_custom_field
 from saas.records.models import Record
 from saas.segments.models import Segment
 from saas.templates_.models import MessageTemplate
-from saas.tenancy import current_tenant, tenant_context
+from saas.tenancy import tenant_context
 from tests.conftest import app_config
 from tests.segments.isolation_cases import assignment_rule_case, segment_case
 

@@ -11,11 +11,11 @@ from saas.admin import audit
 from saas.auth import tokens
 from saas.auth.models import Licence, Role, Tenant, User, UserStatus, new_session_token
 from saas.auth.services import active_admins_count, normalise_email, set_password
+from saas.auth.tenants import current_tenant
 from saas.errors import ServiceError
 from saas.extensions import db
 from saas.i18n import _, is_language, ngettext, speaking
 from saas.messaging.outbox import store_email
-from saas.tenancy import current_tenant
 from saas.timeutil import utcnow
 
 LinkMaker = Callable[[str], str]

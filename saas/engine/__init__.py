@@ -1,6 +1,7 @@
 """The sequence runtime: connect, advance, the due-step tick, conditions, exits, A/B.
 
-The tick (`saas.engine.tick.run_tick`) is registered in TICK_TASKS here.
+The tick (`saas.engine.tick.run_tick`), the doctor and the resend of silent sends are periodic
+tasks in `saas.jobs.periodic_tasks`. This package imports nothing.
 
 The engine's promise: no step is lost, no message goes out twice, nothing goes to a record that
 has left the sequence. How it is kept:
@@ -30,28 +31,3 @@ and repairs what it safely can.
 **Isolation.** In a tick, one tenant's failure is rolled back, logged and counted, and the other
 tenants go on (`tick.isolated`).
 """
-
-from saas.jobs import TICK_TASKS
-
-
-def _engine_tick() -> None:
-    from saas.engine.tick import run_tick  # the tick imports nothing at load time
-
-    run_tick()
-
-
-def _engine_doctor() -> None:
-    from saas.engine.doctor import periodic
-
-    periodic()
-
-
-def _resend_silent_unknowns() -> None:
-    from saas.engine.uncertain import resend_all_tenants
-
-    resend_all_tenants()
-
-
-for _task in (_engine_tick, _engine_doctor, _resend_silent_unknowns):
-    if _task not in TICK_TASKS:
-        TICK_TASKS.append(_task)

@@ -17,9 +17,11 @@ from sqlalchemy import select
 from saas.engine import clock
 from saas.engine.abtests import version_for
 from saas.engine.conditions import call_decision, email_decisions, field_decision
+from saas.engine.enroll import ConnectRefused, enroll_record
 from saas.engine.graph import StepGraph, StepInfo, load_graph
 from saas.engine.lifecycle import end_enrollment
 from saas.engine.models import RUNNING_STATUSES, Enrollment, EnrollmentStatus, StepRun
+from saas.engine.reasons import MOVE_INTO_ITSELF
 from saas.engine.windows import add_wait, next_opening
 from saas.extensions import db
 from saas.records.models import Record
@@ -194,8 +196,6 @@ def _update_field(ctx: _Context, step: StepInfo) -> str | None:
 
 
 def _move(ctx: _Context, step: StepInfo, now: datetime) -> None:
-    from saas.engine.connect import ConnectRefused, connect_record
-    from saas.engine.reasons import MOVE_INTO_ITSELF
     from saas.i18n import speaking
 
     enrollment = ctx.enrollment
@@ -208,8 +208,10 @@ def _move(ctx: _Context, step: StepInfo, now: datetime) -> None:
         if int(target or 0) == enrollment.lineage_id:
             raise ConnectRefused(MOVE_INTO_ITSELF)
         with speaking("en"):  # a refusal is stored language-neutral (saas/engine/reasons.py)
-            connect_record(ctx.record, int(target or 0), seller_id=enrollment.seller_id,
-                           source="move", now=now)
+            moved = enroll_record(ctx.record, int(target or 0), seller_id=enrollment.seller_id,
+                                  source="move", now=now)
+            if moved.seller_id is not None:  # started here, as connect_record would
+                advance(moved, now=now)
     except ConnectRefused as exc:
         error = str(exc)
     if error:

@@ -14,14 +14,18 @@ from __future__ import annotations
 import logging
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 
+from redis.exceptions import RedisError
+from rq import Queue
+from rq.exceptions import DuplicateJobError
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from saas.engine import hooks
-from saas.engine.connect import ConnectRefused, connect_many, lineage_of
+from saas.engine.connect import connect_many
+from saas.engine.enroll import ConnectRefused, lineage_of
 from saas.engine.models import ConnectJob
 from saas.engine.parallel import database_workers, in_own_session
-from saas.extensions import db
+from saas.extensions import db, get_redis
 from saas.i18n import _, speaking
 from saas.segments.models import SegmentMember
 from saas.tenancy import tenant_context
@@ -196,8 +200,6 @@ def requeue_forgotten(tenant_id: int, older_than_seconds: float = FORGOTTEN_AFTE
     enqueued: they go on after their last committed chunk."""
     from datetime import timedelta
 
-    from saas.engine.services import drop_connect_job, enqueue_connect
-
     now = utcnow()
     stalled = db.session.execute(
         update(ConnectJob).where(ConnectJob.tenant_id == tenant_id,
@@ -214,3 +216,30 @@ def requeue_forgotten(tenant_id: int, older_than_seconds: float = FORGOTTEN_AFTE
         log.warning("connect job %s stopped beating; requeued", job_id)
         drop_connect_job(job_id)
     return sum(1 for job_id in set(ids) | set(stalled) if enqueue_connect(job_id, tenant_id))
+
+
+QUEUE = "default"
+
+
+def enqueue_connect(job_id: int, tenant_id: int) -> bool:
+    try:
+        Queue(QUEUE, connection=get_redis()).enqueue(
+            run_connect_job, job_id, tenant_id, job_id=f"connect-{job_id}", unique=True,
+            job_timeout=3600, result_ttl=0, failure_ttl=86400)
+        return True
+    except DuplicateJobError:
+        return False
+    except RedisError:
+        log.warning("could not enqueue connect job %s; the tick will", job_id, exc_info=True)
+        return False
+
+
+def drop_connect_job(job_id: int) -> None:
+    """Forget a dead worker's RQ job for this connect job, so it can be enqueued again."""
+    from rq.exceptions import NoSuchJobError
+    from rq.job import Job
+
+    try:
+        Job.fetch(f"connect-{job_id}", connection=get_redis()).delete()
+    except (NoSuchJobError, RedisError):
+        pass

@@ -36,9 +36,11 @@ from datetime import datetime
 from sqlalchemy import select
 
 from saas.engine.abtests import versions_for
+from saas.engine.advance import acting_type
 from saas.engine.conditions import call_decisions, field_matches
 from saas.engine.graph import StepGraph, StepInfo
 from saas.engine.models import RUNNING_STATUSES, Enrollment
+from saas.engine.run_rows import due_times, write_step
 from saas.engine.sql import id_in
 from saas.errors import ServiceError
 from saas.extensions import db
@@ -104,8 +106,6 @@ def _decided(ids: list[int], step: StepInfo, outcome: str, now: datetime, counte
              error: str | None = None, running_only: bool = True) -> None:
     """The step decided at once for these enrollments: a completed run each (due, started and
     ended now), the enrollments at that step with it (and the step before, if counted) done."""
-    from saas.engine.bulk import write_step
-
     write_step(ids, step, "completed", [(None, now)], now, int(counted) + 1, started=True,
                outcome=outcome, error=error, running_only=running_only)
 
@@ -114,9 +114,6 @@ def _ab_test(graph: StepGraph, step: StepInfo, rows, now: datetime, counted: boo
              ) -> list[int]:
     """Each version's subgroup gets its run; returns the enrollments whose version acts as a
     step of another kind (left to advance_from)."""
-    from saas.engine.advance import acting_type
-    from saas.engine.bulk import _due_times, write_step
-
     versions = versions_for(step, [r for _, r, _ in rows])
     alone: list[int] = []
     for version in ("A", "B"):
@@ -128,7 +125,7 @@ def _ab_test(graph: StepGraph, step: StepInfo, rows, now: datetime, counted: boo
             alone += ids
             continue
         status = "open" if kind.is_manual else "pending"
-        write_step(ids, step, status, _due_times(graph, step, ids, now, kind), now,
+        write_step(ids, step, status, due_times(graph, step, ids, now, kind), now,
                    int(counted), step_type=kind.value, ab_version=version)
     return alone
 

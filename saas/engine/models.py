@@ -49,13 +49,13 @@ class Enrollment(TenantScoped, db.Model):
     # once paid for checks done better once per statement: tenant, seller, current step and
     # segment are written by the engine from rows it just read (a deleted segment's connections
     # are cleared by delete_segment); the sequence version is locked FOR KEY SHARE by
-    # connect._target and deleted, with its enrollments, by delete_sequence.
+    # enroll.target_version and deleted, with its enrollments, by delete_sequence.
     tenant_id: Mapped[int] = mapped_column(Integer, nullable=False)
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     # NULL once the record is deleted: the enrollment stays, exited ("record_deleted").
     record_id: Mapped[int | None] = mapped_column(
         ForeignKey("record.id", ondelete="SET NULL"))
-    sequence_id: Mapped[int] = mapped_column(Integer)  # see connect._target, delete_sequence
+    sequence_id: Mapped[int] = mapped_column(Integer)  # see enroll.target_version, delete_sequence
     lineage_id: Mapped[int] = mapped_column(Integer)
     seller_id: Mapped[int | None] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(16), default=EnrollmentStatus.ACTIVE.value)

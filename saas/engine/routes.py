@@ -18,7 +18,7 @@ from flask_login import current_user
 from saas.auth.access import requires
 from saas.auth.models import Role
 from saas.engine import assigning, queries, reasons, services, uncertain
-from saas.engine.connect import lineage_of
+from saas.engine.enroll import lineage_of
 from saas.engine.models import ConnectJob, Enrollment, SegmentConnection, StepRun
 from saas.errors import ServiceError
 from saas.i18n import _, _l, ngettext

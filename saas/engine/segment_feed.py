@@ -8,7 +8,8 @@ from collections import defaultdict
 from sqlalchemy import select, update
 
 from saas.engine import clock
-from saas.engine.connect import ConnectRefused, connect_many
+from saas.engine.connect import connect_many
+from saas.engine.enroll import ConnectRefused
 from saas.engine.models import SegmentConnection
 from saas.extensions import db
 from saas.segments.models import SegmentEvent, SegmentMember

@@ -29,6 +29,7 @@ from sqlalchemy import select, text
 from saas.engine import clock, hooks
 from saas.engine.caps import SEND_TYPES, claim_sends
 from saas.engine.models import Enrollment, StepRun
+from saas.engine.turns import rotated
 from saas.extensions import db, get_redis
 from saas.tenancy import tenant_context
 
@@ -190,8 +191,6 @@ def send_due(tenant_id: int, budget: float | None = None) -> dict:
 def enqueue_due(now: datetime) -> int:
     """The tick's part: a send job for every tenant with due sends, in the tick's rotating
     order."""
-    from saas.engine.tick import rotated
-
     tenant_ids = rotated(tenants_with_sends(now))
     db.session.rollback()
     return enqueue_sends(tenant_ids)

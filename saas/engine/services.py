@@ -5,21 +5,14 @@ from __future__ import annotations
 
 import logging
 
-from redis.exceptions import RedisError
-from rq import Queue
-from rq.exceptions import DuplicateJobError
 from sqlalchemy import func, select, update
 
 from saas.admin import audit
 from saas.auth.models import Role, User, UserStatus
 from saas.engine import clock
-from saas.engine.connect import (
-    ConnectRefused,
-    _target,
-    assign_seller,
-    connect_many,
-    connect_record,
-)
+from saas.engine.connect import assign_seller, connect_many, connect_record
+from saas.engine.connect_job import enqueue_connect
+from saas.engine.enroll import ConnectRefused, target_version
 from saas.engine.lifecycle import end_enrollments, hold_runs, release_runs
 from saas.engine.models import (
     RUNNING_STATUSES,
@@ -29,7 +22,7 @@ from saas.engine.models import (
     SegmentConnection,
 )
 from saas.errors import ServiceError
-from saas.extensions import db, get_redis
+from saas.extensions import db
 from saas.i18n import _, _l, ngettext
 from saas.records.models import Record
 from saas.segments.models import Segment, SegmentMember, SegmentStatus
@@ -38,7 +31,6 @@ from saas.web.ids import parse_id
 from saas.web.numbers import format_number
 
 log = logging.getLogger(__name__)
-QUEUE = "default"
 INLINE_LIMIT = 2000  # selections up to this size connect in the request
 
 
@@ -54,7 +46,7 @@ def connect_selection(record_ids: list[int], sequence: Sequence, user_id: int | 
                       ) -> dict | ConnectJob:
     """Small selections connect now (returns the counts); large ones become a job."""
     lineage = sequence.lineage_id or sequence.id
-    version = _target(lineage)
+    version = target_version(lineage)
     if len(record_ids) <= INLINE_LIMIT:
         counts = connect_many(record_ids, lineage, source="bulk")
         audit.record("sequence.records_connected", version.name, **counts)
@@ -71,7 +63,7 @@ def connect_selection(record_ids: list[int], sequence: Sequence, user_id: int | 
 def connect_segment(segment: Segment, sequence: Sequence, user_id: int | None) -> ConnectJob:
     """Connect the segment's members now (a background job) and its new members as they join."""
     lineage = sequence.lineage_id or sequence.id
-    version = _target(lineage)
+    version = target_version(lineage)
     if segment.record_type != version.record_type:
         raise ConnectRefused(_("“%(segment)s” and “%(sequence)s” are for different record "
                                "types.", segment=segment.name, sequence=version.name))
@@ -102,32 +94,6 @@ def disconnect_segment(connection: SegmentConnection) -> None:
     """New members stop being connected; records already running go on."""
     db.session.delete(connection)
     db.session.commit()
-
-
-def enqueue_connect(job_id: int, tenant_id: int) -> bool:
-    from saas.engine.connect_job import run_connect_job
-
-    try:
-        Queue(QUEUE, connection=get_redis()).enqueue(
-            run_connect_job, job_id, tenant_id, job_id=f"connect-{job_id}", unique=True,
-            job_timeout=3600, result_ttl=0, failure_ttl=86400)
-        return True
-    except DuplicateJobError:
-        return False
-    except RedisError:
-        log.warning("could not enqueue connect job %s; the tick will", job_id, exc_info=True)
-        return False
-
-
-def drop_connect_job(job_id: int) -> None:
-    """Forget a dead worker's RQ job for this connect job, so it can be enqueued again."""
-    from rq.exceptions import NoSuchJobError
-    from rq.job import Job
-
-    try:
-        Job.fetch(f"connect-{job_id}", connection=get_redis()).delete()
-    except (NoSuchJobError, RedisError):
-        pass
 
 
 ENDED = _l("This connection has ended.")

@@ -15,7 +15,6 @@ keeps as many database backends busy, exactly as that many ticks running at once
 
 from __future__ import annotations
 
-import itertools
 import logging
 import time
 from collections import defaultdict
@@ -37,6 +36,7 @@ from saas.engine.send_jobs import enqueue_due, off_tick
 from saas.engine.sends import deliver, new_token
 from saas.engine.sql import id_in
 from saas.engine.tick_work import tenants_with_work, work_by_kind  # noqa: F401
+from saas.engine.turns import rotated
 from saas.extensions import db
 from saas.sequences.models import StepType
 from saas.tenancy import tenant_context
@@ -254,7 +254,6 @@ def isolated(tenant_id: int, work, *args):
         return None
 
 
-_turn = itertools.count()
 TICK_LOCK = 7_200_000_001  # pg advisory lock key: one tick at a time across workers
 
 
@@ -275,17 +274,4 @@ def tick_lease():
             if held:
                 conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": TICK_LOCK})
                 conn.commit()
-
-
-def rotated(tenant_ids: list[int]) -> list[int]:
-    """The tenants in a fair order that rotates from tick to tick: no tenant is always last."""
-    if not tenant_ids:
-        return tenant_ids
-    start = next(_turn) % len(tenant_ids)
-    return tenant_ids[start:] + tenant_ids[:start]
-
-
-def tick_task() -> None:
-    """The TICK_TASKS entry."""
-    run_tick()
 

@@ -20,6 +20,7 @@ from sqlalchemy import String, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from saas.auth.models import User
+from saas.auth.tenants import current_tenant
 from saas.extensions import db
 from saas.i18n import _, ngettext, speaking
 from saas.imports.bulk import BATCH, JOB, RECORD, Progress, RecordWriter, Superseded, chunks
@@ -31,7 +32,7 @@ from saas.records.models import Record
 from saas.records.services import cleaning_context
 from saas.records.validation import Context, clean_values
 from saas.segments.membership import refresh_records
-from saas.tenancy import current_tenant, tenant_context
+from saas.tenancy import tenant_context
 from saas.timeutil import utcnow
 
 log = logging.getLogger(__name__)

@@ -15,6 +15,7 @@ from rq.job import Job, JobStatus
 from sqlalchemy import delete, select, update
 
 from saas.admin import audit
+from saas.auth.tenants import current_tenant
 from saas.errors import ServiceError
 from saas.extensions import db, get_redis
 from saas.i18n import _
@@ -32,7 +33,6 @@ from saas.imports.job import run_import
 from saas.imports.mapping import importable_fields, mapping_problem
 from saas.imports.models import DuplicateMode, ImportError_, ImportJob, ImportStatus
 from saas.records.models import RecordType
-from saas.tenancy import current_tenant
 from saas.timeutil import utcnow
 
 log = logging.getLogger(__name__)

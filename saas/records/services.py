@@ -7,6 +7,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 from saas.admin import audit
 from saas.auth.models import User, UserStatus
+from saas.auth.tenants import current_tenant
 from saas.errors import ServiceError
 from saas.extensions import db
 from saas.i18n import _
@@ -15,7 +16,6 @@ from saas.records.models import Record, RecordType
 from saas.records.validation import Context, clean_values
 from saas.segments.membership import refresh_records
 from saas.sql import id_in
-from saas.tenancy import current_tenant
 from saas.timeutil import utcnow
 
 

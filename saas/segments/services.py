@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select, update
 
 from saas.admin import audit
+from saas.auth.tenants import current_tenant
 from saas.errors import ServiceError
 from saas.extensions import db
 from saas.i18n import _
@@ -12,7 +13,6 @@ from saas.records.fields import fields_for
 from saas.segments import membership
 from saas.segments.models import Segment, SegmentStatus
 from saas.segments.rules import validate
-from saas.tenancy import current_tenant
 
 
 class SegmentInvalid(ServiceError):

@@ -4,13 +4,13 @@ commercial » for a French one). The caller commits."""
 
 from __future__ import annotations
 
+from saas.auth.tenants import current_tenant
 from saas.extensions import db
 from saas.i18n import language_of, speaking
 from saas.sequences import editing, queries, rules
 from saas.sequences.library import BY_KEY, in_language
 from saas.sequences.models import Sequence, SequenceStatus
 from saas.sequences.services import DEFAULT_SETTINGS
-from saas.tenancy import current_tenant
 from saas.timeutil import utcnow
 
 

@@ -11,8 +11,8 @@ from saas.records.conditions import OPERATORS
 from saas.records.fields import fields_for
 from saas.records.forms import CsrfForm
 from saas.sequences import editing, queries, rules
+from saas.sequences.blueprint import bp
 from saas.sequences.models import Sequence, Step
-from saas.sequences.routes import bp
 from saas.sequences.steps import (
     BY_TYPE,
     DAY_NAMES,

@@ -4,36 +4,21 @@ are in designer_routes.py, on the same blueprint."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, flash, g, redirect, render_template, request, url_for
+from flask import Response, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from saas.auth.access import requires
-from saas.auth.models import Role
 from saas.errors import ServiceError
 from saas.i18n import _, ngettext
 from saas.records.fields import fields_for
 from saas.records.forms import CsrfForm
 from saas.sequences import queries, services, transfer
+from saas.sequences.blueprint import bp
 from saas.sequences.library import BUILT_INS, BY_KEY
 from saas.sequences.models import Sequence
-from saas.sequences.steps import AB_OUTCOME_LABELS, AB_STATUS_LABELS, DAY_NAMES, STATUS_LABELS
+from saas.sequences.steps import DAY_NAMES
 from saas.tenancy import get_or_404
 from saas.web.numbers import format_number
 from saas.web.params import MAX_DESCRIPTION, form_bool, form_fields, form_text, text_arg
-
-bp = Blueprint("sequences", __name__, url_prefix="/<tenant>/sequences")
-
-
-@bp.before_request
-@requires(Role.SEQUENCE_MANAGER, sequences=True)
-def _gate():
-    return None
-
-
-@bp.context_processor
-def _labels() -> dict:
-    return {"status_labels": STATUS_LABELS, "ab_status_labels": AB_STATUS_LABELS,
-            "ab_outcome_labels": AB_OUTCOME_LABELS}
 
 
 @bp.route("")
@@ -235,5 +220,3 @@ def delete(sequence_id: int):
         "The sequence “%(name)s” and all its versions are deleted.", name=sequence.name),
         target="index")
 
-
-from saas.sequences import designer_routes  # noqa: E402,F401 - the designer's views on bp

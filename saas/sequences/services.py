@@ -7,6 +7,7 @@ import re
 from sqlalchemy import delete, select, text, update
 
 from saas.admin import audit
+from saas.auth.tenants import current_tenant
 from saas.engine.abtests import start_tests
 from saas.errors import ServiceError
 from saas.extensions import db
@@ -14,7 +15,7 @@ from saas.i18n import _, _l, ngettext
 from saas.sequences import editing, queries, rules
 from saas.sequences.library import BY_KEY, in_language
 from saas.sequences.models import Sequence, SequenceStatus
-from saas.tenancy import current_tenant, current_tenant_id
+from saas.tenancy import current_tenant_id
 from saas.timeutil import utcnow
 
 DEFAULT_SETTINGS = {"exit_on_reply": True, "exit_on_unsubscribe": True, "exit_on_bounce": True,

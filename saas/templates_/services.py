@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 
 from saas.admin import audit
 from saas.auth.models import User
+from saas.auth.tenants import current_tenant
 from saas.errors import ServiceError
 from saas.extensions import db
 from saas.i18n import _, _l
@@ -16,7 +17,6 @@ from saas.messaging import rendering
 from saas.records.fields import search_text
 from saas.records.models import CustomField, Record
 from saas.templates_.models import LANGUAGES, MessageTemplate, TemplateKind, language_name
-from saas.tenancy import current_tenant
 from saas.web.ids import BIGINT_MAX, parse_id
 
 LANGUAGE_CODES = {code for code, __ in LANGUAGES}

@@ -162,16 +162,16 @@ class Draft:
 
 def tracker():
     """The messaging area's tracking (unsubscribe link, opens, clicks, replies) for the tenant."""
+    from saas.auth.tenants import current_tenant
     from saas.messaging.config import config_for
     from saas.messaging.tracking import Tracker
-    from saas.tenancy import current_tenant
 
     tenant = current_tenant()
     return Tracker(tenant.id, tenant.slug, config_for(tenant.id).inbound_domain)
 
 
 def _workspace_language() -> str | None:
-    from saas.tenancy import current_tenant
+    from saas.auth.tenants import current_tenant
 
     tenant = current_tenant()
     return tenant.language if tenant is not None else None

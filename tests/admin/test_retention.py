@@ -333,7 +333,6 @@ def test_the_job_is_enqueued_once_per_interval_and_runs_in_a_worker(app, within,
 
 
 def test_the_job_is_a_tick_task():
-    import saas.admin
-    from saas.jobs import TICK_TASKS
+    from saas.jobs import periodic_tasks
 
-    assert saas.admin._retention in TICK_TASKS
+    assert retention.periodic in periodic_tasks()

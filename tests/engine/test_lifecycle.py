@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import func, select
 
 from saas.engine import activities, clock
-from saas.engine.connect import ConnectRefused, connect_many, connect_record
+from saas.engine.connect import connect_many, connect_record
+from saas.engine.enroll import ConnectRefused
 from saas.engine.events import exit_enrollments_for_address, on_message_event
 from saas.engine.models import Enrollment, StepRun
 from saas.engine.services import pause, resume

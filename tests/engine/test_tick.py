@@ -11,7 +11,8 @@ from sqlalchemy import func, select, update
 
 from saas.auth.models import Tenant
 from saas.engine import clock
-from saas.engine.connect import ConnectRefused, connect_many
+from saas.engine.connect import connect_many
+from saas.engine.enroll import ConnectRefused
 from saas.engine.models import StepRun
 from saas.engine.tick import claim_due, run_tick
 from saas.engine.windows import add_wait, next_opening
