@@ -93,7 +93,7 @@ def register_security(app: Flask) -> None:
     from saas.web.security import add_security_headers
 
     app.after_request(add_security_headers)
-    hops = app.config.get("TRUSTED_PROXIES", 0)
+    hops = app.config["TRUSTED_PROXIES"]
     if hops:
         # The client's address and scheme, from the proxies we run and from nobody else (a
         # client's own X-Forwarded-For is left of them). The Host is not taken from them:

@@ -29,6 +29,21 @@ ENV_VARS = frozenset({
     "TRUSTED_PROXIES", "SENDS_OFF_TICK",
 })
 
+# The engine's and the periodic jobs' tuning (numbers above 0, counts whole; seconds unless
+# said), read by the modules named: a tick's time budget, checked between tenants, and the step
+# runs it claims per tenant (engine/tick.py); how long a started tick job counts as running
+# before the ticker replaces it (worker/runner.py); how long a claimed send may stay `sending`
+# before it is taken back (engine/sends.py); send jobs enqueued per tick, a send job's budget and
+# how long one may go without a heartbeat before it is replaced (engine/send_jobs.py); how often
+# the doctor runs (engine/doctor.py); how long an import may go without a heartbeat before it
+# counts as interrupted (imports/services.py); how often the retention job runs, its rows per
+# batch and its budget (admin/retention.py).
+JOB_TUNING = {"ENGINE_TICK_BUDGET": 20, "ENGINE_BATCH_PER_TENANT": 2000, "ENGINE_TICK_STALE": 60,
+              "ENGINE_SENDING_LEASE": 60, "SEND_JOBS_PER_TICK": 2000, "SEND_JOB_BUDGET": 30,
+              "SEND_JOB_STALE": 60, "DOCTOR_SECONDS": 300, "IMPORT_STALE_SECONDS": 120,
+              "RETENTION_SECONDS": 3600, "RETENTION_BATCH": 5000, "RETENTION_BUDGET_SECONDS": 300}
+ENV_VARS = ENV_VARS | frozenset(JOB_TUNING)
+
 # Sending and webhook tuning (numbers; seconds unless said): the resend window of uncertain
 # sends with no provider event, attempts before a retried send fails, the backoff's base and cap,
 # provider calls at once per worker, step runs per commit, the oldest webhook timestamp accepted.
@@ -96,6 +111,7 @@ class Settings:
     engine_tick_workers: int  # PostgreSQL backends a tick keeps busy (its threads)
     worker_log_level: str
     rq_queues: tuple[str, ...] = field(default=("default", "sends"))
+    job_tuning: tuple = ()  # (name, number) pairs, see JOB_TUNING
     # Automated emails and texts go out in send jobs on the `sends` queue, one per tenant at a
     # time, instead of inside the tick (tests run them in the tick unless they say otherwise).
     sends_off_tick: bool = True
@@ -141,6 +157,7 @@ class Settings:
             "RQ_QUEUES": self.rq_queues,
             "SENDS_OFF_TICK": self.sends_off_tick,
             "WORKER_LOG_LEVEL": self.worker_log_level,
+            **dict(self.job_tuning),
             "WTF_CSRF_TIME_LIMIT": None,
             "MAX_CONTENT_LENGTH": 64 * 1024 * 1024,
             "MESSAGING_ENCRYPTION_KEY": self.messaging_encryption_key,
@@ -189,6 +206,16 @@ def _trusted_proxies(env: dict) -> int:
         raise ConfigError(f"TRUSTED_PROXIES must be the number of proxies in front of the app "
                           f"(0 to 10), got {hops}")
     return hops
+
+
+def _job_tuning(env: dict) -> tuple:
+    counts = ("ENGINE_BATCH_PER_TENANT", "SEND_JOBS_PER_TICK", "RETENTION_BATCH")
+    tuning = tuple((name, (_int if name in counts else _number)(env, name, default))
+                   for name, default in JOB_TUNING.items())
+    for name, value in tuning:
+        if value <= 0:
+            raise ConfigError(f"{name} must be a number above 0, got {value}")
+    return tuning
 
 
 def load(env: dict | None = None) -> Settings:
@@ -251,6 +278,7 @@ def load(env: dict | None = None) -> Settings:
         tick_seconds=_int(env, "TICK_SECONDS", 5),
         engine_tick_workers=_int(env, "ENGINE_TICK_WORKERS", 2),
         worker_log_level=env.get("WORKER_LOG_LEVEL", "WARNING"),
+        job_tuning=_job_tuning(env),
         sends_off_tick=_bool(env, "SENDS_OFF_TICK", app_env != "test"),
         messaging_encryption_key=encryption_key,
         sendgrid_base_url=env.get("SENDGRID_BASE_URL") or "https://api.sendgrid.com",

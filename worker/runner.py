@@ -83,7 +83,7 @@ def run(app: Flask, *, burst: bool = False) -> None:
     redis = Redis.from_url(app.config["REDIS_URL"])
     queues = [Queue(name, connection=redis) for name in app.config["RQ_QUEUES"]]
     stop = threading.Event()
-    stale_after = float(app.config.get("ENGINE_TICK_STALE", 60))
+    stale_after = float(app.config["ENGINE_TICK_STALE"])
     if not burst:
         enqueue_tick(queues[0], stale_after)
         threading.Thread(target=_ticker,

@@ -82,9 +82,6 @@ DEFAULT_DAYS = {
     "audit_log": 365,
     "step_run_detail": 365,
 }
-# Flask config: how often the job runs, rows per statement, seconds per run.
-CONFIG_DEFAULTS = {"RETENTION_SECONDS": 3600, "RETENTION_BATCH": 5000,
-                   "RETENTION_BUDGET_SECONDS": 300}
 
 
 @dataclass(frozen=True)
@@ -172,16 +169,8 @@ def set_retention(days: dict[str, int]) -> dict[str, int]:
 
 
 def _config(name: str) -> int:
-    value = current_app.config.get(name, CONFIG_DEFAULTS[name])
-    try:
-        value = int(value)
-    except (TypeError, ValueError):
-        value = 0
-    if value < 1:
-        log.warning("retention: %s must be a positive whole number; using %s", name,
-                    CONFIG_DEFAULTS[name])
-        return CONFIG_DEFAULTS[name]
-    return value
+    """RETENTION_SECONDS, _BATCH or _BUDGET_SECONDS (saas/config.py: defaults, checked)."""
+    return int(current_app.config[name])
 
 
 def cutoffs(now: datetime) -> dict[int, dict[str, datetime]]:

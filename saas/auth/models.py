@@ -7,7 +7,7 @@ import secrets
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, Boolean, DateTime, Index, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, Index, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from saas.extensions import db
@@ -139,10 +139,11 @@ class User(UserMixin, TenantScoped, db.Model):
     # None until the user picks a language: the browser's speaks, then the workspace's.
     language: Mapped[str | None] = mapped_column(String(8))
     # Set when the user picks a zone on their profile; until then sign-in takes the browser's.
-    time_zone_chosen: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    time_zone_chosen: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     available: Mapped[bool] = mapped_column(Boolean, default=True)
     # After completing an activity from the worklist, open the next record.
-    auto_advance: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    # A boolean default (0 on SQLite), not the word: SQLite kept the string, which reads as True.
+    auto_advance: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     country: Mapped[str | None] = mapped_column(String(2))  # for "sellers matching the record"
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -146,7 +146,7 @@ def periodic() -> bool:
 
     if db.engine.dialect.name != "postgresql":
         return False
-    every = float(current_app.config.get("DOCTOR_SECONDS", 300))
+    every = float(current_app.config["DOCTOR_SECONDS"])
     try:
         redis = get_redis()
         if not redis.set(LAST_RUN_KEY, f"{time.time():.0f}", nx=True, ex=max(1, int(every))):

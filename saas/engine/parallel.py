@@ -16,7 +16,7 @@ def database_workers(requested: int | None = None) -> int:
     """ENGINE_TICK_WORKERS (or `requested`) on PostgreSQL; 1 on SQLite, which has one writer."""
     if db.engine.dialect.name != "postgresql":
         return 1
-    return max(1, requested or int(current_app.config.get("ENGINE_TICK_WORKERS", 2)))
+    return max(1, requested or int(current_app.config["ENGINE_TICK_WORKERS"]))
 
 
 def in_own_session(fn: Callable, tenant_id: int | None = None) -> Callable:

@@ -76,7 +76,7 @@ def enqueue_sends(tenant_ids: list[int]) -> int:
     SEND_JOBS_PER_TICK are enqueued per tick (the tick's rotating order takes the rest next)."""
     if not tenant_ids:
         return 0
-    limit = int(current_app.config.get("SEND_JOBS_PER_TICK", 2000))
+    limit = int(current_app.config["SEND_JOBS_PER_TICK"])
     try:
         redis = get_redis()
         queue = Queue(QUEUE, connection=redis)
@@ -134,7 +134,7 @@ def _replaceable(queue: Queue, tenant_id: int, budget: float) -> bool:
         from saas.timeutil import utcnow
 
         stale = utcnow().replace(tzinfo=None) - beat.replace(tzinfo=None)
-        floor = float(current_app.config.get("SEND_JOB_STALE", 60))
+        floor = float(current_app.config["SEND_JOB_STALE"])
         if stale < timedelta(seconds=max(floor, budget * 2)):  # the job stops at its budget
             return False
     job.delete()
@@ -142,7 +142,7 @@ def _replaceable(queue: Queue, tenant_id: int, budget: float) -> bool:
 
 
 def _budget() -> float:
-    return float(current_app.config.get("SEND_JOB_BUDGET", 30))
+    return float(current_app.config["SEND_JOB_BUDGET"])
 
 
 def claim_due_sends(tenant_id: int, now: datetime, limit: int) -> list:
@@ -165,7 +165,7 @@ def send_due(tenant_id: int, budget: float | None = None) -> dict:
 
     budget = _budget() if budget is None else budget
     started = time.monotonic()
-    batch = int(current_app.config.get("SEND_CHUNK", 200)) * 4
+    batch = int(current_app.config["SEND_CHUNK"]) * 4
     totals = {"claimed": 0, "sent": 0, "deferred": 0}
     with tenant_context(tenant_id):
         while time.monotonic() - started < budget:

@@ -49,7 +49,6 @@ from saas.sequences.models import StepType
 from saas.templates_.models import MessageTemplate
 from saas.tenancy import current_tenant_id
 
-CHUNK = 200
 RUN_FIELDS = (StepRun.id, StepRun.enrollment_id, StepRun.sequence_id, StepRun.step_id,
               StepRun.record_id, StepRun.seller_id, StepRun.step_type, StepRun.ab_version,
               StepRun.attempts)
@@ -60,8 +59,8 @@ def new_token() -> str:
     return secrets.token_hex(16)
 
 
-def _setting(name: str, default: float) -> float:
-    return float(current_app.config.get(name, default))
+def _setting(name: str) -> float:
+    return float(current_app.config[name])
 
 
 def _template_id(step: StepInfo, ab_version: str | None) -> int | None:
@@ -74,15 +73,15 @@ def _template_id(step: StepInfo, ab_version: str | None) -> int | None:
 
 def backoff_seconds(attempts: int, retry_after: float | None) -> float:
     """Exponential backoff with full jitter, never before the provider's reset time."""
-    base = _setting("SEND_RETRY_BASE_SECONDS", 30)
-    cap = _setting("SEND_RETRY_MAX_SECONDS", 3600)
+    base = _setting("SEND_RETRY_BASE_SECONDS")
+    cap = _setting("SEND_RETRY_MAX_SECONDS")
     delay = min(cap, base * 2 ** max(0, attempts - 1))
     delay = random.uniform(delay / 2, delay)  # noqa: S311 - jitter, not security
     return max(delay, retry_after or 0.0)
 
 
 def lease_seconds() -> float:
-    return _setting("ENGINE_SENDING_LEASE", 60)
+    return _setting("ENGINE_SENDING_LEASE")
 
 
 def lock_enrollments(enrollment_ids) -> dict[int, str]:
@@ -111,7 +110,7 @@ def deliver(step_run_ids: list[int], token: str) -> int:
     config = config_for(current_tenant_id())
     composer = Composer(config)
     graphs = GraphCache()
-    chunk_size = int(current_app.config.get("SEND_CHUNK", CHUNK))
+    chunk_size = int(current_app.config["SEND_CHUNK"])
     ids = sorted(set(step_run_ids))
     sent_total = 0
     resume_at = None
@@ -343,7 +342,7 @@ def _write_sent(message_ids: dict[int, str | None], token: str, now: datetime) -
 def _retry(run, token: str, reason: str, now, delay: float,
            enrollment_status: str | None) -> bool:
     """Pending again later; `failed` after SEND_MAX_ATTEMPTS (True: it moves on)."""
-    limit = int(_setting("SEND_MAX_ATTEMPTS", 6))
+    limit = int(_setting("SEND_MAX_ATTEMPTS"))
     if (run.attempts or 0) >= limit:
         return _cas(run.id, token, status="failed", completed_at=now, claim_token=None,
                     error=f"Gave up after {run.attempts} attempts; last: {reason}"[:2000])

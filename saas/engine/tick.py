@@ -154,8 +154,8 @@ def run_tick(*, budget_seconds: float | None = None, per_tenant: int | None = No
     PostgreSQL backends busy instead of one."""
     config = current_app.config
     budget = budget_seconds if budget_seconds is not None else float(
-        config.get("ENGINE_TICK_BUDGET", 20))
-    per_tenant = per_tenant or int(config.get("ENGINE_BATCH_PER_TENANT", 2000))
+        config["ENGINE_TICK_BUDGET"])
+    per_tenant = per_tenant or int(config["ENGINE_BATCH_PER_TENANT"])
     workers = database_workers(workers)
     started = time.monotonic()
     totals = {"claimed": 0, "transitions": 0, "sends": 0, "deferred": 0, "connected": 0,

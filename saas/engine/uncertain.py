@@ -33,11 +33,9 @@ from saas.messaging.events import PROOF_OF_SENDING
 from saas.messaging.models import MessageEvent, OutboxMessage
 from saas.sequences.models import StepType
 
-DEFAULT_WINDOW = 3600
-
 
 def window_seconds() -> float:
-    return float(current_app.config.get("UNKNOWN_RESEND_AFTER", DEFAULT_WINDOW))
+    return float(current_app.config["UNKNOWN_RESEND_AFTER"])
 
 
 def _proved():

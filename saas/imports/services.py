@@ -38,7 +38,6 @@ from saas.timeutil import utcnow
 log = logging.getLogger(__name__)
 QUEUE = "default"
 JOB_TIMEOUT = 3600
-STALE_SECONDS = 120
 # Stored in English by the tick (no one's language there) and translated when shown.
 INTERRUPTED = N_("The import was interrupted; nothing was imported. Start it again.")
 
@@ -174,8 +173,7 @@ def reap_stale_imports(stale_after: timedelta | None = None) -> int:
     Returns how many imports were marked interrupted.
     """
     if stale_after is None:
-        stale_after = timedelta(seconds=current_app.config.get("IMPORT_STALE_SECONDS",
-                                                               STALE_SECONDS))
+        stale_after = timedelta(seconds=current_app.config["IMPORT_STALE_SECONDS"])
     now = utcnow()
     cutoff = now - stale_after
     reaped = db.session.execute(

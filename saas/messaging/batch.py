@@ -96,7 +96,7 @@ def send_many(config: MessagingConfig, messages: Iterable[Outgoing]) -> tuple[di
             stop.set()
         return result
 
-    workers = max(1, int(current_app.config.get("SEND_CONCURRENCY", 8)))
+    workers = max(1, int(current_app.config["SEND_CONCURRENCY"]))
     results: dict[int, SendResult] = {}
     untried: list[int] = []
     iterator = iter(messages)

@@ -84,7 +84,7 @@ def config_of(tenant: Tenant) -> MessagingConfig:
         twilio_token=crypto.decrypt(raw.get("twilio_token")),
         twilio_from=raw.get("twilio_from") or "",
         sellers=dict(raw.get("sellers") or {}),
-        sendgrid_base_url=app.get("SENDGRID_BASE_URL") or "https://api.sendgrid.com",
-        twilio_base_url=app.get("TWILIO_BASE_URL") or "https://api.twilio.com",
-        timeout=float(app.get("PROVIDER_TIMEOUT_SECONDS") or 10),
+        sendgrid_base_url=app["SENDGRID_BASE_URL"],
+        twilio_base_url=app["TWILIO_BASE_URL"],
+        timeout=float(app["PROVIDER_TIMEOUT_SECONDS"]),
     )

@@ -11,7 +11,7 @@ from werkzeug.routing import BuildError, MapAdapter
 
 def adapter() -> MapAdapter:
     """A URL builder for the public address (make one per batch: building is then cheap)."""
-    public = urlsplit(current_app.config.get("PUBLIC_URL") or "http://localhost:5000")
+    public = urlsplit(current_app.config["PUBLIC_URL"])
     return current_app.url_map.bind(public.netloc, script_name=public.path or "/",
                                     url_scheme=public.scheme or "http")
 

@@ -98,7 +98,7 @@ class Tracker:
     """Builds the tracking for many messages of one tenant (URL prefixes computed once)."""
 
     def __init__(self, tenant_id: int, tenant_slug: str, inbound_domain: str = ""):
-        base = (current_app.config.get("PUBLIC_URL") or "http://localhost:5000").rstrip("/")
+        base = current_app.config["PUBLIC_URL"].rstrip("/")
         self.tenant_id = tenant_id
         self.secret = current_app.config["SECRET_KEY"]
         self.prefix = f"{base}/{quote(tenant_slug)}/t"

@@ -94,6 +94,14 @@ class Record(TenantScoped, db.Model):
         Index("uq_record_email", "tenant_id", "record_type", "email", unique=True,
               postgresql_where=text("email IS NOT NULL"),
               sqlite_where=text("email IS NOT NULL")),
+        # PostgreSQL only (migration 266c1b07b361): the search box's trigram index, on the
+        # expression of saas.records.fields.search_text(), and custom-field filters by JSONB
+        # containment (custom @> ...).
+        Index("ix_record_search", text(
+            "lower(first_name || ' ' || last_name || ' ' || company || ' ' || coalesce(email, ''))"
+            " gin_trgm_ops"), postgresql_using="gin").ddl_if(dialect="postgresql"),
+        Index("ix_record_custom", "custom", postgresql_using="gin",
+              postgresql_ops={"custom": "jsonb_path_ops"}).ddl_if(dialect="postgresql"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -57,7 +57,7 @@ def _refuse(status: int, why: str) -> Response:
 
 
 def _max_age() -> int:
-    return int(current_app.config.get("WEBHOOK_MAX_AGE_SECONDS", 600))
+    return int(current_app.config["WEBHOOK_MAX_AGE_SECONDS"])
 
 
 # -- SendGrid events -------------------------------------------------------------------------------
@@ -170,7 +170,7 @@ def _twilio_valid() -> bool:
     config = config_of(g.tenant)
     if not config.twilio_token:
         return False
-    public = (current_app.config.get("PUBLIC_URL") or "").rstrip("/")
+    public = current_app.config["PUBLIC_URL"].rstrip("/")
     query = request.query_string.decode()
     url = public + request.path + (f"?{query}" if query else "")
     signature = request.headers.get("X-Twilio-Signature", "")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy import select, update
 
+from saas.config import JOB_TUNING
 from saas.engine.connect import connect_many
 from saas.engine.doctor import examine, last_report, periodic
 from saas.engine.models import Enrollment, StepRun
@@ -80,7 +81,7 @@ def test_the_doctor_runs_once_per_period_as_its_own_job_and_keeps_its_report(app
             assert periodic() is True
             assert periodic() is False  # within the period: not again
         finally:
-            app.config.pop("DOCTOR_SECONDS")
+            app.config["DOCTOR_SECONDS"] = JOB_TUNING["DOCTOR_SECONDS"]
     AppWorker([Queue("default", connection=redis_conn)], connection=redis_conn,
               app=app).work(burst=True)
     with app.app_context():

@@ -13,6 +13,7 @@ import time
 from sqlalchemy import select
 
 from saas.auth.models import Role
+from saas.config import MESSAGING_TUNING
 from saas.engine.connect import connect_many
 from saas.engine.models import StepRun
 from saas.engine.uncertain import resend_all_tenants
@@ -95,7 +96,7 @@ def test_two_thousand_emails_with_failures_and_killed_workers(app, client, make_
         with app.app_context():
             resent = resend_all_tenants()
     finally:
-        app.config.pop("UNKNOWN_RESEND_AFTER")
+        app.config["UNKNOWN_RESEND_AFTER"] = MESSAGING_TUNING["UNKNOWN_RESEND_AFTER"]
     assert resent == statuses.get("unknown", 0)
     assert _worker(fake).wait(timeout=120) == 0
     statuses = _check(app, tenant, fake, final=True)

@@ -11,6 +11,7 @@ import pytest
 from rq import Queue
 from sqlalchemy import select
 
+from saas.config import JOB_TUNING
 from saas.engine import clock
 from saas.engine.models import StepRun
 from saas.engine.send_jobs import QUEUE, enqueue_sends, job_id, send_due
@@ -142,7 +143,7 @@ def test_many_tenants_cost_one_redis_round_trip_and_a_bounded_number_of_jobs(app
             assert enqueue_sends(list(range(1, 201))) == 50  # the first 50 are queued: skipped
             assert enqueue_sends(list(range(1, 101))) == 0
     finally:
-        app.config.pop("SEND_JOBS_PER_TICK")
+        app.config["SEND_JOBS_PER_TICK"] = JOB_TUNING["SEND_JOBS_PER_TICK"]
     assert len(Queue(QUEUE, connection=redis_conn).job_ids) == 100
 
 

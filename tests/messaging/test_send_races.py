@@ -11,6 +11,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from saas.config import MESSAGING_TUNING
 from saas.engine import clock, hooks, services
 from saas.engine.lifecycle import end_enrollments
 from saas.engine.models import Enrollment, StepRun
@@ -189,7 +190,7 @@ def test_gave_up_after_retries_moves_on(app, one_send, fake, sendgrid_tenant):
         later(app, 7200)
         tick(app)
     finally:
-        app.config.pop("SEND_MAX_ATTEMPTS")
+        app.config["SEND_MAX_ATTEMPTS"] = MESSAGING_TUNING["SEND_MAX_ATTEMPTS"]
     assert state(app, sendgrid_tenant.id, enrollment_id) == (
         "active", [("auto_email", "failed"), ("task", "open")])
 

@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlalchemy import select
 
+from saas.config import MESSAGING_TUNING
 from saas.engine import clock
 from saas.engine.models import Enrollment, StepRun
 from saas.engine.tick import run_tick
@@ -119,7 +120,7 @@ def test_429_backs_off_until_the_reset_and_the_rest_wait(app, outreach, fake, se
         assert [r.status for r in runs(app, sendgrid_tenant.id, ids)] == ["sent"] * 3
         assert sorted(fake.per_step_run.values()) == [1, 1, 1]
     finally:
-        app.config.pop("SEND_CONCURRENCY")
+        app.config["SEND_CONCURRENCY"] = MESSAGING_TUNING["SEND_CONCURRENCY"]
 
 
 def test_retries_stop_at_the_limit(app, outreach, fake, sendgrid_tenant):
@@ -135,7 +136,7 @@ def test_retries_stop_at_the_limit(app, outreach, fake, sendgrid_tenant):
         assert run.error.startswith("Gave up after 3 attempts")
         assert len([r for r in fake.requests if r.get("failure") == "429"]) == 3
     finally:
-        app.config.pop("SEND_MAX_ATTEMPTS")
+        app.config["SEND_MAX_ATTEMPTS"] = MESSAGING_TUNING["SEND_MAX_ATTEMPTS"]
 
 
 def test_refused_connection_is_retried(app, outreach, fake, sendgrid_tenant):
@@ -161,7 +162,7 @@ def test_unknown_is_resent_only_without_events_and_with_an_event_source(app, out
         lost, slow = outreach("lost@example.com", "slow@example.com")
         tick(app)
     finally:
-        app.config.pop("SEND_CONCURRENCY")
+        app.config["SEND_CONCURRENCY"] = MESSAGING_TUNING["SEND_CONCURRENCY"]
     rows = runs(app, sendgrid_tenant.id, [lost, slow])
     assert [r.status for r in rows] == ["unknown", "unknown"]
     assert "500" in rows[0].error and "timeout" in rows[1].error
