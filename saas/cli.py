@@ -1,4 +1,4 @@
-"""Command-line doors: `flask seed-demo`, `flask tick`."""
+"""Command-line doors: `flask seed-demo`, `flask tick`, `flask rotate-provider-keys`."""
 
 from __future__ import annotations
 
@@ -16,3 +16,16 @@ def register(app: Flask) -> None:
         click.echo("Demo tenant created." if created else "Demo tenant already present.")
         for role, email, password in DEMO_LOGINS:
             click.echo(f"  {role:<22} {email:<24} {password}")
+
+    @app.cli.command("rotate-provider-keys")
+    def rotate_provider_keys_command() -> None:
+        """Encrypt every stored provider key again with the first of MESSAGING_ENCRYPTION_KEYS
+        (after putting a new key first; then the old key can be dropped)."""
+        from saas.messaging.settings_service import reencrypt_stored_keys
+
+        rotated, unreadable = reencrypt_stored_keys()
+        click.echo(f"{rotated} stored provider key(s) encrypted with the first key.")
+        if unreadable:
+            click.echo(f"{unreadable} stored key(s) could not be read with any key here: left "
+                       "as they are (enter them again in Settings).", err=True)
+            raise SystemExit(1)

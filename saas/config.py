@@ -51,6 +51,36 @@ MESSAGING_TUNING = {"UNKNOWN_RESEND_AFTER": 3600, "SEND_MAX_ATTEMPTS": 6,
                     "SEND_RETRY_BASE_SECONDS": 30, "SEND_RETRY_MAX_SECONDS": 3600,
                     "SEND_CONCURRENCY": 8, "SEND_CHUNK": 200, "WEBHOOK_MAX_AGE_SECONDS": 600}
 
+# --- Key rotation (README, "Rotating keys"): two comma-separated lists, empty by default. -------
+# OLD_SECRET_KEYS: former SECRET_KEYs whose tokens (and sign-in sessions: Flask's
+# SECRET_KEY_FALLBACKS) still verify; SECRET_KEY alone signs. MESSAGING_ENCRYPTION_KEYS: Fernet
+# keys for provider keys at rest, the first encrypts, all decrypt (MESSAGING_ENCRYPTION_KEY, when
+# set, still decrypts after them). Read by `load` through `_key_rotation`.
+KEY_ROTATION = {"OLD_SECRET_KEYS": "", "MESSAGING_ENCRYPTION_KEYS": ""}
+ENV_VARS = ENV_VARS | frozenset(KEY_ROTATION)
+
+
+def _key_rotation(env: dict) -> tuple:
+    """The two lists as Flask config (comma-joined, blanks dropped); a bad Fernet key refused."""
+    from cryptography.fernet import Fernet
+
+    lists = {}
+    for name, default in KEY_ROTATION.items():
+        raw = env.get(name) or default
+        items = raw.split(",") if isinstance(raw, str) else list(raw)
+        lists[name] = [str(item).strip() for item in items if str(item).strip()]
+    for key in lists["MESSAGING_ENCRYPTION_KEYS"]:
+        try:
+            Fernet(key)
+        except (ValueError, TypeError):
+            raise ConfigError(
+                "MESSAGING_ENCRYPTION_KEYS must be Fernet keys separated by commas, e.g. the "
+                "output of `python -c 'from cryptography.fernet import Fernet; "
+                "print(Fernet.generate_key().decode())'`.") from None
+    return (*((name, ",".join(keys)) for name, keys in lists.items()),
+            ("SECRET_KEY_FALLBACKS", tuple(lists["OLD_SECRET_KEYS"]) or None))
+# --- end of key rotation -------------------------------------------------------------------------
+
 
 class ConfigError(RuntimeError):
     """A setting is missing or malformed; the message says which and how to fix it."""
@@ -129,6 +159,7 @@ class Settings:
     messaging_tuning: tuple = ()
     # Reverse proxies in front of the app whose X-Forwarded-For/-Proto/-Host are believed.
     trusted_proxies: int = 0
+    key_rotation: tuple = ()  # (name, value) pairs from _key_rotation
 
     def as_flask_config(self) -> dict:
         return {
@@ -167,6 +198,7 @@ class Settings:
             "PUBLIC_URL": self.public_url,
             "TRUSTED_PROXIES": self.trusted_proxies,
             **dict(self.messaging_tuning),
+            **dict(self.key_rotation),
         }
 
 
@@ -288,4 +320,5 @@ def load(env: dict | None = None) -> Settings:
         trusted_proxies=_trusted_proxies(env),
         messaging_tuning=tuple((name, _number(env, name, default))
                                for name, default in MESSAGING_TUNING.items()),
+        key_rotation=_key_rotation(env),
     )

@@ -5,6 +5,10 @@ never raise for a provider's or the network's failure).
   and its connections kept alive between requests (`connections.KeptAliveClient`).
 - Twilio: `Client(sid, token, http_client=TwilioHttpClient(timeout=...))` with the Api domain's
   `base_url` pointed at the configured base URL.
+
+Without a key (the stored one cannot be decrypted: `config.MessagingConfig.unreadable`) nothing
+is called: the answer is "retry" a while later, so the messages wait for the key to be entered
+again instead of failing or going to the outbox.
 """
 
 from __future__ import annotations
@@ -24,10 +28,16 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client as TwilioClient
 
+from saas.i18n import N_
 from saas.messaging.connections import KeptAliveClient
 from saas.messaging.result import SendResult
 
 MAX_ERROR = 500
+# Stored in English on the step run (translated where it is shown).
+SENDGRID_KEY_UNREADABLE = N_("The stored SendGrid key can't be read: enter it again in Settings")
+TWILIO_TOKEN_UNREADABLE = N_("The stored Twilio auth token can't be read: enter it again in "
+                             "Settings")
+KEY_UNREADABLE_RETRY_SECONDS = 1800.0  # how long messages wait before the next look at the key
 
 
 def _retry_after(headers) -> float | None:
@@ -114,6 +124,9 @@ def sendgrid_client(api_key: str, base_url: str, timeout: float) -> SendGridAPIC
 
 
 def sendgrid_send(*, api_key: str, base_url: str, timeout: float, payload: dict) -> SendResult:
+    if not api_key:
+        return SendResult("retry", "sendgrid", error=SENDGRID_KEY_UNREADABLE,
+                          retry_after=KEY_UNREADABLE_RETRY_SECONDS)
     client = sendgrid_client(api_key, base_url, timeout)
     try:
         response = client.send(payload)
@@ -151,6 +164,9 @@ def twilio_client(*, sid: str, token: str, base_url: str, timeout: float) -> Twi
 
 def twilio_send(*, sid: str, token: str, base_url: str, timeout: float, to: str, from_: str,
                 body: str, status_callback: str | None) -> SendResult:
+    if not token:
+        return SendResult("retry", "twilio", error=TWILIO_TOKEN_UNREADABLE,
+                          retry_after=KEY_UNREADABLE_RETRY_SECONDS)
     client = twilio_client(sid=sid, token=token, base_url=base_url, timeout=timeout)
     kwargs = {"to": to, "from_": from_, "body": body}
     if status_callback:

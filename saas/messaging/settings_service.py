@@ -1,6 +1,7 @@
 """Saving the tenant's messaging settings (Settings > Messaging) and the suppression list as an
 administrator manages it. Keys are encrypted before they are stored and never read back into a
-page; a blank key field keeps the stored key."""
+page; a blank key field keeps the stored key. `reencrypt_stored_keys` moves every tenant's stored
+keys to the first encryption key after a rotation (`flask rotate-provider-keys`)."""
 
 from __future__ import annotations
 
@@ -100,6 +101,30 @@ def save_settings(tenant: Tenant, form: dict, sellers: dict[int, dict]) -> None:
     tenant.settings = settings
     audit.record("messaging.settings_saved", tenant.name, keys_changed=sorted(changed))
     db.session.commit()
+
+
+def reencrypt_stored_keys() -> tuple[int, int]:
+    """Every tenant's stored provider keys encrypted again with the first of
+    MESSAGING_ENCRYPTION_KEYS, one tenant per transaction (its row locked while it is written).
+    Returns (values re-encrypted, values no key here can read: left as they are)."""
+    rotated = unreadable = 0
+    for tenant_id in db.session.execute(select(Tenant.id).order_by(Tenant.id)).scalars().all():
+        tenant = db.session.execute(
+            select(Tenant).where(Tenant.id == tenant_id).with_for_update()).scalar_one()
+        messaging = raw_settings(tenant)
+        for name in SECRET_FIELDS:
+            if not messaging.get(name):
+                continue
+            again = crypto.rotate(messaging[name])
+            if again is None:
+                unreadable += 1
+            else:
+                messaging[name] = again
+                rotated += 1
+        if messaging != raw_settings(tenant):
+            tenant.settings = {**(tenant.settings or {}), "messaging": messaging}
+        db.session.commit()
+    return rotated, unreadable
 
 
 def add_suppression(address: str) -> str:

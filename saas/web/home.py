@@ -4,7 +4,7 @@ tenant cannot use yet (licence, workspace) shows nothing."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from flask import current_app
 from sqlalchemy import func, select
@@ -39,6 +39,7 @@ class HomeFigures:
     waiting: Waiting | None = None
     uncertain: Uncertain | None = None
     count_cap: int = 0
+    sending_stopped: list[str] = field(default_factory=list)  # why messages are not going out
 
 
 def worklist_open(tenant) -> bool:
@@ -83,7 +84,9 @@ def _waiting() -> Waiting | None:
 
 
 def figures(user, tenant) -> HomeFigures:
-    out = HomeFigures()
+    from saas.messaging.config import config_of
+
+    out = HomeFigures(sending_stopped=config_of(tenant).sending_stopped())
     if not worklist_open(tenant):
         return out
     from saas.engine import clock

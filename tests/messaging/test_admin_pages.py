@@ -140,5 +140,6 @@ def test_keys_are_encrypted_with_the_configured_key(app, admin_client, admin, mo
     stored = _raw(app, admin.tenant.id)["sendgrid_key"]
     assert Fernet(key).decrypt(stored.encode()) == b"SG.secret"
     monkeypatch.setitem(app.config, "MESSAGING_ENCRYPTION_KEY", Fernet.generate_key().decode())
-    with app.app_context():  # another key (rotated without re-entering): no key, the outbox
-        assert config_for(admin.tenant.id).email_provider == "outbox"
+    with app.app_context():  # another key (rotated without re-entering): sending stops, it
+        config = config_for(admin.tenant.id)  # does not fall back to the outbox (issue 22)
+        assert (config.email_provider, config.unreadable) == ("sendgrid", ("sendgrid_key",))
