@@ -1,43 +1,42 @@
-"""The provider calls, through the official clients, each classified into a `SendResult` (they
-never raise for a provider's or the network's failure).
+"""The provider calls, each classified into a `SendResult` (they never raise for a provider's or
+the network's failure).
 
-- SendGrid: `SendGridAPIClient(api_key, host=<base URL>)`, its HTTP client's `timeout` always set
-  and its connections kept alive between requests (`connections.KeptAliveClient`).
+- SendGrid: the request as the `sendgrid` package builds it (the body from its `Mail` helpers'
+  `.get()`, the URL and headers from `SendGridAPIClient(api_key, host=<base URL>)`), sent over
+  this process's pooled httpx connections (`connections.post`) with the provider timeout.
 - Twilio: `Client(sid, token, http_client=TwilioHttpClient(timeout=...))` with the Api domain's
   `base_url` pointed at the configured base URL.
-
-Without a key (the stored one cannot be decrypted: `config.MessagingConfig.unreadable`) nothing
-is called: the answer is "retry" a while later, so the messages wait for the key to be entered
-again instead of failing or going to the outbox.
 """
 
 from __future__ import annotations
 
-import http.client
 import json
 import socket
-import threading
 import time
-import urllib.error
+from dataclasses import dataclass
 from email.utils import parseaddr
 
+import httpx
 import requests
-from python_http_client import exceptions as sg_errors
+from flask import current_app, has_app_context
 from sendgrid import SendGridAPIClient
+from sendgrid.helpers.mail import Category, CustomArg, From, Header, Mail, ReplyTo, To
+from sendgrid.helpers.mail.exceptions import ApiKeyIncludedException
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client as TwilioClient
 
-from saas.i18n import N_
-from saas.messaging.connections import KeptAliveClient
+from saas.messaging import connections
 from saas.messaging.result import SendResult
 
 MAX_ERROR = 500
-# Stored in English on the step run (translated where it is shown).
-SENDGRID_KEY_UNREADABLE = N_("The stored SendGrid key can't be read: enter it again in Settings")
-TWILIO_TOKEN_UNREADABLE = N_("The stored Twilio auth token can't be read: enter it again in "
-                             "Settings")
-KEY_UNREADABLE_RETRY_SECONDS = 1800.0  # how long messages wait before the next look at the key
+SEND_PATH = "/v3/mail/send"
+DEFAULT_CONCURRENCY = 8  # SEND_CONCURRENCY's default, outside an application
+# A stored secret no encryption key here can read: nothing is sent (nor put in the outbox), the
+# message waits and is tried again later, while Settings and Home say why.
+KEY_UNREADABLE_RETRY_SECONDS = 3600.0
+SENDGRID_KEY_UNREADABLE = "the stored SendGrid key can't be read: enter it again in Settings"
+TWILIO_TOKEN_UNREADABLE = "the stored Twilio auth token can't be read: enter it in Settings"  # noqa: S105
 
 
 def _retry_after(headers) -> float | None:
@@ -61,15 +60,14 @@ def _retry_after(headers) -> float | None:
     return None
 
 
-def _sendgrid_reason(error: sg_errors.HTTPError) -> str:
+def _sendgrid_reason(response: httpx.Response) -> str:
     try:
-        body = json.loads(error.body.decode("utf-8") if isinstance(error.body, bytes)
-                          else error.body)
+        body = json.loads(response.content.decode("utf-8"))
         messages = [e.get("message", "") for e in body.get("errors", [])]
         text = "; ".join(m for m in messages if m)
     except (ValueError, AttributeError, TypeError):
         text = ""
-    return f"SendGrid {error.status_code}: {text or error.reason}"[:MAX_ERROR]
+    return f"SendGrid {response.status_code}: {text or response.reason_phrase}"[:MAX_ERROR]
 
 
 def _refused(reason) -> bool:
@@ -77,82 +75,115 @@ def _refused(reason) -> bool:
         isinstance(reason, OSError) and reason.errno in (111, 61))
 
 
-def _address(value: str, name: str | None = None) -> dict:
-    if "<" in value:  # "Name <address>"
+def _cause(error: BaseException) -> BaseException:
+    """The error at the bottom of httpx's chain (httpx's, from httpcore's, from the socket's;
+    httpcore's pool re-raises its own `from None`, leaving the socket's as the context)."""
+    while type(error).__module__.startswith(("httpx", "httpcore")):
+        below = error.__cause__ or error.__context__
+        if below is None:
+            break
+        error = below
+    return error
+
+
+@dataclass(frozen=True)
+class Unsendable:
+    """A message the `sendgrid` helpers refused to build (`sendgrid_send` reports it failed)."""
+
+    reason: str
+
+
+def _email(kind, value: str, name: str | None = None):
+    """A `From`/`To`/`ReplyTo` of the address as given ("Name <address>" split), not re-parsed
+    by the helper."""
+    if "<" in value:
         parsed_name, value = parseaddr(value)
         name = name or parsed_name
-    return {"email": value, "name": name} if name else {"email": value}
+    email = kind()
+    email.email = value
+    email.name = name or None
+    return email
 
 
 def build_mail(*, to: str, from_address: str, from_name: str, subject: str, html: str, text: str,
                reply_to: str | None, headers: dict | None, custom_args: dict | None,
-               categories: list | None) -> dict:
-    """The v3 `mail/send` body (what the library's `Mail(...).get()` produces, without the
-    helper objects: they cost more CPU than the request itself)."""
-    content = [{"type": "text/plain", "value": text or " "}]
-    if html:
-        content.append({"type": "text/html", "value": html})
-    payload = {"from": _address(from_address, from_name or None), "subject": subject,
-               "personalizations": [{"to": [_address(to)]}], "content": content}
-    if headers:
-        payload["headers"] = {str(k): str(v) for k, v in headers.items()}
-    if categories:
-        payload["categories"] = [str(c)[:255] for c in categories[:10]]
-    if custom_args:
-        payload["custom_args"] = {str(k): str(v) for k, v in custom_args.items()}
+               categories: list | None) -> dict | Unsendable:
+    """The v3 `mail/send` body, from the library's `Mail(...).get()`; `Unsendable` when the
+    library refuses it (a body that begins like a SendGrid API key)."""
+    try:
+        mail = Mail(from_email=_email(From, from_address, from_name or None),
+                    to_emails=_email(To, to), subject=subject, plain_text_content=text or " ",
+                    html_content=html or None)
+    except ApiKeyIncludedException:
+        return Unsendable("SendGrid's library refuses a body that begins like an API key")
+    # The helpers insert each header, argument and category first: added in reverse, they keep
+    # the caller's order.
+    for key, value in reversed(list((headers or {}).items())):
+        mail.add_header(Header(str(key), str(value)))
+    for category in reversed((categories or [])[:10]):
+        mail.add_category(Category(str(category)[:255]))
+    for key, value in reversed(list((custom_args or {}).items())):
+        mail.add_custom_arg(CustomArg(str(key), str(value)))
     if reply_to:
-        payload["reply_to"] = _address(reply_to)
-    return payload
+        mail.reply_to = _email(ReplyTo, reply_to)
+    return mail.get()
 
 
-_local = threading.local()
+_requests: dict[tuple[str, str], tuple[str, httpx.Headers]] = {}
 
 
-def sendgrid_client(api_key: str, base_url: str, timeout: float) -> SendGridAPIClient:
-    """One client per thread and settings (its HTTP client keeps mutable headers)."""
-    cache = _local.__dict__.setdefault("sendgrid", {})
-    key = (api_key, base_url, timeout)
-    client = cache.get(key)
-    if client is None:
-        if len(cache) > 32:
-            cache.clear()
-        client = SendGridAPIClient(api_key, host=base_url)
-        client.client = KeptAliveClient(host=client.host, version=3, timeout=timeout,
-                                        request_headers=client.client.request_headers)
-        cache[key] = client
-    return client
+def _sendgrid_request(api_key: str, base_url: str) -> tuple[str, httpx.Headers]:
+    """(URL, headers) of `mail/send` as `SendGridAPIClient` makes them (Authorization,
+    User-Agent, Accept), per key and base URL."""
+    found = _requests.get((api_key, base_url))
+    if found is None:
+        client = SendGridAPIClient(api_key, host=base_url.rstrip("/"))
+        found = (client.host + SEND_PATH, httpx.Headers(client.client.request_headers))
+        if len(_requests) > 32:
+            _requests.clear()
+        _requests[(api_key, base_url)] = found
+    return found
 
 
-def sendgrid_send(*, api_key: str, base_url: str, timeout: float, payload: dict) -> SendResult:
+def _concurrency() -> int:
+    """The pool's size: the provider calls a send job makes at once."""
+    if has_app_context():
+        return max(1, int(current_app.config.get("SEND_CONCURRENCY", DEFAULT_CONCURRENCY)))
+    return DEFAULT_CONCURRENCY
+
+
+def sendgrid_send(*, api_key: str, base_url: str, timeout: float,
+                  payload: dict | Unsendable) -> SendResult:
     if not api_key:
         return SendResult("retry", "sendgrid", error=SENDGRID_KEY_UNREADABLE,
                           retry_after=KEY_UNREADABLE_RETRY_SECONDS)
-    client = sendgrid_client(api_key, base_url, timeout)
+    if isinstance(payload, Unsendable):
+        return SendResult("failed", "sendgrid", error=payload.reason)
+    url, headers = _sendgrid_request(api_key, base_url)
     try:
-        response = client.send(payload)
-    except sg_errors.HTTPError as error:
-        if error.status_code == 429:
-            return SendResult("retry", "sendgrid", error="SendGrid 429: rate limited",
-                              retry_after=_retry_after(error.headers))
-        if error.status_code >= 500:
-            return SendResult("unknown", "sendgrid", error=_sendgrid_reason(error))
-        return SendResult("failed", "sendgrid", error=_sendgrid_reason(error))
-    except urllib.error.URLError as error:
-        if _refused(error.reason):
-            return SendResult("retry", "sendgrid", error=f"connection refused: {error.reason}")
-        return SendResult("unknown", "sendgrid", error=f"network error: {error.reason}"[:MAX_ERROR])
-    except TimeoutError as error:
+        response = connections.post(url, json=payload, headers=headers, timeout=timeout,
+                                    size=_concurrency())
+    except httpx.PoolTimeout as error:  # waited for a connection: nothing was sent
+        return SendResult("retry", "sendgrid", error=f"no free connection: {error}")
+    except httpx.TimeoutException as error:
         return SendResult("unknown", "sendgrid", error=f"timeout after {timeout}s ({error})")
-    except (http.client.HTTPException, ConnectionError, OSError) as error:
-        if _refused(error):
-            return SendResult("retry", "sendgrid", error=f"connection refused: {error}")
+    except (httpx.HTTPError, httpx.InvalidURL, OSError) as error:
+        cause = _cause(error)
+        if _refused(cause):
+            return SendResult("retry", "sendgrid", error=f"connection refused: {cause}")
         return SendResult("unknown", "sendgrid",
-                          error=f"connection lost: {type(error).__name__} {error}"[:MAX_ERROR])
-    message_id = None
-    if response.headers:
-        message_id = response.headers.get("X-Message-Id") or response.headers.get("x-message-id")
-    if not 200 <= response.status_code < 300:  # 1xx/3xx: not accepted as far as we can tell
-        return SendResult("unknown", "sendgrid", error=f"SendGrid {response.status_code}")
+                          error=f"connection lost: {type(cause).__name__} {cause}"[:MAX_ERROR])
+    status = response.status_code
+    if status == 429:
+        return SendResult("retry", "sendgrid", error="SendGrid 429: rate limited",
+                          retry_after=_retry_after(response.headers))
+    if status >= 500:
+        return SendResult("unknown", "sendgrid", error=_sendgrid_reason(response))
+    if status >= 400:
+        return SendResult("failed", "sendgrid", error=_sendgrid_reason(response))
+    if not 200 <= status < 300:  # 1xx/3xx: not accepted as far as we can tell
+        return SendResult("unknown", "sendgrid", error=f"SendGrid {status}")
+    message_id = response.headers.get("X-Message-Id")
     return SendResult("sent", "sendgrid", message_id=message_id or f"sg-{time.time_ns()}")
 
 

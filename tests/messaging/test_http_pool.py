@@ -1,0 +1,299 @@
+"""SendGrid over this process's pooled httpx connections (saas/messaging/connections.py), against
+the fake provider server: connections reused across sends and batches, a forked child with a
+pool of its own, what each failure comes to (a timeout after the provider took the email is
+uncertain), a 429's Retry-After honoured by the engine, descriptors past 1,024, and the guard
+refusing httpx traffic to the real provider, also through a proxy."""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import socket
+import threading
+import time
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from saas.engine import clock
+from saas.engine.models import StepRun
+from saas.engine.tick import run_tick
+from saas.extensions import db
+from saas.messaging import connections, providers
+from saas.messaging.batch import send_many
+from saas.messaging.compose import Outgoing
+from saas.messaging.config import config_for
+from saas.messaging.delivery import send_email
+from saas.tenancy import tenant_context
+from tests.messaging import builders
+from tests.messaging.fake_providers import FakeProviders
+from tests.provider_guard import ProviderGuard
+
+
+@pytest.fixture(autouse=True)
+def fresh_pools():
+    connections.close_all()
+    yield
+    connections.close_all()
+
+
+def _send(app, tenant_id: int, step_run_id: int, to: str | None = None):
+    with app.app_context():
+        return send_email(tenant_id, to=to or f"lead{step_run_id}@example.com", subject="Hi",
+                          html="<p>Hello</p>", text="Hello", step_run_id=step_run_id)
+
+
+def _messages(first: int, count: int) -> list[Outgoing]:
+    return [Outgoing(step_run_id=n, channel="email", to=f"lead{n}@example.com", subject="Hi",
+                     html="<p>Hello</p>", text="Hello", from_address="hello@mailco.example",
+                     custom_args={"step_run_id": str(n)})
+            for n in range(first, first + count)]
+
+
+# -- reuse ---------------------------------------------------------------------------------------
+
+def test_batches_share_the_pools_connections(app, sendgrid_tenant, fake, monkeypatch):
+    monkeypatch.setitem(app.config, "SEND_CONCURRENCY", 4)
+    monkeypatch.setattr(fake, "latency", 0.02)  # the calls overlap, as with a real API
+    with app.app_context():
+        config = config_for(sendgrid_tenant.id)
+        first, untried = send_many(config, _messages(1, 40))
+        opened = fake.connection_count
+        second, _ = send_many(config, _messages(41, 40))
+        pools = connections.stats()
+    assert untried == [] and {r.status for r in [*first.values(), *second.values()]} == {"sent"}
+    assert 1 <= opened <= 4  # 40 emails, at most the concurrency's connections
+    assert fake.connection_count == opened  # the second batch opened none
+    assert pools == {"direct": {"size": 4, "connections": opened, "idle": opened}}
+    assert dict(fake.per_step_run) == {str(n): 1 for n in range(1, 81)}
+
+
+def test_one_connection_for_emails_sent_one_after_another(app, sendgrid_tenant, fake):
+    results = [_send(app, sendgrid_tenant.id, n) for n in range(1, 11)]
+    assert [r.status for r in results] == ["sent"] * 10
+    assert fake.connection_count == 1
+
+
+# -- fork ----------------------------------------------------------------------------------------
+
+def test_a_forked_child_builds_its_own_pool(app, fake):
+    payload = providers.build_mail(
+        to="lead@example.com", from_address="hello@example.com", from_name="", subject="Hi",
+        html="", text="Hi", reply_to=None, headers=None, custom_args=None, categories=None)
+
+    def send():
+        return providers.sendgrid_send(api_key="SG.test-key", base_url=fake.url, timeout=2,
+                                       payload=payload).status
+
+    assert send() == "sent" and fake.connection_count == 1
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: send, say what it saw, leave without running any teardown
+        try:
+            os.close(read)
+            status = send()
+            os.write(write, json.dumps({"status": status, "pids": list(connections._processes),
+                                        "pid": os.getpid()}).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        child = json.loads(pipe.read())
+    os.waitpid(pid, 0)
+    assert child["status"] == "sent"
+    assert child["pids"] == [child["pid"]]  # the parent's pool left behind, unused
+    assert fake.connection_count == 2  # the child's own connection
+    assert send() == "sent"  # the parent's connection was neither used nor closed by the child
+    assert fake.connection_count == 2
+
+
+# -- what each answer comes to -------------------------------------------------------------------
+
+@pytest.mark.parametrize(("failure", "status", "accepted"), [
+    ("timeout", "unknown", 1),  # the provider took it, answered too late: uncertain
+    ("drop", "unknown", 1),     # took it, closed without answering
+    ("500", "unknown", 0),
+    ("429", "retry", 0),
+])
+def test_each_failure_is_classified(app, sendgrid_tenant, fake, failure, status, accepted):
+    fake.fail_next(failure)
+    result = _send(app, sendgrid_tenant.id, 1)
+    assert result.status == status, result.error
+    assert fake.per_step_run.get("1", 0) == accepted
+    assert _send(app, sendgrid_tenant.id, 2).status == "sent"  # and the next one goes
+
+
+def test_a_timeout_after_the_request_left_is_uncertain_not_resent(app, sendgrid_tenant, fake):
+    fake.fail_next("timeout")
+    started = time.monotonic()
+    result = _send(app, sendgrid_tenant.id, 7)
+    assert result.status == "unknown" and result.error.startswith("timeout after 0.5s")
+    assert time.monotonic() - started < 0.95  # gave up at the timeout, not at the answer
+    assert fake.per_step_run == {"7": 1}  # it did reach the provider, once
+    assert [r["step_run_id"] for r in fake.requests] == ["7"]  # and was not sent again
+
+
+def test_the_request_is_the_one_the_sendgrid_library_makes(app, sendgrid_tenant, fake):
+    from sendgrid import __version__
+
+    assert _send(app, sendgrid_tenant.id, 1).status == "sent"
+    [request] = fake.requests
+    assert request["auth"] == "Bearer SG.test-key"
+    assert request["headers"]["User-Agent"] == f"sendgrid/{__version__};python"
+    assert request["headers"]["Accept"] == "application/json"
+    assert request["headers"]["Content-Type"] == "application/json"
+    assert request["body"]["personalizations"] == [{"to": [{"email": "lead1@example.com"}]}]
+    assert request["body"]["content"] == [{"type": "text/plain", "value": "Hello"},
+                                          {"type": "text/html", "value": "<p>Hello</p>"}]
+
+
+def test_a_body_the_library_refuses_fails_without_a_request(app, sendgrid_tenant, fake):
+    with app.app_context():
+        result = send_email(sendgrid_tenant.id, to="ann@example.com", subject="Key",
+                            html="", text="SG.abcdef.ghijkl is our key", step_run_id=1)
+    assert result.status == "failed" and "API key" in result.error
+    assert fake.requests == []
+
+
+def test_refused_and_rejected(app, sendgrid_tenant, fake):
+    assert _send(app, sendgrid_tenant.id, 1, to="nobody@example.invalid").status == "failed"
+    app.config["SENDGRID_BASE_URL"] = fake.dead_url()
+    refused = _send(app, sendgrid_tenant.id, 2)
+    assert refused.status == "retry" and "refused" in refused.error
+
+
+# -- 429 with Retry-After ------------------------------------------------------------------------
+
+class _RateLimited(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_POST(self):  # noqa: N802 - http.server's name
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        body = b'{"errors": [{"message": "too many requests"}]}'
+        self.send_response(429)
+        self.send_header("Retry-After", "120")
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def rate_limited():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _RateLimited)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_429_waits_for_retry_after(app, sendgrid_tenant, fake, rate_limited):
+    with app.app_context(), tenant_context(sendgrid_tenant.id):
+        template = builders.email_template()
+        seq = builders.sequence([{"type": "auto_email", "config": {"template_id": template.id}},
+                                 {"type": "task", "name": "Call them"}])
+        [run] = builders.connect([builders.lead("ann@example.com")], seq)
+        db.session.commit()
+        run_id = run.id
+    app.config["SENDGRID_BASE_URL"] = rate_limited
+    assert _send(app, sendgrid_tenant.id, 1).retry_after == 120.0
+    with app.app_context():
+        run_tick(budget_seconds=30)
+        now = clock.now()
+    with app.app_context(), tenant_context(sendgrid_tenant.id):
+        waiting = db.session.get(StepRun, run_id)
+        assert waiting.status == "pending" and "429" in waiting.error
+        assert waiting.due_at >= now + timedelta(seconds=115)  # Retry-After, honoured
+    app.config["SENDGRID_BASE_URL"] = fake.url
+    with app.app_context():
+        run_tick(budget_seconds=30)  # not due yet
+        assert fake.emails() == []
+        clock.move_forward(timedelta(seconds=121))
+        run_tick(budget_seconds=30)
+    with app.app_context(), tenant_context(sendgrid_tenant.id):
+        status = db.session.execute(select(StepRun.status).where(StepRun.id == run_id)).scalar()
+    assert status == "sent" and dict(fake.per_step_run) == {str(run_id): 1}
+
+
+# -- descriptors past 1,024 (select() refuses them) ----------------------------------------------
+
+@pytest.fixture
+def many_descriptors():
+    """fill(): every descriptor under 1,100 taken (by pipes; at least 1,100 of them), so the next
+    socket gets a number above. Returns how many are open."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = 4096
+    if hard != resource.RLIM_INFINITY and hard < wanted:
+        pytest.skip(f"RLIMIT_NOFILE hard limit {hard} < {wanted}")
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+    pipes: list[int] = []
+
+    def fill() -> int:
+        while len(pipes) < 1100 or min(pipes[-2:]) < 1100:
+            pipes.extend(os.pipe())
+        return len(pipes)
+
+    try:
+        yield fill
+    finally:
+        for fd in pipes:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def test_sockets_numbered_past_1024_work(app, sendgrid_tenant, fake, many_descriptors,
+                                          monkeypatch):
+    opened: list[int] = []
+    create_connection = socket.create_connection
+
+    def numbered_high(*args, **kwargs):
+        many_descriptors()  # a descriptor another thread closed meanwhile is taken again
+        sock = create_connection(*args, **kwargs)
+        opened.append(sock.fileno())
+        return sock
+
+    monkeypatch.setattr(socket, "create_connection", numbered_high)
+    assert many_descriptors() >= 1100
+    assert _send(app, sendgrid_tenant.id, 1).status == "sent"
+    assert _send(app, sendgrid_tenant.id, 2).status == "sent"  # kept, checked alive: reused
+    fake.close_connections()
+    time.sleep(0.1)  # the end-of-file reaches the client's socket
+    replaced = _send(app, sendgrid_tenant.id, 3)  # seen closed, replaced, not failed
+    assert replaced.status == "sent", replaced.error
+    assert len(opened) == 2 and min(opened) > 1024, opened
+    assert fake.connection_count == 2
+
+
+# -- the guard -----------------------------------------------------------------------------------
+
+def test_httpx_to_a_real_provider_is_refused_even_through_a_proxy(monkeypatch):
+    guard = ProviderGuard().install(monkeypatch)  # in front of the suite's own guard
+    proxy = FakeProviders.dead_url()
+    monkeypatch.setenv("https_proxy", proxy)  # only the proxy's name would be resolved here
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    connections._proxied.cache_clear()
+    try:
+        payload = providers.build_mail(
+            to="lead@example.com", from_address="hello@example.com", from_name="",
+            subject="Hi", html="", text="Hi", reply_to=None, headers=None, custom_args=None,
+            categories=None)
+        result = providers.sendgrid_send(api_key="SG.real-looking",
+                                         base_url="https://api.sendgrid.com", timeout=2,
+                                         payload=payload)
+        assert list(connections.stats()) == [proxy]  # it went the proxy's way
+        with pytest.raises(httpx.ConnectError, match="real provider"):
+            httpx.Client(trust_env=False).get("https://api.twilio.com/2010-04-01")
+    finally:
+        connections._proxied.cache_clear()
+    assert result.status == "unknown" and "real provider" in result.error
+    assert guard.reached == ["api.sendgrid.com", "api.twilio.com"]
