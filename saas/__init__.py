@@ -36,6 +36,7 @@ def register_extensions(app: Flask) -> None:
     from saas.auth.tenants import register_tenancy
     from saas.extensions import babel, csrf, db, limiter, make_sqlite_datetimes_aware, migrate
     from saas.i18n import select_locale
+    from saas.wiring import connect_listeners
 
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         config_module.INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
@@ -48,6 +49,7 @@ def register_extensions(app: Flask) -> None:
         config_module.PROJECT_ROOT / "saas" / "translations"))
     init_login(app)
     register_tenancy(app)
+    connect_listeners()  # who follows what the lower floors announce (saas/wiring.py)
 
 
 def register_blueprints(app: Flask) -> None:

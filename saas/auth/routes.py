@@ -33,8 +33,8 @@ from saas.auth.sessions import start_session
 from saas.errors import ServiceError
 from saas.extensions import client_ip, db, limiter
 from saas.i18n import LANGUAGES, _, ngettext, select_locale
-from saas.messaging import links
 from saas.tenancy import tenant_context
+from saas.web import links
 from saas.web.home import figures as home_figures
 from saas.web.home import worklist_open
 from saas.web.params import form_text, next_arg, next_field

@@ -13,7 +13,7 @@ person is told ("This connection has ended").
 
 **One lock order.** A transaction that touches enrollments and their step runs locks
 1. the enrollments first, several in ascending id order (`lifecycle.lock_in_order`,
-   `sends.lock_enrollments`), then
+   `send_moves.lock_enrollments`), then
 2. their step runs, then
 3. anything else (records, outbox messages, events).
 The tick's claim takes a run and its enrollment together with SKIP LOCKED, so it never waits

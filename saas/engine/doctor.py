@@ -69,7 +69,7 @@ BRANCHES = {"yes": "yes", "no": "no"}
 def examine(limit: int = 1000) -> dict:
     """One check and repair of every tenant; returns the counts."""
     from saas.engine.connect_job import STALLED_AFTER
-    from saas.engine.sends import lease_seconds
+    from saas.engine.send_moves import lease_seconds
     from saas.timeutil import utcnow
 
     now = clock.now()

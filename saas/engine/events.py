@@ -1,8 +1,9 @@
-"""What message events do to enrollments: exits (reply, unsubscribe, bounce, per the sequence's
-settings) and email conditions waiting for an open, a click or a reply.
+"""What message events do to enrollments: an uncertain send reconciled, exits (reply,
+unsubscribe, bounce, per the sequence's settings) and email conditions waiting for an open, a
+click or a reply.
 
-The caller (the messaging/webhook service) has recorded the MessageEvent; these functions work in
-its transaction and do not commit.
+Messaging records each MessageEvent and announces it (`saas.signals.message_event_recorded`);
+`on_recorded` follows it, in the recorder's transaction (no commit here).
 """
 
 from __future__ import annotations
@@ -16,11 +17,16 @@ from saas.engine.bulk import decide_email_conditions
 from saas.engine.graph import EMAIL_TYPES, load_graph
 from saas.engine.lifecycle import end_enrollments
 from saas.engine.models import RUNNING_STATUSES, Enrollment, EnrollmentStatus, StepRun
-from saas.engine.uncertain import mark_reconciled  # noqa: F401 - called by the messaging floor
+from saas.engine.uncertain import mark_reconciled
 from saas.extensions import db
+from saas.messaging.events import PROOF_OF_SENDING
 from saas.records.models import Record
 from saas.sequences.models import Sequence, StepType
 
+# message_event.kind -> the engine's kind
+ENGINE_KINDS = {"open": "opened", "click": "clicked", "reply": "replied", "bounce": "bounced",
+                "unsubscribe": "unsubscribed", "spamreport": "spamreport",
+                "delivered": "delivered"}
 # Event kind (or suppression reason) -> the sequence setting that makes it an exit.
 EXIT_SETTINGS = {"replied": "exit_on_reply", "reply": "exit_on_reply",
                  "unsubscribed": "exit_on_unsubscribe", "unsubscribe": "exit_on_unsubscribe",
@@ -29,6 +35,31 @@ EXIT_SETTINGS = {"replied": "exit_on_reply", "reply": "exit_on_reply",
                  "dropped": "exit_on_bounce"}
 EXIT_REASONS = {"exit_on_reply": "replied", "exit_on_unsubscribe": "unsubscribed",
                 "exit_on_bounce": "bounced"}
+
+
+def step_run_of(step_run_id) -> StepRun | None:
+    """The tenant's step run by id (another tenant's id, or no id, finds nothing)."""
+    try:
+        run_id = int(step_run_id)
+    except (TypeError, ValueError):
+        return None
+    return db.session.execute(select(StepRun).where(StepRun.id == run_id)).scalar_one_or_none()
+
+
+def on_recorded(_sender, *, kind: str, step_run_id: int | None, address: str | None,
+                data: dict, occurred_at: datetime, notify: bool, suppressed: str | None,
+                **_more) -> None:
+    """A recorded provider event, in this order: an `unknown` run it proves was accepted is
+    marked sent and moves on; a just-suppressed address's enrollments exit; the event itself
+    moves exits, conditions and A/B results (unless `notify` is False)."""
+    if step_run_id is not None and kind in PROOF_OF_SENDING:
+        run = step_run_of(step_run_id)
+        if run is not None:
+            mark_reconciled(run, kind, data.get("provider_message_id"))
+    if suppressed and address:
+        exit_enrollments_for_address(address, suppressed)
+    if notify and step_run_id is not None and kind in ENGINE_KINDS:
+        on_message_event(step_run_id, ENGINE_KINDS[kind], occurred_at)
 
 
 def exits_on(settings: dict | None, kind: str) -> bool:

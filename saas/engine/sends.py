@@ -33,9 +33,9 @@ from flask import current_app
 from sqlalchemy import case, select, update
 
 from saas.engine import clock, hooks
-from saas.engine.bulk import advance_group
 from saas.engine.graph import GraphCache, StepInfo
-from saas.engine.models import Enrollment, EnrollmentStatus, StepRun
+from saas.engine.models import EnrollmentStatus, StepRun
+from saas.engine.send_moves import Moves, lock_enrollments
 from saas.engine.sql import id_in
 from saas.extensions import db
 from saas.messaging import batch
@@ -78,22 +78,6 @@ def backoff_seconds(attempts: int, retry_after: float | None) -> float:
     delay = min(cap, base * 2 ** max(0, attempts - 1))
     delay = random.uniform(delay / 2, delay)  # noqa: S311 - jitter, not security
     return max(delay, retry_after or 0.0)
-
-
-def lease_seconds() -> float:
-    return _setting("ENGINE_SENDING_LEASE")
-
-
-def lock_enrollments(enrollment_ids) -> dict[int, str]:
-    """Lock these enrollments in id order (the one lock order); {id: status}."""
-    ids = sorted(set(enrollment_ids))
-    if not ids:
-        return {}
-    stmt = select(Enrollment.id, Enrollment.status).where(id_in(Enrollment.id, ids)) \
-        .order_by(Enrollment.id)
-    if db.engine.dialect.name != "sqlite":
-        stmt = stmt.with_for_update()
-    return dict(db.session.execute(stmt).all())
 
 
 def _cas(run_id: int, token: str, **values) -> bool:
@@ -156,23 +140,6 @@ def _back_to_pending(run_id: int, token: str, enrollment_status: str | None, due
     return False
 
 
-class _Moves:
-    """Enrollments to move on past a step, grouped as advance_group takes them."""
-
-    def __init__(self):
-        self.groups: dict[tuple[int, int], list[int]] = defaultdict(list)
-
-    def add(self, run) -> None:
-        self.groups[(run.sequence_id, run.step_id)].append(run.enrollment_id)
-
-    def apply(self, graphs: GraphCache, now: datetime) -> int:
-        moved = 0
-        for (sequence_id, step_id), enrollment_ids in self.groups.items():
-            moved += advance_group(graphs.get(sequence_id), enrollment_ids, step_id, None, now)
-        self.groups.clear()
-        return moved
-
-
 def _deliver_chunk(chunk: list[int], token: str, config, composer: Composer,
                    graphs: GraphCache) -> tuple[int, datetime | None]:
     """Send one chunk; returns (how many were sent, when to resume if the provider said to
@@ -220,7 +187,7 @@ def _check_and_settle(chunk, token, config, composer, graphs):
     suppressed = suppressed_among(
         (r.phone if run.step_type == StepType.AUTO_SMS.value else r.email)
         for run in live if (r := records.get(run.record_id)) is not None)
-    moves, skipped, outgoing, sent = _Moves(), [], [], 0
+    moves, skipped, outgoing, sent = Moves(), [], [], 0
     to_call: dict[str, list[int]] = defaultdict(list)
     for run in live:
         channel = "sms" if run.step_type == StepType.AUTO_SMS.value else "email"
@@ -261,7 +228,7 @@ def _check_and_settle(chunk, token, config, composer, graphs):
     return outgoing, {run.id: run for run in live}, sent
 
 
-def _skip_suppressed(run, token: str, address: str, now, moves: _Moves) -> None:
+def _skip_suppressed(run, token: str, address: str, now, moves: Moves) -> None:
     """Suppressed at send time: the run is skipped; the enrollment exits per its sequence's
     settings (the engine decides), else moves on past the step."""
     from saas.engine.events import exit_enrollments_for_address
@@ -281,7 +248,7 @@ def _write_outcomes(results: dict[int, SendResult], untried: set[int], runs: dic
 
     now = clock.now()
     statuses = lock_enrollments(runs[i].enrollment_id for i in set(results) | untried)
-    moves, unknown, pause = _Moves(), [], None
+    moves, unknown, pause = Moves(), [], None
     for run_id in _write_sent({i: r.message_id for i, r in results.items()
                                if r.status == "sent"}, token, now):
         moves.add(runs[run_id])

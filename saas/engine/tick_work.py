@@ -77,7 +77,7 @@ def work_by_kind(now: datetime) -> dict[str, set[int]]:
     """{kind: tenant ids} of the work at `now` (engine clock): `due` runs, `stale` sends,
     `segment` events, connect `jobs` to requeue; see TENANTS_WITH_WORK."""
     from saas.engine.connect_job import FORGOTTEN_AFTER, STALLED_AFTER
-    from saas.engine.sends import lease_seconds
+    from saas.engine.send_moves import lease_seconds
 
     params = {"now": now, "stale": now - timedelta(seconds=lease_seconds()),
               "forgotten": utcnow() - timedelta(seconds=FORGOTTEN_AFTER),

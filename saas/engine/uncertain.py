@@ -45,9 +45,9 @@ def _proved():
 
 
 def _move_on(rows, now: datetime) -> None:
-    from saas.engine.sends import _Moves
+    from saas.engine.send_moves import Moves
 
-    moves = _Moves()
+    moves = Moves()
     for row in rows:
         moves.add(row)
     moves.apply(GraphCache(), now)
@@ -73,7 +73,7 @@ def mark_reconciled(step_run: StepRun, kind: str, message_id: str | None = None)
     """A provider event (`kind`, already stored) names this run: if it is `unknown`, it is
     `sent` and its enrollment moves on; a run still `sending` is decided when its outcome is
     written (decide_from_events)."""
-    from saas.engine.sends import lock_enrollments
+    from saas.engine.send_moves import lock_enrollments
 
     hooks.at("before_reconcile", run_id=step_run.id, kind=kind)
     lock_enrollments([step_run.enrollment_id])  # the one lock order: enrollment, then its runs
@@ -90,7 +90,7 @@ def mark_reconciled(step_run: StepRun, kind: str, message_id: str | None = None)
 
 def recover_stale(tenant_id: int) -> int:
     """Runs left `sending` past the lease (their worker died mid-chunk)."""
-    from saas.engine.sends import lease_seconds, lock_enrollments
+    from saas.engine.send_moves import lease_seconds, lock_enrollments
 
     now = clock.now()
     cutoff = now - timedelta(seconds=lease_seconds())
@@ -169,7 +169,7 @@ def resend_silent_unknowns(tenant_id: int, limit: int = 1000) -> int:
     if not candidates:
         db.session.rollback()
         return 0
-    from saas.engine.sends import lock_enrollments
+    from saas.engine.send_moves import lock_enrollments
 
     statuses = lock_enrollments(c.enrollment_id for c in candidates)
     ids = [c.id for c in candidates if statuses.get(c.enrollment_id) == "active"]
@@ -203,7 +203,7 @@ def resend_all_tenants() -> int:
 def resolve_unknown(step_run_id: int, action: str) -> bool:
     """A manager's decision on an uncertain send of the tenant in context: "resend" (pending
     again, now) or "sent" (mark as sent, and on). False when it is no longer uncertain."""
-    from saas.engine.sends import lock_enrollments
+    from saas.engine.send_moves import lock_enrollments
 
     run = db.session.execute(select(StepRun.id, StepRun.enrollment_id).where(
         StepRun.id == step_run_id, StepRun.status == "unknown")).one_or_none()

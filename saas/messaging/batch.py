@@ -25,7 +25,7 @@ def provider_for(config: MessagingConfig, channel: str) -> str:
 
 def _call(config: MessagingConfig, message: Outgoing) -> SendResult:
     if message.channel == "sms":
-        from saas.messaging.links import external
+        from saas.web.links import external
 
         callback = external("webhooks.twilio_status", tenant=config.tenant_slug,
                             sr=message.step_run_id)

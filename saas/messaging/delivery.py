@@ -10,11 +10,12 @@ together with the status it records, so a crash never leaves one without the oth
 from __future__ import annotations
 
 from saas.extensions import db
-from saas.messaging import links, outbox, providers
+from saas.messaging import outbox, providers
 from saas.messaging.config import MessagingConfig, config_for
 from saas.messaging.result import SendResult
 from saas.messaging.suppression import is_suppressed
 from saas.tenancy import current_tenant_id, tenant_context
+from saas.web import links
 
 __all__ = ["SendResult", "send_email", "send_sms"]
 

@@ -1,13 +1,13 @@
-"""Recording what happened to a message, once, and telling the engine.
+"""Recording what happened to a message, once, and announcing it.
 
 `record(...)` inserts a `message_event` row unless the provider's event id was seen before
-(providers retry for a day), then:
-- a step run left `unknown` (the call may have reached the provider) is reconciled: any provider
-  event proves the message was accepted, so it becomes `sent` and its enrollment moves on;
-- opens, clicks, replies, bounces, unsubscribes, spam reports and deliveries go to
-  `saas.engine.events.on_message_event` (conditions, exits, A/B results);
-- bounces, spam reports and unsubscribes suppress the address for the tenant and exit its
-  enrollments (per each sequence's settings, in the engine).
+(providers retry for a day); bounces, spam reports and unsubscribes suppress the address for
+the tenant; then it announces `saas.signals.message_event_recorded`, which the engine follows
+(`saas.engine.events.on_recorded`): a step run left `unknown` is reconciled (any provider event
+in PROOF_OF_SENDING proves the message was accepted), a just-suppressed address's enrollments
+exit (per each sequence's settings), and opens, clicks, replies, bounces, unsubscribes, spam
+reports and deliveries move conditions, exits and A/B results. Messaging knows nothing of
+sequences: a message event names its step run by id only.
 Works in the tenant in context, in the caller's transaction (the caller commits).
 """
 
@@ -15,21 +15,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from saas.engine.models import StepRun
 from saas.extensions import db
 from saas.messaging.models import MessageEvent
 from saas.messaging.suppression import suppress
+from saas.signals import message_event_recorded
 from saas.tenancy import current_tenant_id
 from saas.timeutil import utcnow
 
-# message_event.kind -> the engine's kind
-ENGINE_KINDS = {"open": "opened", "click": "clicked", "reply": "replied", "bounce": "bounced",
-                "unsubscribe": "unsubscribed", "spamreport": "spamreport",
-                "delivered": "delivered"}
 SUPPRESSING = {"bounce": "bounce", "spamreport": "spamreport", "unsubscribe": "unsubscribe",
                "stop": "stop"}
 # Events that prove a provider took the message (a step run in `unknown` is then `sent`).
@@ -38,23 +34,15 @@ PROOF_OF_SENDING = {"processed", "delivered", "deferred", "bounce", "dropped", "
                     "undelivered", "failed", "accepted", "read"}
 
 
-def step_run_of(step_run_id) -> StepRun | None:
-    """The tenant's step run by id (another tenant's id finds nothing)."""
-    try:
-        run_id = int(step_run_id)
-    except (TypeError, ValueError):
-        return None
-    return db.session.execute(select(StepRun).where(StepRun.id == run_id)).scalar_one_or_none()
-
-
 def record(*, kind: str, provider: str, provider_event_id: str | None,
-           step_run: StepRun | None = None, address: str | None = None, url: str | None = None,
+           step_run_id: int | None = None, address: str | None = None, url: str | None = None,
            data: dict | None = None, occurred_at: datetime | None = None,
            notify: bool = True) -> bool:
-    """Record one event; False when its provider event id was already recorded."""
+    """Record one event; False when its provider event id was already recorded. `notify`
+    False: the event is stored and reconciles, but conditions and exits don't follow it."""
     tid = current_tenant_id()
     occurred_at = occurred_at or utcnow()
-    values = {"tenant_id": tid, "step_run_id": step_run.id if step_run else None, "kind": kind,
+    values = {"tenant_id": tid, "step_run_id": step_run_id, "kind": kind,
               "provider": provider, "provider_event_id": provider_event_id,
               "address": (address or None) and address[:254], "url": url,
               "data": data or {}, "occurred_at": occurred_at, "created_at": func.now()}
@@ -65,22 +53,10 @@ def record(*, kind: str, provider: str, provider_event_id: str | None,
         stmt = stmt.on_conflict_do_nothing(index_elements=["tenant_id", "provider_event_id"])
     if db.session.execute(stmt.returning(table.c.id)).first() is None:
         return False
-    if step_run is not None and kind in PROOF_OF_SENDING:
-        reconcile(step_run, kind, data or {})
-    if kind in SUPPRESSING and address:
-        if suppress(address, None, SUPPRESSING[kind]):
-            _engine("exit_enrollments_for_address", address, SUPPRESSING[kind])
-    if notify and step_run is not None and kind in ENGINE_KINDS:
-        _engine("on_message_event", step_run.id, ENGINE_KINDS[kind], occurred_at)
+    suppressed = None
+    if kind in SUPPRESSING and address and suppress(address, None, SUPPRESSING[kind]):
+        suppressed = SUPPRESSING[kind]
+    message_event_recorded.send(None, kind=kind, step_run_id=step_run_id, address=address,
+                                data=data or {}, occurred_at=occurred_at, notify=notify,
+                                suppressed=suppressed)
     return True
-
-
-def reconcile(step_run: StepRun, kind: str, data: dict) -> bool:
-    """An `unknown` run the provider did take: mark it sent and move its enrollment on."""
-    return _engine("mark_reconciled", step_run, kind, data.get("provider_message_id"))
-
-
-def _engine(name: str, *args):
-    from saas.engine import events as engine_events
-
-    return getattr(engine_events, name)(*args)

@@ -15,12 +15,12 @@ from saas.auth.models import User, UserStatus
 from saas.errors import ServiceError
 from saas.extensions import db
 from saas.i18n import _, _l
-from saas.messaging import links
 from saas.messaging import settings_service as service
 from saas.messaging.config import config_of, raw_settings
 from saas.messaging.delivery import send_email, send_sms
 from saas.messaging.models import Suppression
 from saas.records.forms import CsrfForm
+from saas.web import links
 from saas.web.pagination import keyset_page
 from saas.web.params import cursor_arg, form_text, text_arg
 

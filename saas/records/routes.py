@@ -27,6 +27,7 @@ from saas.records.fields import fields_for
 from saas.records.forms import CsrfForm
 from saas.records.models import Record, RecordType, language_name
 from saas.records.validation import country_choices, country_name, time_zones
+from saas.signals import answer, selection_connecting
 from saas.tenancy import get_or_404, tenant_context
 from saas.web.numbers import format_number
 from saas.web.params import form_choice, form_fields, form_id, form_ids, query_fields
@@ -218,9 +219,8 @@ def _bulk(kind: str):
                            "The owner of %(count)s records is changed.", changed,
                            count=format_number(changed)), "success")
         elif action == "sequence":
-            from saas.engine.services import connect_selection_message
-
-            flash(connect_selection_message(ids, form_id("sequence_id"), current_user.id),
+            flash(answer(selection_connecting, "", record_ids=ids,  # the engine connects
+                         sequence_id=form_id("sequence_id"), user_id=current_user.id),
                   "success")
         elif action == "delete":
             deleted = services.delete_records(ids)

@@ -14,7 +14,7 @@ from saas.i18n import _
 from saas.records.fields import fields_for, sequence_settable, value_problem
 from saas.records.models import Record, RecordType
 from saas.records.validation import Context, clean_values
-from saas.segments.membership import refresh_records
+from saas.signals import answers, leads_disqualified, records_changed, records_deleting
 from saas.sql import id_in
 from saas.timeutil import utcnow
 
@@ -67,7 +67,7 @@ def create_record(record_type: str, raw: dict[str, str | None]) -> Record:
     record = Record(record_type=record_type, **values)
     db.session.add(record)
     db.session.flush()
-    refresh_records([record.id])
+    records_changed.send(None, record_ids=[record.id])
     db.session.commit()
     return record
 
@@ -83,7 +83,7 @@ def update_record(record: Record, raw: dict[str, str | None]) -> Record:
         setattr(record, key, value)
     record.updated_at = utcnow()
     db.session.flush()
-    refresh_records([record.id])
+    records_changed.send(None, record_ids=[record.id])
     _exit_if_disqualified(record)
     db.session.commit()
     return record
@@ -92,9 +92,7 @@ def update_record(record: Record, raw: dict[str, str | None]) -> Record:
 def _exit_if_disqualified(record: Record) -> None:
     """A disqualified lead leaves every sequence it runs in."""
     if record.record_type == RecordType.LEAD.value and record.status == "disqualified":
-        from saas.engine.lifecycle import exit_for_records
-
-        exit_for_records([record.id], "disqualified")
+        leads_disqualified.send(None, record_ids=[record.id])
 
 
 def _settable(record_type: str, key: str, value: str):
@@ -133,11 +131,9 @@ def set_field_many(record_ids: list[int], record_type: str, key: str, value: str
     for obj in list(db.session.identity_map.values()):
         if isinstance(obj, Record) and obj.id in wanted:
             db.session.expire(obj)
-    refresh_records(ids)
+    records_changed.send(None, record_ids=ids)
     if record_type == RecordType.LEAD.value and key == "status" and value == "disqualified":
-        from saas.engine.lifecycle import exit_for_records
-
-        exit_for_records(ids, "disqualified")
+        leads_disqualified.send(None, record_ids=ids)
 
 
 def set_field(record_id: int, key: str, value: str) -> None:
@@ -151,20 +147,19 @@ def set_field(record_id: int, key: str, value: str) -> None:
                                                           "status") else value)
     record.updated_at = utcnow()
     db.session.flush()
-    refresh_records([record.id])
+    records_changed.send(None, record_ids=[record.id])
     _exit_if_disqualified(record)
 
 
 def delete_records(record_ids: list[int]) -> int:
     """Delete records. Their connections stay as history, exited with the reason
     "record_deleted" (their remaining steps cancelled, the record set to NULL by the foreign
-    key); the sellers' notes and what the person wrote back go (engine.lifecycle)."""
-    from saas.engine.lifecycle import exit_deleted_records
-
+    key); the sellers' notes and what the person wrote back go (engine.lifecycle, through
+    `records_deleting`)."""
     locked = db.session.execute(select(Record.id).where(Record.id.in_(record_ids))
                                 .with_for_update()).scalars().all()
     if locked:
-        exited = exit_deleted_records(locked)
+        exited = sum(answers(records_deleting, record_ids=locked))
         db.session.execute(delete(Record).where(Record.id.in_(locked)))
         audit.record("records.deleted", f"{len(locked)} record(s)", ids=locked[:50],
                      connections_exited=exited)
@@ -181,7 +176,7 @@ def change_owner(record_ids: list[int], owner_id: int | None) -> int:
     result = db.session.execute(
         update(Record).where(Record.id.in_(record_ids))
         .values(owner_id=owner_id, updated_at=utcnow()))
-    refresh_records(record_ids)
+    records_changed.send(None, record_ids=list(record_ids))
     audit.record("records.owner_changed", f"{result.rowcount} record(s)", owner_id=owner_id)
     db.session.commit()
     return result.rowcount

@@ -112,6 +112,11 @@ def _uses_custom_fields(node: dict) -> bool:
     return str(node.get("field", "")).startswith("custom.")
 
 
+def on_records_changed(_sender, *, record_ids: list[int], **_more) -> None:
+    """Records were created, edited or imported (`saas.signals.records_changed`)."""
+    refresh_records(record_ids)
+
+
 def refresh_records(record_ids: Iterable[int]) -> dict[str, int]:
     """Bring the active segments up to date for these records; returns joins and leaves.
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from saas.admin import audit
 from saas.auth.tenants import current_tenant
@@ -13,6 +13,7 @@ from saas.records.fields import fields_for
 from saas.segments import membership
 from saas.segments.models import Segment, SegmentStatus
 from saas.segments.rules import validate
+from saas.signals import segment_deleting
 
 
 class SegmentInvalid(ServiceError):
@@ -98,9 +99,6 @@ def reevaluate(segment: Segment) -> dict[str, int]:
 
 def delete_segment(segment: Segment) -> None:
     audit.record("segment.deleted", segment.name)
-    from saas.engine.models import Enrollment  # connections keep running; they forget the segment
-
-    db.session.execute(update(Enrollment).where(Enrollment.segment_id == segment.id)
-                       .values(segment_id=None))
+    segment_deleting.send(None, segment_id=segment.id)  # its connections forget it
     db.session.delete(segment)
     db.session.commit()

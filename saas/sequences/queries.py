@@ -12,9 +12,8 @@ from saas.records.fields import fields_for, sequence_settable, value_problem
 from saas.segments.rules import validate as validate_field_rules
 from saas.sequences import rules
 from saas.sequences.models import Sequence, SequenceStatus, Step
+from saas.signals import ab_tests_asked, answer, running_count_asked, running_counts_asked
 from saas.templates_.models import MessageTemplate
-
-RUNNING = ("active", "paused")
 
 
 def steps_of(sequence_id: int) -> list[Step]:
@@ -68,18 +67,13 @@ def problems_of(sequence: Sequence) -> list[rules.Problem]:
 
 
 def running_count(lineage_id: int) -> int:
-    from saas.engine.models import Enrollment
-
-    return db.session.execute(select(func.count()).select_from(Enrollment).where(
-        Enrollment.lineage_id == lineage_id, Enrollment.status.in_(RUNNING))).scalar_one()
+    """How many records run in the sequence (the engine answers)."""
+    return answer(running_count_asked, 0, lineage_id=lineage_id)
 
 
 def running_by_lineage() -> dict[int, int]:
-    from saas.engine.models import Enrollment
-
-    return dict(db.session.execute(
-        select(Enrollment.lineage_id, func.count()).where(Enrollment.status.in_(RUNNING))
-        .group_by(Enrollment.lineage_id)).all())
+    """How many records run in each sequence, by lineage (the engine answers)."""
+    return answer(running_counts_asked, {})
 
 
 def versions(lineage_id: int) -> list[Sequence]:
@@ -137,8 +131,24 @@ def tree(sequence: Sequence) -> list[Node]:
 
 
 def ab_tests(sequence_id: int) -> dict:
-    """The A/B tests of a sequence version by step id (status, outcome, winner for the tiles)."""
-    from saas.engine.models import AbTest
+    """The A/B tests of a sequence version by step id (status, outcome, winner for the tiles;
+    the engine answers)."""
+    return answer(ab_tests_asked, {}, sequence_id=sequence_id)
 
-    return {t.step_id: t for t in db.session.execute(
-        select(AbTest).where(AbTest.sequence_id == sequence_id)).scalars()}
+
+def template_used_by(_sender, *, template_id: int, **_more) -> str | None:
+    """Why a template cannot be deleted (a step of an active sequence uses it, A/B versions
+    included), or None: the sequences' answer to `saas.signals.template_deleting`."""
+    from saas.i18n import _
+
+    rows = db.session.execute(
+        select(Sequence.name, Step.type, Step.config).select_from(Step)
+        .join(Sequence, Sequence.id == Step.sequence_id)
+        .where(Sequence.status == SequenceStatus.ACTIVE.value)).all()
+    for name, kind, config in rows:
+        config = config or {}
+        ids = [config.get("template_id")] if kind != "ab_test" else [
+            (v or {}).get("template_id") for v in (config.get("versions") or {}).values()]
+        if template_id in ids:
+            return _("Used by the active sequence “%(name)s”.", name=name)
+    return None

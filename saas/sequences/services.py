@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import delete, select, update
 
 from saas.admin import audit
 from saas.auth.tenants import current_tenant
-from saas.engine.abtests import start_tests
 from saas.errors import ServiceError
 from saas.extensions import db
 from saas.i18n import _, _l, ngettext
 from saas.sequences import editing, queries, rules
 from saas.sequences.library import BY_KEY, in_language
 from saas.sequences.models import Sequence, SequenceStatus
-from saas.tenancy import current_tenant_id
+from saas.signals import answers, sequence_activated, sequence_deactivated, sequence_deleting
 from saas.timeutil import utcnow
 
 DEFAULT_SETTINGS = {"exit_on_reply": True, "exit_on_unsubscribe": True, "exit_on_bounce": True,
@@ -183,14 +182,9 @@ def activate(sequence: Sequence, *, understood: bool) -> None:
         .values(status=SequenceStatus.RETIRED.value))
     sequence.status = SequenceStatus.ACTIVE.value
     sequence.activated_at = utcnow()
-    _start_ab_tests(sequence.id)
+    sequence_activated.send(None, sequence_id=sequence.id)  # its A/B tests start with it
     audit.record("sequence.activated", sequence.name, version=sequence.version)
     db.session.commit()
-
-
-def _start_ab_tests(sequence_id: int) -> None:
-    """The A/B tests of the version start running with it (same transaction)."""
-    start_tests(sequence_id)
 
 
 def edit_version(sequence: Sequence) -> Sequence:
@@ -223,18 +217,8 @@ def deactivate(sequence: Sequence) -> int:
     editing.lock(sequence)
     if sequence.status != SequenceStatus.ACTIVE:
         raise ServiceError(_l("Only an active sequence can be deactivated."))
-    now, tenant_id = utcnow(), current_tenant_id()
-    db.session.execute(text(
-        "UPDATE step_run SET status = 'cancelled', completed_at = :now "
-        "WHERE tenant_id = :t AND status IN ('open', 'waiting', 'pending') AND enrollment_id IN "
-        "(SELECT id FROM enrollment WHERE tenant_id = :t AND lineage_id = :l "
-        "AND status IN ('active', 'paused'))"),
-        {"now": now, "t": tenant_id, "l": sequence.lineage_id})
-    disconnected = db.session.execute(text(
-        "UPDATE enrollment SET status = 'disconnected', exit_reason = 'sequence_deactivated', "
-        "ended_at = :now, updated_at = :now "
-        "WHERE tenant_id = :t AND lineage_id = :l AND status IN ('active', 'paused')"),
-        {"now": now, "t": tenant_id, "l": sequence.lineage_id}).rowcount
+    now = utcnow()
+    disconnected = sum(answers(sequence_deactivated, lineage_id=sequence.lineage_id))
     sequence.status = SequenceStatus.INACTIVE.value
     sequence.updated_at = now
     audit.record("sequence.deactivated", sequence.name, disconnected=disconnected)
@@ -273,21 +257,14 @@ def delete_sequence(sequence: Sequence) -> None:
     """Deletes every version of the sequence, with their connections' history (refused while
     records are running in it). The versions are locked first: a connect under way (it holds
     its version FOR KEY SHARE) finishes before, and is then counted as running."""
-    from saas.engine.models import Enrollment, SegmentConnection, StepRun
-
     ids = list(db.session.execute(select(Sequence.id).where(
         Sequence.lineage_id == sequence.lineage_id).with_for_update()).scalars())
     reason = delete_reason(sequence)
     if reason:
         raise ServiceError(reason)
-    enrollments = select(Enrollment.id).where(Enrollment.sequence_id.in_(ids))
-    for stmt in (delete(StepRun).where(StepRun.enrollment_id.in_(enrollments)),
-                 delete(Enrollment).where(Enrollment.sequence_id.in_(ids))):
-        db.session.execute(stmt.execution_options(synchronize_session=False))
+    sequence_deleting.send(None, lineage_id=sequence.lineage_id, sequence_ids=ids)
     for sid in ids:
         editing.clear_steps(sid)
-    db.session.execute(delete(SegmentConnection).where(
-        SegmentConnection.lineage_id == sequence.lineage_id))
     db.session.execute(delete(Sequence).where(Sequence.id.in_(ids)))
     audit.record("sequence.deleted", sequence.name, versions=len(ids))
     db.session.commit()

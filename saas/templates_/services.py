@@ -16,6 +16,7 @@ from saas.i18n import _, _l
 from saas.messaging import rendering
 from saas.records.fields import search_text
 from saas.records.models import CustomField, Record
+from saas.signals import answer, template_deleting
 from saas.templates_.models import LANGUAGES, MessageTemplate, TemplateKind, language_name
 from saas.web.ids import BIGINT_MAX, parse_id
 
@@ -32,21 +33,8 @@ class TemplateInvalid(ServiceError):
 
 
 def template_in_use(template_id: int) -> str | None:
-    """Why a template cannot be deleted (a step of an active sequence uses it, A/B versions
-    included), or None."""
-    from saas.sequences.models import Sequence, SequenceStatus, Step
-
-    rows = db.session.execute(
-        select(Sequence.name, Step.type, Step.config).select_from(Step)
-        .join(Sequence, Sequence.id == Step.sequence_id)
-        .where(Sequence.status == SequenceStatus.ACTIVE.value)).all()
-    for name, kind, config in rows:
-        config = config or {}
-        ids = [config.get("template_id")] if kind != "ab_test" else [
-            (v or {}).get("template_id") for v in (config.get("versions") or {}).values()]
-        if template_id in ids:
-            return _("Used by the active sequence “%(name)s”.", name=name)
-    return None
+    """Why a template cannot be deleted (the sequences using it answer), or None."""
+    return answer(template_deleting, None, template_id=template_id)
 
 
 def custom_keys() -> list[str]:

@@ -26,6 +26,7 @@ from sendgrid.helpers.eventwebhook.eventwebhook_header import EventWebhookHeader
 from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
+from saas.engine.events import step_run_of
 from saas.extensions import csrf, db
 from saas.messaging import events, tracking
 from saas.messaging.config import config_of
@@ -121,7 +122,7 @@ def _sendgrid_event(item: dict) -> bool:
         kind = "blocked"  # a temporary refusal: no suppression
     run = None
     if str(item.get("tenant_id", g.tenant.id)) == str(g.tenant.id):
-        run = events.step_run_of(item.get("step_run_id"))
+        run = step_run_of(item.get("step_run_id"))
     message_id = str(item.get("sg_message_id") or "").split(".")[0] or None
     stamp = item.get("timestamp")
     occurred = datetime.fromtimestamp(stamp, UTC) if stamp else None
@@ -130,8 +131,8 @@ def _sendgrid_event(item: dict) -> bool:
     if message_id:
         data["provider_message_id"] = message_id
     return events.record(kind=kind, provider="sendgrid", provider_event_id=str(event_id)[:128],
-                         step_run=run, address=item.get("email"), url=item.get("url"),
-                         data=data, occurred_at=occurred)
+                         step_run_id=run.id if run else None, address=item.get("email"),
+                         url=item.get("url"), data=data, occurred_at=occurred)
 
 
 # -- SendGrid Inbound Parse (replies) -----------------------------------------------------------
@@ -145,7 +146,7 @@ def sendgrid_inbound():
                                            form.get("cc", "")]))
     if found is None or found.tenant_id != g.tenant.id:
         return _refuse(404, "No reply token.")
-    run = events.step_run_of(found.step_run_id)
+    run = step_run_of(found.step_run_id)
     if run is None:
         return _refuse(404, "No such message.")
     headers = form.get("headers", "")
@@ -157,7 +158,7 @@ def sendgrid_inbound():
     sender = form.get("from", "")
     address = sender.split("<")[-1].rstrip(">").strip() if "<" in sender else sender.strip()
     events.record(kind="reply", provider="sendgrid", provider_event_id=f"reply:{digest}",
-                  step_run=run, address=address or None,
+                  step_run_id=run.id if run else None, address=address or None,
                   data={"subject": form.get("subject", "")[:255],
                         "text": (form.get("text") or "")[:2000]})
     db.session.commit()
@@ -214,7 +215,7 @@ def twilio_status():
     status = _field("MessageStatus", bound=64)
     if status not in SMS_RANK:
         return _refuse(400, "MessageSid and a known MessageStatus are required.")
-    run = events.step_run_of(id_arg("sr", BIGINT_MAX))
+    run = step_run_of(id_arg("sr", BIGINT_MAX))
     if run is None:
         from saas.engine.models import StepRun
 
@@ -228,7 +229,7 @@ def twilio_status():
     error_code = _field("ErrorCode", bound=16) or None
     to = _field("To", bound=MAX_ADDRESS)
     events.record(kind=status, provider="twilio", provider_event_id=f"{sid}:{status}",
-                  step_run=run, address=to or None, notify=applied,
+                  step_run_id=run.id if run else None, address=to or None, notify=applied,
                   data={"sid": sid, "error_code": error_code, "applied": applied,
                         "provider_message_id": sid})
     if applied and error_code == "21610" and to:

@@ -11,6 +11,7 @@ import time
 from flask import Blueprint, Response, abort, g, redirect, render_template, request
 from sqlalchemy import select
 
+from saas.engine.events import step_run_of
 from saas.extensions import csrf, db
 from saas.i18n import speaking
 from saas.messaging import events, tracking
@@ -44,10 +45,10 @@ def _minute() -> int:
 @bp.route("/o/<token>.gif")
 def open_pixel(token: str):
     found = _token(tracking.OPEN, token)
-    run = events.step_run_of(found.step_run_id)
+    run = step_run_of(found.step_run_id)
     if run is not None:
         # At most one open per message and minute (image proxies fetch repeatedly).
-        events.record(kind="open", provider="tracking", step_run=run,
+        events.record(kind="open", provider="tracking", step_run_id=run.id,
                       provider_event_id=f"open:{run.id}:{_minute()}")
         db.session.commit()
     response = Response(PIXEL, mimetype="image/gif")
@@ -61,10 +62,10 @@ def click(token: str):
     found = _token(tracking.CLICK, token, url)
     if not url.lower().startswith(("http://", "https://")):
         _plain_404()
-    run = events.step_run_of(found.step_run_id)
+    run = step_run_of(found.step_run_id)
     if run is not None:
         digest = hashlib.sha256(url.encode()).hexdigest()[:16]
-        events.record(kind="click", provider="tracking", step_run=run, url=url,
+        events.record(kind="click", provider="tracking", step_run_id=run.id, url=url,
                       provider_event_id=f"click:{run.id}:{digest}:{_minute()}")
         db.session.commit()
     return redirect(url, code=302)
@@ -76,14 +77,14 @@ def unsubscribe(token: str):
     found = _token(tracking.UNSUBSCRIBE, token, address)
     if not address:
         _plain_404()
-    run = events.step_run_of(found.step_run_id)
+    run = step_run_of(found.step_run_id)
     language = _recipient_language(run)
     if request.method == "GET":
         with speaking(language, g.tenant.language):
             return render_template("messaging/unsubscribe.html", address=address,
                                    done=is_suppressed(address), tenant=g.tenant)
-    events.record(kind="unsubscribe", provider="tracking", step_run=run, address=address,
-                  provider_event_id=f"unsubscribe:{found.step_run_id}:{address}")
+    events.record(kind="unsubscribe", provider="tracking", step_run_id=run.id if run else None,
+                  address=address, provider_event_id=f"unsubscribe:{found.step_run_id}:{address}")
     db.session.commit()
     if form_choice("List-Unsubscribe", ("One-Click",)):  # RFC 8058, from the mail client
         return Response("Unsubscribed", 200, mimetype="text/plain")

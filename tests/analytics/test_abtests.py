@@ -43,9 +43,14 @@ def test_assignment_is_deterministic_and_follows_the_split(within, tenant):
     step_id = _running_step(within, tenant, split_a=30)
     with within(tenant):
         step = _step(step_id)
-        first = [abtests.version_for(step, rid) for rid in range(1, 20_001)]
-        again = [abtests.version_for(step, rid) for rid in range(1, 20_001)]
+        ids = list(range(1, 20_001))
+        batch = abtests.versions_for(step, ids)  # the batch path's: one query for all
+        first = [batch[rid] for rid in ids]
+        repeat = abtests.versions_for(step, ids)
+        again = [repeat[rid] for rid in ids]
+        alone = [abtests.version_for(step, rid) for rid in ids[:500]]  # one query each
     assert first == again
+    assert alone == first[:500]
     share_a = first.count("A") / len(first)
     assert 0.29 <= share_a <= 0.31, share_a
     assert first == [choose_version(step_id, rid, 30) for rid in range(1, 20_001)]

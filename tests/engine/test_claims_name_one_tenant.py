@@ -316,7 +316,7 @@ def test_sends_through_the_outbox_name_one_tenant(app, world, locks):
                        {"type": "task"}])
     with locks.path("sends through the outbox"):
         assert _tick(app)["sends"] == 3
-    locks.check("sends through the outbox", expect=("saas/engine/sends.py",))
+    locks.check("sends through the outbox", expect=("saas/engine/send_moves.py",))
 
 
 def test_connect_jobs_name_one_tenant(app, world, locks):

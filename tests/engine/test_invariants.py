@@ -64,7 +64,7 @@ def _act(rng: random.Random, sequence_id: int, seller_id: int) -> None:
         if rng.random() < 0.3:
             kind = rng.choice(["open", "open", "click", "reply"])
             events.record(kind=kind, provider="sendgrid", provider_event_id=f"{run.id}:{kind}",
-                          step_run=run)
+                          step_run_id=run.id)
     db.session.commit()
 
 

@@ -239,9 +239,8 @@ def _apply(side: Side, pairs: list, actions: list[tuple], which: int) -> list:
                 elif action == "skip_wait":
                     answer = activities.skip_wait(run_id, side.seller_id)
                 elif action == "event":
-                    run = db.session.get(StepRun, run_id)
                     answer = events.record(kind=arg, provider="sendgrid",
-                                           provider_event_id=f"{run_id}:{arg}", step_run=run)
+                                           provider_event_id=f"{run_id}:{arg}", step_run_id=run_id)
                 else:
                     enrollment = db.session.get(Enrollment, enrollment_id)
                     getattr(services, action)(enrollment)

@@ -198,7 +198,7 @@ def test_gave_up_after_retries_moves_on(app, one_send, fake, sendgrid_tenant):
 def _event(app, tenant_id, run_id, kind="processed", event_id="evt-1"):
     def work():
         events.record(kind=kind, provider="sendgrid", provider_event_id=event_id,
-                      step_run=events.step_run_of(run_id))
+                      step_run_id=run_id)
         db.session.commit()
     elsewhere(app, tenant_id, work)
 

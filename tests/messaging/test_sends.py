@@ -172,7 +172,7 @@ def test_unknown_is_resent_only_without_events_and_with_an_event_source(app, out
 
     with app.app_context(), tenant_context(sendgrid_tenant.id):
         events.record(kind="processed", provider="sendgrid", provider_event_id="p-slow",
-                      step_run=events.step_run_of(slow))
+                      step_run_id=slow)
         db.session.commit()
     with app.app_context():
         assert resend_all_tenants() == 0  # within the window: nothing resent

@@ -1,0 +1,39 @@
+"""Who listens to what the lower floors announce (`saas.signals`): connected once, in this
+order, by `create_app`. Listeners of one signal run in the order they are connected here, in
+the announcer's transaction.
+
+    records            -> segments (membership), then the engine (exits, deletions, connects)
+    messaging events   -> the engine (reconcile, exits, conditions)
+    segments           -> the engine (connections forget a deleted segment)
+    templates          -> design-time sequences (a template in use is not deleted)
+    sequences (design) -> the engine (A/B tests start, deactivation, deletion, counts)
+"""
+
+from __future__ import annotations
+
+import saas.signals as signals
+
+
+def connect_listeners() -> None:
+    from saas.engine import answers as engine
+    from saas.engine.events import on_recorded
+    from saas.segments.membership import on_records_changed
+    from saas.sequences.queries import template_used_by
+
+    pairs = (
+        (signals.records_changed, on_records_changed),
+        (signals.leads_disqualified, engine.leads_disqualified),
+        (signals.records_deleting, engine.records_deleting),
+        (signals.selection_connecting, engine.selection_connecting),
+        (signals.message_event_recorded, on_recorded),
+        (signals.segment_deleting, engine.segment_deleting),
+        (signals.template_deleting, template_used_by),
+        (signals.sequence_activated, engine.sequence_activated),
+        (signals.sequence_deactivated, engine.sequence_deactivated),
+        (signals.sequence_deleting, engine.sequence_deleting),
+        (signals.running_count_asked, engine.running_count),
+        (signals.running_counts_asked, engine.running_counts),
+        (signals.ab_tests_asked, engine.ab_tests),
+    )
+    for signal, listener in pairs:
+        signal.connect(listener, weak=False)  # connecting twice (many apps) keeps one
