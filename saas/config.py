@@ -26,7 +26,7 @@ ENV_VARS = frozenset({
     "MESSAGING_ENCRYPTION_KEY", "SENDGRID_BASE_URL", "TWILIO_BASE_URL", "PROVIDER_TIMEOUT_SECONDS",
     "PUBLIC_URL", "UNKNOWN_RESEND_AFTER", "SEND_MAX_ATTEMPTS", "SEND_RETRY_BASE_SECONDS",
     "SEND_RETRY_MAX_SECONDS", "SEND_CONCURRENCY", "SEND_CHUNK", "WEBHOOK_MAX_AGE_SECONDS",
-    "TRUSTED_PROXIES", "SENDS_OFF_TICK",
+    "TRUSTED_PROXIES", "SENDS_OFF_TICK", "ENGINE_CLOCK_SHARED",
 })
 
 # The engine's and the periodic jobs' tuning (numbers above 0, counts whole; seconds unless
@@ -145,6 +145,9 @@ class Settings:
     # Automated emails and texts go out in send jobs on the `sends` queue, one per tenant at a
     # time, instead of inside the tick (tests run them in the tick unless they say otherwise).
     sends_off_tick: bool = True
+    # Tests and demos move the engine clock through Redis (saas/engine/clock.py); in production
+    # the engine's time is the system's and no Redis key can move it.
+    engine_clock_shared: bool = False
     # Messaging: a Fernet key for provider API keys at rest (empty: saving a key is refused
     # outside development/test), the providers' base URLs (tests point them at a local server)
     # and the timeout every provider call carries.
@@ -187,6 +190,7 @@ class Settings:
             "ENGINE_TICK_WORKERS": self.engine_tick_workers,
             "RQ_QUEUES": self.rq_queues,
             "SENDS_OFF_TICK": self.sends_off_tick,
+            "ENGINE_CLOCK_SHARED": self.engine_clock_shared,
             "WORKER_LOG_LEVEL": self.worker_log_level,
             **dict(self.job_tuning),
             "WTF_CSRF_TIME_LIMIT": None,
@@ -312,6 +316,7 @@ def load(env: dict | None = None) -> Settings:
         worker_log_level=env.get("WORKER_LOG_LEVEL", "WARNING"),
         job_tuning=_job_tuning(env),
         sends_off_tick=_bool(env, "SENDS_OFF_TICK", app_env != "test"),
+        engine_clock_shared=_bool(env, "ENGINE_CLOCK_SHARED", dev_like),
         messaging_encryption_key=encryption_key,
         sendgrid_base_url=env.get("SENDGRID_BASE_URL") or "https://api.sendgrid.com",
         twilio_base_url=env.get("TWILIO_BASE_URL") or "https://api.twilio.com",

@@ -2,7 +2,10 @@
 
 Tests and the browser tests move it forward (to expire a one-hour wait without sleeping) by
 setting an offset in seconds, kept in the app config (`ENGINE_CLOCK_OFFSET`, this process only)
-or in Redis under `saas:clock:offset` (every process sharing that Redis: web, workers).
+or in Redis under `saas:clock:offset` (every process sharing that Redis: web, workers). Both are
+test-only: the Redis offset is read only when `ENGINE_CLOCK_SHARED` is on (development and test
+by default, and the benchmarks' production-settings workers); in production the engine's time
+is the system's, no Redis read per `now()`, and no key can move it.
 Nothing else in the engine asks the system for the time.
 """
 
@@ -23,7 +26,7 @@ def offset_seconds() -> float:
     configured = current_app.config.get("ENGINE_CLOCK_OFFSET")
     if configured is not None:  # set (even to 0): this process keeps its own clock
         return float(configured)
-    if not current_app.config.get("REDIS_URL"):
+    if not (current_app.config.get("ENGINE_CLOCK_SHARED") and current_app.config.get("REDIS_URL")):
         return 0.0
     from saas.extensions import get_redis
 

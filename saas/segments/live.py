@@ -19,6 +19,8 @@ cost a round trip, never a wrong membership. SQLite keeps the multi-statement pa
 from __future__ import annotations
 
 import json
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
@@ -101,8 +103,16 @@ class Statement:
     params: dict = field(default_factory=dict)
 
 
-_STATEMENTS: dict[int, Statement] = {}
+# Each tenant's refresh statement, compiled once and kept (a bounded LRU: the least recently
+# used tenant's goes first). Why kept by us and not left to SQLAlchemy's compiled cache: the
+# statement's shape is the tenant's own segment rules, so that cache would key it on the rules'
+# structure and still walk and render them on every refresh; kept here, a refresh costs one
+# signature check in the statement itself (a rule changed: rebuilt at once). The text comes
+# from SQLAlchemy's public `SQLCompiler.construct_expanded_state()`, so the driver gets the
+# same text every time and prepares it.
+_STATEMENTS: OrderedDict[int, Statement] = OrderedDict()
 _STATEMENTS_MAX = 1000
+_KEEPING = threading.Lock()  # the tick refreshes tenants from several threads
 ATTEMPTS = 3
 
 
@@ -125,10 +135,7 @@ def refresh_chunk(connection, tenant_id: int, ids: list[int],
                   "ids": ids, "now": now}
         rows = connection.exec_driver_sql(statement.sql, params).all()
         if rows[0].signature == statement.signature:
-            if _STATEMENTS.get(tenant_id) is not statement:
-                if len(_STATEMENTS) >= _STATEMENTS_MAX:
-                    _STATEMENTS.clear()
-                _STATEMENTS[tenant_id] = statement
+            _keep(tenant_id, statement)
             joined = {(r.segment_id, r.record_id) for r in rows if r.joins is True}
             left = {(r.segment_id, r.record_id) for r in rows if r.joins is False}
             to_assign = {(r.segment_id, r.record_id) for r in rows if r.to_assign}
@@ -136,6 +143,14 @@ def refresh_chunk(connection, tenant_id: int, ids: list[int],
         statement = None
     _STATEMENTS.pop(tenant_id, None)
     return None
+
+
+def _keep(tenant_id: int, statement: Statement) -> None:
+    with _KEEPING:
+        _STATEMENTS[tenant_id] = statement
+        _STATEMENTS.move_to_end(tenant_id)
+        while len(_STATEMENTS) > _STATEMENTS_MAX:
+            _STATEMENTS.popitem(last=False)
 
 
 def _load(connection, tenant_id: int) -> Statement:

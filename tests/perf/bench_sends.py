@@ -139,7 +139,8 @@ def build(app, emails: int, tenants: int) -> list[int]:
 
 
 def _workers(n: int, fake_url: str, concurrency: int) -> list[subprocess.Popen]:
-    env = {**os.environ, "APP_ENV": "production", "DATABASE_URL": DATABASE_URL,
+    env = {**os.environ, "APP_ENV": "production", "ENGINE_CLOCK_SHARED": "1",
+           "DATABASE_URL": DATABASE_URL,
            "REDIS_URL": REDIS_URL, "SECRET_KEY": SECRET, "PUBLIC_URL": "https://bench.example",
            "SENDS_OFF_TICK": "1", "TICK_SECONDS": "1", "WORKER_LOG_LEVEL": "WARNING",
            "SENDGRID_BASE_URL": fake_url, "PROVIDER_TIMEOUT_SECONDS": "10",

@@ -255,7 +255,8 @@ def worker_main() -> None:
 
 
 def _workers(n: int) -> list[subprocess.Popen]:
-    env = {**os.environ, "APP_ENV": "production", "DATABASE_URL": DATABASE_URL,
+    env = {**os.environ, "APP_ENV": "production", "ENGINE_CLOCK_SHARED": "1",
+           "DATABASE_URL": DATABASE_URL,
            "REDIS_URL": REDIS_URL, "SECRET_KEY": SECRET, "PUBLIC_URL": "https://bench.example",
            "SENDS_OFF_TICK": "1", "TICK_SECONDS": "1", "WORKER_LOG_LEVEL": "WARNING"}
     for name in ("SENDGRID_BASE_URL", "TWILIO_BASE_URL", "TEST_DATABASE_URL"):

@@ -154,3 +154,15 @@ def test_a_stale_statement_writes_nothing_and_is_built_again(app, monkeypatch):
             assert _members() == {"France": 1}
             assert _events() == [("joined", "France"), ("left", "France"), ("joined", "France")]
         db.session.remove()
+
+
+def test_kept_statements_are_bounded_least_recently_used_first(monkeypatch):
+    from saas.segments import live
+
+    monkeypatch.setattr(live, "_STATEMENTS", live.OrderedDict())
+    monkeypatch.setattr(live, "_STATEMENTS_MAX", 3)
+    for tenant_id in (1, 2, 3):
+        live._keep(tenant_id, live.Statement(str(tenant_id), (), False))
+    live._keep(1, live._STATEMENTS[1])  # tenant 1 refreshed again: 2 is now the oldest
+    live._keep(4, live.Statement("4", (), False))
+    assert list(live._STATEMENTS) == [3, 1, 4]
