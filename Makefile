@@ -60,7 +60,7 @@ translations: $(STAMP)
 	$(BABEL) extract -F babel.cfg -k _l -k _nl:1,2 -k _pl:1c,2 --no-location --sort-output \
 	  --project saas -o $(CATALOGS)/messages.pot .
 	$(BABEL) update -i $(CATALOGS)/messages.pot -d $(CATALOGS) --no-fuzzy-matching \
-	  --omit-header --ignore-obsolete
+	  --ignore-obsolete --width 100
 	$(BABEL) compile -d $(CATALOGS)
 
 run: $(RUN_STAMP) $(MO)
