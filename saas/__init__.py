@@ -34,13 +34,12 @@ def register_extensions(app: Flask) -> None:
     from saas import models  # noqa: F401 - every model registered before migrations run
     from saas.auth.sessions import init_login
     from saas.auth.tenants import register_tenancy
-    from saas.extensions import babel, csrf, db, limiter, make_sqlite_datetimes_aware, migrate
+    from saas.extensions import babel, csrf, db, limiter, migrate
     from saas.i18n import select_locale
     from saas.wiring import connect_listeners
 
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         config_module.INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
-        make_sqlite_datetimes_aware()
     db.init_app(app)
     migrate.init_app(app, db, directory=str(config_module.PROJECT_ROOT / "migrations"))
     csrf.init_app(app)

@@ -46,33 +46,3 @@ def get_redis() -> Redis:
             raise RuntimeError("REDIS_URL is not configured")
         ext["redis"] = Redis.from_url(url)
     return ext["redis"]
-
-
-def make_sqlite_datetimes_aware() -> None:
-    """SQLite (the zero-setup database) stores no time zone, so `DateTime(timezone=True)` columns
-    come back naive there and comparing them with our aware UTC times raises. Everything is
-    stored in UTC: on SQLite, such columns are read back as aware UTC datetimes, like on
-    PostgreSQL. Idempotent; only the SQLite dialect's own DATETIME type is touched."""
-    from datetime import UTC
-
-    from sqlalchemy.dialects.sqlite.base import DATETIME
-
-    if getattr(DATETIME, "_reads_utc", False):
-        return
-    naive_processor = DATETIME.result_processor
-
-    def result_processor(self, dialect, coltype):
-        process = naive_processor(self, dialect, coltype)
-        if not self.timezone or process is None:
-            return process
-
-        def aware(value):
-            value = process(value)
-            if value is not None and value.tzinfo is None:
-                return value.replace(tzinfo=UTC)
-            return value
-
-        return aware
-
-    DATETIME.result_processor = result_processor
-    DATETIME._reads_utc = True

@@ -108,3 +108,25 @@ def test_the_viewer_zone_falls_back_to_utc(app):
     with app.test_request_context():
         assert dates.viewer_zone() == ZoneInfo("UTC")
     assert dates.viewer_zone() == ZoneInfo("UTC")  # outside a request
+
+
+def test_date_times_read_back_aware_utc_on_sqlite_and_postgresql(app):
+    from datetime import UTC, datetime, timedelta, timezone
+
+    from sqlalchemy import Column, Integer, MetaData, Table, create_engine, insert, select
+
+    from saas.extensions import db
+    from saas.timeutil import UtcDateTime
+
+    paris = datetime(2026, 3, 29, 3, 30, tzinfo=timezone(timedelta(hours=2)))
+    table = Table("utc_check", MetaData(), Column("id", Integer, primary_key=True),
+                  Column("at", UtcDateTime))
+    with app.app_context():
+        for engine in (create_engine("sqlite://"), db.engine):
+            with engine.begin() as conn:
+                table.create(conn)
+                conn.execute(insert(table).values(id=1, at=paris))
+                stored = conn.execute(select(table.c.at)).scalar_one()
+                table.drop(conn)
+            assert stored == paris and stored.utcoffset() is not None, engine.dialect.name
+            assert stored.astimezone(UTC).hour == 1

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, String
+from sqlalchemy import JSON, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from saas.extensions import db
 from saas.tenancy import TenantScoped
-from saas.timeutil import utcnow
+from saas.timeutil import UtcDateTime, utcnow
 
 
 class AuditEvent(TenantScoped, db.Model):
@@ -26,4 +26,4 @@ class AuditEvent(TenantScoped, db.Model):
     target: Mapped[str] = mapped_column(String(255), default="")
     details: Mapped[dict] = mapped_column(JSON, default=dict)
     ip: Mapped[str | None] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

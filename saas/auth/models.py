@@ -7,13 +7,13 @@ import secrets
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, Boolean, DateTime, Index, String, UniqueConstraint, false
+from sqlalchemy import JSON, Boolean, Index, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from saas.extensions import db
 from saas.i18n import _l
 from saas.tenancy import TenantScoped
-from saas.timeutil import aware, utcnow
+from saas.timeutil import UtcDateTime, aware, utcnow
 
 
 class Role(enum.StrEnum):
@@ -81,15 +81,15 @@ class Tenant(db.Model):
     slug: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str] = mapped_column(String(120))
     licence: Mapped[str] = mapped_column(String(32), default=Licence.SALES_ENTERPRISE.value)
-    licence_trial_ends_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    licence_trial_ends_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     opportunities_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
-    workspace_published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    workspace_published_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     time_zone: Mapped[str] = mapped_column(String(64), default="UTC")
     # The workspace's default language (saas/i18n.py): pages, when neither the user nor the
     # browser says, and records that have none.
     language: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
     settings: Mapped[dict] = mapped_column(JSON, default=dict)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
     @property
     def licence_kind(self) -> Licence:
@@ -145,8 +145,8 @@ class User(UserMixin, TenantScoped, db.Model):
     # A boolean default (0 on SQLite), not the word: SQLite kept the string, which reads as True.
     auto_advance: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     country: Mapped[str | None] = mapped_column(String(2))  # for "sellers matching the record"
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
     def get_id(self) -> str:
         # The session token is part of the id Flask-Login stores in the session: rotating it

@@ -6,13 +6,13 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from saas.extensions import db
 from saas.records.models import BigId
 from saas.tenancy import TenantScoped
-from saas.timeutil import utcnow
+from saas.timeutil import UtcDateTime, utcnow
 
 
 class EnrollmentStatus(enum.StrEnum):
@@ -64,9 +64,9 @@ class Enrollment(TenantScoped, db.Model):
     source: Mapped[str] = mapped_column(String(16), default="manual")  # manual|bulk|segment|move
     segment_id: Mapped[int | None] = mapped_column(Integer)
     steps_done: Mapped[int] = mapped_column(Integer, default=0)
-    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow,
                                                  onupdate=utcnow)
 
 
@@ -144,14 +144,14 @@ class StepRun(TenantScoped, db.Model):
     seller_id: Mapped[int | None] = mapped_column(Integer)
     step_type: Mapped[str] = mapped_column(String(24))
     status: Mapped[str] = mapped_column(String(16))
-    due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    due_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     completed_by_id: Mapped[int | None] = mapped_column(Integer)
     outcome: Mapped[str | None] = mapped_column(String(32))  # yes/no, call outcome, skip...
     notes: Mapped[str | None] = mapped_column(Text)
-    snoozed_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    snoozed_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
     ab_version: Mapped[str | None] = mapped_column(String(1))  # "A" or "B"
     provider: Mapped[str | None] = mapped_column(String(16))
     provider_message_id: Mapped[str | None] = mapped_column(String(128))
@@ -161,7 +161,7 @@ class StepRun(TenantScoped, db.Model):
     claim_token: Mapped[str | None] = mapped_column(String(32))
     # While its enrollment is paused, a waiting or pending run's due time waits here (due_at is
     # NULL: the run is out of the tick's due index); resume puts it back.
-    held_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    held_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
     @property
     def planned_at(self) -> datetime | None:
@@ -182,7 +182,7 @@ class SegmentConnection(TenantScoped, db.Model):
     lineage_id: Mapped[int] = mapped_column(Integer)
     segment_id: Mapped[int] = mapped_column(ForeignKey("segment.id", ondelete="CASCADE"))
     connected_by_id: Mapped[int | None] = mapped_column(Integer)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
 class ConnectJob(TenantScoped, db.Model):
@@ -212,10 +212,10 @@ class ConnectJob(TenantScoped, db.Model):
     skipped: Mapped[int] = mapped_column(Integer, default=0)
     needs_seller: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     last_record_id: Mapped[int | None] = mapped_column(BigId)  # the last committed chunk's end
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class AbTestStatus(enum.StrEnum):
@@ -238,6 +238,6 @@ class AbTest(TenantScoped, db.Model):
     outcome: Mapped[str | None] = mapped_column(String(16))  # winner|inconclusive|stopped
     winner: Mapped[str | None] = mapped_column(String(1))    # the version sent from now on
     stats: Mapped[dict] = mapped_column(JSON, default=dict)
-    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    evaluated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    evaluated_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, Index, String, Text, text
+from sqlalchemy import JSON, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from saas.extensions import db
 from saas.records.models import BigId
 from saas.tenancy import TenantScoped
-from saas.timeutil import utcnow
+from saas.timeutil import UtcDateTime, utcnow
 
 # A message event that still has its payload (retention blanks it, keeping kind and time).
 EVENT_PAYLOAD = "address IS NOT NULL OR url IS NOT NULL OR CAST(data AS TEXT) <> '{}'"
@@ -32,7 +32,7 @@ class OutboxMessage(TenantScoped, db.Model):
     html_body: Mapped[str | None] = mapped_column(Text)
     headers: Mapped[dict | None] = mapped_column(JSON)
     step_run_id: Mapped[int | None] = mapped_column(BigId)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
 class MessageEvent(TenantScoped, db.Model):
@@ -58,8 +58,8 @@ class MessageEvent(TenantScoped, db.Model):
     address: Mapped[str | None] = mapped_column(String(254))
     url: Mapped[str | None] = mapped_column(Text)
     data: Mapped[dict] = mapped_column(JSON, default=dict)
-    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    occurred_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
 class Suppression(TenantScoped, db.Model):
@@ -72,4 +72,4 @@ class Suppression(TenantScoped, db.Model):
     address: Mapped[str] = mapped_column(String(254))  # emails lower-cased
     channel: Mapped[str] = mapped_column(String(8), default="email")
     reason: Mapped[str] = mapped_column(String(32))  # unsubscribe|bounce|spamreport|stop|manual
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

@@ -7,7 +7,6 @@ from datetime import datetime
 
 from sqlalchemy import (
     JSON,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -21,7 +20,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from saas.extensions import db
 from saas.records.models import BigId
 from saas.tenancy import TenantScoped
-from saas.timeutil import utcnow
+from saas.timeutil import UtcDateTime, utcnow
 
 
 class SegmentStatus(enum.StrEnum):
@@ -43,9 +42,9 @@ class Segment(TenantScoped, db.Model):
     priority: Mapped[int] = mapped_column(Integer, default=0)
     status: Mapped[str] = mapped_column(String(16), default=SegmentStatus.DRAFT.value)
     member_count: Mapped[int] = mapped_column(Integer, default=0)
-    evaluated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
+    evaluated_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow,
                                                  onupdate=utcnow)
 
 
@@ -59,7 +58,7 @@ class SegmentMember(TenantScoped, db.Model):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     segment_id: Mapped[int] = mapped_column(ForeignKey("segment.id", ondelete="CASCADE"))
     record_id: Mapped[int] = mapped_column(ForeignKey("record.id", ondelete="CASCADE"))
-    joined_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    joined_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
 class SegmentEvent(TenantScoped, db.Model):
@@ -81,8 +80,8 @@ class SegmentEvent(TenantScoped, db.Model):
     segment_id: Mapped[int] = mapped_column(ForeignKey("segment.id", ondelete="CASCADE"))
     record_id: Mapped[int] = mapped_column(ForeignKey("record.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(8))  # joined | left
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    consumed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    consumed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class Distribution(enum.StrEnum):
@@ -127,4 +126,4 @@ class AssignmentLog(TenantScoped, db.Model):
                                                            ondelete="SET NULL"))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id",
                                                            ondelete="SET NULL"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
