@@ -56,6 +56,7 @@ def register_blueprints(app: Flask) -> None:
     from saas.analytics.routes import bp as analytics_bp
     from saas.auth.routes import bp as auth_bp
     from saas.auth.routes import public_bp
+    from saas.engine.reply_routes import bp as replies_bp
     from saas.engine.routes import bp as engine_bp
     from saas.imports.routes import bp as imports_bp
     from saas.messaging.routes import bp as messaging_bp
@@ -86,6 +87,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(account_bp)
     app.register_blueprint(worklist_bp)
     app.register_blueprint(engine_bp)
+    app.register_blueprint(replies_bp)
 
 
 def register_security(app: Flask) -> None:

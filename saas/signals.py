@@ -30,8 +30,9 @@ selection_connecting = _house.signal("selection-connecting")
 
 # --- messaging (saas.messaging) ---
 # A provider event was recorded, once (kind, step_run_id, data, occurred_at, notify,
-# suppressed: the reason the address was just suppressed, or None): the engine reconciles an
-# uncertain send, exits the address's enrollments when suppressed, and follows the event.
+# suppressed: the reason the address was just suppressed, or None; event_id): the engine
+# reconciles an uncertain send, exits the address's enrollments when suppressed, and follows
+# the event (an out-of-office reply, kind "auto_reply", pauses: saas.engine.replies).
 message_event_recorded = _house.signal("message-event-recorded")
 
 # --- segments (saas.segments) ---

@@ -42,6 +42,10 @@ class Enrollment(TenantScoped, db.Model):
         # The connected-records tab's "Unassigned" count and list (few rows, or none).
         Index("ix_enrollment_unassigned", "tenant_id", "lineage_id", "id",
               postgresql_where=text(UNASSIGNED), sqlite_where=text(UNASSIGNED)),
+        # Enrollments an out-of-office reply paused, by when they resume (saas.engine.replies).
+        Index("ix_enrollment_resume", "tenant_id", "resume_at",
+              postgresql_where=text("resume_at IS NOT NULL"),
+              sqlite_where=text("resume_at IS NOT NULL")),
     )
 
     # One foreign key only, to the record (its deletion must reach connections being written).
@@ -68,6 +72,8 @@ class Enrollment(TenantScoped, db.Model):
     ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow,
                                                  onupdate=utcnow)
+    # Set while an out-of-office reply holds it paused: when the periodic resume wakes it.
+    resume_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class StepRunStatus(enum.StrEnum):

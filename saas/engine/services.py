@@ -113,7 +113,7 @@ def _change_status(enrollment_id: int, before: str, after: str) -> str | None:
                        .with_for_update())
     changed = db.session.execute(
         update(Enrollment).where(Enrollment.id == enrollment_id, Enrollment.status == before)
-        .values(status=after, updated_at=clock.now())
+        .values(status=after, updated_at=clock.now(), resume_at=None)  # a person decides
         .execution_options(synchronize_session=False)).rowcount
     if changed:
         return None
@@ -222,7 +222,7 @@ def bulk_action(lineage_id: int, enrollment_ids: list[int], action: str) -> int:
                          else (EnrollmentStatus.PAUSED, EnrollmentStatus.ACTIVE))
         moved = db.session.execute(
             update(Enrollment).where(Enrollment.id.in_(ids), Enrollment.status == before.value)
-            .values(status=after.value, updated_at=now).returning(Enrollment.id)
+            .values(status=after.value, updated_at=now, resume_at=None).returning(Enrollment.id)
             .execution_options(synchronize_session=False)).scalars().all()
         (hold_runs if action == "pause" else release_runs)(moved)
         changed = len(moved)

@@ -30,7 +30,7 @@ SUPPRESSING = {"bounce": "bounce", "spamreport": "spamreport", "unsubscribe": "u
                "stop": "stop"}
 # Events that prove a provider took the message (a step run in `unknown` is then `sent`).
 PROOF_OF_SENDING = {"processed", "delivered", "deferred", "bounce", "dropped", "open", "click",
-                    "reply", "spamreport", "unsubscribe", "queued", "sent", "sending",
+                    "reply", "auto_reply", "spamreport", "unsubscribe", "queued", "sent", "sending",
                     "undelivered", "failed", "accepted", "read"}
 
 
@@ -51,12 +51,13 @@ def record(*, kind: str, provider: str, provider_event_id: str | None,
     stmt = insert(table).values(**values)
     if provider_event_id:
         stmt = stmt.on_conflict_do_nothing(index_elements=["tenant_id", "provider_event_id"])
-    if db.session.execute(stmt.returning(table.c.id)).first() is None:
+    inserted = db.session.execute(stmt.returning(table.c.id)).first()
+    if inserted is None:
         return False
     suppressed = None
     if kind in SUPPRESSING and address and suppress(address, None, SUPPRESSING[kind]):
         suppressed = SUPPRESSING[kind]
     message_event_recorded.send(None, kind=kind, step_run_id=step_run_id, address=address,
                                 data=data or {}, occurred_at=occurred_at, notify=notify,
-                                suppressed=suppressed)
+                                suppressed=suppressed, event_id=inserted[0])
     return True

@@ -19,10 +19,11 @@ from saas.i18n import _, _l
 from saas.messaging import crypto
 from saas.messaging.config import raw_settings
 from saas.messaging.models import Suppression
+from saas.messaging.replies import parse_ooo_resume_days
 from saas.messaging.suppression import normalize, suppress
 
 TEXT_FIELDS = ("from_address", "from_name", "inbound_domain", "twilio_sid", "twilio_from",
-               "sendgrid_webhook_key")
+               "sendgrid_webhook_key", "ooo_resume_days")
 SECRET_FIELDS = ("sendgrid_key", "twilio_token")
 
 
@@ -75,6 +76,9 @@ def save_settings(tenant: Tenant, form: dict, sellers: dict[int, dict]) -> None:
     values["sendgrid_webhook_key"] = "".join(values["sendgrid_webhook_key"].split())
     errors: dict[str, list[str]] = {}
     _check(values, errors)
+    days, problem = parse_ooo_resume_days(values.pop("ooo_resume_days"))
+    if problem:
+        errors.setdefault("ooo_resume_days", []).append(problem)
     for user_id, own in sellers.items():
         if own.get("from_address") and not _email_ok(own["from_address"]):
             errors.setdefault(f"seller-{user_id}", []).append(_("Enter an email address."))
@@ -82,6 +86,10 @@ def save_settings(tenant: Tenant, form: dict, sellers: dict[int, dict]) -> None:
         raise SettingsInvalid(errors)
     messaging = raw_settings(tenant)
     messaging.update(values)
+    if days is None:
+        messaging.pop("ooo_resume_days", None)
+    else:
+        messaging["ooo_resume_days"] = days
     changed = [name for name in SECRET_FIELDS if (form.get(name) or "").strip()]
     for name in SECRET_FIELDS:
         secret = (form.get(name) or "").strip()

@@ -26,12 +26,15 @@ from sendgrid.helpers.eventwebhook.eventwebhook_header import EventWebhookHeader
 from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
-from saas.engine.events import step_run_of
+from saas.engine import clock
+from saas.engine.events import lock_for_events, step_run_of
+from saas.engine.windows import tenant_zone
 from saas.extensions import csrf, db
-from saas.messaging import events, tracking
+from saas.messaging import events, replies, tracking
 from saas.messaging.config import config_of
 from saas.messaging.models import MessageEvent
 from saas.messaging.suppression import suppress, unsuppress
+from saas.records.models import Record
 from saas.web.errors import request_id
 from saas.web.ids import BIGINT_MAX
 from saas.web.params import MAX_LINE, form_text, id_arg
@@ -157,10 +160,20 @@ def sendgrid_inbound():
     digest = hashlib.sha256(basis.encode()).hexdigest()[:40]
     sender = form.get("from", "")
     address = sender.split("<")[-1].rstrip(">").strip() if "<" in sender else sender.strip()
-    events.record(kind="reply", provider="sendgrid", provider_event_id=f"reply:{digest}",
-                  step_run_id=run.id if run else None, address=address or None,
-                  data={"subject": form.get("subject", "")[:255],
-                        "text": (form.get("text") or "")[:2000]})
+    reading = replies.classify(headers, form.get("subject", ""), form.get("text", ""),
+                               received=clock.now().astimezone(tenant_zone()).date(),
+                               sender=sender)
+    if reading.kind in (replies.BOUNCE, replies.UNSUBSCRIBE):
+        # The address that bounced or asks to leave is the one written to, not a mailer-daemon.
+        address = db.session.execute(select(Record.email).where(
+            Record.id == run.record_id)).scalar_one_or_none() or address
+    lock_for_events([run.id], [address] if reading.kind != replies.REPLY else [])
+    data = {"subject": form.get("subject", "")[:255], "text": (form.get("text") or "")[:2000],
+            "reason": reading.reason, "from": sender[:254]}
+    if reading.return_date:
+        data["return_date"] = reading.return_date.isoformat()
+    events.record(kind=reading.kind, provider="sendgrid", provider_event_id=f"reply:{digest}",
+                  step_run_id=run.id if run else None, address=address or None, data=data)
     db.session.commit()
     return Response("", 200)
 
