@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy import func, or_, select
 
 from saas.engine import clock
+from saas.engine.accounts import stop_accounts
 from saas.engine.bulk import decide_email_conditions
 from saas.engine.graph import EMAIL_TYPES, load_graph
 from saas.engine.lifecycle import end_enrollments
@@ -84,6 +85,7 @@ def on_message_event(step_run_id: int, kind: str, occurred_at: datetime | None =
     if exits_on(settings, kind):
         reason = EXIT_REASONS[EXIT_SETTINGS[kind]]
         end_enrollments([enrollment.id], EnrollmentStatus.EXITED.value, reason, now)
+        stop_accounts([enrollment.id], reason, now)
         return "exited"
     if enrollment.status != EnrollmentStatus.ACTIVE.value:
         return "nothing"  # paused: the condition is decided at its time limit, after resume
@@ -140,4 +142,6 @@ def exit_enrollments_for_address(address: str, reason: str) -> int:
     key = EXIT_SETTINGS.get(reason)
     ids = [row.id for row in rows if key is None or (row.settings or {}).get(key, True)]
     word = EXIT_REASONS.get(key, reason) if key else reason
-    return end_enrollments(ids, EnrollmentStatus.EXITED.value, word)
+    ended = end_enrollments(ids, EnrollmentStatus.EXITED.value, word)
+    stop_accounts(ids, word)
+    return ended

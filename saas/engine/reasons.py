@@ -99,6 +99,9 @@ EXIT_REASONS = {
     "reply": _l("reply"), "bounce": _l("bounce"), "unsubscribe": _l("unsubscribe"),
     "manual": _l("manual"), "stop": _l("stop"), "spamreport": _l("spamreport"),
     "dropped": _l("dropped"),
+    # The sequence's "stop the whole account" (saas/engine/accounts.py).
+    "account_replied": _l("another person at the company replied"),
+    "account_unsubscribed": _l("another person at the company unsubscribed"),
 }
 
 # Enrollment statuses, as badges show them.

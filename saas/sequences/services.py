@@ -18,6 +18,7 @@ from saas.signals import answers, sequence_activated, sequence_deactivated, sequ
 from saas.timeutil import utcnow
 
 DEFAULT_SETTINGS = {"exit_on_reply": True, "exit_on_unsubscribe": True, "exit_on_bounce": True,
+                    "stop_account": False,  # the others at the company too (engine/accounts.py)
                     "window": None, "goal": None, "allow_skip_wait": False,
                     "seller_daily_cap": None}
 _TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
@@ -89,7 +90,8 @@ def parse_settings(form) -> tuple[dict, dict[str, str]]:
     """The settings form as `Sequence.settings`, and errors by field."""
     errors: dict[str, str] = {}
     settings = {key: form.get(key) == "y" for key in
-                ("exit_on_reply", "exit_on_unsubscribe", "exit_on_bounce", "allow_skip_wait")}
+                ("exit_on_reply", "exit_on_unsubscribe", "exit_on_bounce", "stop_account",
+                 "allow_skip_wait")}
     window = None
     if form.get("window_enabled") == "y":
         days = sorted({int(d) for d in form.getlist("window_days") if d in WEEKDAYS})
@@ -121,7 +123,8 @@ def parse_settings(form) -> tuple[dict, dict[str, str]]:
 def clean_settings(raw: dict) -> dict:
     """Settings from an import, kept only where their shape is right (else the default)."""
     settings = dict(DEFAULT_SETTINGS)
-    for key in ("exit_on_reply", "exit_on_unsubscribe", "exit_on_bounce", "allow_skip_wait"):
+    for key in ("exit_on_reply", "exit_on_unsubscribe", "exit_on_bounce", "stop_account",
+                "allow_skip_wait"):
         if isinstance(raw.get(key), bool):
             settings[key] = raw[key]
     window = raw.get("window")

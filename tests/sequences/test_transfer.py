@@ -130,7 +130,8 @@ def test_import_keeps_well_formed_settings_only(designer, mc):
     response = _import(mc, "contoso", data)
     settings = designer.sequence(int(response.location.rsplit("/", 1)[1])).settings
     assert settings == {"exit_on_reply": False, "exit_on_unsubscribe": True,
-                        "exit_on_bounce": True, "allow_skip_wait": False,
+                        "exit_on_bounce": True, "stop_account": False,
+                        "allow_skip_wait": False,
                         "window": {"days": [0, 4], "start": "08:00", "end": "17:00"},
                         "goal": {"field": "status", "value": "qualified"},
                         "seller_daily_cap": None}
