@@ -125,7 +125,27 @@ def settle_uncertain(tenant):
     return _case({"step_run_id": run.id}, "POST", {"action": "resend"})
 
 
+def correct_reply(tenant):
+    """An out-of-office reply to a sent email, that a manager says was a real reply."""
+    from saas.messaging.models import MessageEvent
+
+    enrollment = _enrollment()
+    step_id = db.session.execute(select(Step.id).where(
+        Step.sequence_id == enrollment.sequence_id)).scalar_one()
+    run = StepRun(enrollment_id=enrollment.id, step_id=step_id, sequence_id=enrollment.sequence_id,
+                  record_id=enrollment.record_id, step_type="auto_email", status="sent")
+    db.session.add(run)
+    db.session.flush()
+    event = MessageEvent(step_run_id=run.id, kind="auto_reply", provider="sendgrid",
+                         provider_event_id=f"reply:iso{next(_numbers)}",
+                         data={"reason": "Auto-Submitted: auto-replied"})
+    db.session.add(event)
+    db.session.flush()
+    return _case({"event_id": event.id}, "POST", {"as": "reply"})
+
+
 CASES: dict = {
+    "replies.correct": correct_reply,
     "engine.record_connect": record_connect,
     "engine.connected": connected,
     "engine.bulk_connected": bulk_connected,

@@ -84,6 +84,7 @@ FUZZ: dict[str, Target] = {
     "engine.record_connect": Target({"sequence_id": "1", **NEXT}),
     "engine.remove_segment": Target(NEXT),
     "engine.settle_uncertain": Target({"action": "sent", **NEXT}),
+    "replies.correct": Target({"as": "reply"}),
     "imports.index": Target(args={"after": ""}),
     "imports.new": Target({"record_type": "lead"}, {"record_type": "lead"}),
     "imports.mapping": Target({"col_0": "email", "col_1": "email", "duplicate_mode": "skip"}),

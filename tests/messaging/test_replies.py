@@ -263,3 +263,56 @@ def test_the_days_setting_is_validated(app, admin_client, admin, value, stored):
         settings = db.session.execute(select(Tenant.settings).where(
             Tenant.slug == "acme")).scalar()
     assert ((settings or {}).get("messaging") or {}).get("ooo_resume_days") == stored
+
+
+# -- a manager's correction ----------------------------------------------------------------------
+
+@pytest.fixture
+def manager(client, world, make_user, login):
+    from saas.auth.models import Role
+
+    user = make_user(world.tenant, roles=[Role.SEQUENCE_MANAGER])
+    assert login(client, user).status_code == 302
+    return client
+
+
+def correct(manager, event_id: int, as_kind: str) -> str:
+    response = manager.post(f"/replyco/message-events/{event_id}/correct", data={"as": as_kind},
+                            follow_redirects=True)
+    assert response.status_code == 200
+    return response.get_data(as_text=True)
+
+
+def test_a_real_reply_marked_as_out_of_office_leaves_the_rates(app, manager, world):
+    post(manager, world, "genuine_reply")
+    [event] = events_of(app, world)
+    page = correct(manager, event.id, "auto_reply")
+    assert "The record stays out of the sequence; connect it again" in page
+    [event] = events_of(app, world)
+    assert (event.kind, event.data["corrected_from"]) == ("auto_reply", "reply")
+    ended = enrollment_of(app, world)
+    assert (ended.status, ended.exit_reason) == ("exited", "replied")  # kept: see the docstring
+    assert "Out-of-office reply (corrected by a manager)" in page
+
+
+def test_a_correction_made_twice_changes_nothing_the_second_time(app, manager, world):
+    post(manager, world, "gmail_vacation")
+    [event] = events_of(app, world)
+    assert "the record left the sequence (replied)" in correct(manager, event.id, "reply")
+    assert "This reply was already corrected; nothing changed." in correct(
+        manager, event.id, "reply")
+    assert [e.kind for e in events_of(app, world)] == ["reply"]
+    assert enrollment_of(app, world).exit_reason == "replied"
+
+
+def test_a_seller_cannot_correct(app, client, world, make_user, login):
+    from saas.auth.models import Role
+
+    post(client, world, "gmail_vacation")
+    [event] = events_of(app, world)
+    seller = make_user(world.tenant, roles=[Role.SELLER])
+    login(client, seller)
+    response = client.post(f"/replyco/message-events/{event.id}/correct", data={"as": "reply"})
+    assert response.status_code == 403
+    assert [e.kind for e in events_of(app, world)] == ["auto_reply"]
+    assert enrollment_of(app, world).status == "paused"
