@@ -3,7 +3,7 @@ the network's failure).
 
 - SendGrid: the request as the `sendgrid` package builds it (the body from its `Mail` helpers'
   `.get()`, the URL and headers from `SendGridAPIClient(api_key, host=<base URL>)`), sent over
-  this process's pooled httpx connections (`connections.post`) with the provider timeout.
+  this process's pooled urllib3 connections (`connections.post`) with the provider timeout.
 - Twilio: `Client(sid, token, http_client=TwilioHttpClient(timeout=...))` with the Api domain's
   `base_url` pointed at the configured base URL.
 """
@@ -16,8 +16,8 @@ import time
 from dataclasses import dataclass
 from email.utils import parseaddr
 
-import httpx
 import requests
+import urllib3
 from flask import current_app, has_app_context
 from sendgrid import SendGridAPIClient
 from sendgrid.helpers.mail import Category, CustomArg, From, Header, Mail, ReplyTo, To
@@ -25,6 +25,8 @@ from sendgrid.helpers.mail.exceptions import ApiKeyIncludedException
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client as TwilioClient
+from urllib3.exceptions import EmptyPoolError, NewConnectionError, ReadTimeoutError
+from urllib3.exceptions import TimeoutError as Urllib3Timeout
 
 from saas.messaging import connections
 from saas.messaging.result import SendResult
@@ -60,14 +62,14 @@ def _retry_after(headers) -> float | None:
     return None
 
 
-def _sendgrid_reason(response: httpx.Response) -> str:
+def _sendgrid_reason(response: urllib3.BaseHTTPResponse) -> str:
     try:
-        body = json.loads(response.content.decode("utf-8"))
+        body = json.loads(response.data.decode("utf-8"))
         messages = [e.get("message", "") for e in body.get("errors", [])]
         text = "; ".join(m for m in messages if m)
     except (ValueError, AttributeError, TypeError):
         text = ""
-    return f"SendGrid {response.status_code}: {text or response.reason_phrase}"[:MAX_ERROR]
+    return f"SendGrid {response.status}: {text or response.reason}"[:MAX_ERROR]
 
 
 def _refused(reason) -> bool:
@@ -76,14 +78,25 @@ def _refused(reason) -> bool:
 
 
 def _cause(error: BaseException) -> BaseException:
-    """The error at the bottom of httpx's chain (httpx's, from httpcore's, from the socket's;
-    httpcore's pool re-raises its own `from None`, leaving the socket's as the context)."""
-    while type(error).__module__.startswith(("httpx", "httpcore")):
-        below = error.__cause__ or error.__context__
+    """The error at the bottom of urllib3's wrapping (a `NewConnectionError` is raised from the
+    socket's; `ProtocolError` and `ProxyError` carry the error they wrap)."""
+    for _ in range(8):
+        if not isinstance(error, urllib3.exceptions.HTTPError):
+            break
+        below = error.__cause__ or next(
+            (a for a in error.args if isinstance(a, BaseException)), None) or error.__context__
         if below is None:
             break
         error = below
     return error
+
+
+def _timed_out(error: BaseException) -> bool:
+    """A timeout connecting, writing or reading (not a refused connection, which urllib3 also
+    files under `ConnectTimeoutError`)."""
+    if isinstance(error, Urllib3Timeout) and not isinstance(error, NewConnectionError):
+        return True
+    return isinstance(_cause(error), TimeoutError)
 
 
 @dataclass(frozen=True)
@@ -129,16 +142,18 @@ def build_mail(*, to: str, from_address: str, from_name: str, subject: str, html
     return mail.get()
 
 
-_requests: dict[tuple[str, str], tuple[str, httpx.Headers]] = {}
+_requests: dict[tuple[str, str], tuple[str, dict]] = {}
 
 
-def _sendgrid_request(api_key: str, base_url: str) -> tuple[str, httpx.Headers]:
+def _sendgrid_request(api_key: str, base_url: str) -> tuple[str, dict]:
     """(URL, headers) of `mail/send` as `SendGridAPIClient` makes them (Authorization,
-    User-Agent, Accept), per key and base URL."""
+    User-Agent, Accept; the Content-Type its HTTP client adds to a JSON body), per key and base
+    URL."""
     found = _requests.get((api_key, base_url))
     if found is None:
         client = SendGridAPIClient(api_key, host=base_url.rstrip("/"))
-        found = (client.host + SEND_PATH, httpx.Headers(client.client.request_headers))
+        headers = {**client.client.request_headers, "Content-Type": "application/json"}
+        found = (client.host + SEND_PATH, headers)
         if len(_requests) > 32:
             _requests.clear()
         _requests[(api_key, base_url)] = found
@@ -160,20 +175,24 @@ def sendgrid_send(*, api_key: str, base_url: str, timeout: float,
     if isinstance(payload, Unsendable):
         return SendResult("failed", "sendgrid", error=payload.reason)
     url, headers = _sendgrid_request(api_key, base_url)
+    size = _concurrency()
     try:
         response = connections.post(url, json=payload, headers=headers, timeout=timeout,
-                                    size=_concurrency())
-    except httpx.PoolTimeout as error:  # waited for a connection: nothing was sent
-        return SendResult("retry", "sendgrid", error=f"no free connection: {error}")
-    except httpx.TimeoutException as error:
-        return SendResult("unknown", "sendgrid", error=f"timeout after {timeout}s ({error})")
-    except (httpx.HTTPError, httpx.InvalidURL, OSError) as error:
+                                    size=size)
+    except EmptyPoolError:  # waited for a connection: nothing was sent
+        return SendResult("retry", "sendgrid", error=f"no free connection: all {size} "
+                          f"connections stayed busy for {timeout}s")
+    except (urllib3.exceptions.HTTPError, OSError) as error:
         cause = _cause(error)
+        if _timed_out(error):
+            reason = error if isinstance(error, ReadTimeoutError) else cause
+            return SendResult("unknown", "sendgrid",
+                              error=f"timeout after {timeout}s ({reason})"[:MAX_ERROR])
         if _refused(cause):
             return SendResult("retry", "sendgrid", error=f"connection refused: {cause}")
         return SendResult("unknown", "sendgrid",
                           error=f"connection lost: {type(cause).__name__} {cause}"[:MAX_ERROR])
-    status = response.status_code
+    status = response.status
     if status == 429:
         return SendResult("retry", "sendgrid", error="SendGrid 429: rate limited",
                           retry_after=_retry_after(response.headers))

@@ -1,22 +1,22 @@
-"""SendGrid over this process's pooled httpx connections (saas/messaging/connections.py), against
-the fake provider server: connections reused across sends and batches, a forked child with a
-pool of its own, what each failure comes to (a timeout after the provider took the email is
-uncertain), a 429's Retry-After honoured by the engine, descriptors past 1,024, and the guard
-refusing httpx traffic to the real provider, also through a proxy."""
+"""SendGrid over this process's pooled urllib3 connections (saas/messaging/connections.py),
+against the fake provider server: connections reused across sends and batches, a forked child
+with a pool of its own, what each failure comes to (a timeout after the provider took the email
+is uncertain; no free connection in time is a retry, nothing sent), a 429's Retry-After honoured
+by the engine, descriptors past 1,024, the request the sendgrid library makes, and the guard
+refusing urllib3 traffic to the real provider, also through a proxy."""
 
 from __future__ import annotations
 
 import json
 import os
 import resource
-import socket
 import threading
 import time
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import httpx
 import pytest
+import urllib3
 from sqlalchemy import select
 
 from saas.engine import clock
@@ -68,7 +68,7 @@ def test_batches_share_the_pools_connections(app, sendgrid_tenant, fake, monkeyp
     assert untried == [] and {r.status for r in [*first.values(), *second.values()]} == {"sent"}
     assert 1 <= opened <= 4  # 40 emails, at most the concurrency's connections
     assert fake.connection_count == opened  # the second batch opened none
-    assert pools == {"direct": {"size": 4, "connections": opened, "idle": opened}}
+    assert pools == {fake.url: {"proxy": None, "size": 4, "connections": opened, "idle": opened}}
     assert dict(fake.per_step_run) == {str(n): 1 for n in range(1, 81)}
 
 
@@ -76,6 +76,16 @@ def test_one_connection_for_emails_sent_one_after_another(app, sendgrid_tenant, 
     results = [_send(app, sendgrid_tenant.id, n) for n in range(1, 11)]
     assert [r.status for r in results] == ["sent"] * 10
     assert fake.connection_count == 1
+
+
+def test_a_connection_idle_too_long_is_replaced(app, sendgrid_tenant, fake, monkeypatch):
+    assert _send(app, sendgrid_tenant.id, 1).status == "sent"
+    assert _send(app, sendgrid_tenant.id, 2).status == "sent"
+    assert fake.connection_count == 1
+    monkeypatch.setattr(connections, "IDLE_SECONDS", 0.05)
+    time.sleep(0.1)
+    assert _send(app, sendgrid_tenant.id, 3).status == "sent"
+    assert fake.connection_count == 2  # a new one, before the provider's idle timeout bites
 
 
 # -- fork ----------------------------------------------------------------------------------------
@@ -138,7 +148,8 @@ def test_a_timeout_after_the_request_left_is_uncertain_not_resent(app, sendgrid_
 
 
 def test_the_request_is_the_one_the_sendgrid_library_makes(app, sendgrid_tenant, fake):
-    from sendgrid import __version__
+    from sendgrid import SendGridAPIClient, __version__
+    from sendgrid.helpers.mail import Category, CustomArg, From, Header, Mail, ReplyTo, To
 
     assert _send(app, sendgrid_tenant.id, 1).status == "sent"
     [request] = fake.requests
@@ -149,6 +160,60 @@ def test_the_request_is_the_one_the_sendgrid_library_makes(app, sendgrid_tenant,
     assert request["body"]["personalizations"] == [{"to": [{"email": "lead1@example.com"}]}]
     assert request["body"]["content"] == [{"type": "text/plain", "value": "Hello"},
                                           {"type": "text/html", "value": "<p>Hello</p>"}]
+
+    # Every field, against the library's own objects and client.
+    payload = providers.build_mail(
+        to="Ann Lee <ann@example.com>", from_address="hello@example.com", from_name="Hello Co",
+        subject="Hi", html="<p>Hello</p>", text="Hello", reply_to="Replies <r@example.com>",
+        headers={"X-A": "1", "X-B": "2"}, custom_args={"k1": "v1", "k2": "v2"},
+        categories=["first", "second"])
+    result = providers.sendgrid_send(api_key="SG.other-key", base_url=fake.url, timeout=2,
+                                     payload=payload)
+    assert result.status == "sent", result.error
+    mail = Mail(from_email=From("hello@example.com", "Hello Co"),
+                to_emails=To("ann@example.com", "Ann Lee"), subject="Hi",
+                plain_text_content="Hello", html_content="<p>Hello</p>")
+    mail.header = [Header("X-A", "1"), Header("X-B", "2")]
+    mail.custom_arg = [CustomArg("k1", "v1"), CustomArg("k2", "v2")]
+    mail.reply_to = ReplyTo("r@example.com", "Replies")
+    mail.category = [Category("second"), Category("first")]  # the library puts each first
+    client = SendGridAPIClient("SG.other-key", host=fake.url).client
+    sent = fake.requests[-1]
+    assert sent["body"] == mail.get()
+    assert sent["body"]["categories"] == ["first", "second"]  # the caller's order
+    assert {k: sent["headers"].get(k.title()) for k in client.request_headers} == \
+        client.request_headers  # Authorization, User-Agent, Accept
+
+
+def test_no_free_connection_in_time_is_retried_nothing_sent(app, sendgrid_tenant, fake,
+                                                            monkeypatch):
+    monkeypatch.setitem(app.config, "SEND_CONCURRENCY", 1)
+    monkeypatch.setattr(fake, "latency", 0.6)  # the one connection stays busy that long
+
+    def send(step_run_id: int, timeout: float):
+        payload = providers.build_mail(
+            to=f"lead{step_run_id}@example.com", from_address="hello@example.com",
+            from_name="", subject="Hi", html="", text="Hi", reply_to=None, headers=None,
+            custom_args={"step_run_id": str(step_run_id)}, categories=None)
+        with app.app_context():
+            return providers.sendgrid_send(api_key="SG.test-key", base_url=fake.url,
+                                           timeout=timeout, payload=payload)
+
+    results = {}
+    first = threading.Thread(target=lambda: results.setdefault(1, send(1, 2.0)))
+    first.start()
+    deadline = time.monotonic() + 2
+    while fake.connection_count == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)  # the first holds the connection
+    started = time.monotonic()
+    waited = send(2, 0.2)
+    took = time.monotonic() - started
+    first.join()
+    assert waited.status == "retry", waited.error
+    assert waited.error == "no free connection: all 1 connections stayed busy for 0.2s"
+    assert took < 0.5  # gave up after the timeout, not when the connection came back
+    assert results[1].status == "sent"
+    assert dict(fake.per_step_run) == {"1": 1}  # the second never left
 
 
 def test_a_body_the_library_refuses_fails_without_a_request(app, sendgrid_tenant, fake):
@@ -238,9 +303,11 @@ def many_descriptors():
     pipes: list[int] = []
 
     def fill() -> int:
-        while len(pipes) < 1100 or min(pipes[-2:]) < 1100:
-            pipes.extend(os.pipe())
-        return len(pipes)
+        while True:  # a new pipe each call: one numbered low means a descriptor freed since
+            pipe = os.pipe()
+            pipes.extend(pipe)
+            if len(pipes) >= 1100 and min(pipe) >= 1100:
+                return len(pipes)
 
     try:
         yield fill
@@ -253,7 +320,7 @@ def many_descriptors():
 def test_sockets_numbered_past_1024_work(app, sendgrid_tenant, fake, many_descriptors,
                                           monkeypatch):
     opened: list[int] = []
-    create_connection = socket.create_connection
+    create_connection = urllib3.util.connection.create_connection
 
     def numbered_high(*args, **kwargs):
         many_descriptors()  # a descriptor another thread closed meanwhile is taken again
@@ -261,7 +328,7 @@ def test_sockets_numbered_past_1024_work(app, sendgrid_tenant, fake, many_descri
         opened.append(sock.fileno())
         return sock
 
-    monkeypatch.setattr(socket, "create_connection", numbered_high)
+    monkeypatch.setattr(urllib3.util.connection, "create_connection", numbered_high)
     assert many_descriptors() >= 1100
     assert _send(app, sendgrid_tenant.id, 1).status == "sent"
     assert _send(app, sendgrid_tenant.id, 2).status == "sent"  # kept, checked alive: reused
@@ -275,25 +342,36 @@ def test_sockets_numbered_past_1024_work(app, sendgrid_tenant, fake, many_descri
 
 # -- the guard -----------------------------------------------------------------------------------
 
-def test_httpx_to_a_real_provider_is_refused_even_through_a_proxy(monkeypatch):
-    guard = ProviderGuard().install(monkeypatch)  # in front of the suite's own guard
+def _real_payload():
+    return providers.build_mail(
+        to="lead@example.com", from_address="hello@example.com", from_name="", subject="Hi",
+        html="", text="Hi", reply_to=None, headers=None, custom_args=None, categories=None)
+
+
+@pytest.fixture
+def dead_proxy(monkeypatch):
+    """A proxy where nothing listens, for http and https: only its name would be resolved."""
     proxy = FakeProviders.dead_url()
-    monkeypatch.setenv("https_proxy", proxy)  # only the proxy's name would be resolved here
-    monkeypatch.delenv("no_proxy", raising=False)
-    monkeypatch.delenv("NO_PROXY", raising=False)
+    for name in ("http_proxy", "https_proxy"):
+        monkeypatch.setenv(name, proxy)
+    for name in ("no_proxy", "NO_PROXY", "HTTP_PROXY", "HTTPS_PROXY"):
+        monkeypatch.delenv(name, raising=False)
     connections._proxied.cache_clear()
-    try:
-        payload = providers.build_mail(
-            to="lead@example.com", from_address="hello@example.com", from_name="",
-            subject="Hi", html="", text="Hi", reply_to=None, headers=None, custom_args=None,
-            categories=None)
-        result = providers.sendgrid_send(api_key="SG.real-looking",
-                                         base_url="https://api.sendgrid.com", timeout=2,
-                                         payload=payload)
-        assert list(connections.stats()) == [proxy]  # it went the proxy's way
-        with pytest.raises(httpx.ConnectError, match="real provider"):
-            httpx.Client(trust_env=False).get("https://api.twilio.com/2010-04-01")
-    finally:
-        connections._proxied.cache_clear()
+    yield proxy
+    connections._proxied.cache_clear()
+
+
+@pytest.mark.parametrize("base_url", ["https://api.sendgrid.com", "http://api.sendgrid.com"])
+def test_urllib3_to_a_real_provider_is_refused_even_through_a_proxy(monkeypatch, dead_proxy,
+                                                                    base_url):
+    guard = ProviderGuard().install(monkeypatch)  # in front of the suite's own guard
+    result = providers.sendgrid_send(api_key="SG.real-looking", base_url=base_url, timeout=2,
+                                     payload=_real_payload())
+    # https: a tunnel through the proxy; http: the proxy is asked for the absolute URL
+    assert [p["proxy"] for p in connections.stats().values()] == [dead_proxy]
+    with pytest.raises(OSError, match="real provider"):
+        urllib3.PoolManager().request("GET", "https://api.twilio.com/2010-04-01")
+    with pytest.raises(OSError, match="real provider"):
+        urllib3.ProxyManager(dead_proxy).request("GET", "http://api.twilio.com/2010-04-01")
     assert result.status == "unknown" and "real provider" in result.error
-    assert guard.reached == ["api.sendgrid.com", "api.twilio.com"]
+    assert guard.reached == ["api.sendgrid.com", "api.twilio.com", "api.twilio.com"]
