@@ -55,6 +55,7 @@ from tests.messaging.signing import SendGridSigner, event_body
 ENROLLMENTS = 400
 WORKERS = 3
 CHURN_SECONDS = {"send_jobs": 75.0, "in_the_tick": 40.0}  # production's way soaks longest
+KILL_EVERY = {"send_jobs": (10, 20), "in_the_tick": (5, 11)}  # at least 3 kills in the churn
 DRAIN_SECONDS = 45.0
 LEASE = 5.0  # the workers' ENGINE_SENDING_LEASE
 GRACE = LEASE + 1.0  # a message checked just before a pause may go out within this
@@ -469,13 +470,13 @@ def test_concurrent_soak(app, make_tenant, make_user, add_records, fake, tmp_pat
         for thread in threads:
             thread.start()
         churn_start = time.monotonic()
-        next_kill = churn_start + rng.uniform(10, 20)
+        next_kill = churn_start + rng.uniform(*KILL_EVERY[sends])
         next_check = churn_start + 3
         while time.monotonic() - churn_start < CHURN_SECONDS[sends]:
             now = time.monotonic()
             if now >= next_kill:
                 workers.kill_one()
-                next_kill = now + rng.uniform(10, 20)
+                next_kill = now + rng.uniform(*KILL_EVERY[sends])
             if now >= next_check:
                 _check_invariants(app, tenant.id, broken, f"t+{now - churn_start:.0f}s")
                 checks += 1
