@@ -65,8 +65,8 @@ _pool: tuple[int, int, ThreadPoolExecutor] | None = None
 
 
 def _executor(workers: int) -> ThreadPoolExecutor:
-    """One long-lived pool per process: its threads keep their provider connections open from
-    one batch to the next (connections.KeptAliveClient)."""
+    """One long-lived pool of sending threads per process (the provider connections they use
+    are kept open from one batch to the next by the per-process pool in connections.py)."""
     global _pool
     with _pool_lock:
         if _pool is None or _pool[0] != os.getpid() or _pool[1] != workers:
