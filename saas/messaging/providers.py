@@ -28,6 +28,7 @@ from twilio.rest import Client as TwilioClient
 from urllib3.exceptions import EmptyPoolError, NewConnectionError, ReadTimeoutError
 from urllib3.exceptions import TimeoutError as Urllib3Timeout
 
+from saas.i18n import N_
 from saas.messaging import connections
 from saas.messaging.result import SendResult
 
@@ -37,8 +38,10 @@ DEFAULT_CONCURRENCY = 8  # SEND_CONCURRENCY's default, outside an application
 # A stored secret no encryption key here can read: nothing is sent (nor put in the outbox), the
 # message waits and is tried again later, while Settings and Home say why.
 KEY_UNREADABLE_RETRY_SECONDS = 3600.0
-SENDGRID_KEY_UNREADABLE = "the stored SendGrid key can't be read: enter it again in Settings"
-TWILIO_TOKEN_UNREADABLE = "the stored Twilio auth token can't be read: enter it in Settings"  # noqa: S105
+# Stored in English on the step run (translated where it is shown).
+SENDGRID_KEY_UNREADABLE = N_("The stored SendGrid key can't be read: enter it again in Settings")
+TWILIO_TOKEN_UNREADABLE = N_("The stored Twilio auth token can't be read: enter it again in "  # noqa: S105
+                             "Settings")
 
 
 def _retry_after(headers) -> float | None:
