@@ -20,6 +20,7 @@ from saas.records.fields import (
     DATE,
     DATETIME,
     EMAIL,
+    LINKEDIN,
     NUMBER,
     OWNER,
     PHONE,
@@ -56,7 +57,7 @@ _LISTED = ("equals", "not_equals", "in_list", "is_empty", "is_not_empty")
 _NUMERIC = ("equals", "not_equals", "gt", "lt", "between", "is_empty", "is_not_empty")
 _DATED = ("on", "before", "after", "between", "in_last_days", "is_empty", "is_not_empty")
 OPERATORS_BY_KIND = {
-    TEXT: _TEXTUAL, EMAIL: _TEXTUAL, PHONE: _TEXTUAL, TIMEZONE: _TEXTUAL,
+    TEXT: _TEXTUAL, EMAIL: _TEXTUAL, PHONE: _TEXTUAL, TIMEZONE: _TEXTUAL, LINKEDIN: _TEXTUAL,
     CHOICE: _LISTED, OWNER: _LISTED, COUNTRY: _LISTED,
     NUMBER: _NUMERIC, DATE: _DATED, DATETIME: _DATED,
 }
@@ -148,7 +149,7 @@ def compile_condition(field: Field, op: str, value=None) -> ColumnElement:
         raise ConditionError(_("%(field)s: “%(operator)s” does not apply here.",
                                field=field.label, operator=OPERATORS.get(op, op)))
     col = field.column()
-    textual = field.kind in (TEXT, EMAIL, PHONE, TIMEZONE)
+    textual = field.kind in (TEXT, EMAIL, PHONE, TIMEZONE, LINKEDIN)
 
     if op in NO_VALUE:
         if field.custom:  # judge emptiness on the JSON text, whatever the field's kind

@@ -65,6 +65,7 @@ def _holds_number_sqlite(element, compiler, **kw):
 TEXT, EMAIL, PHONE, NUMBER, DATE, DATETIME, CHOICE, OWNER, COUNTRY, TIMEZONE = (
     "text", "email", "phone", "number", "date", "datetime", "choice", "owner", "country",
     "time_zone")
+LINKEDIN = "linkedin"  # a LinkedIn profile or company page (saas.records.linkedin)
 
 
 def N_(text: str) -> str:  # noqa: N802 - gettext's name for "extract, translate later"
@@ -193,6 +194,9 @@ _COMMON_HEAD = [
                                             "courriel")),
     Field("phone", N_("Phone"), PHONE, aliases=("phone number", "telephone", "téléphone", "mobile",
                                             "business phone", "tel")),
+    Field("linkedin_url", N_("LinkedIn URL"), LINKEDIN,
+          aliases=("linkedin", "linkedin profile", "linkedin profile url", "linkedin page",
+                   "person linkedin url", "profil linkedin", "url linkedin")),
 ]
 _COMMON_TAIL = [
     Field("owner_id", N_("Owner"), OWNER, aliases=("owner", "owner email", "seller",

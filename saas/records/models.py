@@ -110,6 +110,7 @@ class Record(TenantScoped, db.Model):
     company: Mapped[str] = mapped_column(String(200), default="")
     email: Mapped[str | None] = mapped_column(String(254))
     phone: Mapped[str | None] = mapped_column(String(32))
+    linkedin_url: Mapped[str | None] = mapped_column(String(300))
     lead_source: Mapped[str | None] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(32))
     stage: Mapped[str | None] = mapped_column(String(32))

@@ -24,6 +24,7 @@ from saas.records.fields import (
     DATE,
     DATETIME,
     EMAIL,
+    LINKEDIN,
     NUMBER,
     OWNER,
     PHONE,
@@ -31,6 +32,7 @@ from saas.records.fields import (
     TIMEZONE,
     Field,
 )
+from saas.records.linkedin import LinkedInUrlError, clean_linkedin_url
 from saas.records.models import RecordType, language_name, record_languages
 from saas.timeutil import time_zones  # noqa: F401 - the records' zone list
 from saas.web.dates import locale as viewer_locale
@@ -252,6 +254,11 @@ def _clean_one(f: Field, text: str, country: str | None, ctx: Context):
         return _email(text)
     if f.kind == PHONE:
         return _phone(text, country)
+    if f.kind == LINKEDIN:
+        try:
+            return clean_linkedin_url(text)
+        except LinkedInUrlError as error:
+            raise Invalid(str(error)) from None
     if f.kind == NUMBER:
         number = _number(text)
         return float(number) if f.custom else number
