@@ -44,6 +44,12 @@ class StepType(enum.StrEnum):
     FIELD_CONDITION = "field_condition"  # a record field's value
     UPDATE_FIELD = "update_field"        # command
     MOVE_TO_SEQUENCE = "move_to_sequence"  # command, always last in its branch
+    # LinkedIn activities (manual: the seller acts on LinkedIn and marks them done; the product
+    # links to the record's LinkedIn page and never automates LinkedIn).
+    LINKEDIN_RESEARCH = "linkedin_research"
+    LINKEDIN_INTRODUCTION = "linkedin_introduction"
+    LINKEDIN_CONNECT = "linkedin_connect"
+    LINKEDIN_INMAIL = "linkedin_inmail"
 
     @property
     def is_condition(self) -> bool:
@@ -53,7 +59,13 @@ class StepType(enum.StrEnum):
     @property
     def is_manual(self) -> bool:
         """Becomes an activity on the seller's worklist."""
-        return self in (StepType.EMAIL, StepType.SMS, StepType.CALL, StepType.TASK)
+        return self in (StepType.EMAIL, StepType.SMS, StepType.CALL, StepType.TASK) \
+            or self.is_linkedin
+
+    @property
+    def is_linkedin(self) -> bool:
+        """A LinkedIn activity: Up next and the worklist link to the record's LinkedIn page."""
+        return self in LINKEDIN_TYPES
 
     @property
     def is_automated_send(self) -> bool:
@@ -62,6 +74,10 @@ class StepType(enum.StrEnum):
     @property
     def is_command(self) -> bool:
         return self in (StepType.UPDATE_FIELD, StepType.MOVE_TO_SEQUENCE)
+
+
+LINKEDIN_TYPES = (StepType.LINKEDIN_RESEARCH, StepType.LINKEDIN_INTRODUCTION,
+                  StepType.LINKEDIN_CONNECT, StepType.LINKEDIN_INMAIL)  # in the designer's order
 
 
 class Branch(enum.StrEnum):

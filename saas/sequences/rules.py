@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from saas.i18n import _
+from saas.sequences.models import LINKEDIN_TYPES
 
 
 def N_(message: str) -> str:
@@ -30,6 +31,8 @@ CALL_OUTCOMES = ("connected", "left_voicemail", "no_answer", "wrong_number")
 AB_METRICS = ("opens", "clicks", "goal")
 EMAIL_TYPES = ("email", "auto_email", "ab_test")  # what an email condition can follow
 CONDITIONS = ("email_condition", "call_condition", "field_condition")
+# Manual LinkedIn activities: a name and a description, like a task.
+LINKEDIN_STEPS = tuple(t.value for t in LINKEDIN_TYPES)
 
 WAIT_RANGE = N_("A wait lasts between 1 hour and 30 days.")
 LIMIT_RANGE = N_("The time limit is between 1 hour and 30 days.")
@@ -160,7 +163,7 @@ def check_step(step: dict, ctx: Context) -> list[tuple[str, str]]:
         elif target not in ctx.sequences:
             problems.append(("sequence_id",
                              _("This sequence no longer exists: choose another.")))
-    elif kind not in ("call", "task"):
+    elif kind not in ("call", "task", *LINKEDIN_STEPS):
         problems.append(("type", _("Unknown step type “%(kind)s”.", kind=kind)))
     return problems
 

@@ -29,6 +29,23 @@ class Kind:
         return str(self.help_message)
 
 
+# The LinkedIn activities: their label (also a new step's name and the worklist's activity type),
+# icon and help. The seller acts on LinkedIn; the sequence links to the record's page and tracks.
+LINKEDIN_LABELS = {
+    "linkedin_research": _l("LinkedIn – research the person"),
+    "linkedin_introduction": _l("LinkedIn – get introduced"),
+    "linkedin_connect": _l("LinkedIn – send a connection request"),
+    "linkedin_inmail": _l("LinkedIn – send an InMail"),
+}
+LINKEDIN_ICONS = {"linkedin_research": "in⌕", "linkedin_introduction": "in⇄",
+                  "linkedin_connect": "in+", "linkedin_inmail": "in✉"}
+_LINKEDIN_HELP = {
+    "linkedin_research": _l("The seller reads the person's LinkedIn profile before reaching out."),
+    "linkedin_introduction": _l("The seller asks a shared connection for an introduction."),
+    "linkedin_connect": _l("The seller sends the person a connection request on LinkedIn."),
+    "linkedin_inmail": _l("The seller sends the person an InMail on LinkedIn."),
+}
+
 KINDS = [
     Kind("email", _l("Send an email"), "✉", "steps",
          _l("The seller sends an email from the composer.")),
@@ -39,6 +56,8 @@ KINDS = [
          _l("Sent by the system from its SMS template.")),
     Kind("call", _l("Phone call"), "☎", "steps", _l("The seller calls and logs the outcome.")),
     Kind("task", _l("Task"), "☑", "steps", _l("A custom activity, e.g. book a meeting.")),
+    *(Kind(kind, label, LINKEDIN_ICONS[kind], "steps", _LINKEDIN_HELP[kind])
+      for kind, label in LINKEDIN_LABELS.items()),
     Kind("wait", _l("Set wait time"), "◷", "steps", _l("Wait between 1 hour and 30 days.")),
     Kind("ab_test", _l("A/B test"), "A/B", "steps",
          _l("Two email versions split across the audience.")),
@@ -111,7 +130,7 @@ def default_name(kind: str) -> str:
              "ab_test": _l("A/B test"), "email_condition": _l("Email condition"),
              "call_condition": _l("Call outcome"), "field_condition": _l("Field condition"),
              "update_field": _l("Update field"),
-             "move_to_sequence": _l("Move to another sequence")}
+             "move_to_sequence": _l("Move to another sequence"), **LINKEDIN_LABELS}
     return str(names[kind]) if kind in names else kind
 
 

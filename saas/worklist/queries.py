@@ -23,6 +23,7 @@ from saas.i18n import _l
 from saas.records.fields import search_text
 from saas.records.models import Record
 from saas.sequences.models import Sequence, SequenceStatus, Step, StepType
+from saas.sequences.steps import LINKEDIN_ICONS, LINKEDIN_LABELS
 from saas.tenancy import current_tenant_id
 from saas.web.ids import parse_id
 from saas.web.pagination import cursor_position, encode_cursor
@@ -33,10 +34,11 @@ WHEN = {"": _l("All"), "overdue": _l("Overdue"), "today": _l("Due today"),
         "upcoming": _l("Upcoming"), "snoozed": _l("Snoozed")}
 SORTS = {"due": _l("Due time"), "name": _l("Name")}
 ACTIVITY_TYPES = {StepType.EMAIL.value: _l("Email"), StepType.SMS.value: _l("Text message"),
-                  StepType.CALL.value: _l("Phone call"), StepType.TASK.value: _l("Task")}
+                  StepType.CALL.value: _l("Phone call"), StepType.TASK.value: _l("Task"),
+                  **LINKEDIN_LABELS}
 # Plain symbols every system font has (no colour emoji needed).
 ICONS = {"email": "✉", "sms": "✆", "call": "☎", "task": "☑", "wait": "◷",
-         "auto_email": "✉", "auto_sms": "✆", "ab_test": "A/B"}
+         "auto_email": "✉", "auto_sms": "✆", "ab_test": "A/B", **LINKEDIN_ICONS}
 
 
 def zone(name: str | None) -> ZoneInfo:
@@ -131,6 +133,11 @@ class Row:
     snoozed_until: datetime | None
     overdue: bool
     record_time_zone: str | None = None
+    linkedin_url: str | None = None
+
+    @property
+    def is_linkedin(self) -> bool:
+        return self.activity_type in LINKEDIN_LABELS
 
     @property
     def icon(self) -> str:
@@ -209,6 +216,7 @@ def worklist_page(query: WorklistQuery, day: DayBounds, limit: int = PAGE_SIZE) 
         select(StepRun.id, StepRun.record_id, StepRun.step_type, StepRun.due_at,
                StepRun.snoozed_until, StepRun.sequence_id, Record.first_name, Record.last_name,
                Record.company, Record.record_type, Record.email, Record.phone,
+               Record.linkedin_url,
                Record.time_zone.label("record_time_zone"), Step.name.label("step_name"),
                Sequence.name.label("sequence_name"))
         .join(Record, Record.id == StepRun.record_id)
@@ -239,6 +247,7 @@ def _row(r, today: datetime) -> Row:
                activity_type=r.step_type, activity_name=r.step_name,
                sequence_name=r.sequence_name, sequence_id=r.sequence_id, due_at=r.due_at,
                snoozed_until=r.snoozed_until, record_time_zone=r.record_time_zone,
+               linkedin_url=r.linkedin_url,
                overdue=r.due_at is not None and r.due_at < today)
 
 

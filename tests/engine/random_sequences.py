@@ -5,7 +5,8 @@ tests/engine/test_paths_agree.py (the single-record and the batch paths end in t
 `branch(rng, template_id, [], 0)` is a valid step tree as nested specs for
 tests.engine.factories.build_sequence. With `rich=True` it also has waits in days, email
 conditions with limits in days, field conditions and field updates that succeed, fail or end the
-enrollment (a lead disqualified); without it, the same seed gives the same tree as always.
+enrollment (a lead disqualified), and LinkedIn activities among the tasks; without it, the same
+seed gives the same tree as always.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ LIVE = ("open", "waiting", "pending", "sending")
 ENDED = ("completed", "exited", "disconnected")
 EMAIL_TYPES = ("email", "auto_email", "ab_test")
 DECISIONS = ("email_condition", "call_condition", "field_condition")
+LINKEDIN = ("linkedin_research", "linkedin_introduction", "linkedin_connect", "linkedin_inmail")
 CALL_OUTCOMES = ("connected", "no_answer", "left_voicemail")
 # (field, value) of a field update: set, set, a value that is no status (fails), no such field
 # (fails), and a disqualified lead (the update itself ends the enrollment).
@@ -36,6 +38,8 @@ FIELD_RULES = [{"field": "status", "operator": "equals", "value": "contacted"},
 def plain(rng: random.Random, template_id: int, *, rich: bool = False) -> dict:
     """One step that is not a condition."""
     kind = rng.choice(["wait", "task", "call", "email", "auto_email", "update_field", "ab_test"])
+    if kind == "task" and rich:  # the manual LinkedIn activities go where a task goes
+        kind = rng.choice(["task", *LINKEDIN])
     if kind == "ab_test":
         return {"type": "ab_test", "config": {
             "display_name": "Subject", "split_a": 50, "metric": "opens", "ends": "auto",
