@@ -115,3 +115,20 @@ def test_linkedin_activities_reach_the_worklist_and_move_on_when_done(app, world
         assert set(db.session.execute(select(Enrollment.status)).scalars()) == {"completed"}
         assert [s for s, __, __ in _runs(single)] == ["linkedin_research", "wait",
                                                       "linkedin_connect"]
+
+
+def test_a_field_condition_branches_on_whether_the_record_has_a_linkedin_url(app, world):
+    with_url, without = world.add(2, linkedin_url=lambda i: [ANA, None][i])
+    rule = {"field": "linkedin_url", "operator": "is_not_empty", "value": ""}
+    with world.inside():
+        sequence = build_sequence([{
+            "type": "field_condition", "config": {"rules": {"op": "and", "rules": [rule]}},
+            "yes": [{"type": "linkedin_connect", "name": "Connect"}],
+            "no": [{"type": "task", "name": "Find their LinkedIn profile"}]}])
+        connect_many([with_url, without], sequence.lineage_id)
+        db.session.commit()
+    with app.app_context():
+        run_tick()
+    with world.inside():
+        assert _runs(with_url)[-1] == ("linkedin_connect", "open", None)
+        assert _runs(without)[-1] == ("task", "open", None)
