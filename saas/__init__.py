@@ -58,6 +58,7 @@ def register_blueprints(app: Flask) -> None:
     from saas.auth.routes import public_bp
     from saas.engine.reply_routes import bp as replies_bp
     from saas.engine.routes import bp as engine_bp
+    from saas.engine.sender_routes import bp as senders_bp
     from saas.imports.routes import bp as imports_bp
     from saas.messaging.routes import bp as messaging_bp
     from saas.records.routes import bp as records_bp
@@ -88,6 +89,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(worklist_bp)
     app.register_blueprint(engine_bp)
     app.register_blueprint(replies_bp)
+    app.register_blueprint(senders_bp)
 
 
 def register_security(app: Flask) -> None:

@@ -49,7 +49,11 @@ ENV_VARS = ENV_VARS | frozenset(JOB_TUNING)
 # provider calls at once per worker, step runs per commit, the oldest webhook timestamp accepted.
 MESSAGING_TUNING = {"UNKNOWN_RESEND_AFTER": 3600, "SEND_MAX_ATTEMPTS": 6,
                     "SEND_RETRY_BASE_SECONDS": 30, "SEND_RETRY_MAX_SECONDS": 3600,
-                    "SEND_CONCURRENCY": 8, "SEND_CHUNK": 200, "WEBHOOK_MAX_AGE_SECONDS": 600}
+                    "SEND_CONCURRENCY": 8, "SEND_CHUNK": 200, "WEBHOOK_MAX_AGE_SECONDS": 600,
+                    "SENDER_DAILY_CAP": 200, "SENDER_HOURLY_CAP": 30, "SENDER_MIN_GAP_SECONDS": 30}
+# The last three: a sender address's caps when neither it nor its tenant set their own
+# (saas/engine/senders.py).
+ENV_VARS = ENV_VARS | frozenset(MESSAGING_TUNING)
 
 # --- Key rotation (README, "Rotating keys"): two comma-separated lists, empty by default. -------
 # OLD_SECRET_KEYS: former SECRET_KEYs whose tokens (and sign-in sessions: Flask's

@@ -3,6 +3,7 @@
 from saas.admin.models import AuditEvent
 from saas.auth.models import Tenant, User
 from saas.engine.models import AbTest, ConnectJob, Enrollment, SegmentConnection, StepRun
+from saas.engine.senders import Sender
 from saas.imports.models import ImportError_, ImportJob
 from saas.messaging.models import MessageEvent, OutboxMessage, Suppression
 from saas.records.models import CustomField, Record
@@ -19,5 +20,6 @@ from saas.templates_.models import MessageTemplate
 __all__ = ["AbTest", "AssignmentLog", "AssignmentRule", "AuditEvent", "ConnectJob",
            "CustomField", "Enrollment", "ImportError_", "ImportJob", "MessageEvent",
            "MessageTemplate", "OutboxMessage", "Record", "Segment", "SegmentConnection",
-           "SegmentEvent", "SegmentMember", "Sequence", "Step", "StepRun", "Suppression",
+           "SegmentEvent", "SegmentMember", "Sender", "Sequence", "Step", "StepRun",
+           "Suppression",
            "Tenant", "User"]

@@ -3,7 +3,8 @@ order, by `create_app`. Listeners of one signal run in the order they are connec
 the announcer's transaction.
 
     records            -> segments (membership), then the engine (exits, deletions, connects)
-    messaging events   -> the engine (reconcile, exits, conditions; out-of-office pauses)
+    messaging events   -> the engine (reconcile, exits, conditions; out-of-office pauses;
+                          a sender's health and soft bounces)
     segments           -> the engine (connections forget a deleted segment)
     templates          -> design-time sequences (a template in use is not deleted)
     sequences (design) -> the engine (A/B tests start, deactivation, deletion, counts)
@@ -18,6 +19,7 @@ def connect_listeners() -> None:
     from saas.engine import answers as engine
     from saas.engine.events import on_recorded
     from saas.engine.replies import on_recorded as on_reply_recorded
+    from saas.engine.sender_health import on_recorded as on_sender_event
     from saas.segments.membership import on_records_changed
     from saas.sequences.queries import template_used_by
 
@@ -28,6 +30,7 @@ def connect_listeners() -> None:
         (signals.selection_connecting, engine.selection_connecting),
         (signals.message_event_recorded, on_recorded),
         (signals.message_event_recorded, on_reply_recorded),  # an out-of-office pauses
+        (signals.message_event_recorded, on_sender_event),  # a sender's health, soft bounces
         (signals.segment_deleting, engine.segment_deleting),
         (signals.template_deleting, template_used_by),
         (signals.sequence_activated, engine.sequence_activated),

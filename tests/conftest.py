@@ -38,6 +38,9 @@ def app_config(**overrides) -> dict:
         "ARGON2_MEMORY_COST": "8192",
         "TESTING": True,
         "WTF_CSRF_ENABLED": False,
+        # Senders' default caps off (tests/engine/test_sender_*.py set their own).
+        "SENDER_DAILY_CAP": "1000000", "SENDER_HOURLY_CAP": "1000000",
+        "SENDER_MIN_GAP_SECONDS": "0",
     }
     config.update(overrides)
     return config

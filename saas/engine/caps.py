@@ -1,6 +1,7 @@
 """Automated sends: the sending window (recipient's time zone) and the daily caps (per seller
 from the sequence's settings, per tenant from its settings) decide, at claim time, which due sends
-go now; the others move to the window's next opening or the next day's. Never dropped."""
+go now; the others move to the window's next opening or the next day's; then the senders' pauses
+and caps (saas.engine.senders). Never dropped."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from datetime import datetime
 from sqlalchemy import func, select, text, update
 
 from saas.auth.models import Tenant
+from saas.engine import senders
 from saas.engine.models import StepRun
 from saas.engine.sql import id_in
 from saas.engine.windows import day_start, next_day_opening, next_opening
@@ -38,7 +40,8 @@ def claim_sends(tenant_id: int, rows: list, now: datetime, token: str
     The caller commits."""
     ids = [r.id for r in rows]
     details = db.session.execute(
-        select(StepRun.id, StepRun.seller_id, StepRun.sequence_id, Record.time_zone)
+        select(StepRun.id, StepRun.seller_id, StepRun.sequence_id, StepRun.step_type,
+               StepRun.sender, Record.time_zone, Record.email)
         .join(Record, Record.id == StepRun.record_id).where(id_in(StepRun.id, ids))
         .order_by(StepRun.id)).all()
     sequence_ids = {d.sequence_id for d in details}
@@ -73,11 +76,17 @@ def claim_sends(tenant_id: int, rows: list, now: datetime, token: str
         used += 1
         per_seller[d.seller_id] += 1
         claimed.append(d.id)
+    # The senders' pauses and caps (saas.engine.senders: their rows locked, last).
+    wanted = set(claimed)
+    admitted, held = senders.admit(tenant, [d for d in details if d.id in wanted], settings, now)
+    for due_at, held_ids in held.items():
+        deferred[due_at].extend(held_ids)
+    claimed = [i for i in claimed if i in admitted]
     if claimed:
         db.session.execute(
             update(StepRun).where(id_in(StepRun.id, claimed), StepRun.status == "pending")
             .values(status="sending", attempts=StepRun.attempts + 1, started_at=now,
-                    claim_token=token)
+                    claim_token=token, sender=senders.sender_values(admitted))
             .execution_options(synchronize_session=False))
     for due_at, deferred_ids in deferred.items():
         db.session.execute(

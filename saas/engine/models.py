@@ -74,6 +74,8 @@ class Enrollment(TenantScoped, db.Model):
                                                  onupdate=utcnow)
     # Set while an out-of-office reply holds it paused: when the periodic resume wakes it.
     resume_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # The address its automated emails go out from, once chosen (saas.engine.senders).
+    sender: Mapped[str | None] = mapped_column(String(254))
 
 
 class StepRunStatus(enum.StrEnum):
@@ -136,6 +138,10 @@ class StepRun(TenantScoped, db.Model):
         Index("ix_step_run_detail", "tenant_id", "completed_at",
               postgresql_where=text(FINISHED_WITH_DETAIL),
               sqlite_where=text(FINISHED_WITH_DETAIL)),
+        # A sender's sends by time: its caps and its health (saas.engine.senders).
+        Index("ix_step_run_sender", "tenant_id", "sender", "started_at",
+              postgresql_where=text("sender IS NOT NULL"),
+              sqlite_where=text("sender IS NOT NULL")),
     )
 
     # No foreign keys (as for enrollments): the engine writes a step run for an enrollment it
@@ -168,6 +174,9 @@ class StepRun(TenantScoped, db.Model):
     # While its enrollment is paused, a waiting or pending run's due time waits here (due_at is
     # NULL: the run is out of the tick's due index); resume puts it back.
     held_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # An automated email's sender address: set when claimed (counted against the sender's caps
+    # and in its health), or while it waits for a paused sender (saas.engine.senders).
+    sender: Mapped[str | None] = mapped_column(String(254))
 
     @property
     def planned_at(self) -> datetime | None:

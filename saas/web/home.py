@@ -40,6 +40,7 @@ class HomeFigures:
     uncertain: Uncertain | None = None
     count_cap: int = 0
     sending_stopped: list[str] = field(default_factory=list)  # why messages are not going out
+    paused_senders: list = field(default_factory=list)  # senders paused for their health
 
 
 def worklist_open(tenant) -> bool:
@@ -87,6 +88,11 @@ def figures(user, tenant) -> HomeFigures:
     from saas.messaging.config import config_of
 
     out = HomeFigures(sending_stopped=config_of(tenant).sending_stopped())
+    if user.has_role(Role.SEQUENCE_MANAGER) or user.is_admin:
+        from saas.engine.senders import Sender
+
+        out.paused_senders = list(db.session.execute(select(Sender).where(
+            Sender.paused_at.is_not(None)).order_by(Sender.address)).scalars())
     if not worklist_open(tenant):
         return out
     from saas.engine import clock

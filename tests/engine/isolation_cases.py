@@ -144,8 +144,21 @@ def correct_reply(tenant):
     return _case({"event_id": event.id}, "POST", {"as": "reply"})
 
 
+def resume_sender(tenant):
+    """A sender paused for its health, that a manager resumes."""
+    from saas.engine.senders import Sender
+    from saas.timeutil import utcnow
+
+    sender = Sender(address=f"sales{next(_numbers)}@alpha.example", paused_at=utcnow(),
+                    paused_reason="bounces")
+    db.session.add(sender)
+    db.session.flush()
+    return _case({"sender_id": sender.id}, "POST")
+
+
 CASES: dict = {
     "replies.correct": correct_reply,
+    "senders.resume_sender": resume_sender,
     "engine.record_connect": record_connect,
     "engine.connected": connected,
     "engine.bulk_connected": bulk_connected,

@@ -12,9 +12,10 @@ SendGrid (an encrypted key, the base URL pointed at the fake server); each has i
 `--emails` leads spread over five time zones, connected (through the engine) to a sequence whose
 first step is an automated email with merge fields and links (rendered, sanitized, converted to
 text, tracked), then a task. The sequence has a sending window (08:00-20:00 every day, in the
-recipient's zone) and a seller's daily cap, the tenant a daily cap: both set above the run's
-volume, so every claim counts the day's sends under the tenant's lock and checks the window,
-and nothing is deferred. The engine clock (shared through Redis, saas/engine/clock.py) is set to
+recipient's zone) and a seller's daily cap, the tenant a daily cap and sender caps (daily,
+hourly, no minimum gap): all set above the run's volume, so every claim counts the day's sends
+under the tenant's lock, locks and counts its sender, and checks the window, and nothing is
+deferred. The engine clock (shared through Redis, saas/engine/clock.py) is set to
 a day at 14:00 UTC, when the window is open in all five zones.
 
 `--workers` processes each run `python -m worker` with APP_ENV=production settings: SENDS_OFF_TICK
@@ -86,7 +87,9 @@ def _tenant(slug: str, emails: int) -> int:
         "messaging": {"sendgrid_key": crypto.encrypt("SG.bench"),
                       "from_address": f"hello@{slug}.example", "from_name": slug.title(),
                       "inbound_domain": f"reply.{slug}.example"},
-        "daily_send_cap": emails * 10})
+        "daily_send_cap": emails * 10,
+        "sender_caps": {"daily_cap": emails * 10, "hourly_cap": emails * 10,
+                        "min_gap_seconds": 0}})
     db.session.add(tenant)
     db.session.flush()
     with tenant_context(tenant.id):
