@@ -24,6 +24,7 @@ def periodic_tasks() -> tuple[Callable[[], None], ...]:
     from saas.analytics.periodic import enqueue_periodic
     from saas.engine.doctor import periodic as engine_doctor
     from saas.engine.replies import resume_due as resume_out_of_office
+    from saas.engine.sender_health import periodic as check_senders
     from saas.engine.tick import run_tick
     from saas.engine.uncertain import resend_all_tenants
     from saas.imports.services import reap_stale_imports
@@ -32,6 +33,7 @@ def periodic_tasks() -> tuple[Callable[[], None], ...]:
         resume_out_of_office,  # enrollments an out-of-office paused, back on its return day
         run_tick,  # due steps of every tenant, within the tick's budget (saas.engine.tick)
         engine_doctor,  # the engine's invariants checked and repaired (saas.engine.doctor)
+        check_senders,  # senders over their bounce or complaint line paused (sender_health)
         resend_all_tenants,  # silent `unknown` sends of tenants with signed event webhooks
         enqueue_periodic,  # A/B decisions and analytics snapshots, their own job every 5 min
         retention,  # old events, payloads, outbox messages and audit events purged per tenant

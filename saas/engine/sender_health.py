@@ -16,19 +16,21 @@ for a bounce. A hard bounce suppresses at once (saas.messaging.events).
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from redis.exceptions import RedisError
 from sqlalchemy import func, select, update
 
 from saas.auth.models import Role, Tenant, User, UserStatus
 from saas.engine import clock
 from saas.engine.models import StepRun
 from saas.engine.senders import AUTO_EMAIL, Sender
-from saas.extensions import db
+from saas.extensions import db, get_redis
 from saas.i18n import _, speaking
 from saas.messaging.models import MessageEvent
-from saas.tenancy import current_tenant_id
+from saas.tenancy import current_tenant_id, tenant_context
 
 WINDOW = timedelta(days=7)
 MIN_SENDS = 100
@@ -37,6 +39,9 @@ COMPLAINT_LIMIT = 0.003
 SOFT_KINDS = ("deferred", "blocked")
 SOFT_IN_A_ROW = 3
 SENT = ("sent", "unknown")
+SENDER_CHECK_SECONDS = 900
+CHECK_KEY = "engine:sender-health-check"
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -147,6 +152,31 @@ def resume(sender_id: int, user_id: int | None) -> bool:
                                   StepRun.due_at > now)
             .values(due_at=now).execution_options(synchronize_session=False))
     return done
+
+
+def periodic() -> int:
+    """The periodic task (at most every SENDER_CHECK_SECONDS, whatever the number of workers):
+    every sender that is not paused is looked at, so one whose sends reach MIN_SENDS after its
+    bounces came is paused too. Returns how many it paused."""
+    try:
+        if not get_redis().set(CHECK_KEY, "1", nx=True, ex=SENDER_CHECK_SECONDS):
+            return 0
+    except RedisError:
+        log.warning("sender health: could not take the periodic check's turn", exc_info=True)
+        return 0
+    rows = db.session.execute(select(Sender.tenant_id, Sender.address).where(
+        Sender.paused_at.is_(None)).execution_options(all_tenants=True)).all()
+    db.session.rollback()
+    paused = 0
+    for tenant_id, address in rows:
+        with tenant_context(tenant_id):
+            try:
+                paused += check(address)
+                db.session.commit()
+            except Exception:  # noqa: BLE001 - one tenant's failure never stops another's
+                db.session.rollback()
+                log.exception("sender health check failed for tenant %s", tenant_id)
+    return paused
 
 
 def _soft_bounced(address: str) -> bool:

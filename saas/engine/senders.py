@@ -141,12 +141,14 @@ def _domain(email: str | None) -> str:
 def admit(tenant, details: list, settings: dict, now: datetime
           ) -> tuple[dict[int, str], dict[datetime, list[int]]]:
     """Of these claimable sends (rows with id, seller_id, sequence_id, step_type, email,
-    time_zone, sender), the automated emails their senders let go now: ({run id: sender
+    time_zone), the automated emails their senders let go now: ({run id: sender
     address} admitted, {due time: run ids} deferred). SMS pass untouched (address None).
     Sends held by a paused sender are moved here (they keep their sender, so a resume
     releases them); the caller moves the other deferred ones and claims the admitted ones."""
     messaging = (tenant.settings or {}).get("messaging") or {}
-    wanted = {d.id: (d.sender or address_for(messaging, d.seller_id))
+    # From the settings as they are now (what compose will use), not a sender the run waited
+    # for: a seller's new address is not held by the old one's pause.
+    wanted = {d.id: address_for(messaging, d.seller_id)
               for d in details if d.step_type == AUTO_EMAIL}
     admitted: dict[int, str | None] = {d.id: None for d in details if d.id not in wanted}
     deferred: dict[datetime, list[int]] = defaultdict(list)

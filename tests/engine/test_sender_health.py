@@ -167,3 +167,49 @@ def test_a_hard_bounce_suppresses_at_once(app, world):
     world.add(1, email="hard@example.org")
     _soft(world, "hard@example.org", "bounce", 1)
     assert _suppressed(world, "hard@example.org") == "bounce"
+
+
+def test_the_periodic_check_pauses_a_sender_whose_sends_reach_100_after_its_bounces(app, world):
+    from saas.engine.sender_health import periodic
+
+    ids = world.add(100)
+    lineage_id = _sequence(world)
+    _connect(world, lineage_id, ids[:60])
+    with app.app_context():
+        assert run_tick()["sends"] == 60
+    _bounce(world, 6)  # 10% of 60: too few sends yet
+    _connect(world, lineage_id, ids[60:])
+    with app.app_context():
+        assert run_tick()["sends"] == 40
+    assert _paused(world) is None  # no bounce came since
+    with app.app_context():
+        assert periodic() == 1
+        assert periodic() == 0  # at most every SENDER_CHECK_SECONDS
+    assert _paused(world) is not None
+
+
+def test_a_seller_with_a_new_address_is_not_held_by_the_old_ones_pause(app, world):
+    from saas.auth.models import Tenant
+    from saas.timeutil import utcnow
+
+    ids = world.add(2)
+    lineage_id = _sequence(world)
+    with world.inside():
+        db.session.add(Sender(address=SENDER, paused_at=utcnow(), paused_reason="bounces"))
+        db.session.commit()
+    _connect(world, lineage_id, ids)
+    with app.app_context():
+        assert run_tick()["sends"] == 0
+    with world.inside():
+        tenant = db.session.execute(select(Tenant)).scalar_one()
+        tenant.settings = {"messaging": {"from_address": "Fresh@Acme.example"}}
+        db.session.commit()
+    with app.app_context():
+        clock.move_forward(timedelta(minutes=11))
+        assert run_tick()["sends"] == 2
+    with world.inside():
+        assert set(db.session.execute(select(StepRun.sender).where(
+            StepRun.status == "sent")).scalars()) == {"fresh@acme.example"}
+        froms = db.session.execute(select(OutboxMessage.from_address).where(
+            OutboxMessage.step_run_id.is_not(None))).scalars().all()
+        assert len(froms) == 2 and all("<Fresh@Acme.example>" in f for f in froms)
