@@ -14,7 +14,7 @@ from saas.extensions import db
 from saas.messaging.models import Suppression
 from saas.tenancy import TenantContextMissing, current_tenant_id
 
-REASONS = ("unsubscribe", "bounce", "spamreport", "stop", "manual")
+REASONS = ("unsubscribe", "bounce", "spamreport", "stop", "manual", "soft_bounces")
 
 
 def normalize(address: str) -> str:
