@@ -14,7 +14,7 @@ from saas.engine.senders import CAP_LIMITS, Sender
 from saas.i18n import _
 from saas.records.forms import CsrfForm
 from saas.tenancy import get_or_404
-from saas.web.params import form_text
+from saas.web.params import form_id, form_text
 
 bp = Blueprint("senders", __name__, url_prefix="/<tenant>/settings/messaging/senders")
 manager_required = requires(Role.SEQUENCE_MANAGER, Role.SYSTEM_ADMINISTRATOR)
@@ -31,6 +31,7 @@ def _page(errors: dict | None = None, values: dict | None = None, status: int = 
     return render_template(
         "senders/_senders.html" if partial else "senders/index.html",
         senders=service.overview(), domain_cap=service.domain_cap(), form=CsrfForm(),
+        sellers=service.sellers(),
         errors=errors or {}, values=values or {}, limits={"bounce": BOUNCE_LIMIT,
                                                           "complaint": COMPLAINT_LIMIT,
                                                           "sends": MIN_SENDS}), status
@@ -72,6 +73,22 @@ def domain_cap():
     except service.CapsInvalid as invalid:
         return _page({"": invalid.errors}, {"": {"domain_daily_cap": raw}}, 422)
     flash(_("The daily cap per recipient domain is saved."), "success")
+    return redirect(url_for("senders.index"))
+
+
+@bp.route("/pool", methods=["POST"])
+def pool():
+    form = CsrfForm()
+    raw = {"pool_address": form_text("pool_address", 254), "pool_seller": form_id("pool_seller")}
+    if not form.validate_on_submit():
+        flash(_("This form expired; nothing was changed. Try again."), "error")
+        return redirect(url_for("senders.index"))
+    try:
+        address = service.add_to_pool(raw["pool_address"], raw["pool_seller"])
+    except service.CapsInvalid as invalid:
+        return _page({"": invalid.errors}, {"": raw}, 422)
+    flash(_("%(address)s is one of the seller’s senders: their automated emails rotate among "
+            "them.", address=address), "success")
     return redirect(url_for("senders.index"))
 
 

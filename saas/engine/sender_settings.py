@@ -94,6 +94,14 @@ def set_caps(address: str, raw: dict[str, str]) -> bool:
     return True
 
 
+def sellers() -> dict[int, str]:
+    """Active users who may send (sellers' pools), by id: their names."""
+    from saas.auth.models import User, UserStatus
+
+    return dict(db.session.execute(select(User.id, User.name).where(
+        User.status == UserStatus.ACTIVE.value).order_by(User.name)).all())
+
+
 def domain_cap() -> int | None:
     return (_tenant().settings or {}).get("domain_daily_cap")
 
@@ -114,3 +122,27 @@ def set_domain_cap(text: str) -> None:
     settings["domain_daily_cap"] = value
     tenant.settings = settings
     db.session.commit()
+
+
+def add_to_pool(address: str, seller_id: int | None) -> str:
+    """Give a seller one more sender address (automated emails rotate among its senders);
+    returns the address. An address of another seller's pool moves to this one."""
+    from saas.auth.models import User, UserStatus
+
+    address = (address or "").strip().lower()
+    errors = {}
+    local, _at, domain = address.partition("@")
+    if not local or "." not in domain or " " in address or len(address) > 254:
+        errors["pool_address"] = _("Enter an email address, e.g. sam@mail.example.com.")
+    seller = db.session.execute(select(User.id).where(
+        User.id == seller_id, User.status == UserStatus.ACTIVE.value)).scalar_one_or_none() \
+        if seller_id else None
+    if seller is None:
+        errors["pool_seller"] = _("Choose a seller.")
+    if errors:
+        raise CapsInvalid(errors)
+    sender_id = ensure({address})[address]
+    db.session.execute(update(Sender).where(Sender.id == sender_id).values(seller_id=seller)
+                       .execution_options(synchronize_session=False))
+    db.session.commit()
+    return address

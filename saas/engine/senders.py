@@ -138,23 +138,52 @@ def _domain(email: str | None) -> str:
     return (email or "").rpartition("@")[2].strip().lower()
 
 
+def _pools(details: list, messaging: dict) -> tuple[dict[int, list[str]], dict[int, tuple]]:
+    """Each email's candidate senders, and {run id: (enrollment id, the enrollment's sender)}.
+    A seller's pool is its own address and the senders assigned to it; an enrollment that
+    started with one of them keeps it (its thread stays in one mailbox)."""
+    from saas.engine.models import Enrollment
+
+    emails = [d for d in details if d.step_type == AUTO_EMAIL]
+    pool: dict[int | None, list[str]] = defaultdict(list)
+    for seller_id, address in db.session.execute(select(Sender.seller_id, Sender.address).where(
+            Sender.seller_id.in_({d.seller_id for d in emails if d.seller_id}))
+            .order_by(Sender.id)):
+        pool[seller_id].append(address)
+    pinned = {}
+    if pool:
+        pinned = {r.id: (r.enrollment_id, r.sender) for r in db.session.execute(
+            select(StepRun.id, StepRun.enrollment_id, Enrollment.sender)
+            .join(Enrollment, Enrollment.id == StepRun.enrollment_id)
+            .where(id_in(StepRun.id, [d.id for d in emails])))}
+    candidates = {}
+    for d in emails:
+        own = address_for(messaging, d.seller_id)
+        choices = [own, *[a for a in pool.get(d.seller_id, []) if a != own]]
+        kept = pinned.get(d.id, (None, None))[1]
+        candidates[d.id] = [kept] if kept in choices else choices
+    return candidates, pinned
+
+
 def admit(tenant, details: list, settings: dict, now: datetime
           ) -> tuple[dict[int, str], dict[datetime, list[int]]]:
     """Of these claimable sends (rows with id, seller_id, sequence_id, step_type, email,
     time_zone), the automated emails their senders let go now: ({run id: sender
     address} admitted, {due time: run ids} deferred). SMS pass untouched (address None).
     Sends held by a paused sender are moved here (they keep their sender, so a resume
-    releases them); the caller moves the other deferred ones and claims the admitted ones."""
+    releases them); the caller moves the other deferred ones and claims the admitted ones.
+    A seller with a pool rotates among its senders that are not paused and within their caps
+    (the least used this hour first)."""
     messaging = (tenant.settings or {}).get("messaging") or {}
     # From the settings as they are now (what compose will use), not a sender the run waited
     # for: a seller's new address is not held by the old one's pause.
-    wanted = {d.id: address_for(messaging, d.seller_id)
-              for d in details if d.step_type == AUTO_EMAIL}
-    admitted: dict[int, str | None] = {d.id: None for d in details if d.id not in wanted}
+    candidates, pinned = _pools(details, messaging)
+    admitted: dict[int, str | None] = {d.id: None for d in details if d.id not in candidates}
     deferred: dict[datetime, list[int]] = defaultdict(list)
-    if not wanted:
+    if not candidates:
         return admitted, deferred
-    rows = {r.address: r for r in locked(ensure(set(wanted.values())).values())}
+    rows = {r.address: r for r in locked(ensure(
+        {a for choices in candidates.values() for a in choices}).values())}
     counts = claimed_counts(sorted(rows), now)
     domain_cap = (tenant.settings or {}).get("domain_daily_cap")
     by_domain = domain_counts(day_start(now, tenant.time_zone)) if domain_cap else {}
@@ -162,42 +191,75 @@ def admit(tenant, details: list, settings: dict, now: datetime
                  "day": counts.get(a, (0, 0, None, None))[1],
                  "last": r.last_send_at, "caps": caps_of(r, tenant.settings)}
              for a, r in rows.items()}
-    held: dict[str, list[int]] = defaultdict(list)
-    for d in details:
-        address = wanted.get(d.id)
-        if address is None:
-            continue
+
+    def free_at(address: str) -> datetime | None:
+        """When the sender may send next (now or earlier: it may), None while paused."""
         row, s = rows[address], state[address]
         caps, oldest = s["caps"], counts.get(address, (0, 0, None, None))
         gap = timedelta(seconds=caps["min_gap_seconds"])
         if row.paused_at is not None:
-            held[address].append(d.id)
-        elif s["last"] is not None and gap and s["last"] + gap > now:
-            deferred[s["last"] + gap].append(d.id)
-        elif s["hour"] >= caps["hourly_cap"]:
-            deferred[max(now, (oldest[2] or now)) + timedelta(hours=1)].append(d.id)
-        elif s["day"] >= caps["daily_cap"]:
-            deferred[max(now, (oldest[3] or now)) + timedelta(days=1)].append(d.id)
-        elif domain_cap and by_domain.get(_domain(d.email), 0) >= int(domain_cap):
+            return None
+        if s["last"] is not None and gap and s["last"] + gap > now:
+            return s["last"] + gap
+        if s["hour"] >= caps["hourly_cap"]:
+            return max(now, (oldest[2] or now)) + timedelta(hours=1)
+        if s["day"] >= caps["daily_cap"]:
+            return max(now, (oldest[3] or now)) + timedelta(days=1)
+        return now
+
+    held: dict[str, list[int]] = defaultdict(list)
+    for d in details:
+        choices = candidates.get(d.id)
+        if choices is None:
+            continue
+        times = {a: free_at(a) for a in choices}
+        ready = sorted((a for a, t in times.items() if t == now),
+                       key=lambda a: (state[a]["hour"], state[a]["last"] or now))
+        if not ready:
+            later = [t for t in times.values() if t is not None]
+            if later:
+                deferred[min(later)].append(d.id)
+            else:
+                held[choices[0]].append(d.id)
+            continue
+        address = ready[0]
+        if domain_cap and by_domain.get(_domain(d.email), 0) >= int(domain_cap):
             window = (settings.get(d.sequence_id) or {}).get("window")
             deferred[next_day_opening(now, d.time_zone, window)].append(d.id)
-        else:
-            admitted[d.id] = address
-            s["hour"] += 1
-            s["day"] += 1
-            s["last"] = now
-            if domain_cap:
-                by_domain[_domain(d.email)] = by_domain.get(_domain(d.email), 0) + 1
+            continue
+        admitted[d.id] = address
+        s = state[address]
+        s["hour"] += 1
+        s["day"] += 1
+        s["last"] = now
+        if domain_cap:
+            by_domain[_domain(d.email)] = by_domain.get(_domain(d.email), 0) + 1
     used = {rows[a].id for a in set(admitted.values()) if a}
     if used:
         db.session.execute(update(Sender).where(Sender.id.in_(used)).values(last_send_at=now)
                            .execution_options(synchronize_session=False))
+    _keep(admitted, pinned)
     for address, ids in held.items():  # waits for the sender, looked at again later
         db.session.execute(
             update(StepRun).where(id_in(StepRun.id, ids))
             .values(sender=address, due_at=now + SENDER_RECHECK)
             .execution_options(synchronize_session=False))
     return admitted, deferred
+
+
+def _keep(admitted: dict[int, str | None], pinned: dict[int, tuple]) -> None:
+    """Enrollments of a pool remember the sender their first email went from (their rows are
+    already locked by the claim)."""
+    from saas.engine.models import Enrollment
+
+    todo: dict[str, list[int]] = defaultdict(list)
+    for run_id, address in admitted.items():
+        enrollment_id, kept = pinned.get(run_id, (None, None))
+        if address and enrollment_id is not None and kept != address:
+            todo[address].append(enrollment_id)
+    for address, ids in todo.items():
+        db.session.execute(update(Enrollment).where(id_in(Enrollment.id, ids))
+                           .values(sender=address).execution_options(synchronize_session=False))
 
 
 def sender_values(admitted: dict[int, str | None]):

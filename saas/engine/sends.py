@@ -51,7 +51,7 @@ from saas.tenancy import current_tenant_id
 
 RUN_FIELDS = (StepRun.id, StepRun.enrollment_id, StepRun.sequence_id, StepRun.step_id,
               StepRun.record_id, StepRun.seller_id, StepRun.step_type, StepRun.ab_version,
-              StepRun.attempts)
+              StepRun.attempts, StepRun.sender)
 RATE_LIMITED = "Waiting for the provider's rate limit to reset."
 
 
@@ -196,7 +196,7 @@ def _check_and_settle(chunk, token, config, composer, graphs):
             message: Outgoing = composer.compose(
                 step_run_id=run.id, channel=channel, record=records.get(run.record_id),
                 template=templates.get(template_ids[run.id]), seller_id=run.seller_id,
-                sequence_id=run.sequence_id)
+                sequence_id=run.sequence_id, sender=run.sender)
         except (ComposeError, RenderError) as error:
             if _cas(run.id, token, status="failed", completed_at=now, provider=provider,
                     claim_token=None, error=str(error)[:2000]):

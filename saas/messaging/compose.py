@@ -92,7 +92,8 @@ class Composer:
 
     def compose(self, *, step_run_id: int, channel: str, record: Record | None,
                 template: MessageTemplate | None, seller_id: int | None,
-                sequence_id: int) -> Outgoing:
+                sequence_id: int, sender: str | None = None) -> Outgoing:
+        """`sender`: the from-address the claim chose (a seller's pool), else the seller's."""
         if record is None:
             raise ComposeError(N_("The record no longer exists."))
         if template is None:
@@ -127,6 +128,8 @@ class Composer:
                                      language=record.language,
                                      fallback_language=self.config.tenant_language)
         from_address, from_name = self.config.sender_for(seller_id)
+        if sender and sender != from_address.lower():
+            from_address = sender
         return Outgoing(
             step_run_id, "email", record.email, subject=subject, html=tracked.html,
             text=tracked.text, from_address=from_address, from_name=from_name,

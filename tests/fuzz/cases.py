@@ -89,6 +89,7 @@ FUZZ: dict[str, Target] = {
     "senders.caps": Target({"address": "no-reply@sequences.local", "daily_cap": "100",
                             "hourly_cap": "20", "min_gap_seconds": "30"}),
     "senders.domain_cap": Target({"domain_daily_cap": "50"}),
+    "senders.pool": Target({"pool_address": "sam@mail2.alpha.example", "pool_seller": "1"}),
     "senders.resume_sender": Target(),
     "imports.index": Target(args={"after": ""}),
     "imports.new": Target({"record_type": "lead"}, {"record_type": "lead"}),
