@@ -15,7 +15,8 @@ person is told ("This connection has ended").
 1. the enrollments first, several in ascending id order (`lifecycle.lock_in_order`,
    `send_moves.lock_enrollments`), then
 2. their step runs, then
-3. anything else (records, outbox messages, events).
+3. anything else (records, outbox messages, events; the sender rows a send claim locks FOR
+   UPDATE in id order to count against their caps, `senders`).
 The tick's claim takes a run and its enrollment together with SKIP LOCKED, so it never waits
 for a lock a person or a webhook holds. Seller actions (`activities._lock`), pause, resume and
 disconnect (`services`), exits (`lifecycle.end_enrollments`), provider events

@@ -135,7 +135,7 @@ def _tell_managers(address: str, reason: str, health: Health) -> None:
 
 def resume(sender_id: int, user_id: int | None) -> bool:
     """A manager resumes a paused sender (compare-and-set on the pause); its waiting sends are
-    due at once. The caller commits. False when it was not paused (someone else resumed it)."""
+    due at once. Commits. False when it was not paused (someone else resumed it)."""
     now = clock.now()
     sender = db.session.execute(select(Sender.address).where(Sender.id == sender_id)
                                 ).scalar_one_or_none()
@@ -147,10 +147,17 @@ def resume(sender_id: int, user_id: int | None) -> bool:
         .execution_options(synchronize_session=False)).rowcount == 1
     if done:
         db.session.commit()  # the sender row's lock is released before the runs are touched
-        db.session.execute(
-            update(StepRun).where(StepRun.sender == sender, StepRun.status == "pending",
-                                  StepRun.due_at > now)
-            .values(due_at=now).execution_options(synchronize_session=False))
+        from saas.engine.send_moves import lock_enrollments
+        from saas.sql import id_in
+
+        waiting = StepRun.sender == sender, StepRun.status == "pending", StepRun.due_at > now
+        lock_enrollments(db.session.execute(  # the lock order: enrollments, then their runs
+            select(StepRun.enrollment_id).where(*waiting)).scalars())
+        ids = db.session.execute(select(StepRun.id).where(*waiting)).scalars().all()
+        if ids:
+            db.session.execute(update(StepRun).where(id_in(StepRun.id, ids), *waiting)
+                               .values(due_at=now).execution_options(synchronize_session=False))
+        db.session.commit()
     return done
 
 

@@ -83,6 +83,8 @@ def test_a_sender_over_5_percent_hard_bounces_is_paused_its_sends_wait_and_resum
             assert run_tick()["sends"] == 0
             clock.move_forward(timedelta(minutes=11))
         assert (_emails(world, "pending"), _emails(world, "sent")) == (10, 100)
+    with app.app_context():
+        assert run_tick()["sends"] == 0  # held again: due in SENDER_RECHECK
     with world.inside():
         waiting = db.session.execute(select(func.count()).select_from(StepRun).where(
             StepRun.status == "pending", StepRun.sender == SENDER)).scalar_one()
