@@ -7,7 +7,7 @@ index keeps the periodic search to the few enrollments waiting for it.
 
 Revision ID: 7c2e9a41d5b8
 Revises: 345317dbffe6
-Create Date: 2026-12-05 09:00:00
+Create Date: 2026-12-04 19:30:00
 
 """
 import sqlalchemy as sa
