@@ -31,6 +31,7 @@ from saas.records.fields import (
     DATE,
     DATETIME,
     EMAIL,
+    LINKEDIN,
     NUMBER,
     OWNER,
     PHONE,
@@ -45,7 +46,7 @@ from saas.tenancy import tenant_context
 from saas.timeutil import utcnow
 from tests.conftest import app_config
 
-TEXTUAL = (TEXT, EMAIL, PHONE, TIMEZONE)
+TEXTUAL = (TEXT, EMAIL, PHONE, TIMEZONE, LINKEDIN)
 TIERS = ["Gold", "Silver", "Bronze"]
 CUSTOM_FIELDS = [  # key, kind, choices
     ("score", NUMBER, []),
@@ -69,6 +70,8 @@ TEXT_VALUES = [None, "", " ", "Ada", "ada", "ADA LOVELACE", "Bob", "bo", "a%b", 
 NONNULL_TEXT = [v for v in TEXT_VALUES if v is not None]
 EMAILS = [None, "ada@example.com", "ADA2@Example.com", "bob_1@example.org", "b%c@example.net"]
 PHONES = [None, "", "+33 6 12 34 56 78", "+1-555-0100", "0612345678"]
+LINKEDIN = [None, "https://www.linkedin.com/in/ada-lovelace", "https://fr.linkedin.com/in/zoe",
+            "https://www.linkedin.com/company/acme"]
 ZONES = ["UTC", "Europe/Paris", "America/New_York", "europe/paris"]
 SOURCES = [None, "Trade show", "Web", "Referral", "Partner"]
 COUNTRIES = [None, "FR", "DE", "US"]
@@ -117,6 +120,7 @@ def _records(record_type: str, owners: list[int]) -> list[dict]:
             "company": NONNULL_TEXT[(i * 3 + 1) % len(NONNULL_TEXT)],
             "email": EMAILS[i % len(EMAILS)] and f"{i}.{EMAILS[i % len(EMAILS)]}",
             "phone": PHONES[(i * 3) % len(PHONES)],
+            "linkedin_url": LINKEDIN[(i * 5) % len(LINKEDIN)],
             "lead_source": SOURCES[(i * 2) % len(SOURCES)],
             "status": (["new", "contacted", "qualified", "disqualified"] if record_type == "lead"
                        else ["open", "won", "lost"])[i % (4 if record_type == "lead" else 3)],
@@ -256,6 +260,7 @@ def _field_table(record_type: str) -> tuple[dict, dict]:
 def _text_pool(key: str) -> list[str]:
     return {"email": [e for e in EMAILS if e] + ["example.com", "ADA", "%", "_", "0."],
             "phone": [p for p in PHONES if p] + ["+33", "555", "06"],
+            "linkedin_url": [u for u in LINKEDIN if u] + ["linkedin.com/in", "ADA", "/company/"],
             "time_zone": ZONES + ["utc", "Europe", "/"]}.get(
                 key, [v for v in TEXT_VALUES if v and v.strip()] + ["%", "_", "/", "a", "A",
                                                                    "company", "1"])
