@@ -209,7 +209,8 @@ def test_double_submit_completes_once_and_advances_once(world):
     assert "already done" in second.get_data(as_text=True)
     with world.data() as session:
         enrollment = session.execute(select(Enrollment).where(Enrollment.id == ids[0])).scalar_one()
-        runs = session.execute(select(StepRun).where(StepRun.enrollment_id == ids[0])).scalars()
+        runs = session.execute(select(StepRun).where(StepRun.enrollment_id == ids[0])
+                               .order_by(StepRun.id)).scalars()
         assert enrollment.steps_done == 1
         assert [r.status for r in runs] == ["completed", "open"]
 
