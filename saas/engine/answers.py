@@ -15,6 +15,7 @@ from saas.engine.models import (
     SegmentConnection,
     StepRun,
 )
+from saas.engine.services import connect_selection_message
 from saas.extensions import db
 
 # --- records ---
@@ -30,8 +31,6 @@ def records_deleting(_sender, *, record_ids: list[int], **_more) -> int:
 
 def selection_connecting(_sender, *, record_ids: list[int], sequence_id, user_id: int | None,
                          **_more) -> str:
-    from saas.engine.services import connect_selection_message
-
     return connect_selection_message(record_ids, sequence_id, user_id)
 
 

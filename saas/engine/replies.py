@@ -28,7 +28,7 @@ from saas.engine import clock
 from saas.engine.events import on_message_event, step_run_of
 from saas.engine.lifecycle import hold_runs, release_runs
 from saas.engine.models import RUNNING_STATUSES, Enrollment, EnrollmentStatus
-from saas.engine.windows import _local, zone
+from saas.engine.windows import day_start, zone
 from saas.errors import ServiceError
 from saas.extensions import db
 from saas.i18n import _l
@@ -66,7 +66,8 @@ def _resume_on(enrollment: Enrollment, return_date: str | None) -> tuple[date, d
         settings = db.session.execute(select(Tenant.settings).where(
             Tenant.id == current_tenant_id())).scalar_one_or_none()
         day = today + timedelta(days=ooo_resume_days(settings))
-    return day, _local(day, time(0), tz)
+    noon = datetime.combine(day, time(12), tzinfo=tz)  # surely inside that local day
+    return day, day_start(noon, record_zone)
 
 
 def pause_for_out_of_office(step_run_id: int, return_date: str | None,
