@@ -7,7 +7,7 @@ import secrets
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, Boolean, Index, String, UniqueConstraint, false
+from sqlalchemy import JSON, Boolean, Index, Integer, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from saas.extensions import db
@@ -141,6 +141,8 @@ class User(UserMixin, TenantScoped, db.Model):
     # Set when the user picks a zone on their profile; until then sign-in takes the browser's.
     time_zone_chosen: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     available: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The most open records the seller holds at once (saas.sellers): None is no limit.
+    capacity: Mapped[int | None] = mapped_column(Integer)
     # After completing an activity from the worklist, open the next record.
     # A boolean default (0 on SQLite), not the word: SQLite kept the string, which reads as True.
     auto_advance: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())

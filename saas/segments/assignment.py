@@ -8,6 +8,11 @@ the record's (only `country` for now). Round robin goes through the sellers by i
 one the rule chose; load balancing picks the seller with the fewest open records (lead status
 new/contacted, opportunity status open: the measure until the sequence engine's activities exist).
 
+A seller who is away (switched unavailable, or on time off today) or full (holding their
+capacity of open records, saas.sellers.availability) is skipped. A record a rule matched while
+every seller it names was away or full waits, with that reason (`AssignmentWait`), until the
+periodic task (saas.sellers.waiting) finds one back or with room.
+
 Only records without an owner are assigned, and only by the segment that owns them: the
 highest-priority active segment they belong to. Everything runs in the caller's transaction.
 """
@@ -17,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import timedelta
 
-from sqlalchemy import String, and_, cast, exists, func, insert, or_, select, update
+from sqlalchemy import String, and_, cast, delete, exists, func, insert, or_, select, update
 from sqlalchemy.orm import aliased
 
 from saas.admin import audit
@@ -30,16 +35,19 @@ from saas.records.models import Record
 from saas.segments.models import (
     AssignmentLog,
     AssignmentRule,
+    AssignmentWait,
     Distribution,
     Segment,
     SegmentMember,
     SegmentStatus,
     SellerTarget,
+    WaitReason,
 )
 from saas.segments.rules import compile_rules, empty_rules, validate
+from saas.sellers.availability import OPEN_STATUSES, Load, away_ids, is_full, open_load
+from saas.tenancy import current_tenant_id
 from saas.timeutil import utcnow
 
-OPEN_STATUSES = {"lead": ("new", "contacted"), "opportunity": ("open",)}
 MATCH_ATTRIBUTES = {"country": _l("Country")}  # kept small on purpose: record and user both have it
 
 
@@ -48,11 +56,11 @@ def is_seller_clause():
     return cast(User.roles, String).like(f'%"{Role.SELLER.value}"%')
 
 
-def eligible_sellers() -> list[User]:
-    """Active, available users with the seller role, by id."""
+def active_sellers() -> list[User]:
+    """Active users with the seller role, by id (away or full ones too: see assign_records)."""
     return list(db.session.execute(
-        select(User).where(User.status == UserStatus.ACTIVE.value, User.available.is_(True),
-                           is_seller_clause()).order_by(User.id)).scalars())
+        select(User).where(User.status == UserStatus.ACTIVE.value, is_seller_clause())
+        .order_by(User.id)).scalars())
 
 
 def eligible_sellers_for_choice() -> list[User]:
@@ -87,17 +95,6 @@ def _owned_here(segment: Segment):
     return and_(member, ~outranked)
 
 
-def _open_load(record_type: str, seller_ids: list[int]) -> dict[int, int]:
-    load = dict.fromkeys(seller_ids, 0)
-    if seller_ids:
-        load.update((owner, count) for owner, count in db.session.execute(
-            select(Record.owner_id, func.count())
-            .where(Record.record_type == record_type, Record.owner_id.in_(seller_ids),
-                   Record.status.in_(OPEN_STATUSES.get(record_type, ())))
-            .group_by(Record.owner_id)))
-    return load
-
-
 def _candidates_for(rule: AssignmentRule, record, sellers: list[User]) -> list[User]:
     if rule.target == SellerTarget.SPECIFIC.value:
         chosen = {int(i) for i in rule.seller_ids or []}
@@ -111,9 +108,9 @@ def _candidates_for(rule: AssignmentRule, record, sellers: list[User]) -> list[U
     return sellers
 
 
-def _pick(rule: AssignmentRule, candidates: list[User], load: dict[int, int]) -> User:
+def _pick(rule: AssignmentRule, candidates: list[User], load: Load, record_type: str) -> User:
     if rule.distribution == Distribution.LOAD_BALANCING.value:
-        return min(candidates, key=lambda s: (load[s.id], s.id))
+        return min(candidates, key=lambda s: (load.of(s.id, record_type), s.id))
     last = rule.last_assigned_user_id or 0
     return next((s for s in candidates if s.id > last), candidates[0])
 
@@ -126,22 +123,27 @@ def assign_records(segment_id: int, record_ids: Iterable[int]) -> int:
     if not ids or segment is None or segment.status != SegmentStatus.ACTIVE.value:
         return 0
     rules = rules_of(segment.id)
-    sellers = eligible_sellers()
+    sellers = active_sellers()
     if not rules or not sellers:
+        _write_waits(ids, {})
         return 0
     remaining = {row.id: row for row in db.session.execute(
-        select(Record.id, Record.country).where(
+        select(Record.id, Record.country, Record.status).where(
             Record.id.in_(ids), Record.owner_id.is_(None),
             Record.record_type == segment.record_type, _owned_here(segment))
         .order_by(Record.id))}
     if not remaining:
+        _write_waits(ids, {})
         return 0
     rules = rules_of(segment.id, lock=True)
     fields = fields_for(segment.record_type)
-    load = _open_load(segment.record_type, [s.id for s in sellers])
     now = utcnow()
+    load = open_load(s.id for s in sellers)
+    away = away_ids(sellers, now)
+    open_statuses = OPEN_STATUSES.get(segment.record_type, ())
     chosen: dict[int, list[int]] = {}   # seller id -> record ids
     logs: list[dict] = []
+    waits: dict[int, tuple[int, str]] = {}  # record id -> (rule id, reason)
     for rule in rules:
         if not remaining:
             break
@@ -155,9 +157,15 @@ def assign_records(segment_id: int, record_ids: Iterable[int]) -> int:
             candidates = _candidates_for(rule, remaining[record_id], sellers)
             if not candidates:
                 continue  # no one to take it under this rule: the next rule may have someone
-            seller = _pick(rule, candidates, load)
+            free = [s for s in candidates if s.id not in away and not is_full(s, load)]
+            if not free:  # the next rule may have someone; else it waits for the first's
+                waits.setdefault(record_id, (rule.id, _wait_reason(candidates, away)))
+                continue
+            seller = _pick(rule, free, load, segment.record_type)
             rule.last_assigned_user_id = seller.id
-            load[seller.id] += 1
+            if remaining[record_id].status in open_statuses:
+                load.add(seller.id, segment.record_type)
+            waits.pop(record_id, None)
             chosen.setdefault(seller.id, []).append(record_id)
             logs.append({"tenant_id": segment.tenant_id, "record_id": record_id,
                          "segment_id": segment.id, "rule_id": rule.id, "user_id": seller.id,
@@ -171,7 +179,40 @@ def assign_records(segment_id: int, record_ids: Iterable[int]) -> int:
         db.session.execute(insert(AssignmentLog), logs)
         audit.record("segment.records_assigned", segment.name, segment_id=segment.id,
                      count=len(logs), by_seller={str(k): len(v) for k, v in chosen.items()})
+    _write_waits(ids, waits, segment.id, now)
     return len(logs)
+
+
+def _wait_reason(candidates: list[User], away: set[int]) -> str:
+    gone = sum(1 for s in candidates if s.id in away)
+    if gone == len(candidates):
+        return WaitReason.AWAY.value
+    return WaitReason.FULL.value if not gone else WaitReason.AWAY_OR_FULL.value
+
+
+def _write_waits(ids: list[int], waits: dict[int, tuple[int, str]],
+                 segment_id: int | None = None, now=None) -> None:
+    """The records among `ids` that wait now are those of `waits` (their reason kept up to
+    date, their `since` kept); the others among `ids` wait no more."""
+    existing = {row.record_id: row for row in db.session.execute(
+        select(AssignmentWait.record_id, AssignmentWait.rule_id, AssignmentWait.reason)
+        .where(AssignmentWait.record_id.in_(ids)))} if ids else {}
+    gone = [record_id for record_id in existing if record_id not in waits]
+    if gone:
+        db.session.execute(delete(AssignmentWait).where(AssignmentWait.record_id.in_(gone))
+                           .execution_options(synchronize_session=False))
+    for record_id, (rule_id, reason) in waits.items():
+        row = existing.get(record_id)
+        if row is not None and (row.rule_id, row.reason) != (rule_id, reason):
+            db.session.execute(update(AssignmentWait)
+                               .where(AssignmentWait.record_id == record_id)
+                               .values(rule_id=rule_id, reason=reason, segment_id=segment_id)
+                               .execution_options(synchronize_session=False))
+    new = [{"tenant_id": current_tenant_id(), "record_id": record_id, "segment_id": segment_id,
+            "rule_id": rule_id, "reason": reason, "since": now}
+           for record_id, (rule_id, reason) in waits.items() if record_id not in existing]
+    if new:
+        db.session.execute(insert(AssignmentWait), new)
 
 
 # Rules, as the assignment page edits them.

@@ -127,3 +127,28 @@ class AssignmentLog(TenantScoped, db.Model):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id",
                                                            ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class WaitReason(enum.StrEnum):
+    AWAY = "away"            # every seller the rule names is away
+    FULL = "full"            # every one holds their capacity of open records
+    AWAY_OR_FULL = "away_or_full"
+
+
+class AssignmentWait(TenantScoped, db.Model):
+    """An unowned record a rule matched while every seller it names was away or full: it waits
+    here, with the reason, until one comes back or frees capacity (saas.sellers.waiting)."""
+
+    __tablename__ = "assignment_wait"
+    __table_args__ = (
+        Index("uq_assignment_wait_record", "tenant_id", "record_id", unique=True),
+        Index("ix_assignment_wait_segment", "tenant_id", "segment_id", "record_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("record.id", ondelete="CASCADE"))
+    segment_id: Mapped[int] = mapped_column(ForeignKey("segment.id", ondelete="CASCADE"))
+    rule_id: Mapped[int | None] = mapped_column(ForeignKey("assignment_rule.id",
+                                                           ondelete="SET NULL"))
+    reason: Mapped[str] = mapped_column(String(16))
+    since: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
