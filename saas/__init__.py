@@ -56,6 +56,7 @@ def register_blueprints(app: Flask) -> None:
     from saas.analytics.routes import bp as analytics_bp
     from saas.auth.routes import bp as auth_bp
     from saas.auth.routes import public_bp
+    from saas.calendars.routes import bp as calendars_bp
     from saas.engine.reply_routes import bp as replies_bp
     from saas.engine.routes import bp as engine_bp
     from saas.engine.sender_routes import bp as senders_bp
@@ -90,6 +91,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(engine_bp)
     app.register_blueprint(replies_bp)
     app.register_blueprint(senders_bp)
+    app.register_blueprint(calendars_bp)
 
 
 def register_security(app: Flask) -> None:

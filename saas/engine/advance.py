@@ -22,7 +22,8 @@ from saas.engine.graph import StepGraph, StepInfo, load_graph
 from saas.engine.lifecycle import end_enrollment
 from saas.engine.models import RUNNING_STATUSES, Enrollment, EnrollmentStatus, StepRun
 from saas.engine.reasons import MOVE_INTO_ITSELF
-from saas.engine.windows import add_wait, next_opening
+from saas.engine.windows import add_wait
+from saas.engine.working_time import WorkingTime, activity_due, for_settings, send_due
 from saas.extensions import db
 from saas.records.models import Record
 from saas.sequences.models import Sequence, StepType
@@ -53,8 +54,13 @@ def wait_parts(step: StepInfo) -> tuple[int, int]:
     return (days, hours) if days or hours else (0, 1)
 
 
-def wait_due(step: StepInfo, start: datetime, tz: str | None) -> datetime:
+def wait_due(step: StepInfo, start: datetime, tz: str | None,
+             working: WorkingTime | None = None) -> datetime:
+    """When a wait (or an email condition's time limit) started at `start` ends: in calendar
+    time in the record's zone, or in the tenant's working time when `working` is given."""
     days, hours = wait_parts(step)
+    if working is not None:
+        return working.add(start, days=days, hours=hours)
     return add_wait(start, tz, days=days, hours=hours)
 
 
@@ -65,6 +71,7 @@ class _Context:
         self.enrollment = enrollment
         self._record = None
         self._sequence = None
+        self._working: tuple[WorkingTime | None] | None = None
 
     @property
     def record(self) -> Record:
@@ -79,6 +86,13 @@ class _Context:
             self._sequence = db.session.execute(
                 select(Sequence).where(Sequence.id == self.enrollment.sequence_id)).scalar_one()
         return self._sequence
+
+    @property
+    def working(self) -> WorkingTime | None:
+        """The tenant's calendar when the sequence counts waits in working time, else None."""
+        if self._working is None:
+            self._working = (for_settings(self.sequence.settings),)
+        return self._working[0]
 
 
 def _run(enrollment: Enrollment, step: StepInfo, status: str, now: datetime, *,
@@ -137,13 +151,13 @@ def advance_from(enrollment: Enrollment, step_id: int | None, *, branch: str | N
             kind = StepType(acting_type(step, ab_version))
         if kind.is_manual:
             return _run(enrollment, step, "open", now, step_type=kind.value,
-                        ab_version=ab_version)
+                        ab_version=ab_version, due_at=activity_due(now, ctx.working))
         if kind is StepType.WAIT:
-            return _run(enrollment, step, "waiting", now,
-                        due_at=wait_due(step, now, ctx.record.time_zone), started_at=now)
+            return _run(enrollment, step, "waiting", now, started_at=now,
+                        due_at=wait_due(step, now, ctx.record.time_zone, ctx.working))
         if kind.is_automated_send:
-            due = next_opening(now, ctx.record.time_zone, (ctx.sequence.settings or {})
-                               .get("window"))
+            due = send_due(now, ctx.record.time_zone,
+                           (ctx.sequence.settings or {}).get("window"), ctx.working)
             return _run(enrollment, step, "pending", now, due_at=due, step_type=kind.value,
                         ab_version=ab_version)
         if kind is StepType.EMAIL_CONDITION:
@@ -152,10 +166,10 @@ def advance_from(enrollment: Enrollment, step_id: int | None, *, branch: str | N
             outcome = decision[enrollment.id]
             if outcome is None:
                 return _run(enrollment, step, "waiting", now, started_at=now,
-                            due_at=wait_due(step, now, ctx.record.time_zone))
+                            due_at=wait_due(step, now, ctx.record.time_zone, ctx.working))
             # due at its time limit, as the batch path writes it before deciding
             _decided(enrollment, step, outcome, now,
-                     due_at=wait_due(step, now, ctx.record.time_zone))
+                     due_at=wait_due(step, now, ctx.record.time_zone, ctx.working))
             step = graph.first(step.id, outcome)
             continue
         if kind in (StepType.CALL_CONDITION, StepType.FIELD_CONDITION):

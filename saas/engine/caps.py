@@ -1,6 +1,7 @@
 """Automated sends: the sending window (recipient's time zone) and the daily caps (per seller
 from the sequence's settings, per tenant from its settings) decide, at claim time, which due sends
-go now; the others move to the window's next opening or the next day's; then the senders' pauses
+go now; the others move to the window's next opening or the next day's (and to working time when
+the sequence counts in it, saas/engine/working_time.py); then the senders' pauses
 and caps (saas.engine.senders). Never dropped."""
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from saas.auth.models import Tenant
 from saas.engine import senders
 from saas.engine.models import StepRun
 from saas.engine.sql import id_in
-from saas.engine.windows import day_start, next_day_opening, next_opening
+from saas.engine.windows import day_start, next_day_opening
+from saas.engine.working_time import for_settings, send_due
 from saas.extensions import db
 from saas.records.models import Record
 from saas.sequences.models import Sequence, StepType
@@ -62,8 +64,8 @@ def claim_sends(tenant_id: int, rows: list, now: datetime, token: str
     deferred: dict[datetime, list[int]] = defaultdict(list)
     for d in details:
         seq = settings.get(d.sequence_id, {})
-        window = seq.get("window")
-        opening = next_opening(now, d.time_zone, window)
+        window, working = seq.get("window"), for_settings(seq)
+        opening = send_due(now, d.time_zone, window, working)
         if opening > now:
             deferred[opening].append(d.id)
             continue
@@ -71,7 +73,8 @@ def claim_sends(tenant_id: int, rows: list, now: datetime, token: str
         over_tenant = tenant_cap is not None and used >= int(tenant_cap)
         over_seller = seller_cap is not None and per_seller[d.seller_id] >= int(seller_cap)
         if over_tenant or over_seller:
-            deferred[next_day_opening(now, d.time_zone, window)].append(d.id)
+            deferred[send_due(next_day_opening(now, d.time_zone, window), d.time_zone,
+                              window, working)].append(d.id)
             continue
         used += 1
         per_seller[d.seller_id] += 1

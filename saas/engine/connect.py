@@ -33,11 +33,13 @@ from saas.engine.graph import load_graph
 from saas.engine.models import RUNNING_STATUSES, Enrollment, StepRun
 from saas.engine.run_rows import RUN_COLUMNS, chunks
 from saas.engine.sql import id_in
+from saas.engine.working_time import activity_due, for_sequence
 from saas.extensions import db
 from saas.i18n import _
 from saas.records.models import Record
 from saas.segments.models import Segment, SegmentMember, SegmentStatus
 from saas.sequences.models import StepType
+from saas.signals import records_connected
 from saas.tenancy import current_tenant_id
 
 
@@ -126,6 +128,8 @@ def connect_many(record_ids: Iterable[int], lineage_id: int, *, source: str = "b
                           already_moved=first is not None)
             connected, with_seller = len(created), len(started)
         totals["connected"] += connected
+        if connected:
+            records_connected.send(None, lineage_id=lineage, record_ids=chunk, started_at=now)
         totals["needs_seller"] += connected - with_seller
         totals["skipped"] += len(chunk) - connected
     return totals
@@ -138,11 +142,15 @@ def _first_run(graph, now: datetime) -> dict | None:
     if step is None:
         return None
     kind = StepType(step.type)
+    if not (kind.is_manual or kind is StepType.WAIT):
+        return None
+    working = for_sequence(graph.sequence_id)  # working time: the tenant's zone, one for all
     if kind.is_manual:
-        return {"step": step, "status": "open", "due_at": now, "started_at": None}
-    if kind is StepType.WAIT and not int((step.config or {}).get("days") or 0):
-        return {"step": step, "status": "waiting", "due_at": wait_due(step, now, "UTC"),
-                "started_at": now}
+        return {"step": step, "status": "open", "due_at": activity_due(now, working),
+                "started_at": None}
+    if working is not None or not int((step.config or {}).get("days") or 0):
+        return {"step": step, "status": "waiting", "started_at": now,
+                "due_at": wait_due(step, now, "UTC", working)}
     return None
 
 

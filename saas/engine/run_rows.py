@@ -17,10 +17,11 @@ from saas.engine.advance import wait_due, wait_parts
 from saas.engine.graph import StepGraph, StepInfo
 from saas.engine.models import Enrollment, EnrollmentStatus, StepRun
 from saas.engine.sql import id_in
-from saas.engine.windows import next_opening
+from saas.engine.working_time import activity_due, for_settings, send_due
 from saas.extensions import db
 from saas.records.models import Record
 from saas.sequences.models import Sequence, StepType
+from saas.signals import enrollments_ended
 
 CHUNK = 20000
 RUN_COLUMNS = ["tenant_id", "enrollment_id", "step_id", "sequence_id", "record_id", "seller_id",
@@ -164,6 +165,7 @@ def complete(ids: list[int], now: datetime, counted: bool) -> None:
         .values(status=EnrollmentStatus.COMPLETED.value, ended_at=now, updated_at=now,
                 steps_done=Enrollment.steps_done + (1 if counted else 0))
         .execution_options(synchronize_session=False))
+    enrollments_ended.send(None, enrollment_ids=ids, at=now)
 
 
 def due_times(graph: StepGraph, step: StepInfo, ids: list[int], now: datetime,
@@ -171,15 +173,21 @@ def due_times(graph: StepGraph, step: StepInfo, ids: list[int], now: datetime,
     """(zone, due time) for the step's runs: one pair with zone None when the due time is the
     same for every record, else one per time zone among the records. The due times come from
     the engine's one clock arithmetic (saas/engine/windows.py), as on the single-record path.
-    `kind`: the type the step acts as (an A/B step's version's), else its own."""
+    `kind`: the type the step acts as (an A/B step's version's), else its own. Waits counted
+    in working time follow the tenant's calendar in the tenant's zone: one due time for all
+    (saas/engine/working_time.py, the calendar read once per batch)."""
     kind = kind or StepType(step.type)
+    settings = _settings(graph.sequence_id)
+    working = for_settings(settings)
     if kind.is_manual:
-        return [(None, now)]
+        return [(None, activity_due(now, working))]
     if kind.is_automated_send:
-        window = _settings(graph.sequence_id).get("window")
+        window = settings.get("window")
         if not window or not window.get("days"):
-            return [(None, now)]
-        return _per_zone(ids, lambda zone: next_opening(now, zone, window))
+            return [(None, activity_due(now, working))]
+        return _per_zone(ids, lambda zone: send_due(now, zone, window, working))
+    if working is not None:
+        return [(None, wait_due(step, now, None, working))]
     days, _hours = wait_parts(step)
     if not days:
         return [(None, wait_due(step, now, None))]

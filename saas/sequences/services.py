@@ -20,7 +20,8 @@ from saas.timeutil import utcnow
 DEFAULT_SETTINGS = {"exit_on_reply": True, "exit_on_unsubscribe": True, "exit_on_bounce": True,
                     "stop_account": False,  # the others at the company too (engine/accounts.py)
                     "window": None, "goal": None, "allow_skip_wait": False,
-                    "seller_daily_cap": None}
+                    "seller_daily_cap": None,
+                    "working_time": False}  # waits in the tenant's calendar (engine/working_time)
 _TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 WEEKDAYS = ("0", "1", "2", "3", "4", "5", "6")  # Monday to Sunday, as the form sends them
 
@@ -91,7 +92,7 @@ def parse_settings(form) -> tuple[dict, dict[str, str]]:
     errors: dict[str, str] = {}
     settings = {key: form.get(key) == "y" for key in
                 ("exit_on_reply", "exit_on_unsubscribe", "exit_on_bounce", "stop_account",
-                 "allow_skip_wait")}
+                 "allow_skip_wait", "working_time")}
     window = None
     if form.get("window_enabled") == "y":
         days = sorted({int(d) for d in form.getlist("window_days") if d in WEEKDAYS})
@@ -124,7 +125,7 @@ def clean_settings(raw: dict) -> dict:
     """Settings from an import, kept only where their shape is right (else the default)."""
     settings = dict(DEFAULT_SETTINGS)
     for key in ("exit_on_reply", "exit_on_unsubscribe", "exit_on_bounce", "stop_account",
-                "allow_skip_wait"):
+                "allow_skip_wait", "working_time"):
         if isinstance(raw.get(key), bool):
             settings[key] = raw[key]
     window = raw.get("window")
