@@ -72,11 +72,29 @@ def create_record(record_type: str, raw: dict[str, str | None]) -> Record:
     return record
 
 
-def update_record(record: Record, raw: dict[str, str | None]) -> Record:
+def clean_email(raw: str, record_type: str) -> tuple[str | None, dict[str, str]]:
+    """An email as records store it (or None when empty), and the field's error if any."""
+    values, errors = clean_values({"email": raw}, {"email": fields_for(record_type)["email"]},
+                                  record_type, Context(), partial=True)
+    return values.get("email"), errors
+
+
+def update_record(record: Record, raw: dict[str, str | None], *, partial: bool = False
+                  ) -> Record:
+    """Save a record's values: all of them (the form), or with `partial` only those given (the
+    API's PATCH; a custom field given as empty is removed)."""
     values, errors = clean_values(raw, fields_for(record.record_type), record.record_type,
-                                  cleaning_context())
+                                  cleaning_context(), partial=partial)
     if not errors and _email_taken(record.record_type, values.get("email"), record.id):
         errors["email"] = _email_taken_message(record.record_type)
+    if partial and not errors:
+        first = values.get("first_name", record.first_name)
+        last = values.get("last_name", record.last_name)
+        if not first and not last:
+            errors["last_name"] = _("Enter a first or last name.")
+        if "custom" in values:
+            merged = {**(record.custom or {}), **values["custom"]}
+            values["custom"] = {k: v for k, v in merged.items() if v is not None}
     if errors:
         raise RecordInvalid(errors)
     for key, value in values.items():

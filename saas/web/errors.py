@@ -23,6 +23,10 @@ BAD_VALUE = _l("A value in this request could not be used (too long, out of rang
 
 
 def _page(template: str, status: int, **context):
+    if request.path.startswith("/api/"):  # the API answers in problem+json (saas/api)
+        from saas.api.problems import problem_response
+
+        return problem_response(status)
     if request.headers.get("HX-Request"):
         # htmx swaps nothing on 4xx/5xx by default; a short text is enough for the toast.
         return str(context.get("message") or _("Something went wrong.")), status
