@@ -53,6 +53,9 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from saas.admin.routes import bp as admin_bp
+    from saas.api.openapi import docs_bp as api_docs_bp
+    from saas.api.routes import bp as api_bp
+    from saas.api.settings_routes import bp as api_keys_bp
     from saas.analytics.routes import bp as analytics_bp
     from saas.auth.routes import bp as auth_bp
     from saas.auth.routes import public_bp
@@ -62,10 +65,12 @@ def register_blueprints(app: Flask) -> None:
     from saas.engine.sender_routes import bp as senders_bp
     from saas.imports.routes import bp as imports_bp
     from saas.messaging.routes import bp as messaging_bp
+    from saas.outbound.routes import bp as outbound_bp
     from saas.records.routes import bp as records_bp
     from saas.segments.assignment_routes import account_bp
     from saas.segments.assignment_routes import bp as assignment_bp
     from saas.segments.routes import bp as segments_bp
+    from saas.sellers.routes import bp as sellers_bp
     from saas.sequences import designer_routes, routes  # noqa: F401 - their views on the bp
     from saas.sequences.blueprint import bp as sequences_bp
     from saas.templates_.routes import bp as templates_bp
@@ -87,10 +92,15 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(tracking_bp)
     app.register_blueprint(assignment_bp)
     app.register_blueprint(account_bp)
+    app.register_blueprint(sellers_bp)
     app.register_blueprint(worklist_bp)
     app.register_blueprint(engine_bp)
     app.register_blueprint(replies_bp)
     app.register_blueprint(senders_bp)
+    app.register_blueprint(outbound_bp)
+    app.register_blueprint(api_bp)
+    app.register_blueprint(api_docs_bp)
+    app.register_blueprint(api_keys_bp)
     app.register_blueprint(calendars_bp)
 
 

@@ -28,9 +28,12 @@ def periodic_tasks() -> tuple[Callable[[], None], ...]:
     from saas.engine.tick import run_tick
     from saas.engine.uncertain import resend_all_tenants
     from saas.imports.services import reap_stale_imports
+    from saas.outbound.delivery import periodic as outbound_webhooks
+    from saas.sellers.waiting import periodic as sellers_time
 
     return (
         resume_out_of_office,  # enrollments an out-of-office paused, back on its return day
+        sellers_time,  # leaves handed over/back; records waiting for a seller assigned
         run_tick,  # due steps of every tenant, within the tick's budget (saas.engine.tick)
         engine_doctor,  # the engine's invariants checked and repaired (saas.engine.doctor)
         check_senders,  # senders over their bounce or complaint line paused (sender_health)
@@ -38,6 +41,7 @@ def periodic_tasks() -> tuple[Callable[[], None], ...]:
         enqueue_periodic,  # A/B decisions and analytics snapshots, their own job every 5 min
         retention,  # old events, payloads, outbox messages and audit events purged per tenant
         reap_stale_imports,  # CSV imports whose worker died are marked failed
+        outbound_webhooks,  # due webhook deliveries' job (queue "webhooks"); old ones purged
     )
 
 
