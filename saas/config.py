@@ -85,6 +85,30 @@ def _key_rotation(env: dict) -> tuple:
             ("SECRET_KEY_FALLBACKS", tuple(lists["OLD_SECRET_KEYS"]) or None))
 # --- end of key rotation -------------------------------------------------------------------------
 
+# --- Outbound webhooks (saas/outbound): numbers, seconds unless said. ----------------------------
+# A delivery's timeout, how long a failing delivery is retried from its first attempt (and a
+# subscription failing without a success is disabled), deliveries a worker claims at once and
+# how long its claim lasts, the days delivered rows are kept. Two switches, defaulting by
+# APP_ENV in `_outbound_webhooks`: https required (production), private addresses allowed (tests).
+OUTBOUND_WEBHOOKS = {"OUTBOUND_WEBHOOK_TIMEOUT_SECONDS": 10, "OUTBOUND_WEBHOOK_RETRY_HOURS": 24,
+                     "OUTBOUND_WEBHOOK_BATCH": 50, "OUTBOUND_WEBHOOK_LEASE_SECONDS": 60,
+                     "OUTBOUND_WEBHOOK_RETENTION_DAYS": 30}
+OUTBOUND_SWITCHES = ("OUTBOUND_WEBHOOK_HTTPS_ONLY", "OUTBOUND_WEBHOOK_ALLOW_PRIVATE")
+ENV_VARS = ENV_VARS | frozenset(OUTBOUND_WEBHOOKS) | frozenset(OUTBOUND_SWITCHES)
+
+
+def _outbound_webhooks(env: dict, app_env: str) -> tuple:
+    tuning = [(name, _number(env, name, default)) for name, default in OUTBOUND_WEBHOOKS.items()]
+    for name, value in tuning:
+        if value <= 0:
+            raise ConfigError(f"{name} must be a number above 0, got {value}")
+    return (*tuning,
+            ("OUTBOUND_WEBHOOK_HTTPS_ONLY",
+             _bool(env, "OUTBOUND_WEBHOOK_HTTPS_ONLY", app_env == "production")),
+            ("OUTBOUND_WEBHOOK_ALLOW_PRIVATE",
+             _bool(env, "OUTBOUND_WEBHOOK_ALLOW_PRIVATE", app_env == "test")))
+# --- end of outbound webhooks --------------------------------------------------------------------
+
 
 class ConfigError(RuntimeError):
     """A setting is missing or malformed; the message says which and how to fix it."""
@@ -144,7 +168,7 @@ class Settings:
     tick_seconds: int
     engine_tick_workers: int  # PostgreSQL backends a tick keeps busy (its threads)
     worker_log_level: str
-    rq_queues: tuple[str, ...] = field(default=("default", "sends"))
+    rq_queues: tuple[str, ...] = field(default=("default", "sends", "webhooks"))
     job_tuning: tuple = ()  # (name, number) pairs, see JOB_TUNING
     # Automated emails and texts go out in send jobs on the `sends` queue, one per tenant at a
     # time, instead of inside the tick (tests run them in the tick unless they say otherwise).
@@ -167,6 +191,7 @@ class Settings:
     # Reverse proxies in front of the app whose X-Forwarded-For/-Proto/-Host are believed.
     trusted_proxies: int = 0
     key_rotation: tuple = ()  # (name, value) pairs from _key_rotation
+    outbound_webhooks: tuple = ()  # (name, value) pairs from _outbound_webhooks
 
     def as_flask_config(self) -> dict:
         return {
@@ -207,6 +232,7 @@ class Settings:
             "TRUSTED_PROXIES": self.trusted_proxies,
             **dict(self.messaging_tuning),
             **dict(self.key_rotation),
+            **dict(self.outbound_webhooks),
         }
 
 
@@ -330,4 +356,5 @@ def load(env: dict | None = None) -> Settings:
         messaging_tuning=tuple((name, _number(env, name, default))
                                for name, default in MESSAGING_TUNING.items()),
         key_rotation=_key_rotation(env),
+        outbound_webhooks=_outbound_webhooks(env, app_env),
     )

@@ -7,6 +7,7 @@ from saas.engine.models import AbTest, ConnectJob, Enrollment, SegmentConnection
 from saas.engine.senders import Sender
 from saas.imports.models import ImportError_, ImportJob
 from saas.messaging.models import MessageEvent, OutboxMessage, Suppression
+from saas.outbound.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 from saas.records.models import CustomField, Record
 from saas.segments.models import (
     AssignmentLog,
@@ -25,5 +26,5 @@ __all__ = ["AbTest", "AssignmentLog", "AssignmentRule", "AssignmentWait", "Cover
            "CustomField", "Enrollment", "ImportError_", "ImportJob", "MessageEvent",
            "MessageTemplate", "OutboxMessage", "Record", "Segment", "SegmentConnection",
            "SegmentEvent", "SegmentMember", "Sender", "Sequence", "Step", "StepRun",
-           "Suppression",
+           "Suppression", "WebhookAttempt", "WebhookDelivery", "WebhookSubscription",
            "Tenant", "User"]

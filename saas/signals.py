@@ -59,6 +59,20 @@ running_counts_asked = _house.signal("running-counts-asked")
 # The A/B tests of a version (sequence_id)? Answers: {step_id: test}.
 ab_tests_asked = _house.signal("ab-tests-asked")
 
+# --- the engine (saas.engine), heard by the outbound webhooks (saas.outbound) ---
+# Each is sent in the engine's transaction with the ids it already holds (no query of its own),
+# so a tenant with no webhook pays a function call.
+# Records were connected: enrollment_ids, or (bulk) lineage_id, record_ids and started_at.
+records_connected = _house.signal("records-connected")
+# Step runs were completed (step_run_ids; those not `completed` now are left out).
+steps_completed = _house.signal("steps-completed")
+# Automated messages were sent (step_run_ids).
+messages_sent = _house.signal("messages-sent")
+# Enrollments may have ended at `at` (enrollment_ids; those not ended at `at` are left out).
+enrollments_ended = _house.signal("enrollments-ended")
+# An A/B test was concluded: a winner, inconclusive, or stopped by a person (test_id).
+ab_test_concluded = _house.signal("ab-test-concluded")
+
 
 def answers(signal, **kwargs) -> list:
     """Send `signal` and return what its listeners answered (None answers left out)."""

@@ -8,6 +8,8 @@ the announcer's transaction.
     segments           -> the engine (connections forget a deleted segment)
     templates          -> design-time sequences (a template in use is not deleted)
     sequences (design) -> the engine (A/B tests start, deactivation, deletion, counts)
+    engine and message events -> the outbound webhooks' outbox (saas.outbound.outbox), last,
+                          so they see what the engine made of the event
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ def connect_listeners() -> None:
     from saas.engine.events import on_recorded
     from saas.engine.replies import on_recorded as on_reply_recorded
     from saas.engine.sender_health import on_recorded as on_sender_event
+    from saas.outbound import outbox
     from saas.segments.membership import on_records_changed
     from saas.sequences.queries import template_used_by
 
@@ -39,6 +42,12 @@ def connect_listeners() -> None:
         (signals.running_count_asked, engine.running_count),
         (signals.running_counts_asked, engine.running_counts),
         (signals.ab_tests_asked, engine.ab_tests),
+        (signals.message_event_recorded, outbox.on_message_event),
+        (signals.records_connected, outbox.on_records_connected),
+        (signals.steps_completed, outbox.on_steps_completed),
+        (signals.messages_sent, outbox.on_messages_sent),
+        (signals.enrollments_ended, outbox.on_enrollments_ended),
+        (signals.ab_test_concluded, outbox.on_ab_test_concluded),
     )
     for signal, listener in pairs:
         signal.connect(listener, weak=False)  # connecting twice (many apps) keeps one

@@ -45,6 +45,7 @@ from saas.i18n import _
 from saas.messaging.models import MessageEvent
 from saas.records.models import Record
 from saas.sequences.models import Sequence, SequenceStatus, Step, StepType
+from saas.signals import ab_test_concluded
 from saas.timeutil import aware
 
 AUTO_END_DAYS = 30
@@ -266,6 +267,8 @@ def evaluate(test_id: int, at: datetime | None = None) -> AbTest | None:
         test.stats = stats
     test.evaluated_at = at
     db.session.flush()
+    if test.status != AbTestStatus.RUNNING.value:
+        ab_test_concluded.send(None, test_id=test.id)
     return test
 
 
@@ -305,6 +308,7 @@ def stop_test(test_id: int, version: str, user_id: int | None) -> AbTest:
     test.stats = {**(test.stats or {}), "outcome": "stopped", "decided_at": at.isoformat(),
                   "stopped_by": user_id}
     db.session.flush()
+    ab_test_concluded.send(None, test_id=test.id)
     return test
 
 

@@ -16,6 +16,7 @@ from saas.engine.advance import advance
 from saas.engine.models import Enrollment, EnrollmentStatus, StepRun, StepRunStatus
 from saas.extensions import db
 from saas.sequences.models import Sequence, StepType
+from saas.signals import steps_completed
 from saas.timeutil import aware
 
 
@@ -54,6 +55,7 @@ def complete_activity(step_run_id: int, user_id: int | None, *, outcome: str | N
     if notes is not None:
         run.notes = notes
     advance(enrollment, run, now=now)
+    steps_completed.send(None, step_run_ids=[run.id])
     return True
 
 
@@ -105,4 +107,5 @@ def skip_wait(step_run_id: int, user_id: int | None) -> bool:
     run.completed_by_id = user_id
     run.outcome = "wait_skipped"
     advance(enrollment, run, now=now)
+    steps_completed.send(None, step_run_ids=[run.id])
     return True

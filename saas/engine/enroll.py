@@ -15,6 +15,7 @@ from saas.extensions import db
 from saas.i18n import _
 from saas.records.models import Record, RecordType
 from saas.sequences.models import Sequence, SequenceStatus
+from saas.signals import records_connected
 
 
 class ConnectRefused(ServiceError):
@@ -94,4 +95,5 @@ def enroll_record(record: Record, lineage_id: int, *, seller_id: int | None = No
                             started_at=now, updated_at=now)
     db.session.add(enrollment)
     db.session.flush()
+    records_connected.send(None, enrollment_ids=[enrollment.id])
     return enrollment

@@ -14,6 +14,7 @@ from saas.engine.models import RUNNING_STATUSES, Enrollment, EnrollmentStatus, S
 from saas.engine.sql import id_in
 from saas.extensions import db
 from saas.messaging.models import MessageEvent
+from saas.signals import enrollments_ended
 from saas.tenancy import current_tenant_id
 
 LIVE_RUN_STATUSES = ("open", "waiting", "pending")
@@ -87,6 +88,8 @@ def end_enrollments(enrollment_ids: Iterable[int], status: str, reason: str | No
             .execution_options(synchronize_session=False)).scalars().all()
     cancel_runs(ended, now)
     _refresh(ended)
+    if ended:
+        enrollments_ended.send(None, enrollment_ids=ended, at=now)
     return len(ended)
 
 

@@ -46,6 +46,7 @@ from saas.messaging.result import SendResult
 from saas.messaging.suppression import normalize, suppressed_among
 from saas.records.models import Record
 from saas.sequences.models import StepType
+from saas.signals import messages_sent
 from saas.templates_.models import MessageTemplate
 from saas.tenancy import current_tenant_id
 
@@ -188,6 +189,7 @@ def _check_and_settle(chunk, token, config, composer, graphs):
         (r.phone if run.step_type == StepType.AUTO_SMS.value else r.email)
         for run in live if (r := records.get(run.record_id)) is not None)
     moves, skipped, outgoing, sent = Moves(), [], [], 0
+    stored_ids: list[int] = []  # sent to the outbox
     to_call: dict[str, list[int]] = defaultdict(list)
     for run in live:
         channel = "sms" if run.step_type == StepType.AUTO_SMS.value else "email"
@@ -214,6 +216,7 @@ def _check_and_settle(chunk, token, config, composer, graphs):
                     .execution_options(synchronize_session=False))
                 moves.add(run)
                 sent += 1
+                stored_ids.append(run.id)
         else:
             to_call[provider].append(run.id)
             outgoing.append(message)
@@ -223,6 +226,8 @@ def _check_and_settle(chunk, token, config, composer, graphs):
                            .execution_options(synchronize_session=False))
     for run, address in skipped:
         _skip_suppressed(run, token, address, now, moves)
+    if stored_ids:
+        messages_sent.send(None, step_run_ids=stored_ids)
     moves.apply(graphs, now)
     db.session.commit()
     return outgoing, {run.id: run for run in live}, sent
@@ -249,10 +254,13 @@ def _write_outcomes(results: dict[int, SendResult], untried: set[int], runs: dic
     now = clock.now()
     statuses = lock_enrollments(runs[i].enrollment_id for i in set(results) | untried)
     moves, unknown, pause = Moves(), [], None
-    for run_id in _write_sent({i: r.message_id for i, r in results.items()
-                               if r.status == "sent"}, token, now):
+    written = _write_sent({i: r.message_id for i, r in results.items() if r.status == "sent"},
+                          token, now)
+    for run_id in written:
         moves.add(runs[run_id])
         sent += 1
+    if written:
+        messages_sent.send(None, step_run_ids=written)
     for run_id, result in results.items():
         run = runs[run_id]
         if result.status == "sent":

@@ -39,6 +39,7 @@ from saas.engine.tick_work import tenants_with_work, work_by_kind  # noqa: F401
 from saas.engine.turns import rotated
 from saas.extensions import db
 from saas.sequences.models import StepType
+from saas.signals import steps_completed
 from saas.tenancy import tenant_context
 
 log = logging.getLogger(__name__)
@@ -131,6 +132,7 @@ def process_batch(tenant_id: int, now: datetime, limit: int, graphs: GraphCache)
                         started_at=func.coalesce(StepRun.started_at, now))
                 .execution_options(synchronize_session=False))
         counts["transitions"] += advance_group(graph, ids, step_id, None, now)
+        steps_completed.send(None, step_run_ids=[r.id for r in group])
     claimed_sends: list[int] = []
     token = new_token()
     if sends:
