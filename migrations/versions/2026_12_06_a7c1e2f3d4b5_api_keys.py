@@ -12,7 +12,6 @@ Create Date: 2026-12-06 21:00:00
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = "a7c1e2f3d4b5"
 down_revision = "e6f2b8c31d52"
 branch_labels = None
