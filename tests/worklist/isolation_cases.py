@@ -57,7 +57,46 @@ def _panel_case(tenant):
 
 TASK = [{"type": "task", "name": "Task"}, {"type": "task", "name": "Next"}]
 
+def _seller_case(method: str = "GET", data: dict | None = None):
+    """A seller of the tenant (the sellers' pages: capacity, time off)."""
+    def build(tenant):
+        from saas.auth.models import User
+        from saas.extensions import db
+        from tests.test_tenant_isolation import Case
+
+        seller = User(email="away@alpha.example", name="Away", roles=["seller"],
+                      status="active", password_hash="x")
+        db.session.add(seller)
+        db.session.flush()
+        return Case({"user_id": seller.id}, method, data or {})
+    return build
+
+
+def _time_off_case(tenant):
+    from datetime import date
+
+    from saas.auth.models import User
+    from saas.extensions import db
+    from saas.sellers.models import TimeOff
+    from tests.test_tenant_isolation import Case
+
+    seller = User(email="leave@alpha.example", name="Leave", roles=["seller"], status="active",
+                  password_hash="x")
+    db.session.add(seller)
+    db.session.flush()
+    leave = TimeOff(user_id=seller.id, starts_on=date(2030, 1, 1), ends_on=date(2030, 1, 5),
+                    status="planned")
+    db.session.add(leave)
+    db.session.flush()
+    return Case({"user_id": seller.id, "time_off_id": leave.id}, "POST")
+
+
 CASES: dict = {
+    "sellers.show": _seller_case(),
+    "sellers.capacity": _seller_case("POST", {"capacity": "5"}),
+    "sellers.add_time_off": _seller_case("POST", {"starts_on": "2030-02-01",
+                                                  "ends_on": "2030-02-03", "note": "Ski"}),
+    "sellers.remove_time_off": _time_off_case,
     "worklist.panel": _panel_case,
     "worklist.complete": _run_case(TASK),
     "worklist.skip": _run_case(TASK, {"reason": "Not needed"}),
