@@ -54,8 +54,8 @@ def complete_activity(step_run_id: int, user_id: int | None, *, outcome: str | N
     run.outcome = outcome or "done"
     if notes is not None:
         run.notes = notes
-    advance(enrollment, run, now=now)
     steps_completed.send(None, step_run_ids=[run.id])
+    advance(enrollment, run, now=now)
     return True
 
 
@@ -106,6 +106,6 @@ def skip_wait(step_run_id: int, user_id: int | None) -> bool:
     run.completed_at = now
     run.completed_by_id = user_id
     run.outcome = "wait_skipped"
-    advance(enrollment, run, now=now)
     steps_completed.send(None, step_run_ids=[run.id])
+    advance(enrollment, run, now=now)
     return True

@@ -85,7 +85,8 @@ def claim(limit: int, now: datetime | None = None) -> tuple[str, list]:
     due = (select(D.id).join(WebhookSubscription.__table__, S.id == D.subscription_id)
            .where(D.status.in_(("pending", "delivering")), D.next_attempt_at <= now,
                   S.status == "active")
-           .order_by(D.next_attempt_at).limit(limit))
+           .order_by(D.next_attempt_at).limit(limit)
+           .execution_options(all_tenants=True))  # the job serves every tenant
     if db.engine.dialect.name != "sqlite":
         due = due.with_for_update(of=WebhookDelivery.__table__, skip_locked=True)
     ids = list(db.session.execute(due).scalars())
@@ -97,12 +98,13 @@ def claim(limit: int, now: datetime | None = None) -> tuple[str, list]:
             .values(status="delivering", lease=token, next_attempt_at=lease,
                     attempts=D.attempts + 1,
                     first_attempt_at=func.coalesce(D.first_attempt_at, now))
-            .returning(D.id)).scalars().all()
+            .returning(D.id).execution_options(all_tenants=True)).scalars().all()
         rows = db.session.execute(
             select(D.id, D.tenant_id, D.subscription_id, D.event_id, D.payload, D.attempts,
                    D.first_attempt_at, S.url, S.secret_encrypted)
             .join(WebhookSubscription.__table__, S.id == D.subscription_id)
-            .where(D.id.in_(claimed)).order_by(D.id)).all()
+            .where(D.id.in_(claimed)).order_by(D.id)
+            .execution_options(all_tenants=True)).all()
     db.session.commit()
     return token, rows
 
@@ -197,7 +199,8 @@ def deliver_due(budget: float | None = None) -> int:
 def any_due(now: datetime | None = None) -> bool:
     return db.session.execute(select(D.id).where(
         D.status.in_(("pending", "delivering")),
-        D.next_attempt_at <= (now or clock.now())).limit(1)).first() is not None
+        D.next_attempt_at <= (now or clock.now())).limit(1)
+        .execution_options(all_tenants=True)).first() is not None
 
 
 def enqueue() -> bool:
@@ -235,14 +238,17 @@ def purge_delivered(now: datetime | None = None, batch: int = 5000, rounds: int 
     deleted = 0
     for _round in range(rounds):
         old = (select(D.id).where(D.status == "delivered", D.created_at < cutoff)
-               .limit(batch))
+               .limit(batch).execution_options(all_tenants=True))
         if db.engine.dialect.name != "sqlite":
             old = old.with_for_update(skip_locked=True)
         ids = list(db.session.execute(old).scalars())
         if ids:
+            everyone = {"all_tenants": True}  # the ids were chosen across tenants above
             db.session.execute(WebhookAttempt.__table__.delete()
-                               .where(WebhookAttempt.__table__.c.delivery_id.in_(ids)))
-            db.session.execute(WebhookDelivery.__table__.delete().where(D.id.in_(ids)))
+                               .where(WebhookAttempt.__table__.c.delivery_id.in_(ids)),
+                               execution_options=everyone)
+            db.session.execute(WebhookDelivery.__table__.delete().where(D.id.in_(ids)),
+                               execution_options=everyone)
         db.session.commit()
         deleted += len(ids)
         if len(ids) < batch:

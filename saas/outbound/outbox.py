@@ -129,6 +129,7 @@ def on_records_connected(_sender, *, enrollment_ids=None, lineage_id=None, recor
 
 def _run_events(event_type: str, step_run_ids, status: str, at_column, **only) -> None:
     tenant_id = current_tenant_id()
+    db.session.flush()  # a run the caller completed through the ORM
     for chunk in _chunks(step_run_ids):
         where = [R.tenant_id == tenant_id, id_in(R.id, chunk), R.status == status]
         if only.get("email"):
