@@ -87,6 +87,15 @@ def _record_case(method: str = "GET", data: dict | None = None):
     return build
 
 
+def _api_key_case(tenant) -> Case:
+    from saas.api.keys import create_key
+
+    creator = _user()
+    creator.roles = ["system_administrator"]
+    __, key = create_key(name=f"Key {next(_numbers)}", role="read_only", created_by=creator)
+    return Case({"key_id": key.id}, "POST")
+
+
 def _custom_field_case(tenant) -> Case:
     field = add_custom_field(record_type="lead", label=f"Tier {next(_numbers)}", kind="text")
     return Case({"field_id": field.id}, "POST")
@@ -139,6 +148,7 @@ CASES = {
     "records.edit": _record_case("POST", {"last_name": "Renamed", "status": "new"}),
     "records.delete": _record_case("POST"),
     "admin.delete_custom_field": _custom_field_case,
+    "api_keys.revoke": _api_key_case,
     "admin.edit_user": _user_case(),
     "admin.deactivate_user": _user_case("POST"),
     "admin.reactivate_user": _user_case("POST", status="deactivated"),
@@ -159,15 +169,18 @@ CASES = {
 
 
 # Each area keeps its own builders in tests/<area>/isolation_cases.py (a dict named CASES).
-AREAS = ["sequences", "engine", "messaging", "worklist", "analytics"]
+AREAS = ["sequences", "engine", "messaging", "worklist", "analytics", "calendars"]
 for _area in AREAS:
     CASES.update(importlib.import_module(f"tests.{_area}.isolation_cases").CASES)
 
 
 def _routes_with_ids() -> set[str]:
     app = create_app(app_config())
+    # The API's operations have their own generated matrix, with keys instead of sign-ins
+    # (tests/api/test_api_isolation.py).
     return {rule.endpoint for rule in app.url_map.iter_rules()
-            if rule.endpoint != "static" and set(rule.arguments) - {"tenant"}}
+            if rule.endpoint != "static" and not rule.endpoint.startswith("api.")
+            and set(rule.arguments) - {"tenant"}}
 
 
 ROUTES = sorted(_routes_with_ids())
