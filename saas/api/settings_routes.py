@@ -9,7 +9,7 @@ from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import DateField, SelectField, StringField
+from wtforms import DateField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
 from saas.admin.forms import ConfirmForm
@@ -22,19 +22,23 @@ from saas.extensions import db
 from saas.i18n import _, _l
 from saas.tenancy import get_or_404
 from saas.timeutil import utcnow
-from saas.web.ids import coerce_id
+from saas.web.ids import parse_id
 
 bp = Blueprint("api_keys", __name__, url_prefix="/<tenant>/settings/api-keys")
+
+
+def _seller_id(value) -> int | None:
+    return parse_id(value)
 
 
 class KeyForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(message=_l(
         "Give the key a name, e.g. “Website form”.")), Length(max=100)],
         description=_l("Who or what uses it, so you know which key to revoke."))
-    role = SelectField(_l("What it may do"), choices=[(r.value, KEY_ROLE_LABELS[r.value])
-                                                      for r in KeyRole],
+    role = SelectField(_l("What it may do"),
+                       choices=[SelectChoice(r.value, KEY_ROLE_LABELS[r.value]) for r in KeyRole],
                        default=KeyRole.READ_ONLY.value)
-    seller_id = SelectField(_l("Seller it acts as"), coerce=coerce_id, validate_choice=False,
+    seller_id = SelectField(_l("Seller it acts as"), coerce=_seller_id, validate_choice=False,
                             validators=[Optional()],
                             description=_l("Only for a key acting as a seller."))
     expires_on = DateField(_l("Expires on"), validators=[Optional()],
@@ -54,8 +58,8 @@ def _only_admins():
 
 
 def _page(form: KeyForm, token: str | None = None, status: int = 200):
-    form.seller_id.choices = [("", _("Choose a seller"))] + [
-        (u.id, f"{u.name} ({u.email})") for u in _sellers()]
+    form.seller_id.choices = [SelectChoice("", _("Choose a seller"))] + [
+        SelectChoice(u.id, f"{u.name} ({u.email})") for u in _sellers()]
     return render_template("admin/api_keys.html", form=form, keys=keys_list(), token=token,
                            confirm=ConfirmForm(), role_labels=KEY_ROLE_LABELS,
                            tenant=current_tenant(), now=utcnow()), status
@@ -66,7 +70,7 @@ def index():
     form = KeyForm()
     if not form.is_submitted():
         return _page(form)
-    form.seller_id.choices = [(u.id, u.name) for u in _sellers()]
+    form.seller_id.choices = [SelectChoice(u.id, u.name) for u in _sellers()]
     if form.validate():
         expires = None
         if form.expires_on.data:
