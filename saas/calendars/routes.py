@@ -106,6 +106,7 @@ def apply_preset():
 def remove_closure(closure_id: int):
     closure = get_or_404(ClosureDay, closure_id)
     if ConfirmForm().validate_on_submit():
+        name = closure.name
         services.remove_closure_day(closure)
-        flash(_("“%(name)s” is no longer a closure day.", name=closure.name), "success")
+        flash(_("“%(name)s” is no longer a closure day.", name=name), "success")
     return redirect(url_for("calendars.index"))

@@ -76,6 +76,7 @@ class SequencePanel:
     upcoming: list[Step] = field(default_factory=list)
     done: list[Done] = field(default_factory=list)
     seller_name: str = ""
+    planned: dict[int, datetime] = field(default_factory=dict)  # upcoming step id -> when
 
     @property
     def running(self) -> bool:
@@ -125,12 +126,46 @@ def panels_for(record: Record) -> list[SequencePanel]:
                               and s.parent_id == anchor.parent_id and s.branch == anchor.branch
                               and s.position > anchor.position]
             panel.upcoming.sort(key=lambda s: s.position)
+            panel.planned = planned_times(panel, record)
         panel.done = [Done(r, steps.get(r.step_id),
                            names.get(r.completed_by_id, "") if r.completed_by_id else "")
                       for r in mine if r is not current and r.status not in CURRENT_STATUSES]
         panels.append(panel)
     panels.sort(key=lambda p: not p.running)
     return panels
+
+
+def planned_times(panel: SequencePanel, record: Record) -> dict[int, datetime]:
+    """When each upcoming step is due if everything before it happens on time (the current
+    activity done now): the engine's own arithmetic, so waits in working time skip closure days
+    and sends wait for the sending window. Stops at a condition (its branch is not known)."""
+    from saas.engine import clock
+    from saas.engine.advance import wait_due
+    from saas.engine.working_time import activity_due, for_settings, send_due
+
+    settings = panel.sequence.settings or {}
+    working = for_settings(settings)
+    now = clock.now()
+    current = panel.current
+    at = max(now, current.due_at) if current is not None and current.due_at else now
+    planned: dict[int, datetime] = {}
+    for step in panel.upcoming:
+        try:
+            kind = StepType(step.type)
+        except ValueError:
+            break
+        if kind is StepType.AB_TEST or "condition" in step.type:
+            break
+        if kind is StepType.WAIT:
+            at = wait_due(step, at, record.time_zone, working)
+        elif kind.is_automated_send:
+            at = send_due(at, record.time_zone, settings.get("window"), working)
+        elif kind.is_manual:
+            at = activity_due(at, working)
+        else:
+            continue
+        planned[step.id] = at
+    return planned
 
 
 def template_for(run: StepRun, step: Step) -> MessageTemplate | None:

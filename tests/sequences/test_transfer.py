@@ -122,7 +122,7 @@ def test_move_target_travels_by_name(designer, mc):
 
 def test_import_keeps_well_formed_settings_only(designer, mc):
     data = {"format": "saas.sequence", "name": "Settings", "record_type": "lead",
-            "settings": {"exit_on_reply": False, "exit_on_bounce": "no",
+            "settings": {"exit_on_reply": False, "exit_on_bounce": "no", "working_time": True,
                          "window": {"days": [0, 4], "start": "08:00", "end": "17:00"},
                          "goal": {"field": "status", "value": "qualified"},
                          "seller_daily_cap": "many", "secret": 1},
@@ -131,7 +131,7 @@ def test_import_keeps_well_formed_settings_only(designer, mc):
     settings = designer.sequence(int(response.location.rsplit("/", 1)[1])).settings
     assert settings == {"exit_on_reply": False, "exit_on_unsubscribe": True,
                         "exit_on_bounce": True, "stop_account": False,
-                        "allow_skip_wait": False,
+                        "allow_skip_wait": False, "working_time": True,
                         "window": {"days": [0, 4], "start": "08:00", "end": "17:00"},
                         "goal": {"field": "status", "value": "qualified"},
                         "seller_daily_cap": None}
