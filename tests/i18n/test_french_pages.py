@@ -22,8 +22,10 @@ from saas.engine.connect import connect_record
 from saas.extensions import db
 from saas.messaging.models import OutboxMessage
 from saas.segments.models import Segment
+from saas.sellers.models import TimeOff
 from saas.sequences.models import Step
 from saas.tenancy import tenant_context
+from saas.timeutil import utcnow
 from tests.worklist import factories as f
 
 # Words that only English uses (French has none of them as a word of its own).
@@ -140,6 +142,9 @@ def _french_workspace(app, make_tenant, make_user):
             db.session.add(OutboxMessage(purpose="invitation", to_address="new@contoso.example",
                                          from_address="no-reply@example.com",
                                          subject="Votre invitation", text_body="Bienvenue."))
+            db.session.add(TimeOff(user_id=seller.id, starts_on=utcnow().date(),
+                                   ends_on=utcnow().date(), cover_id=admin.id, note="Congés",
+                                   status="planned"))
             db.session.add(AuditEvent(actor_id=admin.id, actor_name=admin.name,
                                       action="user.invited", target="new@contoso.example"))
             db.session.commit()
@@ -147,7 +152,8 @@ def _french_workspace(app, make_tenant, make_user):
                 Step.sequence_id == sequence.id, Step.name == "Appel de suivi")).scalar_one()
             ids = {"sequence": sequence.id, "draft": draft.id, "step": step_id, "lead": leads[0].id,
                    "segment": segment.id, "template": template.id, "sms": sms.id,
-                   "outbox": db.session.execute(select(OutboxMessage.id)).scalar_one()}
+                   "outbox": db.session.execute(select(OutboxMessage.id)).scalar_one(),
+                   "seller": seller.id}
     return tenant, admin, seller, ids
 
 
@@ -171,7 +177,7 @@ def _admin_pages(ids: dict) -> list[str]:
         f"sequences/{ids['draft']}?add=root:next:0&tab=conditions",
         f"sequences/{ids['draft']}?add=root:next:0&tab=commands",
         f"records/{ids['lead']}/upnext", f"sequences/{seq}/connected?status=unassigned",
-        "worklist?due=overdue",
+        "worklist?due=overdue", "sellers/", f"sellers/{ids['seller']}",
     ]
 
 
@@ -203,7 +209,7 @@ def test_every_page_speaks_french(who, app, make_tenant, make_user, login):
         user = admin if who == "admin" else seller
         assert login(client, user).status_code == 302
         paths = _admin_pages(ids) if who == "admin" else \
-            SELLER_PAGES + [f"records/{ids['lead']}"]
+            SELLER_PAGES + [f"records/{ids['lead']}", f"sellers/{ids['seller']}"]
         problems = _check(client, base, paths)
     assert not problems, f"{len(problems)} English texts on French pages:\n" + \
         "\n".join(problems[:80])
