@@ -169,7 +169,8 @@ CASES = {
 
 
 # Each area keeps its own builders in tests/<area>/isolation_cases.py (a dict named CASES).
-AREAS = ["sequences", "engine", "messaging", "worklist", "analytics", "calendars"]
+AREAS = ["sequences", "engine", "messaging", "worklist", "analytics", "calendars",
+         "outbound"]
 for _area in AREAS:
     CASES.update(importlib.import_module(f"tests.{_area}.isolation_cases").CASES)
 
