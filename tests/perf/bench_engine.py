@@ -21,6 +21,12 @@ database, created if missing) with the records in bulk SQL, puts them all in one
   provider: rendered, stored, the enrollment moved on) inside the tick, the email condition
   timing out in bulk. Counted: every step run of that sequence that ended (completed or sent),
   over the ticks' wall time (six per enrollment);
+- `working_time_transitions_per_s`: `--working-enrollments` records (default: `--enrollments`)
+  of the same tenant connected to the same wait 1 hour -> wait 1 day -> call sequence with
+  "Count waits in working time" on (the tenant in Europe/Paris, the French public holidays of
+  this year and the next as closure days): the connect, then the tick moving them through both
+  waits, the engine clock moved past the latest due time each time (waits end in working time:
+  the next working day's hours, not an hour later). Compare with `transitions_per_s`;
 - `rq_job_per_step_per_s`: the wait-wait-call transitions done the naive way on `--naive-steps`
   steps of another tenant: one RQ job per due step run (load it, complete it, advance() it,
   commit), as production would run it: two worker processes, each an RQ `SimpleWorker` (the job
@@ -28,7 +34,9 @@ database, created if missing) with the records in bulk SQL, puts them all in one
   its jobs; timed from the first job's start to the last job's end.
 
 Prints one JSON line last: {"enrollments", "transitions_per_s", "connect_seconds",
-"mixed_enrollments", "mixed_transitions_per_s", "rq_job_per_step_per_s", "ratio"} (ratio:
+"mixed_enrollments", "mixed_transitions_per_s", "working_time_enrollments",
+"working_time_transitions_per_s", "working_time_connect_seconds", "rq_job_per_step_per_s",
+"ratio"} (ratio:
 transitions_per_s over rq_job_per_step_per_s). Not a test: nothing here asserts a timing.
 """
 
@@ -82,9 +90,10 @@ def _config() -> dict:
             "ENGINE_CLOCK_OFFSET": 0.0}
 
 
-def _sequence(tenant_id: int, name: str) -> int:
+def _sequence(tenant_id: int, name: str, settings: dict | None = None) -> int:
     with tenant_context(tenant_id):
-        sequence = Sequence(name=name, record_type="lead", status="active", settings={})
+        sequence = Sequence(name=name, record_type="lead", status="active",
+                            settings=settings or {})
         db.session.add(sequence)
         db.session.flush()
         sequence.lineage_id = sequence.id
@@ -195,6 +204,49 @@ def _mixed(app, tenant_id: int, n: int) -> tuple[float, int]:
     return (transitions / seconds if seconds else 0.0), transitions
 
 
+def _latest_due(tenant_id: int, sequence_id: int):
+    with tenant_context(tenant_id):
+        latest = db.session.execute(text(
+            "SELECT max(due_at) FROM step_run WHERE tenant_id = :t AND sequence_id = :s"
+            " AND status = 'waiting'"), {"t": tenant_id, "s": sequence_id}).scalar()
+        db.session.rollback()
+    return latest
+
+
+def _working_time(app, tenant_id: int, segment_id: int) -> tuple[float, float, int]:
+    """(transitions/s, connect seconds, transitions) of the segment's records through the
+    wait-wait-call sequence counted in working time (see the module's docstring)."""
+    from saas.calendars.models import ClosureDay
+    from saas.calendars.services import preset_days
+    from saas.engine import clock
+    from saas.engine.windows import clear_zone_cache
+
+    with tenant_context(tenant_id):
+        db.session.execute(text("UPDATE tenant SET time_zone = 'Europe/Paris' WHERE id = :t"),
+                           {"t": tenant_id})
+        year = clock.now().year
+        db.session.add_all([ClosureDay(day=day, name=name)
+                            for day, name in preset_days("fr", [year, year + 1])])
+        db.session.commit()
+    clear_zone_cache()
+    sequence_id = _sequence(tenant_id, "Working time", {"working_time": True})
+    connect_seconds = _connect(tenant_id, sequence_id, segment_id)
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("ANALYZE enrollment"))
+        conn.execute(text("ANALYZE step_run"))
+    transitions, seconds = 0, 0.0
+    for _ in range(2):
+        latest = _latest_due(tenant_id, sequence_id)
+        if latest is None:
+            break
+        app.config["ENGINE_CLOCK_OFFSET"] += (latest - clock.now()).total_seconds() + 60
+        done, spent = _tick_until_idle(app)
+        transitions, seconds = transitions + done, seconds + spent
+    print(f"working time: connected in {connect_seconds:.2f} s; {transitions} transitions in "
+          f"{seconds:.2f} s", file=sys.stderr)
+    return (transitions / seconds if seconds else 0.0), connect_seconds, transitions
+
+
 def naive_step(tenant_id: int, step_run_id: int) -> None:
     """One RQ job per step: load, complete, advance(), commit. Runs in the app context the
     worker (worker.runner.AppWorker) opens for each job."""
@@ -285,6 +337,9 @@ def main() -> None:
     parser.add_argument("--enrollments", type=int, default=100_000)
     parser.add_argument("--naive-steps", type=int, default=3000)
     parser.add_argument("--mixed-enrollments", type=int, default=20_000)
+    parser.add_argument("--working-enrollments", type=int, default=None,
+                        help="records through the working-time variant (default: "
+                             "--enrollments; 0 skips it)")
     parser.add_argument("--naive-worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.naive_worker:
@@ -314,6 +369,12 @@ def main() -> None:
         print(f"connected {args.enrollments} in {connect_seconds:.2f} s; {transitions} "
               f"transitions in {seconds:.2f} s; {open_calls} call activities open",
               file=sys.stderr)
+        working_n = min(args.enrollments if args.working_enrollments is None
+                        else args.working_enrollments, args.enrollments)
+        working_per_s, working_connect = 0.0, 0.0
+        if working_n:  # before the mixed sequence: nothing else of the tenant is due
+            working_per_s, working_connect, _ = _working_time(
+                app, bench_tenant, _segment(bench_tenant, working_n))
         mixed_n = min(args.mixed_enrollments, args.enrollments)
         mixed_per_s, _ = _mixed(app, bench_tenant, mixed_n)
         app.config["ENGINE_CLOCK_OFFSET"] = timedelta(hours=1, minutes=1).total_seconds()
@@ -323,6 +384,9 @@ def main() -> None:
                       "connect_seconds": round(connect_seconds, 2),
                       "mixed_enrollments": mixed_n,
                       "mixed_transitions_per_s": round(mixed_per_s),
+                      "working_time_enrollments": working_n,
+                      "working_time_transitions_per_s": round(working_per_s),
+                      "working_time_connect_seconds": round(working_connect, 2),
                       "rq_job_per_step_per_s": round(naive, 1),
                       "ratio": round(per_s / naive, 1) if naive else None}))
 
