@@ -11,11 +11,17 @@ its savepoint is rolled back and the plan is made again, now finding the record 
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 
 from sqlalchemy import ARRAY, JSON, String, bindparam, cast, func, insert, select, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import IntegrityError
+
+try:
+    from psycopg.errors import UniqueViolation
+except ImportError:  # pragma: no cover - SQLite-only installs
+    UniqueViolation = IntegrityError
 
 from saas.api.problems import invalid
 from saas.api.records import FIELDS, _enabled, raw_values, service_errors
@@ -143,6 +149,22 @@ def _custom_merge():
     return func.json_patch(RECORD.c.custom, bindparam("p_custom", type_=JSON))
 
 
+def _copy_new(rows: list[dict], columns: list[str]) -> list[int]:
+    """PostgreSQL: ids drawn from the sequence in one query, then the rows COPied into
+    `record` with them (a third of the time of a multi-row INSERT, whose thousands of
+    parameters psycopg parses on every request)."""
+    ids = db.session.execute(
+        select(func.nextval("record_id_seq")).select_from(func.generate_series(1, len(rows)))
+    ).scalars().all()
+    names = ", ".join(["id", *columns])
+    cursor = db.session.connection().connection.driver_connection.cursor()
+    with cursor, cursor.copy(f"COPY record ({names}) FROM STDIN") as copy:
+        for record_id, row in zip(ids, rows, strict=True):
+            copy.write_row([record_id, *(json.dumps(row[c]) if c == "custom" else row[c]
+                                         for c in columns)])
+    return list(ids)
+
+
 def _write(plan: _Plan, record_type: str) -> None:
     now, tenant_id = utcnow(), current_tenant().id
     if plan.creates:
@@ -150,9 +172,12 @@ def _write(plan: _Plan, record_type: str) -> None:
                  "created_at": now, "updated_at": now} for __, values in plan.creates]
         columns = sorted({k for row in rows for k in row})
         rows = [{c: row.get(c) for c in columns} for row in rows]
-        ids = db.session.execute(
-            insert(RECORD).returning(RECORD.c.id, sort_by_parameter_order=True), rows
-        ).scalars().all()
+        if db.engine.dialect.name == "postgresql":
+            ids = _copy_new(rows, columns)
+        else:
+            ids = db.session.execute(
+                insert(RECORD).returning(RECORD.c.id, sort_by_parameter_order=True), rows
+            ).scalars().all()
         for (i, __), record_id in zip(plan.creates, ids, strict=True):
             plan.results[i] = {"index": i, "status": "created", "id": record_id}
     by_columns: dict[tuple, list] = defaultdict(list)
@@ -179,7 +204,7 @@ def bulk_write(record_type: str, items: list[dict], match: bool) -> list[dict]:
             _write(plan, record_type)
             savepoint.commit()
             break
-        except IntegrityError:
+        except (IntegrityError, UniqueViolation):
             savepoint.rollback()  # an email created meanwhile: plan again, it is an update now
             if attempt == 2:
                 raise

@@ -144,8 +144,12 @@ def _date(raw: str) -> date:
 
 
 def _choice(f: Field, raw: str) -> str:
+    wanted = raw.lower()
+    for value, __ in f.choices:  # the stored values first: no label translated for them
+        if wanted == value.lower():
+            return value
     for value, label in f.choices:
-        if raw.lower() in (value.lower(), str(label).lower()):
+        if wanted == str(label).lower():
             return value
     raise Invalid(_("“%(value)s” is not one of: %(choices)s.", value=raw,
                     choices=", ".join(str(label) for __, label in f.choices)))
