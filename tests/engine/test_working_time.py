@@ -324,3 +324,46 @@ def test_the_batch_path_reads_the_calendar_once(world):
         # Friday is not a working day in this week (Monday to Thursday): Tuesday 08:00 CEST.
         due = {_live(_enrollment(r).id).due_at for r in ids}
         assert due == {utc(2027, 3, 30, 6, 0)}
+
+
+PATH_ZONES = ["Europe/Paris", "America/New_York", "Australia/Lord_Howe", "America/Santiago",
+              "Europe/London"]
+
+
+def test_property_the_two_paths_agree_in_working_time(world):
+    """Random tenant zones, calendars, closure days, starts, waits and windows: advance() and
+    advance_group() write the same wait and send due times, and they are the arithmetic's."""
+    from tests.engine.test_time_zones import _both_paths
+
+    single_id, batch_id = world.add(2)
+    seller_id = world.seller.id
+
+    @settings(max_examples=30, deadline=None)
+    @given(st.sampled_from(PATH_ZONES), WEEKS, HOURS, HOLIDAYS, INSTANTS, st.integers(0, 4),
+           st.integers(0, 10), st.sampled_from(PATH_ZONES + [""]),
+           st.sampled_from([None, {"days": [0, 1, 2, 3, 4], "start": "10:00", "end": "16:00"},
+                            {"days": [1, 3, 5], "start": "08:00", "end": "20:00"}]))
+    def check(zone, week, hours, closed, start, days, extra_hours, record_zone, window):
+        with world.inside():
+            db.session.execute(update(Tenant).where(Tenant.id == world.tenant.id)
+                               .values(time_zone=zone))
+            windows.clear_zone_cache()
+            db.session.execute(update(Record).where(Record.id.in_([single_id, batch_id]))
+                               .values(time_zone=record_zone))
+            db.session.add(Calendar(working_days=week, day_start=hours[0], day_end=hours[1]))
+            db.session.add_all([ClosureDay(day=d, name="Closed") for d in set(closed)])
+            db.session.flush()
+            working_time.forget()
+            seq = build_sequence(
+                [{"type": "wait", "name": "Wait", "config": {"days": days,
+                                                            "hours": extra_hours}},
+                 {"type": "auto_email", "name": "Auto", "config": {"template_id": _template()}}],
+                settings={"working_time": True, "window": window})
+            single, batch = _both_paths(single_id, batch_id, seq, seller_id, start)
+            assert single == batch
+            cal = _calendar(zone, week, hours, closed)
+            wait_due = cal.add(start, days=days, hours=extra_hours) if days or extra_hours \
+                else cal.add(start, hours=1)  # an empty wait is one hour
+            assert single == (wait_due, cal.next_send(wait_due, record_zone or zone, window))
+
+    check()
