@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
@@ -18,13 +19,15 @@ from saas.api.models import KEY_ROLE_LABELS, ApiKey, KeyRole
 from saas.auth.access import admin_required
 from saas.auth.models import Role, User, UserStatus
 from saas.auth.tenants import current_tenant
-from saas.extensions import db
+from saas.extensions import db, get_redis
 from saas.i18n import _, _l
 from saas.tenancy import get_or_404
 from saas.timeutil import utcnow
 from saas.web.ids import parse_id
+from saas.web.params import exact_arg
 
 bp = Blueprint("api_keys", __name__, url_prefix="/<tenant>/settings/api-keys")
+SHOWN = "saas:api-key-shown:"
 
 
 def _seller_id(value) -> int | None:
@@ -65,11 +68,27 @@ def _page(form: KeyForm, token: str | None = None, status: int = 200):
                            tenant=current_tenant(), now=utcnow()), status
 
 
+def _keep_for_showing(token: str) -> str:
+    """The new key, kept 5 minutes in Redis for the page after the redirect, which shows it
+    once (a reload then shows nothing, and never makes a second key)."""
+    nonce = secrets.token_urlsafe(16)
+    get_redis().setex(f"{SHOWN}{current_user.id}:{nonce}", 300, token)
+    return nonce
+
+
+def _shown_once() -> str | None:
+    nonce = exact_arg("shown", 40)
+    if not nonce:
+        return None
+    value = get_redis().getdel(f"{SHOWN}{current_user.id}:{nonce}")
+    return value.decode() if value else None
+
+
 @bp.route("/", methods=["GET", "POST"])
 def index():
     form = KeyForm()
     if not form.is_submitted():
-        return _page(form)
+        return _page(form, token=_shown_once())
     form.seller_id.choices = [SelectChoice(u.id, u.name) for u in _sellers()]
     if form.validate():
         expires = None
@@ -87,7 +106,7 @@ def index():
         else:
             flash(_("The key “%(name)s” is made. Copy it now: it is not shown again.",
                     name=key.name), "success")
-            return _page(KeyForm(formdata=None), token=token)
+            return redirect(url_for("api_keys.index", shown=_keep_for_showing(token)))
     return _page(form, status=422)
 
 

@@ -55,7 +55,7 @@ FUZZ: dict[str, Target] = {
     "auth.switch_language": Target({"language": "fr", **NEXT}),
     "admin.index": Target(),
     "api_keys.index": Target({"name": "Website form", "role": "seller", "seller_id": "1",
-                              "expires_on": "2030-01-01"}),
+                              "expires_on": "2030-01-01"}, {"shown": "abc"}),
     "api_keys.revoke": Target(),
     "api_docs.openapi_json": Target(),
     "api_docs.reference": Target(),
