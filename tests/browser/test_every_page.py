@@ -16,8 +16,10 @@ from saas.engine.connect import connect_record
 from saas.extensions import db
 from saas.messaging.models import OutboxMessage
 from saas.segments.models import Segment
+from saas.sellers.models import TimeOff
 from saas.sequences.models import Step
 from saas.tenancy import tenant_context
+from saas.timeutil import utcnow
 from tests.browser.test_records import sign_in
 from tests.worklist import factories as f
 
@@ -100,19 +102,23 @@ def _workspace(app, make_tenant, make_user):
                                      subject="You are invited", text_body="Join us."))
         db.session.add(AuditEvent(actor_id=admin.id, actor_name=admin.name,
                                   action="user.invited", target="new@contoso.example"))
+        db.session.add(TimeOff(user_id=seller.id, starts_on=utcnow().date(),
+                               ends_on=utcnow().date(), cover_id=admin.id,
+                               note="Trade fair", status="planned"))
         db.session.commit()
         step_id = db.session.execute(select(Step.id).where(
             Step.sequence_id == sequence.id, Step.name == "Follow-up call")).scalar_one()
         ids = {"sequence": sequence.id, "step": step_id, "lead": leads[0].id,
                "segment": segment.id, "template": template.id,
-               "outbox": db.session.execute(select(OutboxMessage.id)).scalar_one()}
+               "outbox": db.session.execute(select(OutboxMessage.id)).scalar_one(),
+               "seller": seller.id}
     return tenant, admin, seller, ids
 
 
 def _pages_of(role: str, ids: dict) -> list[str]:
     if role == "seller":
         return ["", "worklist", "leads", f"records/{ids['lead']}", "account/availability",
-                "account/password"]
+                "account/password", f"sellers/{ids['seller']}"]
     seq = ids["sequence"]
     return [
         "", "worklist", "leads", "leads/new", "opportunities", f"records/{ids['lead']}",
@@ -125,6 +131,7 @@ def _pages_of(role: str, ids: dict) -> list[str]:
         "settings/outbox", f"settings/outbox/{ids['outbox']}", "settings/messaging",
         "settings/calendar",
         "settings/messaging/suppressions", "account/availability", "account/password",
+        "sellers/", f"sellers/{ids['seller']}",
     ]
 
 
