@@ -22,6 +22,7 @@ def periodic_tasks() -> tuple[Callable[[], None], ...]:
     importing this module loads nothing of the areas)."""
     from saas.admin.retention import periodic as retention
     from saas.analytics.periodic import enqueue_periodic
+    from saas.api.idempotency import purge_expired as purge_idempotency_keys
     from saas.engine.doctor import periodic as engine_doctor
     from saas.engine.replies import resume_due as resume_out_of_office
     from saas.engine.sender_health import periodic as check_senders
@@ -40,6 +41,7 @@ def periodic_tasks() -> tuple[Callable[[], None], ...]:
         resend_all_tenants,  # silent `unknown` sends of tenants with signed event webhooks
         enqueue_periodic,  # A/B decisions and analytics snapshots, their own job every 5 min
         retention,  # old events, payloads, outbox messages and audit events purged per tenant
+        purge_idempotency_keys,  # the API's Idempotency-Keys older than 24 hours, hourly
         reap_stale_imports,  # CSV imports whose worker died are marked failed
         outbound_webhooks,  # due webhook deliveries' job (queue "webhooks"); old ones purged
     )

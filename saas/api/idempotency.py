@@ -90,3 +90,26 @@ def finish(response: Response) -> None:
     db.session.execute(update(TABLE).where(TABLE.c.id == claimed).values(
         status_code=response.status_code, response_body=response.get_data(as_text=True)))
     db.session.commit()
+
+
+PURGE_GATE = "saas:api:idempotency-purge"
+
+
+def purge_expired(batch: int = 5000, rounds: int = 20) -> int:
+    """The periodic task: keys older than 24 hours deleted, every tenant's, at most once an
+    hour, in small batches (each its own commit). Returns how many rows went."""
+    from saas.extensions import get_redis
+
+    if not get_redis().set(PURGE_GATE, "1", nx=True, ex=3600):
+        return 0
+    cutoff, removed = utcnow() - KEEP, 0
+    for __ in range(rounds):
+        ids = select(TABLE.c.id).where(TABLE.c.created_at < cutoff).limit(batch)
+        gone = db.session.execute(  # every tenant's, on purpose
+            delete(TABLE).where(TABLE.c.id.in_(ids.scalar_subquery()))
+            .execution_options(all_tenants=True)).rowcount
+        db.session.commit()
+        removed += gone
+        if gone < batch:
+            break
+    return removed

@@ -167,3 +167,26 @@ def test_openapi_document_lists_the_operations(client):
     assert doc["openapi"] == "3.1.0"
     assert "/records/{record_id}" in doc["paths"]
     assert client.get("/api/v1/docs").status_code == 200
+
+
+def test_idempotency_keys_expire_after_a_day(app, api):
+    from sqlalchemy import update
+
+    from saas.api.idempotency import TABLE, purge_expired
+    from saas.extensions import db
+
+    body = {"type": "lead", "last_name": "Day", "email": "day@example.com"}
+    assert api.post("/records", body, headers={"Idempotency-Key": "k"}).status_code == 201
+    with app.app_context():
+        db.session.execute(update(TABLE).values(created_at=utcnow() - timedelta(hours=25))
+                           .execution_options(all_tenants=True))
+        db.session.commit()
+    again = api.post("/records", body, headers={"Idempotency-Key": "k"})
+    assert again.status_code == 422  # an expired key runs again: this email exists now
+    with app.app_context():
+        db.session.execute(update(TABLE).values(created_at=utcnow() - timedelta(hours=25))
+                           .execution_options(all_tenants=True))
+        db.session.commit()
+        assert purge_expired() == 1 and purge_expired() == 0  # once an hour
+        assert db.session.execute(db.select(TABLE.c.id).execution_options(
+            all_tenants=True)).first() is None
