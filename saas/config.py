@@ -20,7 +20,7 @@ INSTANCE_DIR = PROJECT_ROOT / "instance"
 # The environment variables `load` reads (everything else in an override dict is Flask config).
 ENV_VARS = frozenset({
     "APP_ENV", "SECRET_KEY", "DATABASE_URL", "REDIS_URL", "SESSION_COOKIE_SECURE",
-    "RATELIMIT_STORAGE_URL", "LOGIN_LIMIT_PER_ACCOUNT", "LOGIN_LIMIT_PER_IP",
+    "RATELIMIT_STORAGE_URL", "LOGIN_LIMIT_PER_ACCOUNT", "LOGIN_LIMIT_PER_IP", "API_RATE_LIMIT",
     "PASSWORD_MIN_LENGTH", "ARGON2_TIME_COST", "ARGON2_MEMORY_COST", "INVITE_MAX_AGE_DAYS",
     "TRIAL_DAYS", "TICK_SECONDS", "ENGINE_TICK_WORKERS", "WORKER_LOG_LEVEL",
     "MESSAGING_ENCRYPTION_KEY", "SENDGRID_BASE_URL", "TWILIO_BASE_URL", "PROVIDER_TIMEOUT_SECONDS",
@@ -160,6 +160,7 @@ class Settings:
     ratelimit_storage_url: str
     login_limit_per_account: str
     login_limit_per_ip: str
+    api_rate_limit: str  # requests per API key (Flask-Limiter's notation)
     password_min_length: int
     argon2_time_cost: int
     argon2_memory_cost: int
@@ -210,6 +211,7 @@ class Settings:
             "RATELIMIT_HEADERS_ENABLED": True,
             "LOGIN_LIMIT_PER_ACCOUNT": self.login_limit_per_account,
             "LOGIN_LIMIT_PER_IP": self.login_limit_per_ip,
+            "API_RATE_LIMIT": self.api_rate_limit,
             "PASSWORD_MIN_LENGTH": self.password_min_length,
             "ARGON2_TIME_COST": self.argon2_time_cost,
             "ARGON2_MEMORY_COST": self.argon2_memory_cost,
@@ -336,6 +338,7 @@ def load(env: dict | None = None) -> Settings:
         ratelimit_storage_url=env.get("RATELIMIT_STORAGE_URL", storage),
         login_limit_per_account=env.get("LOGIN_LIMIT_PER_ACCOUNT", "5 per minute;20 per hour"),
         login_limit_per_ip=env.get("LOGIN_LIMIT_PER_IP", "30 per minute;300 per hour"),
+        api_rate_limit=env.get("API_RATE_LIMIT", "600 per minute"),
         password_min_length=_int(env, "PASSWORD_MIN_LENGTH", 10),
         argon2_time_cost=_int(env, "ARGON2_TIME_COST", 3),
         argon2_memory_cost=_int(env, "ARGON2_MEMORY_COST", 65536),

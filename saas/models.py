@@ -1,6 +1,7 @@
 """Imports every model so that metadata (and Alembic) see them all."""
 
 from saas.admin.models import AuditEvent
+from saas.api.models import ApiKey, IdempotentRequest
 from saas.auth.models import Tenant, User
 from saas.calendars.models import Calendar, ClosureDay
 from saas.engine.models import AbTest, ConnectJob, Enrollment, SegmentConnection, StepRun
@@ -21,7 +22,8 @@ from saas.sellers.models import CoverMove, TimeOff
 from saas.sequences.models import Sequence, Step
 from saas.templates_.models import MessageTemplate
 
-__all__ = ["AbTest", "AssignmentLog", "AssignmentRule", "AssignmentWait", "CoverMove", "TimeOff",
+__all__ = ["AbTest", "ApiKey", "IdempotentRequest",
+           "AssignmentLog", "AssignmentRule", "AssignmentWait", "CoverMove", "TimeOff",
            "AuditEvent", "Calendar", "ClosureDay", "ConnectJob",
            "CustomField", "Enrollment", "ImportError_", "ImportJob", "MessageEvent",
            "MessageTemplate", "OutboxMessage", "Record", "Segment", "SegmentConnection",
