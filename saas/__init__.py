@@ -53,10 +53,10 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from saas.admin.routes import bp as admin_bp
+    from saas.analytics.routes import bp as analytics_bp
     from saas.api.openapi import docs_bp as api_docs_bp
     from saas.api.routes import bp as api_bp
     from saas.api.settings_routes import bp as api_keys_bp
-    from saas.analytics.routes import bp as analytics_bp
     from saas.auth.routes import bp as auth_bp
     from saas.auth.routes import public_bp
     from saas.calendars.routes import bp as calendars_bp

@@ -31,6 +31,7 @@ WHOLE_READERS = {
     "segments/routes.py": "builder.tree_from_form (segments/builder.py)",
     "sequences/routes.py": "services.parse_settings and save_settings (sequences/services.py)",
     "sequences/designer_routes.py": "steps.config_from_form (sequences/steps.py)",
+    "api/spec.py": "parse_query: each declared parameter typed and bounded by its JSON Schema",
 }
 
 
