@@ -94,8 +94,7 @@ def save_working_week(days: list[int], start: str, end: str) -> None:
     row.working_days = "".join(str(d) for d in sorted(set(days)))
     row.day_start, row.day_end, row.updated_at = start, end, utcnow()
     audit.record("calendar.working_week", "", days=row.working_days, start=start, end=end)
-    db.session.commit()
-    _forget()
+    _commit({"days": _("The working week was saved meanwhile by someone else; save again.")})
 
 
 def add_closure_day(day: date | None, name: str) -> ClosureDay:

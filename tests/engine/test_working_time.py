@@ -65,6 +65,13 @@ def test_two_working_days_from_friday_afternoon_skip_the_weekend_and_easter_mond
     assert paris_calendar(closed=()).add(FRIDAY_AFTERNOON, days=2) == utc(2027, 3, 30, 13, 0)
 
 
+def test_the_autumn_change_and_all_saints_day():
+    """Paris falls back on Sunday 2027-10-31 (03:00 CEST -> 02:00 CET); Monday 2027-11-01 is
+    All Saints' Day. Friday 15:00 CEST (13:00 UTC) + 2 working days = Wednesday 15:00 CET."""
+    cal = paris_calendar(closed=(date(2027, 11, 1),))
+    assert cal.add(utc(2027, 10, 29, 13, 0), days=2) == utc(2027, 11, 3, 14, 0)
+
+
 def test_working_hours_carry_over_to_the_next_working_day():
     cal = paris_calendar()
     # Friday 15:00 + 4 working hours: 2 on Friday, then Tuesday 09:00 CEST + 2 = 11:00 CEST.
