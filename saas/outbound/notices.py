@@ -40,12 +40,14 @@ def _tell_admins(url: str, reason: str) -> None:
         User.status == UserStatus.ACTIVE.value, is_admin_clause())).scalars()
     for user in admins:
         with speaking(user.language, tenant.language):
-            why = (_("it answered 410 Gone") if reason == "gone" else
-                   _("its deliveries have failed for a day"))
             subject = _("A webhook is disabled: %(url)s", url=url)
-            text = "".join([
-                _("Hello %(name)s,", name=user.name), "\n\n",
-                _("The webhook %(url)s is disabled because %(why)s. Events are no longer sent "
-                  "to it. Once the receiver works again, enable it in Settings > Webhooks; "
-                  "you can replay the deliveries it missed there.", url=url, why=why), "\n"])
+            body = (_("The webhook %(url)s is disabled: it answered 410 Gone. Events are no "
+                      "longer sent to it. Once the receiver works again, enable it in Settings "
+                      "> Webhooks; you can replay the deliveries it missed there.", url=url)
+                    if reason == "gone" else
+                    _("The webhook %(url)s is disabled: its deliveries have failed for a day. "
+                      "Events are no longer sent to it. Once the receiver works again, enable "
+                      "it in Settings > Webhooks; you can replay the deliveries it missed "
+                      "there.", url=url))
+            text = "".join([_("Hello %(name)s,", name=user.name), "\n\n", body, "\n"])
         store_email(purpose="webhook_disabled", to=user.email, subject=subject, text=text)

@@ -3,7 +3,7 @@ not at all without a subscription for that event."""
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from saas.engine import activities, clock
 from saas.engine.abtests import stop_test
@@ -110,3 +110,27 @@ def test_an_ab_test_stopped_by_a_person_is_concluded(world, receiver):
         [body] = db.session.execute(select(WebhookDelivery.payload)).scalars().all()
         assert body["type"] == "abtest.concluded"
         assert (body["data"]["outcome"], body["data"]["winner"]) == ("stopped", "B")
+
+
+def test_without_a_subscription_the_batch_path_asks_once_per_transaction(world):
+    ids = world.add(300)
+    statements = []
+
+    def seen(conn, cursor, statement, *args):
+        if "webhook_" in statement:
+            statements.append(statement.split()[0])
+
+    with world.inside():
+        event.listen(db.engine, "before_cursor_execute", seen)
+        try:
+            sequence = build_sequence([wait(hours=1)])
+            connect_many(ids, sequence.lineage_id)
+            db.session.commit()
+            clock.set_offset(2 * 3600)
+            totals = run_tick()
+        finally:
+            event.remove(db.engine, "before_cursor_execute", seen)
+        assert count() == 0
+    # the connect's transaction, then one per tick batch that moved something
+    assert statements == ["SELECT"] * len(statements)
+    assert 1 <= len(statements) <= 4, (statements, totals)
