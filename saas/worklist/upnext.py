@@ -126,7 +126,8 @@ def panels_for(record: Record) -> list[SequencePanel]:
                               and s.parent_id == anchor.parent_id and s.branch == anchor.branch
                               and s.position > anchor.position]
             panel.upcoming.sort(key=lambda s: s.position)
-            panel.planned = planned_times(panel, record)
+            if enrollment.status == EnrollmentStatus.ACTIVE.value:  # paused: nothing is due
+                panel.planned = planned_times(panel, record)
         panel.done = [Done(r, steps.get(r.step_id),
                            names.get(r.completed_by_id, "") if r.completed_by_id else "")
                       for r in mine if r is not current and r.status not in CURRENT_STATUSES]
