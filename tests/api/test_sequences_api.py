@@ -141,3 +141,17 @@ def test_a_sequences_connections_in_pages(world):
     with world.inside():
         sequence = db.session.get(Sequence, world.sequence_id)
         assert sequence.lineage_id == world.sequence_id
+
+
+def test_a_retried_connect_with_its_idempotency_key_answers_the_first_result(world,
+                                                                           add_records):
+    ids = add_records(world.tenant, 2, owner_id=world.sam.id,
+                      email=lambda i: f"retry{i}@example.com")
+    path = f"/sequences/{world.sequence_id}/enrollments"
+    first = world.manager.post(path, {"record_ids": ids}, headers={"Idempotency-Key": "c-1"})
+    again = world.manager.post(path, {"record_ids": ids}, headers={"Idempotency-Key": "c-1"})
+    assert first.get_json()["connected"] == ids
+    assert again.get_json() == first.get_json()
+    assert again.headers["Idempotent-Replayed"] == "true"
+    fresh = world.manager.post(path, {"record_ids": ids}, headers={"Idempotency-Key": "c-2"})
+    assert fresh.get_json()["connected"] == []
