@@ -11,6 +11,7 @@ from saas.api import (  # noqa: F401 - their operations join the table
     sequences,
     suppressions,
     templates,
+    webhooks,
 )
 from saas.api.blueprint import bp, route
 from saas.api.spec import OPERATIONS

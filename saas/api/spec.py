@@ -41,7 +41,8 @@ OPERATIONS: list[Operation] = []
 # Path parameters by name: the largest id their table holds.
 PATH_IDS = {"record_id": BIGINT_MAX, "enrollment_id": BIGINT_MAX, "step_run_id": BIGINT_MAX,
             "activity_id": BIGINT_MAX, "sequence_id": INT_MAX, "segment_id": INT_MAX,
-            "template_id": INT_MAX, "field_id": INT_MAX, "suppression_id": INT_MAX}
+            "template_id": INT_MAX, "field_id": INT_MAX, "suppression_id": INT_MAX,
+            "webhook_id": INT_MAX}
 
 
 def text(max_length: int, **extra) -> dict:

@@ -133,3 +133,18 @@ CASES.update({
     "snooze_activity": _activity_case({"until": "2999-01-01T09:00:00Z"}),
     "remove_suppression": _suppression_case,
 })
+
+
+def _webhook_case(ok=(200, 201, 202, 204)):
+    def build(ctx) -> ApiCase:
+        from saas.outbound.services import create_subscription
+
+        row, __ = create_subscription("https://127.0.0.1/in", "", ["email.sent"])
+        return ApiCase({"webhook_id": row.id}, None, ok)
+    return build
+
+
+CASES.update({
+    "test_webhook": _webhook_case(),
+    "delete_webhook": _webhook_case(),
+})
