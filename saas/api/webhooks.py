@@ -7,9 +7,10 @@ from __future__ import annotations
 from flask import Response
 from sqlalchemy import select
 
+from saas.api.models import KeyRole
 from saas.api.problems import ApiProblem, invalid
 from saas.api.records import ID, NOT_FOUND, WHEN
-from saas.api.spec import ALL, MANAGERS, component, operation, parse_body, ref, text
+from saas.api.spec import MANAGERS, component, operation, parse_body, ref, text
 from saas.extensions import db
 from saas.i18n import _
 from saas.outbound import services
@@ -18,6 +19,7 @@ from saas.outbound.models import WebhookSubscription
 from saas.tenancy import get_or_404
 
 EVENTS = list(EVENT_TYPES)
+READERS = frozenset({KeyRole.READ_ONLY, KeyRole.SEQUENCE_MANAGER})  # as in Settings: not sellers
 SUBSCRIPTION_FIELDS = {
     "id": ID, "url": {"type": "string"}, "description": {"type": "string"},
     "events": {"type": "array", "items": {"type": "string", "enum": EVENTS}},
@@ -47,7 +49,7 @@ def subscription_json(row: WebhookSubscription) -> dict:
 
 
 @operation("GET", "/webhooks", summary="List webhook subscriptions", tag="Webhooks",
-           allow=ALL, responses={200: ("Every subscription of the organization.", {
+           allow=READERS, responses={200: ("Every subscription of the organization.", {
                "type": "object", "required": ["data"],
                "properties": {"data": {"type": "array", "items": SUBSCRIPTION}}})})
 def list_webhooks():
