@@ -88,8 +88,9 @@ def _key_rotation(env: dict) -> tuple:
 # --- Outbound webhooks (saas/outbound): numbers, seconds unless said. ----------------------------
 # A delivery's timeout, how long a failing delivery is retried from its first attempt (and a
 # subscription failing without a success is disabled), deliveries a worker claims and calls at
-# once (a thread each) and how long its claim lasts, the days delivered rows are kept. Two switches, defaulting by
-# APP_ENV in `_outbound_webhooks`: https required (production), private addresses allowed (tests).
+# once (a thread each) and how long its claim lasts, the days delivered rows are kept. Two
+# switches, defaulting by APP_ENV in `_outbound_webhooks`: https required (production), private
+# addresses allowed (tests).
 OUTBOUND_WEBHOOKS = {"OUTBOUND_WEBHOOK_TIMEOUT_SECONDS": 10, "OUTBOUND_WEBHOOK_RETRY_HOURS": 24,
                      "OUTBOUND_WEBHOOK_BATCH": 16, "OUTBOUND_WEBHOOK_LEASE_SECONDS": 60,
                      "OUTBOUND_WEBHOOK_RETENTION_DAYS": 30}
