@@ -235,3 +235,23 @@ def test_https_only_refuses_http(app, world, receiver):
     with world.inside(), setting(app, "OUTBOUND_WEBHOOK_HTTPS_ONLY", True):
         with pytest.raises(services.WebhookInvalid, match="https://"):
             subscribe(receiver, ["record.connected"])
+
+
+def test_the_tick_enqueues_the_delivery_job_on_its_own_queue(app, world, receiver, redis_conn):
+    from rq import Queue, SimpleWorker
+
+    from saas.jobs import periodic_tasks
+
+    assert delivery.periodic in periodic_tasks()
+    with world.inside():
+        subscribe(receiver, ["record.connected"])
+        sub = db.session.execute(select(WebhookSubscription)).scalar_one()
+        services.send_test(sub)  # enqueued after its commit
+        queue = Queue("webhooks", connection=redis_conn)
+        assert queue.job_ids == [delivery.JOB_ID]
+        queue.empty()
+        delivery.periodic()  # the tick finds it due and enqueues the job again
+        assert queue.job_ids == [delivery.JOB_ID]
+        SimpleWorker([queue], connection=redis_conn).work(burst=True)
+        assert [d.status for d in deliveries()] == ["delivered"]
+    assert len(receiver.requests) == 1
