@@ -120,25 +120,38 @@ def post(url: str, body: bytes, headers: dict[str, str]) -> Answer:
     host_header = target.host if target.port == default_port else f"{target.host}:{target.port}"
     if ":" in target.host and target.port != default_port:
         host_header = f"[{target.host}]:{target.port}"
+    headers = {**headers, "Host": host_header}
+    failure = None
+    for address in addresses:  # each checked address in turn, until one takes the connection
+        try:
+            return done(*_call(target, address, timeout, body, headers))
+        except urllib3.exceptions.ConnectTimeoutError as error:  # refused or silent: the next
+            failure = _("Could not connect: %(error)s", error=type(error).__name__)
+        except urllib3.exceptions.TimeoutError:
+            return done(error=_("No answer within %(seconds)s seconds.",
+                                seconds=f"{seconds:g}"))
+        except urllib3.exceptions.HTTPError as error:
+            return done(error=_("Could not connect: %(error)s", error=type(error).__name__))
+    return done(error=failure)
+
+
+def _call(target: Target, address: str, timeout, body: bytes, headers: dict) -> tuple:
+    """(status, excerpt) of one POST to `address`, the URL's host named in Host and, over TLS,
+    as the server name the certificate must match."""
     if target.scheme == "https":
         pool = urllib3.HTTPSConnectionPool(
-            addresses[0], target.port, timeout=timeout, retries=False, maxsize=1,
+            address, target.port, timeout=timeout, retries=False, maxsize=1,
             server_hostname=target.host, assert_hostname=target.host, cert_reqs="CERT_REQUIRED")
     else:
-        pool = urllib3.HTTPConnectionPool(addresses[0], target.port, timeout=timeout,
-                                          retries=False, maxsize=1)
+        pool = urllib3.HTTPConnectionPool(address, target.port, timeout=timeout, retries=False,
+                                          maxsize=1)
     try:
-        response = pool.urlopen("POST", target.path, body=body, redirect=False,
-                                headers={**headers, "Host": host_header},
+        response = pool.urlopen("POST", target.path, body=body, redirect=False, headers=headers,
                                 preload_content=False, assert_same_host=False)
         try:
             raw = response.read(EXCERPT * 4, decode_content=False)
         finally:
             response.release_conn()
-        return done(response.status, raw.decode("utf-8", "replace")[:EXCERPT] or None)
-    except urllib3.exceptions.TimeoutError:
-        return done(error=_("No answer within %(seconds)s seconds.", seconds=f"{seconds:g}"))
-    except urllib3.exceptions.HTTPError as error:
-        return done(error=_("Could not connect: %(error)s", error=type(error).__name__))
+        return response.status, raw.decode("utf-8", "replace")[:EXCERPT] or None
     finally:
         pool.close()
