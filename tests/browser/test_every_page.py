@@ -129,7 +129,7 @@ def _pages_of(role: str, ids: dict) -> list[str]:
         f"analytics/sequences/{seq}", "imports", "settings/users", "settings/users/invite",
         "settings/licence", "settings/workspace", "settings/fields", "settings/audit",
         "settings/outbox", f"settings/outbox/{ids['outbox']}", "settings/messaging",
-        "settings/calendar",
+        "settings/calendar", "settings/api-keys/", "settings/webhooks",
         "settings/messaging/suppressions", "account/availability", "account/password",
         "sellers/", f"sellers/{ids['seller']}",
     ]

@@ -177,7 +177,8 @@ def _admin_pages(ids: dict) -> list[str]:
         f"sequences/{ids['draft']}?add=root:next:0&tab=conditions",
         f"sequences/{ids['draft']}?add=root:next:0&tab=commands",
         f"records/{ids['lead']}/upnext", f"sequences/{seq}/connected?status=unassigned",
-        "worklist?due=overdue", "sellers/", f"sellers/{ids['seller']}",
+        "worklist?due=overdue", "sellers/", f"sellers/{ids['seller']}", "settings/api-keys/",
+        "settings/calendar", "settings/webhooks",
     ]
 
 
