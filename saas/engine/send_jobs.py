@@ -29,7 +29,6 @@ from sqlalchemy import select, text
 from saas.engine import clock, hooks
 from saas.engine.caps import SEND_TYPES, claim_sends
 from saas.engine.models import Enrollment, StepRun
-from saas.engine.turns import rotated
 from saas.extensions import db, get_redis
 from saas.tenancy import tenant_context
 
@@ -59,66 +58,76 @@ def off_tick() -> bool:
     return bool(current_app.config.get("SENDS_OFF_TICK"))
 
 
-def tenants_with_sends(now: datetime) -> list[int]:
+def tenants_with_sends(now: datetime, shard: int | None = None) -> list[int]:
+    """The tenants with due sends at `now` (of one shard), in id order."""
     query = (TENANTS_WITH_SENDS_SQLITE if db.engine.dialect.name == "sqlite"
              else TENANTS_WITH_SENDS)
-    return sorted(db.session.execute(query, {"now": now}).scalars())
+    tenant_ids = db.session.execute(query, {"now": now}).scalars()
+    return sorted(t for t in tenant_ids if shard is None or shard_of(t) == shard)
 
 
-def job_id(tenant_id: int) -> str:
-    return f"send-{tenant_id}"
+def shard_of(tenant_id: int) -> int:
+    """The send sweep that serves this tenant (of SEND_SWEEP_SHARDS): its id's hash, stable."""
+    return tenant_id % _shards()
 
 
-def enqueue_sends(tenant_ids: list[int]) -> int:
-    """A send job for each of these tenants, unless one is queued or running; returns how many
-    were enqueued. Which tenants already have one is read in one Redis round trip (a pipeline of
-    their jobs' statuses), so thousands of tenants cost a tick milliseconds, and at most
-    SEND_JOBS_PER_TICK are enqueued per tick (the tick's rotating order takes the rest next)."""
-    if not tenant_ids:
+def _shards() -> int:
+    return int(current_app.config["SEND_SWEEP_SHARDS"])
+
+
+def job_id(shard: int) -> str:
+    """One job id per shard: a shard's sweeps never overlap (RQ `unique`)."""
+    return f"send-sweep-{shard}"
+
+
+def enqueue_sweeps(shards) -> int:
+    """A send sweep for each of these shards, unless one is queued or running; returns how many
+    were enqueued. Which already have one is read in one pipelined Redis round trip."""
+    shards = sorted(set(shards))
+    if not shards:
         return 0
-    limit = int(current_app.config["SEND_JOBS_PER_TICK"])
     try:
         redis = get_redis()
         queue = Queue(QUEUE, connection=redis)
         pipe = redis.pipeline(transaction=False)
-        for tenant_id in tenant_ids:
-            pipe.hget(Job.key_for(job_id(tenant_id)), "status")
+        for shard in shards:
+            pipe.hget(Job.key_for(job_id(shard)), "status")
         statuses = pipe.execute()
-        enqueued = 0
-        for tenant_id, status in zip(tenant_ids, statuses, strict=True):
-            if enqueued >= limit:
-                break
-            if status in WAITING:  # queued: it will run
-                continue
-            if _enqueue(queue, tenant_id):
-                enqueued += 1
-        return enqueued
+        return sum(1 for shard, status in zip(shards, statuses, strict=True)
+                   if status not in WAITING and _enqueue(queue, shard))
     except RedisError:
-        log.warning("could not enqueue send jobs; the next tick will", exc_info=True)
+        log.warning("could not enqueue send sweeps; the next tick will", exc_info=True)
         return 0
+
+
+def enqueue_for(tenant_ids) -> int:
+    """The sweeps that serve these tenants (the tick, after a round that moved them on)."""
+    return enqueue_sweeps({shard_of(t) for t in tenant_ids})
 
 
 WAITING = {s.value.encode() for s in (JobStatus.QUEUED, JobStatus.DEFERRED, JobStatus.SCHEDULED)}
 
 
-def _enqueue(queue: Queue, tenant_id: int) -> bool:
+def _enqueue(queue: Queue, shard: int) -> bool:
+    from saas.engine.send_sweeps import send_sweep
+
     budget = _budget()
     for attempt in range(2):
         try:
-            queue.enqueue(send_due, tenant_id, job_id=job_id(tenant_id), unique=True,
+            queue.enqueue(send_sweep, shard, job_id=job_id(shard), unique=True,
                           job_timeout=int(budget * 3 + 60), result_ttl=0, failure_ttl=60)
             return True
         except DuplicateJobError:
-            if attempt or not _replaceable(queue, tenant_id, budget):
+            if attempt or not _replaceable(queue, shard, budget):
                 return False
     return False
 
 
-def _replaceable(queue: Queue, tenant_id: int, budget: float) -> bool:
-    """The existing job for this tenant is over (failed, stopped) or its worker died (no
-    heartbeat for a while): drop it so a new one can take its place."""
+def _replaceable(queue: Queue, shard: int, budget: float) -> bool:
+    """The shard's existing job is over (failed, stopped) or its worker died (no heartbeat for
+    a while): drop it so a new one can take its place."""
     try:
-        job = Job.fetch(job_id(tenant_id), connection=queue.connection)
+        job = Job.fetch(job_id(shard), connection=queue.connection)
     except NoSuchJobError:
         return True
     try:
@@ -158,39 +167,47 @@ def claim_due_sends(tenant_id: int, now: datetime, limit: int) -> list:
     return db.session.execute(stmt).all()
 
 
-def send_due(tenant_id: int, budget: float | None = None) -> dict:
-    """The send job (RQ entry point, ids in): claim and deliver the tenant's due sends, batch
-    after batch, until none is due or the budget is spent."""
+def send_for(tenant_id: int, until: float, batch: int) -> dict:
+    """Claim and deliver the due sends of the tenant in context, `batch` at a time, until none
+    is due or `until` (time.monotonic()) passes; what is left waits for the next turn. Each
+    claim names this one tenant (FOR UPDATE SKIP LOCKED of the run and its active enrollment)
+    and commits before delivery; delivery holds no lock (`sends.deliver`)."""
     from saas.engine.sends import deliver, new_token
 
-    budget = _budget() if budget is None else budget
-    started = time.monotonic()
-    batch = int(current_app.config["SEND_CHUNK"]) * 4
     totals = {"claimed": 0, "sent": 0, "deferred": 0}
-    with tenant_context(tenant_id):
-        while time.monotonic() - started < budget:
-            now = clock.now()
-            rows = claim_due_sends(tenant_id, now, batch)
-            if not rows:
-                db.session.rollback()
-                break
-            token = new_token()
-            claimed, deferred = claim_sends(tenant_id, rows, now, token)
-            db.session.commit()
-            totals["claimed"] += len(claimed)
-            totals["deferred"] += deferred
-            if claimed:
-                hooks.at("after_claim", run_ids=claimed)
-                totals["sent"] += deliver(claimed, token)
-            if len(rows) < batch and not claimed:
-                break
-        db.session.remove()
+    while True:
+        now = clock.now()
+        rows = claim_due_sends(tenant_id, now, batch)
+        if not rows:
+            db.session.rollback()
+            break
+        token = new_token()
+        claimed, deferred = claim_sends(tenant_id, rows, now, token)
+        db.session.commit()
+        totals["claimed"] += len(claimed)
+        totals["deferred"] += deferred
+        if claimed:
+            hooks.at("after_claim", run_ids=claimed)
+            totals["sent"] += deliver(claimed, token)
+        if len(rows) < batch or time.monotonic() >= until:  # all due taken, or its time is up
+            break
     return totals
 
 
+def send_due(tenant_id: int, budget: float | None = None) -> dict:
+    """One tenant's due sends now (RQ entry point of the per-tenant send jobs that came before
+    the sweeps, kept so that such a job still in Redis runs; ids in), within `budget`."""
+    budget = _budget() if budget is None else budget
+    batch = int(current_app.config["SEND_CHUNK"])
+    with tenant_context(tenant_id):
+        try:
+            return send_for(tenant_id, time.monotonic() + budget, batch)
+        finally:
+            db.session.remove()
+
+
 def enqueue_due(now: datetime) -> int:
-    """The tick's part: a send job for every tenant with due sends, in the tick's rotating
-    order."""
-    tenant_ids = rotated(tenants_with_sends(now))
+    """The tick's part: a sweep for every shard that has a tenant with due sends."""
+    tenant_ids = tenants_with_sends(now)
     db.session.rollback()
-    return enqueue_sends(tenant_ids)
+    return enqueue_for(tenant_ids)

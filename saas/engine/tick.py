@@ -4,8 +4,10 @@ Per round, every tenant with due work gets one batch of at most `per_tenant` row
 tenant's million due rows never starve another's ten), claimed with FOR UPDATE SKIP LOCKED on
 PostgreSQL (an immediate transaction on SQLite): two ticks running at once never take the same
 row. Each batch is processed inside `tenant_context(tenant)` with set-based SQL and committed.
-Automated sends go out in send jobs, one per tenant (`saas.engine.send_jobs`, SENDS_OFF_TICK,
-the default outside tests): the tick only enqueues them. In tests (and with SENDS_OFF_TICK off)
+Automated sends go out in send sweeps, each serving the tenants of one shard in turn
+(`saas.engine.send_sweeps`, SENDS_OFF_TICK, the default outside tests): the tick only enqueues
+them, at its start for the shards with due sends and after each round for the shards of the
+tenants it moved on (a wait that ends in an email). In tests (and with SENDS_OFF_TICK off)
 the tick claims them itself (pending -> sending, committed) and hands them to `sends.deliver`.
 Rounds repeat until nothing is due or the time budget is spent. Only tenants with work are
 visited (`tenants_with_work`, index-backed): idle tenants cost a tick nothing. On PostgreSQL the
@@ -32,7 +34,7 @@ from saas.engine.graph import GraphCache
 from saas.engine.models import Enrollment, StepRun
 from saas.engine.parallel import database_workers, in_own_session
 from saas.engine.segment_feed import consume_segment_events
-from saas.engine.send_jobs import enqueue_due, off_tick
+from saas.engine.send_jobs import enqueue_due, enqueue_for, off_tick
 from saas.engine.sends import deliver, new_token
 from saas.engine.sql import id_in
 from saas.engine.tick_work import tenants_with_work, work_by_kind  # noqa: F401
@@ -117,6 +119,9 @@ def process_batch(tenant_id: int, now: datetime, limit: int, graphs: GraphCache)
             sends.append(row)
         else:
             groups[(row.sequence_id, row.step_id, row.step_type)].append(row)
+    if groups:
+        hooks.at("before_advance", enrollment_ids=[r.enrollment_id for g in groups.values()
+                                                   for r in g])
     for (sequence_id, step_id, step_type), group in groups.items():
         graph = graphs.get(sequence_id)
         ids = [r.enrollment_id for r in group]
@@ -139,6 +144,7 @@ def process_batch(tenant_id: int, now: datetime, limit: int, graphs: GraphCache)
         claimed_sends, deferred = claim_sends(tenant_id, sends, now, token)
         counts["deferred"] += deferred
     db.session.commit()
+    hooks.at("after_batch", tenant_id=tenant_id)
     if claimed_sends:
         hooks.at("after_claim", run_ids=claimed_sends)
         counts["sends"] += deliver(claimed_sends, token)
@@ -169,7 +175,7 @@ def run_tick(*, budget_seconds: float | None = None, per_tenant: int | None = No
         kinds = work_by_kind(clock.now())
         db.session.rollback()
         _upkeep(kinds, totals, budget, started)
-        if off_tick():  # sends go out in their own jobs, one per tenant
+        if off_tick():  # sends go out in send sweeps, one job per shard of tenants
             totals["send_jobs"] = enqueue_due(clock.now())
         tenant_ids = rotated(sorted(kinds.get("due", ())))
         _run_rounds(tenant_ids, per_tenant, workers, budget, started, totals)
@@ -217,13 +223,15 @@ def _upkeep(kinds: dict[str, set[int]], totals: dict, budget: float, started: fl
 def _rounds(tenant_ids: list[int], per_tenant: int, budget: float, started: float) -> dict:
     """Rounds of one batch per busy tenant, in this thread's session, until none is busy."""
     totals = {"claimed": 0, "transitions": 0, "sends": 0, "deferred": 0, "rounds": 0,
-              "failed_tenants": 0}
+              "failed_tenants": 0, "send_jobs": 0}
     graphs: dict[int, GraphCache] = defaultdict(GraphCache)
     busy = set(tenant_ids)
     first = True
+    sweeps = off_tick()
     while busy and (not totals["rounds"] or not _over(budget, started)):
         totals["rounds"] += 1
         now = clock.now()
+        moved: list[int] = []  # tenants moved on this round: their next step may be a send
         for tenant_id in [t for t in tenant_ids if t in busy]:
             if _over(budget, started) and not first:  # the budget holds inside a round too
                 break
@@ -237,11 +245,15 @@ def _rounds(tenant_ids: list[int], per_tenant: int, budget: float, started: floa
                 continue
             for key, value in counts.items():
                 totals[key] += value
+            if counts["transitions"]:
+                moved.append(tenant_id)
             # A batch that moved records on (a failed send too) may have made new work due at
             # once: such a tenant gets another round; one whose claims were all deferred, or
             # that found nothing, is done.
             if counts["claimed"] == counts["deferred"]:
                 busy.discard(tenant_id)
+        if sweeps and moved:  # at once, not at the next tick: this one may take its budget
+            totals["send_jobs"] += enqueue_for(moved)
     return totals
 
 

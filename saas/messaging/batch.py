@@ -9,6 +9,7 @@ import os
 import threading
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 from flask import current_app
 
@@ -62,11 +63,29 @@ def store(config: MessagingConfig, message: Outgoing) -> OutboxMessage:
 
 _pool_lock = threading.Lock()
 _pool: tuple[int, int, ThreadPoolExecutor] | None = None
+_own = threading.local()  # a pool of sending threads given to this thread by `calls_on`
+
+
+@contextmanager
+def calls_on(pool: ThreadPoolExecutor):
+    """Within it, `send_many` in this thread calls the providers on `pool` instead of the
+    process's shared pool: a send sweep gives each of the tenants it delivers at once sending
+    threads of their own, so one tenant's slow provider never holds the calls of another."""
+    previous = getattr(_own, "pool", None)
+    _own.pool = pool
+    try:
+        yield
+    finally:
+        _own.pool = previous
 
 
 def _executor(workers: int) -> ThreadPoolExecutor:
     """One long-lived pool of sending threads per process (the provider connections they use
-    are kept open from one batch to the next by the per-process pool in connections.py)."""
+    are kept open from one batch to the next by the per-process pool in connections.py), unless
+    this thread was given its own (`calls_on`)."""
+    own = getattr(_own, "pool", None)
+    if own is not None:
+        return own
     global _pool
     with _pool_lock:
         if _pool is None or _pool[0] != os.getpid() or _pool[1] != workers:

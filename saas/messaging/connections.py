@@ -3,14 +3,14 @@
 One pool per process and provider origin: pools are found by `os.getpid()`, so a pool created
 before a fork (an RQ work horse, a gunicorn worker) is never used by the child, which would share
 its sockets with the parent; the child builds its own on first use. A pool is urllib3's
-`HTTP(S)ConnectionPool` of `size` connections (the send concurrency: the provider calls one send
-job makes at once), `block=True`: a request waits up to its timeout for a free connection, then
-fails with `EmptyPoolError` (nothing was sent). urllib3 hands out the most recently used
-connection first (so the spare ones age out) and, before reusing one, checks with `poll` that
-the provider has not closed it (no `select` limit on descriptor numbers); a connection idle for
-more than `IDLE_SECONDS` is replaced too. Any failure closes that connection, and the error
-reaches the caller untouched (`retries=False`), never retried here: a POST that may have left is
-not sent twice. Redirects are not followed, as before.
+`HTTP(S)ConnectionPool` of `size` connections (the provider calls one send sweep makes at once:
+SEND_CONCURRENCY for each of the SEND_SWEEP_TENANTS tenants it serves at once), `block=True`: a
+request waits up to its timeout for a free connection, then fails with `EmptyPoolError` (nothing
+was sent). urllib3 hands out the most recently used connection first (so the spare ones age out)
+and, before reusing one, checks with `poll` that the provider has not closed it (no `select` limit
+on descriptor numbers); a connection idle for more than `IDLE_SECONDS` is replaced too. Any
+failure closes that connection, and the error reaches the caller untouched (`retries=False`), never
+retried here: a POST that may have left is not sent twice. Redirects are not followed, as before.
 
 Why urllib3 and not httpx: it drives http.client directly, where httpx/httpcore cost 1.5-2x its
 CPU per request at 100 requests in flight. Measured with 100 threads against the fake provider,

@@ -164,9 +164,13 @@ def _sendgrid_request(api_key: str, base_url: str) -> tuple[str, dict]:
 
 
 def _concurrency() -> int:
-    """The pool's size: the provider calls a send job makes at once."""
+    """The pool's size: the provider calls a send sweep makes at once, SEND_CONCURRENCY for
+    each of the SEND_SWEEP_TENANTS tenants it serves at once (so that one tenant's slow calls
+    never leave another waiting for a connection)."""
     if has_app_context():
-        return max(1, int(current_app.config.get("SEND_CONCURRENCY", DEFAULT_CONCURRENCY)))
+        config = current_app.config
+        per_tenant = max(1, int(config.get("SEND_CONCURRENCY", DEFAULT_CONCURRENCY)))
+        return per_tenant * max(1, int(config.get("SEND_SWEEP_TENANTS", 1)))
     return DEFAULT_CONCURRENCY
 
 

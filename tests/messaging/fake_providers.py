@@ -69,6 +69,10 @@ class FakeProviders:
         self.random = random.Random(7)  # noqa: S311 - a test's failure pattern, not security
         self.slow_seconds = 1.0
         self.latency = 0.0  # seconds before each POST is answered
+        # One account's trouble (its "Authorization" header): seconds before its answers, and a
+        # failure every one of its requests gets ("500", "429", "timeout"); others are served.
+        self.slow_accounts: dict[str, float] = {}
+        self.failing_accounts: dict[str, str] = {}
         self.reset_in = 0.2
         self.record_bodies = record_bodies
         self.request_count = 0
@@ -110,6 +114,8 @@ class FakeProviders:
             self.failures.clear()
             self.rate = 0.0
             self.request_count = self.accepted_count = self.connection_count = 0
+            self.slow_accounts.clear()
+            self.failing_accounts.clear()
 
     def close_connections(self) -> None:
         """Close every open client connection, as a provider does with idle ones."""
@@ -262,6 +268,9 @@ class FakeProviders:
                 except ValueError:
                     return self._answer(400, {"errors": [{"message": "invalid JSON"}]})
                 auth = self.headers.get("Authorization", "")
+                if auth in fake.slow_accounts:
+                    time.sleep(fake.slow_accounts[auth])
+                failure = fake.failing_accounts.get(auth) or failure
                 step_run = None
                 for personalization in body.get("personalizations", []):
                     step_run = (personalization.get("custom_args") or {}).get("step_run_id")

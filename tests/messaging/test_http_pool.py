@@ -58,6 +58,7 @@ def _messages(first: int, count: int) -> list[Outgoing]:
 
 def test_batches_share_the_pools_connections(app, sendgrid_tenant, fake, monkeypatch):
     monkeypatch.setitem(app.config, "SEND_CONCURRENCY", 4)
+    monkeypatch.setitem(app.config, "SEND_SWEEP_TENANTS", 1)  # the pool: 4 x 1 connections
     monkeypatch.setattr(fake, "latency", 0.02)  # the calls overlap, as with a real API
     with app.app_context():
         config = config_for(sendgrid_tenant.id)
@@ -188,6 +189,7 @@ def test_the_request_is_the_one_the_sendgrid_library_makes(app, sendgrid_tenant,
 def test_no_free_connection_in_time_is_retried_nothing_sent(app, sendgrid_tenant, fake,
                                                             monkeypatch):
     monkeypatch.setitem(app.config, "SEND_CONCURRENCY", 1)
+    monkeypatch.setitem(app.config, "SEND_SWEEP_TENANTS", 1)  # the pool: one connection
     monkeypatch.setattr(fake, "latency", 0.6)  # the one connection stays busy that long
 
     def send(step_run_id: int, timeout: float):

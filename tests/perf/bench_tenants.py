@@ -250,8 +250,65 @@ def worker_main() -> None:
         return totals
 
     tick_module.run_tick = timed
+    if os.environ.get("BENCH_PROFILE"):
+        _profile_jobs(redis)
     sys.argv = ["worker", "--set", "TICK_SECONDS=1"]
     worker()
+
+
+PROFILE_KEY = "bench:profile"
+
+
+def _profile_jobs(redis: Redis) -> None:
+    """BENCH_PROFILE=1: per kind of job (the tick, the send jobs), how many ran, their seconds
+    and their SQL statements, summed in Redis (`bench:profile`) and printed by the benchmark.
+    BENCH_PROFILE=<directory>: also a cProfile of each job kind, dumped there per process."""
+    import cProfile
+    import functools
+
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    import saas.engine.send_jobs as send_jobs
+    import saas.engine.tick as tick_module
+
+    counter = {"n": 0}
+    event.listen(Engine, "before_cursor_execute",
+                 lambda *a, **k: counter.__setitem__("n", counter["n"] + 1))
+    target = os.environ["BENCH_PROFILE"]
+    profiles: dict[str, cProfile.Profile] = {}
+
+    def wrap(module, name):
+        original = getattr(module, name)
+
+        @functools.wraps(original)
+        def profiled(*args, **kwargs):
+            before, started = counter["n"], time.perf_counter()
+            profile = profiles.setdefault(name, cProfile.Profile()) if target != "1" else None
+            if profile is not None:
+                profile.enable()
+            try:
+                result = original(*args, **kwargs)
+            finally:
+                if profile is not None:
+                    profile.disable()
+                    profile.dump_stats(os.path.join(target, f"{name}-{os.getpid()}.prof"))
+                redis.hincrby(PROFILE_KEY, f"{name}:jobs", 1)
+                redis.hincrby(PROFILE_KEY, f"{name}:statements", counter["n"] - before)
+                redis.hincrbyfloat(PROFILE_KEY, f"{name}:seconds",
+                                   time.perf_counter() - started)
+            if isinstance(result, dict):
+                for key in ("claimed", "sent", "tenants"):
+                    if isinstance(result.get(key), int):
+                        redis.hincrby(PROFILE_KEY, f"{name}:{key}", result[key])
+            return result
+
+        setattr(module, name, profiled)
+
+    wrap(tick_module, "run_tick")
+    for name in ("send_due", "send_sweep"):
+        if hasattr(send_jobs, name):
+            wrap(send_jobs, name)
 
 
 def _workers(n: int) -> list[subprocess.Popen]:
@@ -419,6 +476,9 @@ def main() -> None:
                 worker.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 worker.kill()
+    profile = {k.decode(): float(v) for k, v in redis.hgetall(PROFILE_KEY).items()}
+    if profile:
+        print(f"profile: {json.dumps(profile, sort_keys=True)}", file=sys.stderr)
     p99s = [without["lag_p99"], with_big["lag_p99"]]
     summary = {
         "tenants": args.tenants, "records_per_tenant": args.records, "big": args.big,
