@@ -109,3 +109,17 @@ def skip_wait(step_run_id: int, user_id: int | None) -> bool:
     steps_completed.send(None, step_run_ids=[run.id])
     advance(enrollment, run, now=now)
     return True
+
+
+def reassign_activity(step_run_id: int, seller_id: int) -> bool:
+    """Give the open activity, and the connection it belongs to (so its next activities follow),
+    to another seller. False when the activity is no longer open or already theirs."""
+    locked = _lock(step_run_id, StepRunStatus.OPEN.value)
+    if locked is None:
+        return False
+    run, enrollment = locked
+    if run.seller_id == seller_id:
+        return False
+    run.seller_id = seller_id
+    enrollment.seller_id = seller_id
+    return True

@@ -30,6 +30,8 @@ from saas.web.pagination import cursor_position, encode_cursor
 
 PAGE_SIZE = 50
 
+# The worklist's groups, sorted by due time: before the viewer's today, today, after today.
+DUE_GROUPS = {"overdue": _l("Overdue"), "today": _l("Today"), "later": _l("Later")}
 WHEN = {"": _l("All"), "overdue": _l("Overdue"), "today": _l("Due today"),
         "upcoming": _l("Upcoming"), "snoozed": _l("Snoozed")}
 SORTS = {"due": _l("Due time"), "name": _l("Name")}
@@ -134,6 +136,7 @@ class Row:
     overdue: bool
     record_time_zone: str | None = None
     linkedin_url: str | None = None
+    group: str = "later"  # "overdue", "today" or "later", in the viewer's day (DUE_GROUPS)
 
     @property
     def is_linkedin(self) -> bool:
@@ -146,6 +149,16 @@ class Row:
     @property
     def type_label(self) -> str:
         return str(ACTIVITY_TYPES.get(self.activity_type, self.activity_type))
+
+    @property
+    def primary(self) -> str:
+        """The row's main action, what the activity asks for: "compose" an email or a text,
+        "call", or "open" the record (a task, a LinkedIn step)."""
+        if self.activity_type in (StepType.EMAIL.value, StepType.SMS.value):
+            return "compose"
+        if self.activity_type == StepType.CALL.value:
+            return "call"
+        return "open"
 
 
 @dataclass
@@ -237,18 +250,26 @@ def worklist_page(query: WorklistQuery, day: DayBounds, limit: int = PAGE_SIZE) 
         rows = rows[:limit]
         last = rows[-1]
         next_after = encode_cursor(_cursor_of(query.sort, last))
-    return Page([_row(r, day.start) for r in rows], next_after)
+    return Page([_row(r, day) for r in rows], next_after)
 
 
-def _row(r, today: datetime) -> Row:
+def _group(due_at: datetime | None, day: DayBounds) -> str:
+    if due_at is not None and due_at < day.start:
+        return "overdue"
+    if due_at is not None and due_at < day.end:
+        return "today"
+    return "later"
+
+
+def _row(r, day: DayBounds) -> Row:
     name = " ".join(p for p in (r.first_name, r.last_name) if p) or "(no name)"
     return Row(step_run_id=r.id, record_id=r.record_id, record_name=name, company=r.company,
                record_type=r.record_type, email=r.email, phone=r.phone,
                activity_type=r.step_type, activity_name=r.step_name,
                sequence_name=r.sequence_name, sequence_id=r.sequence_id, due_at=r.due_at,
                snoozed_until=r.snoozed_until, record_time_zone=r.record_time_zone,
-               linkedin_url=r.linkedin_url,
-               overdue=r.due_at is not None and r.due_at < today)
+               linkedin_url=r.linkedin_url, group=_group(r.due_at, day),
+               overdue=r.due_at is not None and r.due_at < day.start)
 
 
 COUNT_CAP = 10_000

@@ -32,17 +32,20 @@ from saas.messaging.render_limits import EMAIL_MAX_BYTES
 from saas.records.models import Record
 from saas.tenancy import get_or_404
 from saas.web.ids import BIGINT_MAX
+from saas.web.numbers import format_number
 from saas.web.params import (
     MAX_LINE,
     form_bool,
     form_choice,
+    form_id,
+    form_ids,
     form_text,
     id_arg,
     next_field,
     query_fields,
     text_arg,
 )
-from saas.worklist import queries, services, upnext
+from saas.worklist import bulk, queries, services, upnext
 
 bp = Blueprint("worklist", __name__, url_prefix="/<tenant>")
 
@@ -94,6 +97,7 @@ def index():
         sequences=queries.sequence_choices(), when_filters=queries.WHEN,
         activity_types=queries.ACTIVITY_TYPES, sorts=queries.SORTS, counts=None,
         record_types=g.tenant.record_types, back=request.full_path.rstrip("?"),
+        grouped=query.sort == "due", due_groups=queries.DUE_GROUPS,
         now=clock.now(), activities_prefix=_prefix("worklist.complete", "step_run_id"),
         records_prefix=_prefix("records.show", "record_id"),
         snooze_default=queries.snooze_default(clock.now(), current_user.time_zone))
@@ -305,3 +309,26 @@ def send(step_run_id: int):
     if result is not None and not result.confirmed:
         flash(_("The provider did not confirm the message; it is recorded as sent."), "info")
     return response
+
+
+@bp.route("/worklist/bulk", methods=["POST"])
+def bulk_action():
+    """The bulk bar: the selected rows, each through its row's service (saas/worklist/bulk.py),
+    then the list again with a flash of how many were done and how many already were."""
+    back = next_field() or url_for("worklist.index")
+    ids = form_ids("ids")
+    if len(ids) > bulk.BULK_MAX:
+        abort(400, description=_("Select at most %(max)s activities at once.",
+                                 max=format_number(bulk.BULK_MAX)))
+    action = form_choice("action", bulk.ACTIONS)
+    until = _local_time(form_text("until", 100), current_user) if action == "snooze" else None
+    seller_id = form_id("seller_id") if action == "reassign" else None
+    try:
+        outcome = bulk.apply(action, ids, current_user, now=clock.now(), until=until,
+                             seller_id=seller_id)
+    except ServiceError as error:
+        flash(error.message, "error")
+        return redirect(back)
+    seller_name = get_or_404(User, seller_id).name if action == "reassign" else ""
+    flash(bulk.message(outcome, seller_name), "success" if outcome.done else "info")
+    return redirect(back)

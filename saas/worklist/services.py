@@ -101,6 +101,11 @@ def skip_wait(step_run_id: int, user_id: int) -> bool:
     return _done(activities.skip_wait(step_run_id, user_id))
 
 
+def reassign(step_run_id: int, seller_id: int) -> bool:
+    """Hand the open activity and its connection to `seller_id` (a manager's action)."""
+    return _done(activities.reassign_activity(step_run_id, seller_id))
+
+
 @dataclass
 class Sent:
     provider: str

@@ -3,12 +3,14 @@
   "use strict";
 
   // Confirmation before a destructive action: <form data-confirm="Delete this?">.
-  // With data-confirm-when="delete", only when the form's action field says so.
+  // With data-confirm-when="delete" (or several: "complete skip"), only when the form's action
+  // field says so.
   document.addEventListener("submit", function (event) {
     var form = event.target;
     var question = form.getAttribute && form.getAttribute("data-confirm");
     var when = form.getAttribute && form.getAttribute("data-confirm-when");
-    if (when && (!form.elements.action || form.elements.action.value !== when)) {
+    if (when && (!form.elements.action ||
+                 when.split(" ").indexOf(form.elements.action.value) < 0)) {
       return;
     }
     if (question && !window.confirm(question)) {

@@ -207,6 +207,8 @@ FUZZ: dict[str, Target] = {
     "worklist.snooze": Target({"until": "2030-01-01T09:00", **NEXT}),
     "worklist.log_call": Target({"outcome": "connected", "notes": "n", **NEXT}),
     "worklist.skip_wait": Target(NEXT),
+    "worklist.bulk_action": Target({"action": "snooze", "ids": "1",
+                                    "until": "2030-01-01T09:00", "seller_id": "1", **NEXT}),
     "worklist.send": Target({"subject": "S", "body": "B", **NEXT}),
 }
 
