@@ -12,6 +12,7 @@ import re
 
 from werkzeug.datastructures import MultiDict
 
+from saas.records.conditions import OPERATORS_BY_KIND
 from saas.segments.rules import MAX_DEPTH, is_group
 
 ROOT = "r"
@@ -96,3 +97,28 @@ def apply_action(tree: dict, action: str) -> dict:
 def errors_by_form_path(errors: dict[str, str]) -> dict[str, str]:
     """Validation paths ('' root, '1.0') in the builder's terms ('r', 'r.1.0')."""
     return {(f"{ROOT}.{path}" if path else ROOT): message for path, message in errors.items()}
+
+
+def find(tree: dict, path: str) -> dict | None:
+    """The node at a builder path, or None."""
+    return _find(tree, path) if valid_path(path) else None
+
+
+def fit_to_fields(tree: dict, fields: dict) -> dict:
+    """After a field or an operator was chosen: each condition keeps an operator its field's kind
+    offers (else the kind's first) and, for a choice field's equals, one of its choices (else
+    none), so the row shows the controls of its field."""
+    if is_group(tree):
+        for child in tree["rules"]:
+            fit_to_fields(child, fields)
+        return tree
+    field = fields.get(tree.get("field"))
+    if field is None:
+        return tree
+    operators = OPERATORS_BY_KIND[field.kind]
+    if tree.get("operator") not in operators:
+        tree["operator"] = operators[0]
+    if field.choices and tree["operator"] in ("equals", "not_equals") \
+            and tree.get("value") not in {value for value, _label in field.choices}:
+        tree["value"] = ""
+    return tree

@@ -65,6 +65,13 @@ def _editor(segment: Segment | None):
         return _render(segment, values, tree, {}, {}, None, form)
     if action.startswith(("add-row:", "add-group:", "remove:")):
         return _render(segment, values, builder.apply_action(tree, action), {}, {}, None, form)
+    if action.startswith("refresh:"):
+        tree = builder.fit_to_fields(tree, fields_for(_record_type(values)))
+        node = builder.find(tree, action.partition(":")[2])
+        if request.headers.get("HX-Request") and node is not None and "rules" not in node:
+            return _render(segment, values, tree, {}, {}, None, form,
+                           only_row={"node": node, "path": action.partition(":")[2]})
+        return _render(segment, values, tree, {}, {}, None, form)
     field_errors, rule_errors = {}, {}
     if action == "simulate":
         fields = fields_for(values["record_type"]) \
@@ -84,10 +91,15 @@ def _editor(segment: Segment | None):
     return _render(segment, values, tree, field_errors, rule_errors, None, form, status=422)
 
 
-def _render(segment, values, tree, field_errors, rule_errors, simulation, form, status=200):
-    record_type = values["record_type"] if values["record_type"] in g.tenant.record_types \
+def _record_type(values: dict) -> str:
+    return values["record_type"] if values["record_type"] in g.tenant.record_types \
         else RecordType.LEAD.value
-    fields = fields_for(record_type)
+
+
+def _render(segment, values, tree, field_errors, rule_errors, simulation, form, status=200,
+            only_row: dict | None = None):
+    """The editor page, its form alone for htmx, or (`only_row`) one rule row for htmx."""
+    fields = fields_for(_record_type(values))
     template = "segments/_editor.html" if request.headers.get("HX-Request") \
         else "segments/edit.html"
     return render_template(
@@ -95,7 +107,7 @@ def _render(segment, values, tree, field_errors, rule_errors, simulation, form, 
         field_errors=field_errors, rule_errors=builder.errors_by_form_path(rule_errors),
         simulation=simulation, form=form, operators=OPERATORS,
         operators_by_kind=OPERATORS_BY_KIND, record_types=g.tenant.record_types,
-        max_depth=builder.MAX_DEPTH, depth_of=builder.depth_of), status
+        max_depth=builder.MAX_DEPTH, depth_of=builder.depth_of, only_row=only_row), status
 
 
 @bp.route("/new", methods=["GET", "POST"])

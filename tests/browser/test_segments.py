@@ -1,5 +1,6 @@
 """reference/004, exercise 1, task 2: a segment "Trade show leads" where Lead source equals
-Trade show, simulated, saved and activated."""
+Trade show (choosing the field turns the value into a list of its choices at once), simulated,
+saved and activated."""
 
 import pytest
 from playwright.sync_api import expect
@@ -32,9 +33,19 @@ def test_create_simulate_save_and_activate_trade_show_leads(live_server, page, m
     expect(page.locator('select[name="c-r.1-field"]')).to_have_count(0)
     expect(page.get_by_label("Name", exact=True)).to_have_value("Trade show leads")
 
+    # Choosing the field brings its choices at once (no Simulate, no submit).
+    expect(page.locator('input[name="c-r.0-value"]')).to_be_visible()
+    page.locator('select[name="c-r.0-field"]').focus()
     page.locator('select[name="c-r.0-field"]').select_option(label="Lead source")
-    page.locator('select[name="c-r.0-operator"]').select_option("equals")
-    page.locator('input[name="c-r.0-value"]').fill("Trade show")
+    value = page.locator('select[name="c-r.0-value"]')
+    expect(value).to_be_visible()
+    expect(value.locator("option")).to_have_text(
+        ["Choose…", "Trade show", "Web", "Referral", "Advertisement", "Partner", "Other"])
+    expect(page.locator('select[name="c-r.0-field"]')).to_be_focused()
+    expect(page.locator('select[name="c-r.0-operator"] option')).to_have_count(5)
+    expect(page.get_by_role("button", name="Update")).to_have_count(0)  # the no-script fallback
+    expect(page.locator('select[name="c-r.0-operator"]')).to_have_value("equals")
+    value.select_option("Trade show")
     page.get_by_role("button", name="Simulate results").click()
     expect(page.get_by_role("heading", name="Simulated members: 4")).to_be_visible()
     simulation = page.locator("#simulation")
