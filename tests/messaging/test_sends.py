@@ -158,6 +158,10 @@ def test_unknown_is_resent_only_without_events_and_with_an_event_source(app, out
     fake.fail_next("500")
     fake.fail_next("timeout")
     app.config["SEND_CONCURRENCY"] = 1
+    # Room for a loaded machine: the 500 must come back within the timeout, the slow answer
+    # well after it (at 0.5 s a busy CI answered the 500 too late, read as a timeout).
+    app.config["PROVIDER_TIMEOUT_SECONDS"] = 2.0
+    fake.slow_seconds = 4.0
     try:
         lost, slow = outreach("lost@example.com", "slow@example.com")
         tick(app)
