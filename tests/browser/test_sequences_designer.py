@@ -49,9 +49,9 @@ def test_trade_show_follow_up_from_scratch_to_active(live_server, page, make_ten
     pane.get_by_label("Name").fill("Introductory email")
     pane.get_by_label("Description").fill("Introduce the prospect to the sales team")
     pane.get_by_role("button", name="Close", exact=True).click()
-    expect(page.get_by_text("“Introductory email” is saved.")).to_be_visible()
+    expect(page.locator("#main").get_by_text("“Introductory email” is saved.")).to_be_visible()
     page.get_by_role("button", name="Save").click()
-    expect(page.get_by_text("“Trade show follow-up” is saved.")).to_be_visible()
+    expect(page.locator("#main").get_by_text("“Trade show follow-up” is saved.")).to_be_visible()
 
     # Task 3: a one-hour wait, then a phone call
     pane = _add(page, "Add a step after “Introductory email”", "Steps", "Set wait time")
@@ -66,7 +66,7 @@ def test_trade_show_follow_up_from_scratch_to_active(live_server, page, make_ten
     names = page.locator(".canvas .tile-name").all_inner_texts()
     assert names == ["Start", "Introductory email", "Wait", "Follow-up call", "End"]
     page.get_by_role("button", name="Save").click()
-    expect(page.get_by_text("It is ready to activate.")).to_be_visible()
+    expect(page.locator("#main").get_by_text("It is ready to activate.")).to_be_visible()
 
     # Task 4: activate after "I understand"
     page.get_by_role("link", name="Activate").click()
@@ -115,7 +115,7 @@ def test_ab_test_step_with_a_70_30_split(live_server, page, make_tenant, make_us
     tile.get_by_role("link").click()
     page.locator("#pane").get_by_label("Version B name").fill("")
     page.locator("#pane").get_by_role("button", name="Save", exact=True).click()
-    expect(page.get_by_text("Give version B a name.")).to_be_visible()
+    expect(page.locator("#main").get_by_text("Give version B a name.")).to_be_visible()
 
 
 def test_unsaved_step_changes_are_kept_unless_the_manager_leaves_them(
