@@ -119,6 +119,22 @@ def settings(sequence_id: int):
                            fields=fields_for(sequence.record_type)), 422 if errors else 200
 
 
+@bp.route("/<int:sequence_id>/settings/skip-wait", methods=["POST"])
+def skip_wait_setting(sequence_id: int):
+    """An active version's one setting that may change: whether sellers may skip a wait."""
+    sequence = get_or_404(Sequence, sequence_id)
+    if CsrfForm().validate_on_submit():
+        allowed = form_bool("allow_skip_wait", "y")
+        try:
+            services.set_skip_wait(sequence, allowed)
+        except ServiceError as error:
+            flash(error.message, "error")
+        else:
+            flash(_("Sellers may now skip a wait time in this sequence.") if allowed else
+                  _("Sellers can no longer skip a wait time in this sequence."), "success")
+    return redirect(url_for("sequences.settings", sequence_id=sequence.id))
+
+
 @bp.route("/<int:sequence_id>/activate", methods=["GET", "POST"])
 def activate(sequence_id: int):
     sequence = get_or_404(Sequence, sequence_id)

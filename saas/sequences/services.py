@@ -22,6 +22,10 @@ DEFAULT_SETTINGS = {"exit_on_reply": True, "exit_on_unsubscribe": True, "exit_on
                     "window": None, "goal": None, "allow_skip_wait": False,
                     "seller_daily_cap": None,
                     "working_time": False}  # waits in the tenant's calendar (engine/working_time)
+# A sequence made in the app lets sellers skip a wait unless its manager says otherwise (the
+# setting shows on the wait's tile and can change while the version is active); an imported
+# sequence keeps the value it was exported with.
+NEW_SEQUENCE_SETTINGS = {**DEFAULT_SETTINGS, "allow_skip_wait": True}
 _TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 WEEKDAYS = ("0", "1", "2", "3", "4", "5", "6")  # Monday to Sunday, as the form sends them
 
@@ -64,7 +68,7 @@ def create_sequence(*, name: str, description: str, record_type: str, start: str
         raise SequenceInvalid(errors)
     sequence = Sequence(name=name.strip(), description=(description or "").strip(),
                         record_type=record_type, status=SequenceStatus.DRAFT.value, version=1,
-                        settings={**DEFAULT_SETTINGS, **(settings or {})},
+                        settings={**NEW_SEQUENCE_SETTINGS, **(settings or {})},
                         created_by_id=user_id)
     db.session.add(sequence)
     db.session.flush()
@@ -159,6 +163,23 @@ def save_settings(sequence: Sequence, form) -> None:
     sequence.settings = {**(sequence.settings or {}), **settings}
     sequence.updated_at = utcnow()
     audit.record("sequence.settings", sequence.name)
+    db.session.commit()
+
+
+def set_skip_wait(sequence: Sequence, allowed: bool) -> None:
+    """Whether sellers may skip a wait, on an active version too (its other settings are
+    read-only): it moves no run's due time, a wait only ends early when a seller asks. Written
+    only while the version is still active (compare-and-set on its status)."""
+    settings = {**(sequence.settings or {}), "allow_skip_wait": allowed}
+    changed = db.session.execute(
+        update(Sequence).where(Sequence.id == sequence.id,
+                               Sequence.status == SequenceStatus.ACTIVE.value)
+        .values(settings=settings, updated_at=utcnow())
+        .execution_options(synchronize_session=False)).rowcount
+    if not changed:
+        db.session.rollback()
+        raise ServiceError(_("This version is no longer active: nothing changed."))
+    audit.record("sequence.skip_wait", sequence.name, allowed=allowed)
     db.session.commit()
 
 

@@ -177,6 +177,7 @@ FUZZ: dict[str, Target] = {
     "sequences.settings": Target({"window_days": "0", "window_start": "09:00",
                                   "window_end": "17:00", "name": "Seq"}),
     "sequences.activate": Target({"understood": "y"}),
+    "sequences.skip_wait_setting": Target({"allow_skip_wait": "y"}),
     "sequences.deactivate": Target(),
     "sequences.delete": Target(),
     "sequences.edit": Target(),

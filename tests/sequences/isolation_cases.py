@@ -43,6 +43,8 @@ CASES: dict = {
     "sequences.export": _case(),
     "sequences.settings": _case(),
     "sequences.activate": _case(),
+    "sequences.skip_wait_setting": _case("POST", status="active",
+                                         data={"allow_skip_wait": "y"}),
     "sequences.save": _case("POST"),
     "sequences.edit": _case("POST", status="active"),
     "sequences.clone": _case("POST"),
