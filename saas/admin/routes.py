@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, g, redirect, render_template, url_for
 from flask_login import current_user
+from markupsafe import Markup, escape
 
 from saas.admin import audit, queries, services
 from saas.admin.forms import (
@@ -19,6 +20,7 @@ from saas.auth.models import User, UserStatus
 from saas.auth.routes import invite_link, reset_link, show_error
 from saas.errors import ServiceError
 from saas.i18n import LANGUAGES, _, _l
+from saas.messaging.config import config_for
 from saas.messaging.models import OutboxMessage
 from saas.records import fields as record_fields
 from saas.records.custom_fields import add_custom_field
@@ -60,9 +62,21 @@ def invite():
         except ServiceError as error:
             show_error(form, error)
         else:
-            flash(_("Invitation sent to %(email)s.", email=user.email), "success")
+            _flash_invitation(user.email, _("Invitation sent to %(email)s.", email=user.email))
             return redirect(url_for("admin.users"))
     return render_template("admin/invite.html", form=form)
+
+
+def _flash_invitation(email: str, sent: str) -> None:
+    """Without an email provider the invitation is only stored: say it waits in the Outbox, with
+    a link to it, rather than that it was sent."""
+    if config_for(g.tenant.id).email_provider != "outbox":
+        flash(sent, "success")
+        return
+    flash(Markup(_(  # noqa: S704 - our own sentence; the address and the link are escaped
+        "The invitation to %(email)s waits in the <a href=\"%(outbox)s\">Outbox</a>: no email "
+        "provider is configured, so nothing was sent. Copy its link from there to the person.",
+        email=escape(email), outbox=escape(url_for("admin.outbox")))), "info")
 
 
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
@@ -112,9 +126,16 @@ def reset_password(user_id: int):
 
 @bp.route("/users/<int:user_id>/resend-invite", methods=["POST"])
 def resend_invite(user_id: int):
-    return _user_action(
-        user_id, lambda u: services.resend_invite(u, current_user, invite_link),
-        _l("A new invitation is on its way to %(email)s."))
+    user = get_or_404(User, user_id)
+    if ConfirmForm().validate_on_submit():
+        try:
+            services.resend_invite(user, current_user, invite_link)
+        except ServiceError as error:
+            flash(error.message, "error")
+        else:
+            _flash_invitation(user.email, _("A new invitation is on its way to %(email)s.",
+                                            email=user.email))
+    return redirect(url_for("admin.users"))
 
 
 @bp.route("/licence", methods=["GET", "POST"])
