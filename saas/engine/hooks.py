@@ -3,6 +3,10 @@
 A test installs a callable at a named point (`install("before_call", fn)`) to run "pause" or
 "disconnect" exactly there, in another session, and checks the invariants afterwards. Points:
 
+- `before_advance`: the tick claimed a batch of due waits (and conditions), their runs and
+  enrollments locked and the waits expired, before it moves them on (same transaction: another
+  session that pauses or ends one of them waits for the batch's commit);
+- `after_batch`: the tick committed the batch (waits moved on, sends claimed), before delivery;
 - `after_claim`: the tick committed its sends' claim (`sending`, token), before delivery;
 - `before_check`: delivery starts a chunk, before it reads the enrollments it sends for;
 - `before_call`: the chunk's checks are committed, before the provider is called (no
