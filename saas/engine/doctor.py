@@ -6,8 +6,12 @@ What it looks for, counts and logs, and what it repairs:
   past that step, down the branch the run took; otherwise it is only counted.
 - `doubled`: a running enrollment with more than one live step run (counted, never guessed at).
 - `ended_live`: an ended enrollment with a live open/waiting/pending run: cancelled.
-- `expired_leases`: `sending` runs past their lease (the tick's `recover_stale` settles them).
-- `stalled_jobs`: `running` connect jobs whose worker stopped beating (the tick requeues them).
+- `expired_leases`: `sending` runs past their lease (their worker died mid-chunk): settled as
+  the tick does (`recover_stale`: sent when the outbox or an event proves it, pending again when
+  nothing left, else unknown), for each tenant that has them.
+- `stalled_jobs`: `running` connect jobs whose worker stopped beating: queued again and enqueued
+  (`requeue_forgotten`), they go on after their last committed chunk.
+`repaired` counts every case repaired (stranded moved on, leases settled, jobs requeued).
 
 A bug left in the engine thus shows up as a figure in the logs (and `last_report`) instead of a
 stuck prospect. The tick enqueues it as its own job every DOCTOR_SECONDS (default 300).
@@ -61,6 +65,10 @@ RETURNING sr.id
 EXPIRED = text("SELECT count(*) FROM step_run WHERE status = 'sending' AND started_at < :stale")
 STALLED = text("""SELECT count(*) FROM connect_job WHERE status = 'running'
                   AND coalesce(heartbeat_at, created_at) < :stalled""")
+EXPIRED_TENANTS = text("""SELECT DISTINCT tenant_id FROM step_run
+                          WHERE status = 'sending' AND started_at < :stale""")
+STALLED_TENANTS = text("""SELECT DISTINCT tenant_id FROM connect_job WHERE status = 'running'
+                          AND coalesce(heartbeat_at, created_at) < :stalled""")
 
 # A condition's run takes the branch named by its outcome; any other step goes on to `next`.
 BRANCHES = {"yes": "yes", "no": "no"}
@@ -86,7 +94,7 @@ def examine(limit: int = 1000) -> dict:
     stranded = db.session.execute(STRANDED, params).all()
     db.session.rollback()
     report["stranded"] = len(stranded)
-    report["repaired"] = _repair(stranded, now)
+    report["repaired"] = _repair(stranded, now) + _settle(params)
     for name, count in report.items():
         if count:
             log.warning("engine doctor: %s %s", count, name)
@@ -128,6 +136,28 @@ def _repair(rows, now) -> int:
                 db.session.rollback()
                 log.exception("engine doctor: repair failed for tenant %s", tenant_id)
     return repaired
+
+
+def _settle(params: dict) -> int:
+    """Expired leases settled and stalled connect jobs requeued, tenant by tenant, by the
+    tick's own upkeep (compare-and-set, the one lock order: safe while a tick runs)."""
+    from saas.engine.connect_job import requeue_forgotten
+    from saas.engine.uncertain import recover_stale
+    from saas.tenancy import tenant_context
+
+    settled = 0
+    for query, work in ((EXPIRED_TENANTS, recover_stale), (STALLED_TENANTS, requeue_forgotten)):
+        tenant_ids = db.session.execute(query, params).scalars().all()
+        db.session.rollback()
+        for tenant_id in tenant_ids:
+            with tenant_context(tenant_id):
+                try:
+                    settled += work(tenant_id)
+                except Exception:
+                    db.session.rollback()
+                    log.exception("engine doctor: %s failed for tenant %s", work.__name__,
+                                  tenant_id)
+    return settled
 
 
 def run_job() -> dict:

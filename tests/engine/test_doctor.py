@@ -86,3 +86,84 @@ def test_the_doctor_runs_once_per_period_as_its_own_job_and_keeps_its_report(app
               app=app).work(burst=True)
     with app.app_context():
         assert last_report()["stranded"] == 0
+
+
+def test_the_doctor_settles_an_expired_sending_lease_and_requeues_a_stalled_connect_job(
+        app, world, redis_conn):
+    """A worker died after claiming an email (its run left `sending`, the lease ran out), and
+    another died in the middle of a connect job (`running`, no heartbeat since). The doctor
+    counts both and repairs both: the email goes again (nothing had left: the outbox has no
+    message for it) and is sent once; the job is queued again and finishes after its last
+    committed chunk, each record connected once."""
+    from datetime import timedelta
+
+    from rq import Queue
+    from sqlalchemy import func
+
+    from saas.engine import clock, connect_job, hooks
+    from saas.engine.models import ConnectJob
+    from saas.engine.send_moves import lease_seconds
+    from saas.engine.tick import run_tick
+    from saas.messaging.models import OutboxMessage
+    from saas.templates_.models import MessageTemplate
+    from saas.timeutil import utcnow
+    from worker.runner import AppWorker
+
+    emailed, *later = world.add(31)
+    with world.inside():
+        template = MessageTemplate(kind="email", name="Hello", subject="Hi",
+                                   html_body="<p>Hello</p>", text_body="")
+        db.session.add(template)
+        db.session.flush()
+        mail = build_sequence([{"type": "auto_email", "name": "Hello",
+                                "config": {"template_id": template.id}},
+                               {"type": "task", "name": "Call"}])
+        connect_many([emailed], mail.lineage_id)
+        task = build_sequence([{"type": "task", "name": "Say hello"}])
+        connect_many(later[:10], task.lineage_id)  # the chunk the dead worker committed
+        db.session.commit()
+        task_id = task.id
+        sending = db.session.execute(select(Enrollment.id).where(
+            Enrollment.record_id == emailed)).scalar_one()
+
+    class Died(Exception):
+        pass
+
+    def die(**_):
+        raise Died
+    hooks.install("after_claim", die)  # claimed and committed, then the worker died
+    with app.app_context():
+        run_tick()
+    hooks.clear()
+    assert _runs(world, sending) == [("auto_email", "sending")]
+    with world.inside():  # the connect job's worker died too (after that tick)
+        job = ConnectJob(sequence_id=task_id, record_ids=later, total=30, status="running",
+                         done=10, connected=10, last_record_id=later[9],
+                         heartbeat_at=utcnow() - timedelta(
+                             seconds=connect_job.STALLED_AFTER + 1))
+        db.session.add(job)
+        db.session.commit()
+        job_id = job.id
+    with app.app_context():
+        clock.move_forward(timedelta(seconds=lease_seconds() + 1))
+        report = examine()
+    assert report["expired_leases"] == 1 and report["stalled_jobs"] == 1
+    assert report["repaired"] == 2 and report["stranded"] == 0
+    assert _runs(world, sending) == [("auto_email", "pending")]  # goes again
+    AppWorker([Queue("default", connection=redis_conn)], connection=redis_conn,
+              app=app).work(burst=True)
+    with app.app_context():
+        run_tick()
+    assert _runs(world, sending) == [("auto_email", "sent"), ("task", "open")]
+    with world.inside():
+        assert db.session.execute(select(func.count()).select_from(OutboxMessage)
+                                  ).scalar_one() == 1
+        job = db.session.get(ConnectJob, job_id)
+        assert (job.status, job.done, job.connected) == ("done", 30, 30)
+        per_record = dict(db.session.execute(
+            select(Enrollment.record_id, func.count()).where(Enrollment.record_id.in_(later))
+            .group_by(Enrollment.record_id)).all())
+    assert sorted(per_record) == sorted(later) and set(per_record.values()) == {1}
+    with app.app_context():
+        assert examine() == {"doubled": 0, "expired_leases": 0, "stalled_jobs": 0,
+                             "ended_live": 0, "stranded": 0, "repaired": 0}
