@@ -61,7 +61,9 @@ def record_sequences(record: Record) -> dict:
     return {"rows": queries.for_record(record.id), "status_label": reasons.status_label,
             "exit_reason_label": reasons.exit_reason_label,
             "sequences": queries.connectable_sequences(record.record_type, record.id),
-            "form": CsrfForm()}
+            "form": CsrfForm(),
+            # a seller sees Pause/Disconnect on their own connections only (as the routes say)
+            "may_act": lambda enrollment: services.may_act_on(enrollment, current_user)}
 
 
 @bp.app_template_global()

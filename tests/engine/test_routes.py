@@ -262,3 +262,37 @@ def test_find_a_connected_record_by_name_company_or_email(app, admin_client, adm
     paused = admin_client.get(f"{url}?q=lima&status=paused").text
     assert "No connected record matches “lima” with this status." in paused
     assert admin_client.get(f"{url}?q=%25").status_code == 200  # a % is a character, not a wildcard
+
+
+def test_a_seller_cannot_pause_resume_or_disconnect_another_sellers_connection(
+        app, admin, add_records, make_user, login):
+    olga = make_user(admin.tenant, roles=[Role.SELLER], email="olga@acme.example", name="Olga")
+    sam = make_user(admin.tenant, roles=[Role.SELLER], email="sam@acme.example", name="Sam")
+    record_id = add_records(admin.tenant, 1, owner_id=olga.id)[0]
+    seq_id = _setup(app, admin, name="Nurture")
+    with app.app_context(), tenant_context(admin.tenant.id):
+        from saas.engine.connect import connect_many
+
+        connect_many([record_id], seq_id)
+        db.session.commit()
+    [(enrollment_id, _record, status)] = _of_sequence(app, admin.tenant.id, seq_id)
+    assert status == "active" and _enrollments(app, admin.tenant.id)[0][2] == olga.id
+
+    client = app.test_client()
+    assert login(client, sam).status_code == 302
+    page = client.get(f"/acme/records/{record_id}").text
+    assert "Nurture" in page  # the connection is shown, without its buttons
+    assert f"/enrollments/{enrollment_id}/pause" not in page
+    assert f"/enrollments/{enrollment_id}/disconnect" not in page
+    for action in ("pause", "resume", "disconnect"):
+        assert client.post(f"/acme/enrollments/{enrollment_id}/{action}").status_code == 404
+    assert _of_sequence(app, admin.tenant.id, seq_id)[0][2] == "active"
+
+    owner = app.test_client()
+    assert login(owner, olga).status_code == 302
+    page = owner.get(f"/acme/records/{record_id}").text
+    assert f"/enrollments/{enrollment_id}/pause" in page
+    disconnect = page.split(f"/enrollments/{enrollment_id}/disconnect", 1)[1].split("</form>")[0]
+    assert 'class="button quiet-danger small-button"' in disconnect  # quiet until pointed at
+    assert owner.post(f"/acme/enrollments/{enrollment_id}/pause").status_code == 302
+    assert _of_sequence(app, admin.tenant.id, seq_id)[0][2] == "paused"
