@@ -23,6 +23,7 @@ from saas.engine.tick import run_tick
 from saas.extensions import db
 from saas.messaging.models import OutboxMessage
 from saas.tenancy import tenant_context
+from tests.browser.test_segments import after_swap
 from tests.conftest import PASSWORD
 from worker.runner import AppWorker
 
@@ -95,8 +96,11 @@ def test_the_lab_in_french(app, live_server, french_page, browser, make_tenant, 
     expect(main.get_by_text("Aucun segment pour l’instant.")).to_be_visible()
     page.get_by_role("link", name="Nouveau segment").first.click()
     page.get_by_label("Nom", exact=True).fill("Prospects du salon commercial")
-    page.locator('select[name="c-r.0-field"]').select_option(label="Source de prospect")
-    page.locator('select[name="c-r.0-operator"]').select_option(label="Égal à")
+    # Each choice brings its row back (htmx): wait for it before the next one.
+    after_swap(page, lambda: page.locator('select[name="c-r.0-field"]')
+               .select_option(label="Source de prospect"))
+    after_swap(page, lambda: page.locator('select[name="c-r.0-operator"]')
+               .select_option(label="Égal à"))
     value = page.locator('[name="c-r.0-value"]')
     if value.evaluate("e => e.tagName") == "SELECT":
         value.select_option(label="Salon commercial")

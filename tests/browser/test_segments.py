@@ -11,6 +11,15 @@ from tests.browser.test_records import sign_in
 pytestmark = pytest.mark.browser
 
 
+def after_swap(page, action) -> None:
+    """Do `action` (a choice that asks htmx for a part of the page) and wait until that part is
+    swapped in and settled, so the next choice is made on the new controls."""
+    page.evaluate("""() => { window.swapped = new Promise(done => document.body.addEventListener(
+        'htmx:afterSettle', () => done(true), {once: true})); }""")
+    action()
+    page.evaluate("() => window.swapped")
+
+
 def test_create_simulate_save_and_activate_trade_show_leads(live_server, page, make_tenant,
                                                             make_user, add_records):
     tenant = make_tenant("contoso", name="Contoso Coffee")
@@ -36,7 +45,8 @@ def test_create_simulate_save_and_activate_trade_show_leads(live_server, page, m
     # Choosing the field brings its choices at once (no Simulate, no submit).
     expect(page.locator('input[name="c-r.0-value"]')).to_be_visible()
     page.locator('select[name="c-r.0-field"]').focus()
-    page.locator('select[name="c-r.0-field"]').select_option(label="Lead source")
+    after_swap(page, lambda: page.locator('select[name="c-r.0-field"]')
+               .select_option(label="Lead source"))
     value = page.locator('select[name="c-r.0-value"]')
     expect(value).to_be_visible()
     expect(value.locator("option")).to_have_text(
