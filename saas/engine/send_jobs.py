@@ -1,16 +1,18 @@
-"""Sending off the tick: automated emails and texts go out in send jobs, one per tenant at a time.
+"""Sending off the tick: automated emails and texts go out in send sweeps on the `sends` queue.
 
 The tick moves sequences on; it never calls a provider (with SENDS_OFF_TICK, the default outside
-tests). For each tenant with due sends it enqueues `send_due(tenant)` on the `sends` queue under
-the job id `send-<tenant>`: a tenant has at most one send job queued or running, so its provider's
-slowness or rate limit (backoff per tenant, in `sends.deliver`) delays only its own messages,
-and another tenant's steps and sends go on. The job claims its tenant's due sends itself
-(FOR UPDATE SKIP LOCKED of the run and its active enrollment, windows and daily caps applied by
+tests). The tenants are split into SEND_SWEEP_SHARDS shards by id (`shard_of`); for each shard
+with a tenant whose sends are due, the tick enqueues `send_sweeps.send_sweep(shard)` under the
+job id `send-sweep-<shard>` (RQ `unique`): a shard has at most one sweep queued or running, so a
+tenant is never served by two at once. The sweep gives each of its tenants with due sends a turn
+(`send_for`): it claims that tenant's due sends itself (FOR UPDATE SKIP LOCKED of the run and its
+active enrollment, a statement naming that one tenant; windows and daily caps applied by
 `caps.claim_sends`, committed with a claim token and a lease), then delivers them with no lock
-held (`sends.deliver`), batch after batch, within SEND_JOB_BUDGET seconds; what is left is found
-again by the next tick. A job lost with Redis costs nothing: nothing was claimed before it ran,
-and the next tick enqueues it again; a job whose worker died leaves its claims to their lease
-(`uncertain.recover_stale`) and is replaced.
+held (`sends.deliver`, with that tenant's backoff on a 429), batch after batch for its slice;
+several tenants at once, each with its own provider calls, so one tenant's slow or failing
+provider delays only its own messages. A sweep lost with Redis costs nothing: nothing is claimed
+before a turn, and the next tick enqueues it again; a sweep whose worker died leaves its claims to
+their lease (`uncertain.recover_stale`) and is replaced.
 """
 
 from __future__ import annotations

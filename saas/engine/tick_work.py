@@ -22,7 +22,10 @@ def _is_sqlite() -> bool:
 # queued long enough to have been forgotten (requeue_forgotten). Due runs: a loose index scan of
 # ix_step_run_tenant_due (one probe per tenant that has waiting or pending runs at all: its first
 # entry is its earliest due time), then one probe confirming an active enrollment's run is due
-# (a paused enrollment's overdue runs are no work). PostgreSQL; SQLite checks each tenant.
+# (a paused enrollment's overdue runs are no work). With sends off the tick (SENDS_OFF_TICK) a
+# pending send is the send sweeps' work, not the tick's: only a due waiting run makes a tenant
+# due (else the tick would visit, and claim nothing from, every tenant with an email due).
+# PostgreSQL; SQLite checks each tenant.
 TENANTS_WITH_WORK = text("""
 WITH RECURSIVE earliest AS (
     (SELECT tenant_id, due_at FROM step_run WHERE status IN ('waiting', 'pending')
@@ -44,7 +47,7 @@ pending_events AS (  -- a skip scan of ix_segment_event_pending_tenant: one prob
 SELECT earliest.tenant_id, 'due' AS kind FROM earliest CROSS JOIN LATERAL (
     SELECT 1 FROM step_run sr JOIN enrollment e ON e.id = sr.enrollment_id
     WHERE sr.tenant_id = earliest.tenant_id AND sr.status IN ('waiting', 'pending')
-      AND sr.due_at <= :now AND e.status = 'active'
+      AND sr.due_at <= :now AND e.status = 'active' AND (:sends OR sr.status = 'waiting')
     LIMIT 1) active
 WHERE earliest.due_at <= :now
 UNION
@@ -62,6 +65,7 @@ WHERE status = 'running' AND coalesce(heartbeat_at, created_at) < :stalled
 TENANTS_WITH_WORK_SQLITE = text("""
 SELECT DISTINCT sr.tenant_id, 'due' FROM step_run sr JOIN enrollment e ON e.id = sr.enrollment_id
 WHERE sr.status IN ('waiting', 'pending') AND sr.due_at <= :now AND e.status = 'active'
+  AND (:sends OR sr.status = 'waiting')
 UNION
 SELECT DISTINCT tenant_id, 'stale' FROM step_run WHERE status = 'sending' AND started_at < :stale
 UNION
@@ -77,9 +81,11 @@ def work_by_kind(now: datetime) -> dict[str, set[int]]:
     """{kind: tenant ids} of the work at `now` (engine clock): `due` runs, `stale` sends,
     `segment` events, connect `jobs` to requeue; see TENANTS_WITH_WORK."""
     from saas.engine.connect_job import FORGOTTEN_AFTER, STALLED_AFTER
+    from saas.engine.send_jobs import off_tick
     from saas.engine.send_moves import lease_seconds
 
-    params = {"now": now, "stale": now - timedelta(seconds=lease_seconds()),
+    params = {"now": now, "sends": not off_tick(),
+              "stale": now - timedelta(seconds=lease_seconds()),
               "forgotten": utcnow() - timedelta(seconds=FORGOTTEN_AFTER),
               "stalled": utcnow() - timedelta(seconds=STALLED_AFTER)}
     query = TENANTS_WITH_WORK_SQLITE if _is_sqlite() else TENANTS_WITH_WORK

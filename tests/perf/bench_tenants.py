@@ -270,6 +270,7 @@ def _profile_jobs(redis: Redis) -> None:
     from sqlalchemy.engine import Engine
 
     import saas.engine.send_jobs as send_jobs
+    import saas.engine.send_sweeps as send_sweeps
     import saas.engine.tick as tick_module
 
     counter = {"n": 0}
@@ -298,7 +299,7 @@ def _profile_jobs(redis: Redis) -> None:
                 redis.hincrbyfloat(PROFILE_KEY, f"{name}:seconds",
                                    time.perf_counter() - started)
             if isinstance(result, dict):
-                for key in ("claimed", "sent", "tenants"):
+                for key in ("claimed", "sent", "tenants", "turns", "transitions"):
                     if isinstance(result.get(key), int):
                         redis.hincrby(PROFILE_KEY, f"{name}:{key}", result[key])
             return result
@@ -306,9 +307,26 @@ def _profile_jobs(redis: Redis) -> None:
         setattr(module, name, profiled)
 
     wrap(tick_module, "run_tick")
-    for name in ("send_due", "send_sweep"):
-        if hasattr(send_jobs, name):
-            wrap(send_jobs, name)
+    wrap(send_jobs, "send_due")
+    wrap(send_sweeps, "send_sweep")
+    if target != "1":  # the turns run in the sweep's threads: a profile per thread
+        import threading
+
+        turn = send_sweeps.send_for
+        local = threading.local()
+
+        def profiled_turn(*args, **kwargs):
+            if not hasattr(local, "profile"):
+                local.profile = cProfile.Profile()
+            local.profile.enable()
+            try:
+                return turn(*args, **kwargs)
+            finally:
+                local.profile.disable()
+                local.profile.dump_stats(os.path.join(
+                    target, f"turn-{os.getpid()}-{threading.get_ident()}.prof"))
+
+        send_sweeps.send_for = profiled_turn
 
 
 def _workers(n: int) -> list[subprocess.Popen]:
