@@ -174,8 +174,9 @@ class Settings:
     worker_log_level: str
     rq_queues: tuple[str, ...] = field(default=("default", "sends", "webhooks"))
     job_tuning: tuple = ()  # (name, number) pairs, see JOB_TUNING
-    # Automated emails and texts go out in send jobs on the `sends` queue, one per tenant at a
-    # time, instead of inside the tick (tests run them in the tick unless they say otherwise).
+    # Automated emails and texts go out in send sweeps on the `sends` queue (one job per shard of
+    # tenants, serving them in turn), instead of inside the tick (tests run them in the tick
+    # unless they say otherwise).
     sends_off_tick: bool = True
     # Tests and demos move the engine clock through Redis (saas/engine/clock.py); in production
     # the engine's time is the system's and no Redis key can move it.

@@ -1,5 +1,5 @@
 """Sender addresses (the from-address automated emails go out from): their pause and their caps,
-applied when sends are claimed (`caps.claim_sends`, for the tick and the send jobs alike).
+applied when sends are claimed (`caps.claim_sends`, for the tick and the send sweeps alike).
 
 A send whose sender is paused, or over its daily or hourly cap, or within its minimum gap of the
 sender's last send, stays `pending`: it is moved to when it may go (a paused sender's sends are

@@ -1,5 +1,5 @@
 """Fair turns: the tenants in an order that rotates from call to call (the tick's rounds, its
-housekeeping and the send jobs), so that no tenant is always last."""
+housekeeping and the send sweeps), so that no tenant is always last."""
 
 from __future__ import annotations
 

@@ -189,3 +189,22 @@ def test_a_tenant_with_only_sends_due_is_not_the_ticks_work(app, off_tick, sendg
     app.config["SENDS_OFF_TICK"] = False
     with app.app_context():
         assert tenants_with_work(clock.now()) == [sendgrid_tenant.id]
+
+
+def test_an_email_after_a_wait_gets_its_sweep_in_the_same_tick(app, off_tick, sendgrid_tenant,
+                                                               fake, redis_conn):
+    """At the tick's start nothing is to send; its round ends the wait and makes the email
+    due: the tick enqueues the tenant's sweep then, not a tick (or a whole budget) later."""
+    _connect(app, sendgrid_tenant.id, ["ann@example.com"], specs=[
+        {"type": "wait", "config": {"hours": 1}},
+        {"type": "auto_email", "config": {"template_id": None}},
+        {"type": "task", "name": "Call them"}])
+    with app.app_context():
+        clock.move_forward(timedelta(hours=2))
+        totals = run_tick()
+        shard = shard_of(sendgrid_tenant.id)
+    assert totals["transitions"] == 1 and totals["send_jobs"] == 1
+    assert Queue(QUEUE, connection=redis_conn).job_ids == [job_id(shard)]
+    _work(app, redis_conn)  # the step has no template: it fails with its reason, and moves on
+    assert _statuses(app, sendgrid_tenant.id) == [("auto_email", "failed"), ("task", "open"),
+                                                  ("wait", "completed")]

@@ -19,10 +19,11 @@ deferred. The engine clock (shared through Redis, saas/engine/clock.py) is set t
 a day at 14:00 UTC, when the window is open in all five zones.
 
 `--workers` processes each run `python -m worker` with APP_ENV=production settings: SENDS_OFF_TICK
-on (the tick enqueues one send job per tenant on the `sends` queue; a tenant's job claims its due
-sends, windows and caps applied, and delivers them), TICK_SECONDS=1, SEND_CONCURRENCY
-`--concurrency` (provider calls at once per job). A tenant has one send job at a time, so with
-fewer tenants than workers some workers idle: hence several tenants.
+on (the tick enqueues a send sweep per shard of tenants on the `sends` queue; a sweep gives each of
+its tenants a turn: it claims the tenant's due sends, windows and caps applied, and delivers them),
+TICK_SECONDS=1, SEND_CONCURRENCY `--concurrency` (provider calls at once per tenant's turn). A
+tenant is served by one sweep at a time, so with fewer tenants than workers some workers idle:
+hence several tenants.
 
 Prints one JSON line last: {"emails", "emails_per_s", "duplicates", "lost", ...}. emails_per_s is
 the sent emails over the span from the first claim to the last send (engine time, as written on

@@ -16,12 +16,13 @@ A big tenant has `--big` records connected to the same sequence preceded by a 1-
 due at E2: at E2 its `--big` waits expire in the tick and as many emails follow.
 
 `--workers` processes each run `python -m worker` (worker/__main__.py, the same code) with
-APP_ENV=production settings: SENDS_OFF_TICK on (the tick enqueues one send job per tenant on
-the `sends` queue), no provider keys (the outbox delivers), TICK_SECONDS=1, ENGINE_TICK_BUDGET
-left at its default (20 s). The only difference from `python -m worker` is a shim around
-run_tick that records each tick's duration and counts in Redis (`bench:ticks`). The engine
-clock is shared through Redis (saas/engine/clock.py: the workers have no ENGINE_CLOCK_OFFSET,
-so they read `saas:clock:offset`); the benchmark moves it.
+APP_ENV=production settings: SENDS_OFF_TICK on (the tick enqueues the send sweeps, one job per
+shard of tenants, on the `sends` queue), no provider keys (the outbox delivers), TICK_SECONDS=1,
+ENGINE_TICK_BUDGET left at its default (20 s). The only difference from `python -m worker` is a
+shim around run_tick that records each tick's duration and counts in Redis (`bench:ticks`) and,
+with BENCH_PROFILE set, each job kind's statements (see `_profile_jobs`). The engine clock is
+shared through Redis (saas/engine/clock.py: the workers have no ENGINE_CLOCK_OFFSET, so they
+read `saas:clock:offset`); the benchmark moves it.
 
 Phases, each one jump of the clock to just past the latest due time of the cohort's runs:
 cohort A's emails (1), their waits (2), their email conditions timing out (3), with nothing
