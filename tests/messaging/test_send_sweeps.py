@@ -170,3 +170,32 @@ def test_a_sweep_that_dies_half_way_loses_nothing_and_sends_nothing_twice(
         assert len(stored) == len(set(stored)) == 2
     assert len(_received(fake, "dyingco.example")) == called
     assert set(fake.per_step_run.values()) == {1}
+
+
+def test_a_turn_costs_the_same_statements_for_every_tenant_and_none_per_email(
+        app, sweeps, make_tenant):
+    """A tenant's turn is a fixed set of statements (about 30 with the sweep's scans: see
+    docs/scaling.md), the same for every tenant, and an email more in the chunk adds only its
+    outbox rows (the claim's write, the stored message, its id): no statement per message
+    anywhere else, no statement per tenant outside its turn."""
+    from sqlalchemy import event
+
+    sweeps.update(SEND_SWEEP_TENANTS=1)
+    counts = []
+    for emails in (1, 1, 1, 5):
+        _tenant(app, make_tenant, f"count{len(counts)}", "", emails)
+        seen: list[str] = []
+
+        def count(_conn, _cursor, statement, *_args, seen=seen, **_kwargs):
+            seen.append(statement)
+
+        with app.app_context():
+            event.listen(db.engine, "before_cursor_execute", count)
+            try:
+                totals = send_sweep(0, budget=30)
+            finally:
+                event.remove(db.engine, "before_cursor_execute", count)
+        assert totals["turns"] == 1 and totals["sent"] == emails
+        counts.append(len(seen))
+    assert counts[0] == counts[1] == counts[2] <= 40
+    assert counts[3] - counts[0] <= 3 * 4
