@@ -110,13 +110,14 @@ def enqueue_for(tenant_ids) -> int:
 WAITING = {s.value.encode() for s in (JobStatus.QUEUED, JobStatus.DEFERRED, JobStatus.SCHEDULED)}
 
 
-def _enqueue(queue: Queue, shard: int) -> bool:
-    from saas.engine.send_sweeps import send_sweep
+SWEEP = "saas.engine.send_sweeps.send_sweep"  # by name: send_sweeps builds on this module
 
+
+def _enqueue(queue: Queue, shard: int) -> bool:
     budget = _budget()
     for attempt in range(2):
         try:
-            queue.enqueue(send_sweep, shard, job_id=job_id(shard), unique=True,
+            queue.enqueue(SWEEP, shard, job_id=job_id(shard), unique=True,
                           job_timeout=int(budget * 3 + 60), result_ttl=0, failure_ttl=60)
             return True
         except DuplicateJobError:
