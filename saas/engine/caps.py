@@ -35,20 +35,30 @@ def sends_today(since: datetime) -> tuple[int, dict[int | None, int]]:
     return sum(per_seller.values()), per_seller
 
 
-def claim_sends(tenant_id: int, rows: list, now: datetime, token: str
+def claim_sends(tenant_id: int, rows: list, now: datetime, token: str, *, details: bool = False
                 ) -> tuple[list[int], int]:
     """Mark the sends that may go now as `sending` (attempts + 1, the lease from `started_at`,
     claimed with `token`); defer the rest. Returns the claimed ids and how many were deferred.
-    The caller commits."""
-    ids = [r.id for r in rows]
-    details = db.session.execute(
-        select(StepRun.id, StepRun.seller_id, StepRun.sequence_id, StepRun.step_type,
-               StepRun.sender, Record.time_zone, Record.email)
-        .join(Record, Record.id == StepRun.record_id).where(id_in(StepRun.id, ids))
-        .order_by(StepRun.id)).all()
-    sequence_ids = {d.sequence_id for d in details}
-    settings = {sid: (s or {}) for sid, s in db.session.execute(
-        select(Sequence.id, Sequence.settings).where(Sequence.id.in_(sequence_ids)))}
+    `details`: the rows already carry what is read here (seller_id, sequence_id, step_type,
+    sender, the record's time_zone and email, the sequence's settings), as
+    `send_jobs.claim_due_sends` gives them. The caller commits."""
+    if details:
+        found = sorted(rows, key=lambda r: r.id)  # in id order, as read below
+        settings = {r.sequence_id: (r.settings or {}) for r in found}
+    else:
+        found = db.session.execute(
+            select(StepRun.id, StepRun.seller_id, StepRun.sequence_id, StepRun.step_type,
+                   StepRun.sender, Record.time_zone, Record.email)
+            .join(Record, Record.id == StepRun.record_id)
+            .where(id_in(StepRun.id, [r.id for r in rows])).order_by(StepRun.id)).all()
+        settings = {sid: (s or {}) for sid, s in db.session.execute(
+            select(Sequence.id, Sequence.settings).where(
+                Sequence.id.in_({d.sequence_id for d in found})))}
+    return _claim(tenant_id, found, settings, now, token)
+
+
+def _claim(tenant_id: int, details: list, settings: dict, now: datetime, token: str
+           ) -> tuple[list[int], int]:
     tenant = db.session.execute(select(Tenant).where(Tenant.id == tenant_id)).scalar_one()
     tenant_cap = (tenant.settings or {}).get("daily_send_cap")
     has_caps = tenant_cap is not None or any(
