@@ -40,7 +40,7 @@ ENV_VARS = frozenset({
 # counts as interrupted (imports/services.py); how often the retention job runs, its rows per
 # batch and its budget (admin/retention.py).
 JOB_TUNING = {"ENGINE_TICK_BUDGET": 20, "ENGINE_BATCH_PER_TENANT": 2000, "ENGINE_TICK_STALE": 60,
-              "ENGINE_SENDING_LEASE": 60, "SEND_SWEEP_SHARDS": 2, "SEND_SWEEP_TENANTS": 4,
+              "ENGINE_SENDING_LEASE": 60, "SEND_SWEEP_SHARDS": 2, "SEND_SWEEP_TENANTS": 2,
               "SEND_TENANT_SLICE": 2, "SEND_JOB_BUDGET": 30, "SEND_JOB_STALE": 60,
               "DOCTOR_SECONDS": 300, "IMPORT_STALE_SECONDS": 120,
               "RETENTION_SECONDS": 3600, "RETENTION_BATCH": 5000, "RETENTION_BUDGET_SECONDS": 300}
@@ -51,7 +51,7 @@ ENV_VARS = ENV_VARS | frozenset(JOB_TUNING)
 # provider calls at once per worker, step runs per commit, the oldest webhook timestamp accepted.
 MESSAGING_TUNING = {"UNKNOWN_RESEND_AFTER": 3600, "SEND_MAX_ATTEMPTS": 6,
                     "SEND_RETRY_BASE_SECONDS": 30, "SEND_RETRY_MAX_SECONDS": 3600,
-                    "SEND_CONCURRENCY": 8, "SEND_CHUNK": 200, "WEBHOOK_MAX_AGE_SECONDS": 600,
+                    "SEND_CONCURRENCY": 32, "SEND_CHUNK": 200, "WEBHOOK_MAX_AGE_SECONDS": 600,
                     "SENDER_DAILY_CAP": 200, "SENDER_HOURLY_CAP": 30, "SENDER_MIN_GAP_SECONDS": 30}
 # The last three: a sender address's caps when neither it nor its tenant set their own
 # (saas/engine/senders.py).

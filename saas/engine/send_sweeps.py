@@ -11,7 +11,7 @@ by `caps.claim_sends`, committed with a token and a lease), then deliver with no
 (`sends.deliver`: its checks, the provider call, the outcomes by compare-and-set, the 429 backoff
 of that tenant), batch after batch for at most SEND_TENANT_SLICE seconds. SEND_SWEEP_TENANTS
 tenants have their turn at once, each in a thread with its own database session and its own
-provider-call threads (`batch.calls_on`: SEND_CONCURRENCY calls in flight per tenant), one turn
+provider-call threads (`batch.calls_on`: its share of the worker's SEND_CONCURRENCY), one turn
 per tenant at a time: a tenant whose provider is slow or failing holds one of those threads for
 its slice (its own calls time out there) while the others go on. A tenant whose turn leaves sends
 due goes back in the line; the sweep scans again for tenants made due meanwhile, and stops when
@@ -38,6 +38,7 @@ from saas.engine.send_jobs import send_for, tenants_with_sends
 from saas.engine.turns import rotated
 from saas.extensions import db
 from saas.messaging import batch
+from saas.messaging.providers import calls_per_tenant
 from saas.tenancy import tenant_context
 
 log = logging.getLogger(__name__)
@@ -65,7 +66,10 @@ class _Sweep:
         self.shard, self.deadline, self.at_once = shard, deadline, at_once
         self.slice = float(current_app.config["SEND_TENANT_SLICE"])
         self.chunk = int(current_app.config["SEND_CHUNK"])
-        self.concurrency = max(1, int(current_app.config["SEND_CONCURRENCY"]))
+        # A worker's SEND_CONCURRENCY calls shared by the tenants served at once (measured:
+        # 100 calls for each of 4 tenants, 800 in flight from two workers, timed out a fifth
+        # of the sends against a provider answering in 100 ms).
+        self.concurrency = calls_per_tenant(current_app.config)
         self.totals = {"tenants": 0, "turns": 0, "claimed": 0, "sent": 0, "deferred": 0,
                        "failed_tenants": 0, "scans": 0}
         self.line: deque[int] = deque()  # tenants waiting for a turn, in order

@@ -3,8 +3,8 @@
 One pool per process and provider origin: pools are found by `os.getpid()`, so a pool created
 before a fork (an RQ work horse, a gunicorn worker) is never used by the child, which would share
 its sockets with the parent; the child builds its own on first use. A pool is urllib3's
-`HTTP(S)ConnectionPool` of `size` connections (the provider calls one send sweep makes at once:
-SEND_CONCURRENCY for each of the SEND_SWEEP_TENANTS tenants it serves at once), `block=True`: a
+`HTTP(S)ConnectionPool` of `size` connections (the provider calls a worker makes at once:
+SEND_CONCURRENCY, shared by the SEND_SWEEP_TENANTS tenants a sweep serves at once), `block=True`: a
 request waits up to its timeout for a free connection, then fails with `EmptyPoolError` (nothing
 was sent). urllib3 hands out the most recently used connection first (so the spare ones age out)
 and, before reusing one, checks with `poll` that the provider has not closed it (no `select` limit

@@ -34,7 +34,7 @@ from saas.messaging.result import SendResult
 
 MAX_ERROR = 500
 SEND_PATH = "/v3/mail/send"
-DEFAULT_CONCURRENCY = 8  # SEND_CONCURRENCY's default, outside an application
+DEFAULT_CONCURRENCY = 32  # SEND_CONCURRENCY's default, outside an application
 # A stored secret no encryption key here can read: nothing is sent (nor put in the outbox), the
 # message waits and is tried again later, while Settings and Home say why.
 KEY_UNREADABLE_RETRY_SECONDS = 3600.0
@@ -163,14 +163,22 @@ def _sendgrid_request(api_key: str, base_url: str) -> tuple[str, dict]:
     return found
 
 
+def calls_per_tenant(config) -> int:
+    """Provider calls in flight for one tenant being served: SEND_CONCURRENCY, a worker's
+    calls at once, shared by the SEND_SWEEP_TENANTS tenants a sweep serves at once."""
+    total = max(1, int(config.get("SEND_CONCURRENCY", DEFAULT_CONCURRENCY)))
+    return max(1, total // max(1, int(config.get("SEND_SWEEP_TENANTS", 1))))
+
+
 def _concurrency() -> int:
-    """The pool's size: the provider calls a send sweep makes at once, SEND_CONCURRENCY for
-    each of the SEND_SWEEP_TENANTS tenants it serves at once (so that one tenant's slow calls
-    never leave another waiting for a connection)."""
+    """The pool's size: the provider calls a worker makes at once (each of the tenants a sweep
+    serves at once has its share, so one tenant's slow calls never leave another waiting for a
+    connection)."""
     if has_app_context():
         config = current_app.config
-        per_tenant = max(1, int(config.get("SEND_CONCURRENCY", DEFAULT_CONCURRENCY)))
-        return per_tenant * max(1, int(config.get("SEND_SWEEP_TENANTS", 1)))
+        tenants = max(1, int(config.get("SEND_SWEEP_TENANTS", 1)))
+        return max(calls_per_tenant(config) * tenants,
+                   int(config.get("SEND_CONCURRENCY", DEFAULT_CONCURRENCY)))
     return DEFAULT_CONCURRENCY
 
 

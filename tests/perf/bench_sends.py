@@ -21,7 +21,8 @@ a day at 14:00 UTC, when the window is open in all five zones.
 `--workers` processes each run `python -m worker` with APP_ENV=production settings: SENDS_OFF_TICK
 on (the tick enqueues a send sweep per shard of tenants on the `sends` queue; a sweep gives each of
 its tenants a turn: it claims the tenant's due sends, windows and caps applied, and delivers them),
-TICK_SECONDS=1, SEND_CONCURRENCY `--concurrency` (provider calls at once per tenant's turn). A
+TICK_SECONDS=1, SEND_CONCURRENCY `--concurrency` (provider calls at once per worker, shared by the
+tenants a sweep serves at once). A
 tenant is served by one sweep at a time, so with fewer tenants than workers some workers idle:
 hence several tenants.
 
@@ -169,7 +170,7 @@ def main() -> None:
     parser.add_argument("--tenants", type=int, default=4, help="tenants sharing the emails")
     parser.add_argument("--workers", type=int, default=2, help="worker processes")
     parser.add_argument("--concurrency", type=int, default=100,
-                        help="SEND_CONCURRENCY: provider calls at once per send job")
+                        help="SEND_CONCURRENCY: provider calls at once per worker")
     parser.add_argument("--latency", type=float, default=0.1,
                         help="seconds the fake provider takes to answer")
     parser.add_argument("--timeout", type=float, default=600)
