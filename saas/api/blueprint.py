@@ -138,7 +138,6 @@ def route(operations: list[Operation]) -> None:
 
 @bp.before_request
 def _authenticate() -> None:
-    g.api_started = time.perf_counter()
     authenticate()
 
 

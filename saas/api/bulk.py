@@ -23,8 +23,8 @@ try:
 except ImportError:  # pragma: no cover - SQLite-only installs
     UniqueViolation = IntegrityError
 
-from saas.api.problems import invalid
-from saas.api.records import FIELDS, _enabled, raw_values, service_errors
+from saas.api.problems import field_errors
+from saas.api.records import FIELDS, check_enabled, raw_values
 from saas.api.spec import MANAGERS, component, operation, parse_body, ref
 from saas.auth.tenants import current_tenant
 from saas.extensions import db
@@ -103,7 +103,7 @@ def _plan(record_type: str, items: list[dict], match: bool) -> _Plan:
             values, errors = clean_values({"email": raw["email"]}, only_email, record_type, ctx,
                                           partial=True)
             if errors:
-                plan.results[i]["errors"] = service_errors(errors)
+                plan.results[i]["errors"] = field_errors(errors)
                 raws.append(None)
                 emails.append(None)
                 continue
@@ -133,7 +133,7 @@ def _plan(record_type: str, items: list[dict], match: bool) -> _Plan:
         without_email = {k: v for k, v in raw.items() if k != "email"}
         values, errors = clean_values(without_email, rest, record_type, ctx, partial=partial)
         if errors:
-            plan.results[i]["errors"] = service_errors(errors)
+            plan.results[i]["errors"] = field_errors(errors)
         elif partial:
             plan.updates.append((i, record_id, values))
         else:
@@ -234,9 +234,7 @@ def bulk_write(record_type: str, items: list[dict], match: bool) -> list[dict]:
                422: ("The request as a whole is not valid.", ref("Problem"))})
 def bulk_records():
     body = parse_body("BulkRecords")
-    _enabled(body["type"])
-    if not isinstance(body["records"], list):  # pragma: no cover - the schema says so
-        raise invalid({"records": _("Send a list.")})
+    check_enabled(body["type"])
     results = bulk_write(body["type"], body["records"], body.get("match", "email") == "email")
     db.session.commit()
     counts = defaultdict(int)

@@ -63,9 +63,10 @@ def from_exception(problem: ApiProblem) -> Response:
                             headers=problem.headers)
 
 
-def field_errors(errors: dict[str, str], prefix: str = "") -> list[dict]:
-    """A service's `{field: message}` as the problem's list (fields under `prefix`)."""
-    return [{"field": f"{prefix}/{key}", "message": str(message)}
+def field_errors(errors: dict[str, str]) -> list[dict]:
+    """A service's `{field: message}` as the problem's list, each field a JSON pointer (a
+    record's custom field `custom.tier` is `/custom/tier`, where the body holds it)."""
+    return [{"field": "/" + key.replace("custom.", "custom/", 1), "message": str(message)}
             for key, message in errors.items()]
 
 

@@ -136,12 +136,7 @@ def raw_values(body: dict, record_type: str) -> dict[str, str | None]:
     return raw
 
 
-def service_errors(errors: dict[str, str], prefix: str = "") -> list[dict]:
-    return [{"field": f"{prefix}/{key.replace('custom.', 'custom/')}", "message": str(message)}
-            for key, message in errors.items()]
-
-
-def _enabled(record_type: str) -> None:
+def check_enabled(record_type: str) -> None:
     if record_type not in current_tenant().record_types:
         raise invalid({"type": _("Opportunities are not enabled in this workspace.")})
 
@@ -180,11 +175,11 @@ def list_records(query: dict):
            body=ref("RecordCreate"), responses={201: ("The record.", RECORD), 422: INVALID[1]})
 def create_record():
     body = parse_body("RecordCreate")
-    _enabled(body["type"])
+    check_enabled(body["type"])
     try:
         record = services.create_record(body["type"], raw_values(body, body["type"]))
     except services.RecordInvalid as error:
-        raise invalid(service_errors(error.errors)) from None
+        raise invalid(error.errors) from None
     return record_json(record), 201
 
 
@@ -197,11 +192,11 @@ def create_record():
 def upsert_record():
     body = parse_body("RecordUpsert")
     record_type = body["type"]
-    _enabled(record_type)
+    check_enabled(record_type)
     raw = raw_values(body, record_type)
     email, problems = services.clean_email(raw.get("email") or "", record_type)
     if problems:
-        raise invalid(service_errors(problems))
+        raise invalid(problems)
     existing = db.session.execute(select(Record).where(
         Record.record_type == record_type, Record.email == email)).scalar_one_or_none()
     try:
@@ -209,7 +204,7 @@ def upsert_record():
             return record_json(services.create_record(record_type, raw)), 201
         return record_json(services.update_record(existing, raw, partial=True)), 200
     except services.RecordInvalid as error:
-        raise invalid(service_errors(error.errors)) from None
+        raise invalid(error.errors) from None
 
 
 @operation("GET", "/records/{record_id}", summary="Get a record", tag="Records", allow=ALL,
@@ -229,7 +224,7 @@ def update_record(record_id: int):
         record = services.update_record(record, raw_values(body, record.record_type),
                                         partial=True)
     except services.RecordInvalid as error:
-        raise invalid(service_errors(error.errors)) from None
+        raise invalid(error.errors) from None
     return record_json(record)
 
 

@@ -35,7 +35,6 @@ MANAGERS = frozenset({KeyRole.SEQUENCE_MANAGER})
 SELLERS = frozenset({KeyRole.SEQUENCE_MANAGER, KeyRole.SELLER})
 MAX_BODY = 5 * 1024 * 1024  # bytes: a bulk request of 1,000 records is about 500 KB
 CONTROLS = "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f]*$"
-_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 COMPONENTS: dict[str, dict] = {}
 OPERATIONS: list[Operation] = []
@@ -285,10 +284,6 @@ def parse_body(name: str) -> object:
             listed.append({"field": where, "message": str(message)})
         raise ApiProblem(422, errors=listed)
     return data
-
-
-def has_controls(value: str) -> bool:
-    return bool(_CONTROLS.search(value))
 
 
 # --- writing an answer --------------------------------------------------------------------------
