@@ -52,9 +52,11 @@ ENV_VARS = ENV_VARS | frozenset(JOB_TUNING)
 MESSAGING_TUNING = {"UNKNOWN_RESEND_AFTER": 3600, "SEND_MAX_ATTEMPTS": 6,
                     "SEND_RETRY_BASE_SECONDS": 30, "SEND_RETRY_MAX_SECONDS": 3600,
                     "SEND_CONCURRENCY": 32, "SEND_CHUNK": 200, "WEBHOOK_MAX_AGE_SECONDS": 600,
-                    "SENDER_DAILY_CAP": 200, "SENDER_HOURLY_CAP": 30, "SENDER_MIN_GAP_SECONDS": 30}
-# The last three: a sender address's caps when neither it nor its tenant set their own
-# (saas/engine/senders.py).
+                    "SENDER_DAILY_CAP": 200, "SENDER_HOURLY_CAP": 30, "SENDER_MIN_GAP_SECONDS": 30,
+                    "SOFT_BOUNCE_RESEND_SECONDS": 3600}
+# Then a sender address's caps when neither it nor its tenant set their own
+# (saas/engine/senders.py), and how long after a soft bounce (`blocked`) its email is sent again,
+# twice that for the second time (saas/engine/resends.py).
 ENV_VARS = ENV_VARS | frozenset(MESSAGING_TUNING)
 
 # --- Key rotation (README, "Rotating keys"): two comma-separated lists, empty by default. -------

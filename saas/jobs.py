@@ -25,6 +25,7 @@ def periodic_tasks() -> tuple[Callable[[], None], ...]:
     from saas.api.idempotency import purge_expired as purge_idempotency_keys
     from saas.engine.doctor import periodic as engine_doctor
     from saas.engine.replies import resume_due as resume_out_of_office
+    from saas.engine.resends import periodic as resend_soft_bounces
     from saas.engine.sender_health import periodic as check_senders
     from saas.engine.tick import run_tick
     from saas.engine.uncertain import resend_all_tenants
@@ -39,6 +40,7 @@ def periodic_tasks() -> tuple[Callable[[], None], ...]:
         engine_doctor,  # the engine's invariants checked and repaired (saas.engine.doctor)
         check_senders,  # senders over their bounce or complaint line paused (sender_health)
         resend_all_tenants,  # silent `unknown` sends of tenants with signed event webhooks
+        resend_soft_bounces,  # emails a server refused for now (blocked), sent again later
         enqueue_periodic,  # A/B decisions and analytics snapshots, their own job every 5 min
         retention,  # old events, payloads, outbox messages and audit events purged per tenant
         purge_idempotency_keys,  # the API's Idempotency-Keys older than 24 hours, hourly

@@ -12,6 +12,7 @@ from saas.engine.models import (
     AbTest,
     Enrollment,
     EnrollmentStatus,
+    MessageResend,
     SegmentConnection,
     StepRun,
 )
@@ -63,7 +64,8 @@ def sequence_deleting(_sender, *, lineage_id: int, sequence_ids: list[int], **_m
     """Every version's connections go, with their history (none is running: the design floor
     refused the deletion otherwise)."""
     enrollments = select(Enrollment.id).where(Enrollment.sequence_id.in_(sequence_ids))
-    for stmt in (delete(StepRun).where(StepRun.enrollment_id.in_(enrollments)),
+    for stmt in (delete(MessageResend).where(MessageResend.enrollment_id.in_(enrollments)),
+                 delete(StepRun).where(StepRun.enrollment_id.in_(enrollments)),
                  delete(Enrollment).where(Enrollment.sequence_id.in_(sequence_ids)),
                  delete(SegmentConnection).where(SegmentConnection.lineage_id == lineage_id)):
         db.session.execute(stmt.execution_options(synchronize_session=False))

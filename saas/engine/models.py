@@ -256,3 +256,40 @@ class AbTest(TenantScoped, db.Model):
     started_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     evaluated_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+RESEND_DUE = "status = 'pending'"
+
+
+class MessageResend(TenantScoped, db.Model):
+    """An automated email sent again after a soft bounce (`blocked`: the recipient's server
+    refused it for now), by saas.engine.resends: attempt 1 and 2 of a step run's message (the
+    third soft bounce in a row makes the address undeliverable). Its own claim (pending ->
+    sending with a token, a lease from started_at), as a step run's send: the enrollment has
+    moved on since the first send, so the run itself stays `sent`."""
+
+    __tablename__ = "message_resend"
+    __table_args__ = (
+        Index("uq_message_resend_attempt", "tenant_id", "step_run_id", "attempt", unique=True),
+        Index("ix_message_resend_due", "tenant_id", "due_at",
+              postgresql_where=text(RESEND_DUE), sqlite_where=text(RESEND_DUE)),
+        Index("ix_message_resend_sending", "tenant_id", "started_at",
+              postgresql_where=text("status = 'sending'"),
+              sqlite_where=text("status = 'sending'")),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    step_run_id: Mapped[int] = mapped_column(BigId, nullable=False)
+    enrollment_id: Mapped[int] = mapped_column(BigId, nullable=False)
+    attempt: Mapped[int] = mapped_column(Integer, nullable=False)
+    # pending | sending | sent | unknown | failed | cancelled
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    due_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
+    started_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    claim_token: Mapped[str | None] = mapped_column(String(32))
+    provider_message_id: Mapped[str | None] = mapped_column(String(128))
+    # The soft bounce that asked for it (the provider's reason), then any error of its own.
+    reason: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

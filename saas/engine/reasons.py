@@ -34,12 +34,23 @@ RESENDING = N_("No provider event within the window: sending again.")
 RESENT_BY_MANAGER = N_("Sent again at a manager's request.")
 MARKED_SENT = N_("Marked as sent by a manager.")
 MOVE_INTO_ITSELF = N_("A sequence cannot move a record into itself.")
+# An email sent again after a soft bounce (saas/engine/resends.py, MessageResend.error).
+RESEND_PAUSED = N_("Waiting: the connection is paused.")
+RESEND_SENDER_PAUSED = N_("Waiting: its sender is paused.")
+RESEND_GAP = N_("Waiting for its sender's minimum gap.")
+RESEND_ENDED = N_("Not sent again: the connection ended.")
+RESEND_STOPPED = N_("The worker stopped during the resend: the provider may have it.")
+RESEND_SUPPRESSED = N_("Not sent again: %(address)s is on the suppression list.")
+RESEND_UNCERTAIN = N_("Uncertain resend, not tried again: %(error)s.")
+RESEND_RETRY = N_("Not accepted (%(reason)s); trying again.")
 
 CONSTANTS = (CONNECTION_ENDED, RATE_LIMITED, PROVIDER_REFUSED, RECONCILED, SETTLED_AFTER_STOP,
-             WORKER_STOPPED, RESENDING, RESENT_BY_MANAGER, MARKED_SENT, MOVE_INTO_ITSELF)
+             WORKER_STOPPED, RESENDING, RESENT_BY_MANAGER, MARKED_SENT, MOVE_INTO_ITSELF,
+             RESEND_PAUSED, RESEND_SENDER_PAUSED, RESEND_GAP, RESEND_ENDED, RESEND_STOPPED)
 # Sentences with values, most specific first. GAVE_UP is shown with ngettext (below). The last
 # two are the composer's (saas/messaging/compose.py, extracted there), stored on a failed send.
-PATTERNS = (SUPPRESSED, UNCERTAIN_SEND, NOT_ACCEPTED, "“%(name)s” is not an SMS template.",
+PATTERNS = (SUPPRESSED, UNCERTAIN_SEND, NOT_ACCEPTED, RESEND_SUPPRESSED, RESEND_UNCERTAIN,
+            RESEND_RETRY, "“%(name)s” is not an SMS template.",
             "“%(name)s” is not an email template.")
 
 

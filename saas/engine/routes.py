@@ -17,7 +17,7 @@ from flask_login import current_user
 
 from saas.auth.access import requires
 from saas.auth.models import Role
-from saas.engine import assigning, queries, reasons, services, uncertain
+from saas.engine import assigning, queries, reasons, resends, services, uncertain
 from saas.engine.enroll import lineage_of
 from saas.engine.models import ConnectJob, Enrollment, SegmentConnection, StepRun
 from saas.errors import ServiceError
@@ -58,7 +58,10 @@ def _checked() -> bool:
 @bp.app_template_global()
 def record_sequences(record: Record) -> dict:
     """What the record page's Sequences block shows."""
-    return {"rows": queries.for_record(record.id), "status_label": reasons.status_label,
+    rows = queries.for_record(record.id)
+    return {"rows": rows, "status_label": reasons.status_label,
+            "resends": resends.for_enrollments(row.enrollment.id for row in rows),
+            "reason_text": reasons.reason_text,
             "exit_reason_label": reasons.exit_reason_label,
             "sequences": queries.connectable_sequences(record.record_type, record.id),
             "form": CsrfForm(),

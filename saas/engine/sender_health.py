@@ -9,7 +9,8 @@ email (the product's outbox, as invitations) and on Home. While paused its sends
 saas.engine.senders); a resume releases them at once.
 
 Soft bounces (SendGrid `deferred`, or a bounce of type `blocked`) suppress nothing by themselves
-(the provider retries a deferred message); three in a row for one address, with no delivery in
+(the provider retries a deferred message; a blocked one is sent again by saas.engine.resends,
+an hour later, then two); three in a row for one address, with no delivery in
 between, make it undeliverable: suppressed with reason `soft_bounces`, its enrollments exit as
 for a bounce. A hard bounce suppresses at once (saas.messaging.events).
 """
@@ -198,9 +199,10 @@ def _soft_bounced(address: str) -> bool:
 
 
 def on_recorded(_sender, *, kind: str, step_run_id: int | None, address: str | None,
-                **_more) -> None:
+                data: dict | None = None, **_more) -> None:
     """A recorded provider event: a bounce or spam report looks at its sender's health; a soft
-    bounce counts towards the address's undeliverable rule."""
+    bounce counts towards the address's undeliverable rule, and a `blocked` one that does not
+    make it undeliverable has its message sent again later (saas.engine.resends)."""
     if kind in ("bounce", "spamreport") and step_run_id is not None:
         sender = db.session.execute(select(StepRun.sender).where(StepRun.id == step_run_id)
                                     ).scalar_one_or_none()
@@ -212,3 +214,7 @@ def on_recorded(_sender, *, kind: str, step_run_id: int | None, address: str | N
 
         if suppress(address, None, "soft_bounces"):
             exit_enrollments_for_address(address, "bounce")
+    elif kind == "blocked":
+        from saas.engine.resends import schedule
+
+        schedule(step_run_id, data)

@@ -64,7 +64,7 @@ def _setting(name: str) -> float:
     return float(current_app.config[name])
 
 
-def _template_id(step: StepInfo, ab_version: str | None) -> int | None:
+def template_id_of(step: StepInfo, ab_version: str | None) -> int | None:
     config = step.config or {}
     if step.type == StepType.AB_TEST.value:
         config = (config.get("versions") or {}).get(ab_version or "A") or {}
@@ -181,7 +181,7 @@ def _check_and_settle(chunk, token, config, composer, graphs):
     records = {r.id: r for r in db.session.execute(
         select(Record).where(Record.id.in_({run.record_id for run in live}))).scalars()}
     composer.load_sellers({r.owner_id for r in records.values()} | {run.seller_id for run in live})
-    template_ids = {run.id: _template_id(graphs.get(run.sequence_id).steps[run.step_id],
+    template_ids = {run.id: template_id_of(graphs.get(run.sequence_id).steps[run.step_id],
                                          run.ab_version) for run in live}
     templates = {t.id: t for t in db.session.execute(select(MessageTemplate).where(
         MessageTemplate.id.in_({t for t in template_ids.values() if t}))).scalars()}

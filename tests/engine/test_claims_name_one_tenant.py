@@ -463,6 +463,25 @@ def test_resends_name_one_tenant(app, world, locks):
     locks.check("resend", expect=("saas/engine/",))
 
 
+def test_soft_bounce_resends_name_one_tenant(app, world, locks):
+    from saas.engine import resends
+    from saas.messaging import events
+
+    enrollments, _ = _connected(world, [{"type": "auto_email", "config": {"template_id": "new"}},
+                                        {"type": "task"}], n=2)
+    assert _tick(app)["sends"] == 2
+    with world.inside():
+        for i, enrollment_id in enumerate(enrollments):
+            run_id = _runs(world, enrollment_id, "sent")[0]
+            events.record(kind="blocked", provider="sendgrid", provider_event_id=f"blocked-{i}",
+                          step_run_id=run_id, address=f"lead{i}-2@example.com")
+        db.session.commit()
+    _later(app, hours=2)
+    with locks.path("soft bounce resends"), app.app_context():
+        assert resends.resend_due() == 2
+    locks.check("soft bounce resends", expect=("saas/engine/resends.py",))
+
+
 def test_segment_feed_and_forgotten_jobs_name_one_tenant(app, world, locks):
     """The tick's upkeep: new members of a connected segment, connect jobs Redis forgot."""
     from saas.engine.models import SegmentConnection
