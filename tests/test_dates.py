@@ -130,3 +130,18 @@ def test_date_times_read_back_aware_utc_on_sqlite_and_postgresql(app):
                 table.drop(conn)
             assert stored == paris and stored.utcoffset() is not None, engine.dialect.name
             assert stored.astimezone(UTC).hour == 1
+
+
+def test_french_moments_numbers_and_percentages():
+    """Issue 19's examples: "2 déc. 2026 à 14:30", "1 234,5", "12,3 %" (CLDR's spaces: a narrow
+    no-break space groups thousands, a no-break space comes before %)."""
+    from saas.web.numbers import format_number, format_percent
+
+    moment = datetime(2026, 12, 2, 13, 30, tzinfo=UTC)
+    assert dates.format_datetime(moment, PARIS, "fr") == "2 déc. 2026 à 14:30"
+    assert dates.format_datetime(moment, PARIS, "fr_FR") == "2 déc. 2026 à 14:30"
+    assert dates.format_date(moment, PARIS, "fr") == "2 déc. 2026"
+    assert dates.format_time(moment, PARIS, "fr") == "14:30"
+    assert format_number(1234.5, 1, "fr") == "1\u202f234,5"
+    assert format_percent(0.123, 1, "fr") == "12,3\u00a0%"
+    assert format_number(1234.5, 1, "en") == "1,234.5" and format_percent(0.123, 1, "en") == "12.3%"

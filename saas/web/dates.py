@@ -64,15 +64,23 @@ def _in(value: datetime, tz: tzinfo | None) -> datetime:
     return aware(value).astimezone(tz or viewer_zone())
 
 
+# How a language joins a date and a time said together where that differs from the medium
+# format Babel has ("{1}, {0}" in French): CLDR's "atTime" dateTimeFormat, which Babel does not
+# carry ("2 déc. 2026 à 14:30", as issue 19 writes it). A language missing here joins them as
+# its medium format does ("Dec 2, 2026, 2:30 PM").
+AT_TIME = {"fr": "{1} 'à' {0}"}
+
+
 def format_datetime(value: datetime | None, tz: tzinfo | None = None,
                     locale_name: str | None = None) -> str:
-    """A moment: "Nov 24, 2026, 6:00 PM", "24 nov. 2026, 18:00" (CLDR's medium date and short
-    time, joined as the locale's medium format joins them)."""
+    """A moment: "Nov 24, 2026, 6:00 PM", "24 nov. 2026 à 18:00" (CLDR's medium date and short
+    time, joined as the language says them together)."""
     if value is None:
         return ""
     loc = locale_name or locale()
     local = _in(value, tz)
-    pattern = babel_dates.get_datetime_format("medium", locale=loc)
+    pattern = AT_TIME.get(str(loc).split("_")[0]) or \
+        babel_dates.get_datetime_format("medium", locale=loc)
     return (pattern.replace("'", "")
             .replace("{0}", babel_dates.format_time(local, "short", locale=loc))
             .replace("{1}", babel_dates.format_date(local, "medium", locale=loc)))
