@@ -17,6 +17,7 @@ from datetime import datetime
 
 from saas.i18n import _
 from saas.sequences.models import LINKEDIN_TYPES
+from saas.web.numbers import format_percent
 
 
 def N_(message: str) -> str:
@@ -36,9 +37,13 @@ LINKEDIN_STEPS = tuple(t.value for t in LINKEDIN_TYPES)
 
 WAIT_RANGE = N_("A wait lasts between 1 hour and 30 days.")
 LIMIT_RANGE = N_("The time limit is between 1 hour and 30 days.")
-# Its bounds are placeholders: a literal "10% and" reads as a format to pybabel's checks.
-SPLIT_RANGE_MSGID = N_("Each version gets between %(low)s%% and %(high)s%% of the audience.")
-SPLIT_RANGE = SPLIT_RANGE_MSGID % {"low": 10, "high": 90}  # as English pages say it
+# Its bounds are percentages as the viewer's locale writes them ("10%", "10 %": split_bounds).
+SPLIT_RANGE_MSGID = N_("Each version gets between %(low)s and %(high)s of the audience.")
+SPLIT_RANGE = SPLIT_RANGE_MSGID % {"low": "10%", "high": "90%"}  # as English pages say it
+
+
+def split_bounds() -> dict[str, str]:
+    return {"low": format_percent(0.1, 0), "high": format_percent(0.9, 0)}
 BRANCH_ENDS_WITH_WAIT = N_("A branch cannot end with a wait: add a step after it or remove it.")
 NEEDS_STEPS = N_("Add at least one step.")
 EMAIL_CONDITION_ORDER = N_("An email condition must follow an email step (email, automated "
@@ -174,7 +179,7 @@ def _check_ab(config: dict, ctx: Context) -> list[tuple[str, str]]:
         problems.append(("display_name", _("Give the A/B test a display name.")))
     split = _int(config.get("split_a"))
     if split is None or not 10 <= split <= 90:
-        problems.append(("split_a", _(SPLIT_RANGE_MSGID, low=10, high=90)))
+        problems.append(("split_a", _(SPLIT_RANGE_MSGID, **split_bounds())))
     if config.get("metric") not in AB_METRICS:
         problems.append(("metric",
                          _("Choose the winning metric: opens, clicks or goal reached.")))

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from saas.i18n import _, _l, _pl, ngettext
 from saas.sequences.rules import CALL_OUTCOMES, EMAIL_EVENTS
+from saas.web.numbers import format_percent
 
 
 @dataclass(frozen=True)
@@ -82,9 +83,10 @@ METRIC_LABELS = {"opens": _l("Opens"), "clicks": _l("Clicks"), "goal": _l("Goal 
 EVENT_WORDS = {"opened": _l("opened"), "clicked": _l("link clicked"), "replied": _l("replied")}
 OUTCOME_WORDS = {"connected": _l("connected"), "left_voicemail": _l("left voicemail"),
                  "no_answer": _l("no answer"), "wrong_number": _l("wrong number")}
-WINNER_BY = {"opens": _l("A %(a)s%% / B %(b)s%% · winner by opens"),
-             "clicks": _l("A %(a)s%% / B %(b)s%% · winner by clicks"),
-             "goal": _l("A %(a)s%% / B %(b)s%% · winner by goal reached")}
+# The shares are percentages in the viewer's locale ("A 50% / B 50%", "A 50 % / B 50 %").
+WINNER_BY = {"opens": _l("A %(a)s / B %(b)s · winner by opens"),
+             "clicks": _l("A %(a)s / B %(b)s · winner by clicks"),
+             "goal": _l("A %(a)s / B %(b)s · winner by goal reached")}
 # A sequence version's status, as its badge shows it (the stored value is the enum's).
 STATUS_LABELS = {"draft": _l("Draft"), "active": _pl("sequence status", "Active"),
                  "inactive": _pl("sequence status", "Inactive"),
@@ -178,8 +180,8 @@ def summary(step, templates: dict, sequences: dict) -> str:
     if kind == "ab_test":
         split = int(config.get("split_a") or 50)
         line = WINNER_BY.get(config.get("metric"))
-        return str(line % {"a": split, "b": 100 - split}) if line is not None \
-            else f"A {split}% / B {100 - split}%"
+        shares = {"a": format_percent(split / 100, 0), "b": format_percent((100 - split) / 100, 0)}
+        return str(line % shares) if line is not None else _("A %(a)s / B %(b)s", **shares)
     if kind == "email_condition":
         words = [str(EVENT_WORDS.get(e, e)) for e in config.get("events") or []]
         what = _any_of(words) if config.get("match") == "any" else _all_of(words)

@@ -7,7 +7,11 @@
     if (!slider.hasAttribute || !slider.hasAttribute("data-split")) { return; }
     var output = document.getElementById("split-output");
     var a = parseInt(slider.value, 10);
-    if (output && !isNaN(a)) { output.textContent = "A " + a + "% / B " + (100 - a) + "%"; }
+    // The page's words and percent sign ("A {a} % / B {b} %"), English when it has none.
+    var template = (output && output.getAttribute("data-template")) || "A {a}% / B {b}%";
+    if (output && !isNaN(a)) {
+      output.textContent = template.replace("{a}", a).replace("{b}", 100 - a);
+    }
   });
 })();
 
