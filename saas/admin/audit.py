@@ -1,13 +1,24 @@
-"""Writing to the audit log, in the caller's transaction."""
+"""Writing to the audit log, in the caller's transaction, and showing it in the viewer's
+language: the action by its label, and what the log stores in English (a count of records, a
+licence, the system as actor) translated when shown, as saas/engine/reasons.py does."""
 
 from __future__ import annotations
+
+import re
 
 from flask import has_request_context, request
 from flask_login import current_user
 
 from saas.admin.models import AuditEvent
 from saas.extensions import db
-from saas.i18n import _l
+from saas.i18n import N_, _, _l
+from saas.web.words import records
+
+SYSTEM = "system"  # the actor of what no signed-in person did (a job, the tick)
+WORKSPACE = N_("Sales accelerator workspace")
+NO_LICENCE = N_("No licence")
+STORED_TEXTS = (WORKSPACE, NO_LICENCE)
+_RECORDS = re.compile(r"^(\d+) record\(s\)$")  # how targets count records (records_target)
 
 # What the audit log shows for each action code (the code is stored; the label is shown in the
 # viewer's language, with the code next to it). An action missing here shows its code alone.
@@ -70,6 +81,18 @@ ACTION_LABELS = {
     "suppression.added": _l("Address added to the suppression list"),
     "suppression.removed": _l("Address removed from the suppression list"),
     "ab_test.stopped": _l("A/B test stopped"),
+    "template.saved": _l("Template saved"),
+    "api_key.created": _l("API key created"),
+    "api_key.revoked": _l("API key revoked"),
+    "seller.capacity": _l("Seller's capacity changed"),
+    "seller.time_off_added": _l("Time off added"),
+    "seller.time_off_removed": _l("Time off removed"),
+    "seller.covered": _l("Colleague covering during time off"),
+    "seller.cover_ended": _l("Cover during time off ended"),
+    "sequence.skip_wait": _l("Skip wait time setting changed"),
+    "sequence.records_paused": _l("Connections paused"),
+    "sequence.records_resumed": _l("Connections resumed"),
+    "sequence.records_disconnected": _l("Records disconnected from a sequence"),
 }
 
 
@@ -78,12 +101,34 @@ def action_label(action: str):
     return ACTION_LABELS.get(action)
 
 
+def records_target(count: int) -> str:
+    """The target of an action on many records, as stored ("3 record(s)"); shown translated."""
+    return f"{count} record(s)"
+
+
+def shown(value) -> str:
+    """A stored target or detail in the viewer's language when the log wrote it in English."""
+    if not isinstance(value, str):
+        return value
+    if value in STORED_TEXTS:
+        return _(value)
+    match = _RECORDS.match(value)
+    if match:
+        return records(int(match[1]))
+    return value
+
+
+def actor_shown(event: AuditEvent) -> str:
+    return _("system") if event.actor_id is None and event.actor_name == SYSTEM \
+        else event.actor_name
+
+
 def record(action: str, target: str = "", actor=None, **details) -> AuditEvent:
     if actor is None and has_request_context() and current_user.is_authenticated:
         actor = current_user
     event = AuditEvent(
         actor_id=getattr(actor, "id", None),
-        actor_name=getattr(actor, "name", None) or "system",
+        actor_name=getattr(actor, "name", None) or SYSTEM,
         action=action,
         target=target,
         details=details,

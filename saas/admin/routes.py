@@ -212,7 +212,8 @@ def delete_custom_field(field_id: int):
 @bp.route("/audit")
 def audit_log():
     page = queries.audit_page(after=cursor_arg())
-    return render_template("admin/audit.html", page=page, action_label=audit.action_label)
+    return render_template("admin/audit.html", page=page, action_label=audit.action_label,
+                           shown=audit.shown, actor=audit.actor_shown)
 
 
 @bp.route("/outbox")

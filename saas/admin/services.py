@@ -199,7 +199,7 @@ def publish_workspace(*, opportunities: bool) -> Tenant:
     first = tenant.workspace_published_at is None
     tenant.opportunities_enabled = opportunities
     tenant.workspace_published_at = utcnow()
-    audit.record("workspace.published", "Sales accelerator workspace",
+    audit.record("workspace.published", audit.WORKSPACE,
                  record_types=tenant.record_types, first_time=first)
     db.session.commit()
     return tenant

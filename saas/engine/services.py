@@ -226,7 +226,7 @@ def bulk_action(lineage_id: int, enrollment_ids: list[int], action: str) -> int:
             .execution_options(synchronize_session=False)).scalars().all()
         (hold_runs if action == "pause" else release_runs)(moved)
         changed = len(moved)
-    audit.record(f"sequence.records_{BULK_ACTIONS[action]}", f"{changed} record(s)",
+    audit.record(f"sequence.records_{BULK_ACTIONS[action]}", audit.records_target(changed),
                  lineage_id=lineage_id)
     db.session.commit()
     return changed

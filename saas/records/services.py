@@ -179,7 +179,7 @@ def delete_records(record_ids: list[int]) -> int:
     if locked:
         exited = sum(answers(records_deleting, record_ids=locked))
         db.session.execute(delete(Record).where(Record.id.in_(locked)))
-        audit.record("records.deleted", f"{len(locked)} record(s)", ids=locked[:50],
+        audit.record("records.deleted", audit.records_target(len(locked)), ids=locked[:50],
                      connections_exited=exited)
     db.session.commit()
     return len(locked)
@@ -195,6 +195,6 @@ def change_owner(record_ids: list[int], owner_id: int | None) -> int:
         update(Record).where(Record.id.in_(record_ids))
         .values(owner_id=owner_id, updated_at=utcnow()))
     records_changed.send(None, record_ids=list(record_ids))
-    audit.record("records.owner_changed", f"{result.rowcount} record(s)", owner_id=owner_id)
+    audit.record("records.owner_changed", audit.records_target(result.rowcount), owner_id=owner_id)
     db.session.commit()
     return result.rowcount
