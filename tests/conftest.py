@@ -62,6 +62,11 @@ def _compile_catalogs() -> None:
                 write_mo(f, catalog)
 
 
+def pytest_sessionstart(session):
+    """Before any test, so tests that read no page (tests/i18n/test_catalogs.py) see them too."""
+    _compile_catalogs()
+
+
 @pytest.fixture(scope="session")
 def app():
     _compile_catalogs()

@@ -158,3 +158,39 @@ def test_the_manual_composer_is_prefilled_with_the_records_version(app, sendgrid
     assert drafts["amelie@example.com"].subject == "Merci de votre visite, Amélie"
     assert "Bonjour Amélie" in drafts["amelie@example.com"].body
     assert drafts["brian@example.com"].subject == "Thanks for visiting, Brian"
+
+
+def test_each_record_receives_the_text_in_its_language(app, twilio_tenant, fake):
+    """The same for an automated text through the real Twilio client: one sequence, a French,
+    an English and a language-less record of a French-speaking workspace."""
+    with app.app_context():
+        db.session.execute(update(Tenant).where(Tenant.id == twilio_tenant.id)
+                           .values(language="fr"))
+        db.session.commit()
+        with tenant_context(twilio_tenant.id):
+            template = MessageTemplate(kind="sms", name="Trade show reminder", language="en",
+                                       body="Hi {{ record.first_name }}, see you at our stand!")
+            db.session.add(template)
+            db.session.flush()
+            db.session.add(MessageTemplate(
+                kind="sms", name="Trade show reminder", language="fr",
+                translation_of_id=template.id,
+                body="Bonjour {{ record.first_name }}, à bientôt sur notre stand !"))
+            seq = builders.sequence([{"type": "auto_sms", "name": "Reminder",
+                                      "config": {"template_id": template.id}}])
+            records = []
+            for language, first, phone in (("fr", "Amélie", "+33611111111"),
+                                           ("en", "Brian", "+447700900123"),
+                                           (None, "Chloé", "+33622222222")):
+                lead = builders.lead(f"{first.lower()}@example.com", phone=phone,
+                                     first_name=first)
+                lead.language = language
+                records.append(lead)
+            db.session.flush()
+            builders.connect(records, seq)
+            db.session.commit()
+        run_tick(budget_seconds=30)
+    bodies = {text["form"]["To"]: text["form"]["Body"] for text in fake.texts()}
+    assert bodies == {"+33611111111": "Bonjour Amélie, à bientôt sur notre stand !",
+                      "+447700900123": "Hi Brian, see you at our stand!",
+                      "+33622222222": "Bonjour Chloé, à bientôt sur notre stand !"}
