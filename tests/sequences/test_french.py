@@ -252,3 +252,21 @@ def test_running_counts_are_french_numbers_and_plurals(designer, fr, monkeypatch
     assert "<strong>1 enregistrement y est en cours et sera déconnecté</strong>" in page
     assert f"1 enregistrement est en cours dans «{NB}Suivi du salon commercial{NB}»." in _page(
         fr, f"/contoso/sequences/{sid}/delete")
+
+
+def test_an_ab_split_is_written_with_french_percentages(designer, fr):
+    """Babel's percent sign (« 70 % », a no-break space) on the tile, in the slider's output and
+    its template for the script, in the hint and in the rule's refusal."""
+    sid = designer.create()
+    step = designer.add(sid, "ab_test")
+    form = {"display_name": "Objet", "split_a": "70", "metric": "clicks", "ends": "auto",
+            "default_version": "A", "a_type": "email", "a_name": "Court", "b_type": "email",
+            "b_name": "Long"}
+    designer.save(sid, step, **form)
+    page = _page(fr, f"/contoso/sequences/{sid}?step={step}")
+    assert f"A 70{NB}% / B 30{NB}% · gagnant selon les clics" in page
+    assert f'data-template="A {{a}}{NB}% / B {{b}}{NB}%">A 70{NB}% / B 30{NB}%</output>' in page
+    assert f"Chaque version reçoit entre 10{NB}% et 90{NB}% de l'audience." in page
+    refused = unescape(designer.save(sid, step, **{**form, "split_a": "95"}).get_data(
+        as_text=True))
+    assert f"Chaque version reçoit entre 10{NB}% et 90{NB}% de l'audience." in refused
