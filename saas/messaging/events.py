@@ -29,9 +29,9 @@ from saas.timeutil import utcnow
 SUPPRESSING = {"bounce": "bounce", "spamreport": "spamreport", "unsubscribe": "unsubscribe",
                "stop": "stop"}
 # Events that prove a provider took the message (a step run in `unknown` is then `sent`).
-PROOF_OF_SENDING = {"processed", "delivered", "deferred", "bounce", "blocked", "dropped", "open", "click",
-                    "reply", "auto_reply", "spamreport", "unsubscribe", "queued", "sent", "sending",
-                    "undelivered", "failed", "accepted", "read"}
+PROOF_OF_SENDING = {"processed", "delivered", "deferred", "bounce", "blocked", "dropped", "open",
+                    "click", "reply", "auto_reply", "spamreport", "unsubscribe", "queued", "sent",
+                    "sending", "undelivered", "failed", "accepted", "read"}
 
 
 def record(*, kind: str, provider: str, provider_event_id: str | None,
