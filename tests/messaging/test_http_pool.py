@@ -79,6 +79,33 @@ def test_one_connection_for_emails_sent_one_after_another(app, sendgrid_tenant, 
     assert fake.connection_count == 1
 
 
+class _CountingSocket:
+    """A connected socket that notes each write (the standard library's socket underneath)."""
+
+    def __init__(self, sock):
+        self.sock, self.writes = sock, []
+
+    def sendall(self, data):
+        self.writes.append(bytes(data))
+        return self.sock.sendall(data)
+
+    def __getattr__(self, name):
+        return getattr(self.sock, name)
+
+
+def test_a_request_goes_out_in_one_write(app, sendgrid_tenant, fake):
+    assert _send(app, sendgrid_tenant.id, 1).status == "sent"
+    [kept] = [c for c in connections._here().pools[(fake.url, None)].http.pool.queue if c]
+    kept.sock = counting = _CountingSocket(kept.sock)
+    assert _send(app, sendgrid_tenant.id, 2).status == "sent"
+    assert fake.connection_count == 1  # the same connection, written once: head and body
+    [write] = counting.writes
+    head, _, body = write.partition(b"\r\n\r\n")
+    assert head.startswith(b"POST /v3/mail/send HTTP/1.1\r\n")
+    assert json.loads(body)["custom_args"]["step_run_id"] == "2"
+    assert dict(fake.per_step_run) == {"1": 1, "2": 1}
+
+
 def test_a_connection_idle_too_long_is_replaced(app, sendgrid_tenant, fake, monkeypatch):
     assert _send(app, sendgrid_tenant.id, 1).status == "sent"
     assert _send(app, sendgrid_tenant.id, 2).status == "sent"
