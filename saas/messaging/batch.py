@@ -24,7 +24,11 @@ def provider_for(config: MessagingConfig, channel: str) -> str:
     return config.sms_provider if channel == "sms" else config.email_provider
 
 
-def _call(config: MessagingConfig, message: Outgoing) -> SendResult:
+def _call(config: MessagingConfig, message: Outgoing, pool_size: int | None = None
+          ) -> SendResult:
+    """One provider call. An SMS needs the app's context (its status callback's link); an
+    email needs none: `pool_size`, the size of this process's connection pool, is read from
+    the app's settings by the caller, once a batch."""
     if message.channel == "sms":
         from saas.web.links import external
 
@@ -41,7 +45,7 @@ def _call(config: MessagingConfig, message: Outgoing) -> SendResult:
         categories=[f"tenant:{config.tenant_slug}", *message.categories])
     return providers.sendgrid_send(api_key=config.sendgrid_key or "",
                                    base_url=config.sendgrid_base_url, timeout=config.timeout,
-                                   payload=payload)
+                                   payload=payload, size=pool_size)
 
 
 def store(config: MessagingConfig, message: Outgoing) -> OutboxMessage:
@@ -105,12 +109,16 @@ def send_many(config: MessagingConfig, messages: Iterable[Outgoing]) -> tuple[di
     caller treats the messages it never got to as untried."""
     stop = threading.Event()
     app = current_app._get_current_object()
+    pool_size = providers.pool_size()
 
     def one(message: Outgoing) -> SendResult | None:
         if stop.is_set():
             return None
-        with app.app_context():
-            result = _call(config, message)
+        if message.channel == "sms":
+            with app.app_context():
+                result = _call(config, message)
+        else:  # no app context to push and pop (and tear down) for each email
+            result = _call(config, message, pool_size)
         if result.status == "retry":
             stop.set()
         return result

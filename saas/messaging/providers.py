@@ -170,7 +170,7 @@ def calls_per_tenant(config) -> int:
     return max(1, total // max(1, int(config.get("SEND_SWEEP_TENANTS", 1))))
 
 
-def _concurrency() -> int:
+def pool_size() -> int:
     """The pool's size: the provider calls a worker makes at once (each of the tenants a sweep
     serves at once has its share, so one tenant's slow calls never leave another waiting for a
     connection)."""
@@ -183,14 +183,15 @@ def _concurrency() -> int:
 
 
 def sendgrid_send(*, api_key: str, base_url: str, timeout: float,
-                  payload: dict | Unsendable) -> SendResult:
+                  payload: dict | Unsendable, size: int | None = None) -> SendResult:
+    """`size`: the connection pool's (`pool_size()`, read here when not given)."""
     if not api_key:
         return SendResult("retry", "sendgrid", error=SENDGRID_KEY_UNREADABLE,
                           retry_after=KEY_UNREADABLE_RETRY_SECONDS)
     if isinstance(payload, Unsendable):
         return SendResult("failed", "sendgrid", error=payload.reason)
     url, headers = _sendgrid_request(api_key, base_url)
-    size = _concurrency()
+    size = size or pool_size()
     try:
         response = connections.post(url, json=payload, headers=headers, timeout=timeout,
                                     size=size)
