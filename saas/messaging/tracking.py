@@ -30,7 +30,7 @@ from itsdangerous import Signer
 from itsdangerous.signer import HMACAlgorithm
 
 from saas.auth.tokens import secret_keys
-from saas.i18n import _, speaking
+from saas.i18n import _, language_of, speaking
 
 OPEN, CLICK, UNSUBSCRIBE, REPLY = "open", "click", "unsubscribe", "reply"
 SIG_LENGTH = 20  # characters of a reply token's (and a legacy token's) hex signature: 80 bits
@@ -195,6 +195,20 @@ class Tracker:
         self.keys = tuple(secret_keys())
         self.prefix = f"{base}/{quote(tenant_slug)}/t"
         self.inbound_domain = inbound_domain
+        self.footers: dict[str, tuple[str, str]] = {}  # language: (link, line), see `_footer`
+
+    def _footer(self, language: str | None, fallback_language: str | None) -> tuple[str, str]:
+        """The footer's link text and text line (its `%(url)s` to fill), in `language`, else
+        `fallback_language`, else the language being spoken: translated once per language
+        for all the messages of a batch."""
+        if not (language or fallback_language):
+            return _("Unsubscribe"), _("Unsubscribe: %(url)s")
+        key = language_of(language, fallback_language)
+        found = self.footers.get(key)
+        if found is None:
+            with speaking(language, fallback_language):
+                found = self.footers[key] = (_("Unsubscribe"), _("Unsubscribe: %(url)s"))
+        return found
 
     def unsubscribe_url(self, step_run_id: int, address: str) -> str:
         token = make(UNSUBSCRIBE, self.tenant_id, step_run_id, address.lower(), self.keys)
@@ -222,11 +236,8 @@ class Tracker:
             return f"{match.group(1)}{escape(self.click_url(step_run_id, url))}{match.group(3)}"
 
         html = _HREF.sub(rewrite, html or "")
-        if language or fallback_language:
-            with speaking(language, fallback_language):
-                link, line = _("Unsubscribe"), _("Unsubscribe: %(url)s", url=unsubscribe)
-        else:
-            link, line = _("Unsubscribe"), _("Unsubscribe: %(url)s", url=unsubscribe)
+        link, line = self._footer(language, fallback_language)
+        line = line % {"url": unsubscribe}
         if unsubscribe not in html and escape(unsubscribe) not in html:
             html += (f'<p style="font-size:12px;color:#666"><a href="{escape(unsubscribe)}">'
                      f"{escape(link)}</a></p>")
