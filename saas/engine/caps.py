@@ -72,10 +72,18 @@ def _claim(tenant_id: int, details: list, settings: dict, now: datetime, token: 
         per_seller.update(counts)
     claimed: list[int] = []
     deferred: dict[datetime, list[int]] = defaultdict(list)
+    workings: dict[int, object] = {}  # per sequence
+    openings: dict[tuple, datetime] = {}  # per sequence and zone: the same for all its sends
     for d in details:
         seq = settings.get(d.sequence_id, {})
-        window, working = seq.get("window"), for_settings(seq)
-        opening = send_due(now, d.time_zone, window, working)
+        window = seq.get("window")
+        if d.sequence_id not in workings:
+            workings[d.sequence_id] = for_settings(seq)
+        working = workings[d.sequence_id]
+        opening = openings.get((d.sequence_id, d.time_zone))
+        if opening is None:
+            opening = openings[(d.sequence_id, d.time_zone)] = send_due(
+                now, d.time_zone, window, working)
         if opening > now:
             deferred[opening].append(d.id)
             continue
