@@ -38,7 +38,7 @@ from saas.engine import clock
 from saas.engine.models import StepRun
 from saas.errors import ServiceError
 from saas.extensions import db
-from saas.i18n import _
+from saas.i18n import _, _l
 from saas.sequences.models import Step, StepType
 from saas.web.ids import INT_MAX
 from saas.worklist import queries, services
@@ -48,7 +48,7 @@ OUTCOMES = list(CALL_OUTCOMES)
 MAX_NOTES = 20_000
 
 _ACTIVITY_FIELDS = {
-    "id": {**ID, "description": "The step run's id: use it to complete, skip or snooze."},
+    "id": {**ID, "description": _l("The step run's id: use it to complete, skip or snooze.")},
     "record_id": ID, "record_name": {"type": "string"}, "company": {"type": "string"},
     "record_type": {"type": "string"}, "email": {"type": ["string", "null"]},
     "phone": {"type": ["string", "null"]}, "linkedin_url": {"type": ["string", "null"]},
@@ -60,8 +60,8 @@ ACTIVITY = component("Activity", {
 component("ActivityCompletion", {
     "type": "object", "additionalProperties": False, "properties": {
         "outcome": {"type": "string", "enum": OUTCOMES,
-                    "description": "How a phone call went (required for a call; other "
-                                   "activities take none)."},
+                    "description": _l("How a phone call went (required for a call; other "
+                                      "activities take none).")},
         "notes": text(MAX_NOTES)}})
 component("ActivitySkip", {
     "type": "object", "additionalProperties": False,
@@ -69,18 +69,18 @@ component("ActivitySkip", {
 component("ActivitySnooze", {
     "type": "object", "additionalProperties": False, "required": ["until"],
     "properties": {"until": {"type": "string", "format": "date-time", "maxLength": 64,
-                             "description": "When it comes back (UTC unless an offset is "
-                                            "given); in the future."}}})
+                             "description": _l("When it comes back (UTC unless an offset is "
+                                               "given); in the future.")}}})
 DONE = component("ActivityDone", {
     "type": "object", "required": ["activity", "enrollment_status", "message"],
     "properties": {"activity": STEP_RUN,
                    "enrollment_status": {"type": ["string", "null"]},
                    "message": {"type": "string",
-                               "description": "What became of the record's sequence."}}})
-CONFLICT = (409, ("This activity was already done, or its connection is paused or ended.",
+                               "description": _l("What became of the record's sequence.")}}})
+CONFLICT = (409, (_l("This activity was already done, or its connection is paused or ended."),
                   PROBLEM))
-_ANSWERS = {200: ("The activity after the change.", DONE), 404: NOT_FOUND[1],
-            409: CONFLICT[1], 422: ("Some fields need attention.", PROBLEM)}
+_ANSWERS = {200: (_l("The activity after the change."), DONE), 404: NOT_FOUND[1],
+            409: CONFLICT[1], 422: (_l("Some fields need attention."), PROBLEM)}
 
 
 def activity_json(row: queries.Row) -> dict:
@@ -105,19 +105,20 @@ def _seller(seller_id: int | None):
     return seller
 
 
-@operation("GET", "/activities", summary="List open activities", tag="Activities", allow=ALL,
+@operation("GET", "/activities", summary=_l("List open activities"), tag="Activities", allow=ALL,
            sequences=True, query=(
                Param("seller_id", {"type": "integer", "minimum": 1, "maximum": INT_MAX},
-                     "Another seller's list (sequence manager keys)."),
+                     _l("Another seller's list (sequence manager keys).")),
                Param("when", {"type": "string", "enum": [k for k in queries.WHEN if k]},
-                     "overdue, today, upcoming (in the key user's time zone), or snoozed."),
+                     _l("`overdue`, `today`, `upcoming` (in the key user's time zone), or "
+                        "`snoozed`.")),
                Param("type", {"type": "string", "enum": list(queries.ACTIVITY_TYPES)}),
                Param("sequence_id", {"type": "integer", "minimum": 1, "maximum": INT_MAX},
-                     "A sequence (any of its versions)."),
+                     _l("A sequence (any of its versions).")),
                LIMIT, AFTER),
-           description="The worklist: open activities of running connections, due first. "
-                       "Snoozed ones are left out until their time (see `when=snoozed`).",
-           responses={200: ("A page of activities.", page_of(ACTIVITY))})
+           description=_l("The worklist: open activities of running connections, due first. "
+                          "Snoozed ones are left out until their time (see `when=snoozed`)."),
+           responses={200: (_l("A page of activities."), page_of(ACTIVITY))})
 def list_activities(query: dict):
     seller = _seller(query["seller_id"])
     cursor(query["after"], [StepRun.due_at, StepRun.id])
@@ -162,11 +163,11 @@ def _act(step_run_id: int, action, message: str | None = None) -> dict:
             "message": message or services.what_next(enrollment_id)}
 
 
-@operation("POST", "/activities/{step_run_id}/complete", summary="Complete an activity",
+@operation("POST", "/activities/{step_run_id}/complete", summary=_l("Complete an activity"),
            tag="Activities", allow=SELLERS, sequences=True, body=ref("ActivityCompletion"),
-           description="A phone call takes its `outcome` (a following call condition branches "
-                       "on it); any activity may take `notes`. The record moves on to its next "
-                       "step.", responses=_ANSWERS)
+           description=_l("A phone call takes its `outcome` (a following call condition branches "
+                          "on it); any activity may take `notes`. The record moves on to its next "
+                          "step."), responses=_ANSWERS)
 def complete_activity(step_run_id: int):
     run = services.load_activity(step_run_id)
     body = _optional_body("ActivityCompletion")
@@ -181,9 +182,9 @@ def complete_activity(step_run_id: int):
     return _act(step_run_id, lambda r: services.complete(r.id, current_user.id, notes=notes))
 
 
-@operation("POST", "/activities/{step_run_id}/skip", summary="Skip an activity",
+@operation("POST", "/activities/{step_run_id}/skip", summary=_l("Skip an activity"),
            tag="Activities", allow=SELLERS, sequences=True, body=ref("ActivitySkip"),
-           description="The sequence goes on (a following email condition takes No).",
+           description=_l("The sequence goes on (a following email condition takes No)."),
            responses=_ANSWERS)
 def skip_activity(step_run_id: int):
     services.load_activity(step_run_id)
@@ -203,9 +204,9 @@ def _moment(raw: str) -> datetime:
         raise invalid({"until": _("Choose a date before the year 9999.")}) from None
 
 
-@operation("POST", "/activities/{step_run_id}/snooze", summary="Snooze an activity",
+@operation("POST", "/activities/{step_run_id}/snooze", summary=_l("Snooze an activity"),
            tag="Activities", allow=SELLERS, sequences=True, body=ref("ActivitySnooze"),
-           description="It leaves the worklist until `until`, then is due again.",
+           description=_l("It leaves the worklist until `until`, then is due again."),
            responses=_ANSWERS)
 def snooze_activity(step_run_id: int):
     services.load_activity(step_run_id)

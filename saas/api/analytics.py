@@ -9,6 +9,7 @@ from saas.api.records import ID, NOT_FOUND, WHEN
 from saas.api.sequences import READERS
 from saas.api.spec import Param, component, nullable, operation
 from saas.engine import abtests
+from saas.i18n import _l
 from saas.sequences.models import Sequence
 from saas.tenancy import get_or_404
 
@@ -18,15 +19,16 @@ _RECORDS = {**{k: COUNT for k in ("connected", "active", "paused", "completed", 
                                    "disconnected")},
             "exited_by_reason": {"type": "object", "additionalProperties": COUNT},
             "goal_reached": {"type": ["integer", "null"],
-                             "description": "null: the sequence has no goal."},
+                             "description": _l("`null`: the sequence has no goal.")},
             "median_days": {"type": ["number", "null"],
-                            "description": "From connection to completion, of the completed."}}
+                            "description": _l("From connection to completion, of the completed.")}}
 _STEP = {"step_id": ID, "label": {"type": "string"}, "name": {"type": "string"},
          "type": {"type": "string"}, "depth": COUNT,
          **{k: COUNT for k in ("reached", "completed", "skipped", "overdue", "failed")},
          "events": {"type": "object", "additionalProperties": COUNT,
-                    "description": "Sends with at least one such event (delivered, opened, "
-                                   "clicked, replied, bounced, unsubscribed)."}}
+                    "description": _l("Sends with at least one such event (`delivered`, "
+                                      "`opened`, `clicked`, `replied`, `bounced`, "
+                                      "`unsubscribed`).")}}
 _AB_VERSION = {"name": {"type": "string"}, "label": {"type": "string"}, "sends": COUNT,
                "conversions": COUNT, "rate": RATE, "ci_low": {"type": "number"},
                "ci_high": {"type": "number"}, "winner": {"type": "boolean"}}
@@ -41,11 +43,11 @@ _FIELDS = {
     "period": {"type": "string", "enum": list(queries.PERIODS)},
     "computed_at": WHEN,
     "records": {"type": "object", "required": list(_RECORDS), "properties": _RECORDS,
-                "description": "Connections of every version made in the period, by status "
-                               "now."},
+                "description": _l("Connections of every version made in the period, by status "
+                                  "now.")},
     "steps": {"type": "array", "items": {"type": "object", "required": list(_STEP),
                                          "properties": _STEP},
-              "description": "The chosen version's steps, reached in the period."},
+              "description": _l("The chosen version's steps, reached in the period.")},
     "timeline": {"type": "array", "items": {
         "type": "object", "required": ["day", "sent", "replies"],
         "properties": {"day": {"type": "string", "format": "date"}, "sent": COUNT,
@@ -67,16 +69,16 @@ def _ab(panel: queries.AbPanel) -> dict:
                           "winner": v.winner} for v in panel.versions]}
 
 
-@operation("GET", "/sequences/{sequence_id}/analytics", summary="A sequence's analytics",
+@operation("GET", "/sequences/{sequence_id}/analytics", summary=_l("A sequence's analytics"),
            tag="Analytics", allow=READERS, sequences=True, query=(
                Param("period", {"type": "string", "enum": list(queries.PERIODS),
-                                "default": "all"}, "Days back (whole UTC days), or all."),
+                                "default": "all"}, _l("Days back (whole UTC days), or `all`.")),
                Param("version", {"type": "integer", "minimum": 1, "maximum": 100_000},
-                     "The version whose steps are counted (default: the active one)."),
+                     _l("The version whose steps are counted (default: the active one).")),
                Param("fresh", {"type": "boolean", "default": False},
-                     "Compute now instead of using figures up to 10 minutes old.")),
-           description="The figures of the sequence's analytics page (definitions there).",
-           responses={200: ("The figures.", ANALYTICS), 404: NOT_FOUND[1]})
+                     _l("Compute now instead of using figures up to 10 minutes old."))),
+           description=_l("The figures of the sequence's analytics page (definitions there)."),
+           responses={200: (_l("The figures."), ANALYTICS), 404: NOT_FOUND[1]})
 def sequence_analytics(sequence_id: int, query: dict):
     sequence = get_or_404(Sequence, sequence_id)
     now = abtests.now()

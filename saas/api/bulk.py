@@ -28,7 +28,7 @@ from saas.api.records import FIELDS, check_enabled, raw_values
 from saas.api.spec import MANAGERS, component, operation, parse_body, ref
 from saas.auth.tenants import current_tenant
 from saas.extensions import db
-from saas.i18n import _
+from saas.i18n import _, _l
 from saas.records.fields import custom_fields, fields_for
 from saas.records.models import Record, RecordType
 from saas.records.services import cleaning_context
@@ -45,8 +45,9 @@ component("BulkRecords", {
     "properties": {
         "type": {"type": "string", "enum": TYPES},
         "match": {"type": "string", "enum": ["email", "none"], "default": "email",
-                  "description": "email: a record of this type with the item's email is "
-                                 "updated (only the fields sent); none: every item is created."},
+                  "description": _l("`email`: a record of this type with the item's email "
+                                    "is updated (only the fields sent); `none`: every item is "
+                                    "created.")},
         "records": {"type": "array", "minItems": 1, "maxItems": MAX_ITEMS, "items": {
             "type": "object", "additionalProperties": False, "properties": FIELDS}}}})
 RESULT = component("BulkResult", {
@@ -221,17 +222,17 @@ def bulk_write(record_type: str, items: list[dict], match: bool) -> list[dict]:
     return plan.results
 
 
-@operation("POST", "/records/bulk", summary="Create or upsert up to 1,000 records",
+@operation("POST", "/records/bulk", summary=_l("Create or upsert up to 1,000 records"),
            tag="Records", allow=MANAGERS, body=ref("BulkRecords"),
-           description="One transaction; each item gets a result (created, updated or error "
-                       "with its fields' messages). Items with errors are not written; the "
-                       "others are.",
-           responses={200: ("A result per item, in the items' order.", {
+           description=_l("One transaction; each item gets a result (created, updated or error "
+                          "with its fields' messages). Items with errors are not written; the "
+                          "others are."),
+           responses={200: (_l("A result per item, in the items' order."), {
                "type": "object", "required": ["created", "updated", "failed", "results"],
                "properties": {"created": {"type": "integer"}, "updated": {"type": "integer"},
                               "failed": {"type": "integer"},
                               "results": {"type": "array", "items": RESULT}}}),
-               422: ("The request as a whole is not valid.", ref("Problem"))})
+               422: (_l("The request as a whole is not valid."), ref("Problem"))})
 def bulk_records():
     body = parse_body("BulkRecords")
     check_enabled(body["type"])

@@ -21,6 +21,7 @@ from saas.engine import services as engine
 from saas.engine.models import Enrollment, StepRun, StepRunStatus
 from saas.errors import ServiceError
 from saas.extensions import db
+from saas.i18n import _l
 from saas.sequences.models import Sequence, Step
 from saas.tenancy import get_or_404
 
@@ -35,7 +36,7 @@ _RUN_FIELDS = {
     "due_at": nullable(WHEN), "created_at": WHEN, "started_at": nullable(WHEN),
     "completed_at": nullable(WHEN), "completed_by_id": {"type": ["integer", "null"]},
     "outcome": {"type": ["string", "null"],
-                "description": "done, skipped, yes/no, a call's outcome…"},
+                "description": _l("`done`, `skipped`, `yes`/`no`, a call's outcome…")},
     "notes": {"type": ["string", "null"]}, "snoozed_until": nullable(WHEN),
     "ab_version": {"type": ["string", "null"]}}
 STEP_RUN = component("StepRun", {
@@ -48,12 +49,12 @@ _DETAIL = {**ENROLLMENT_FIELDS,
                                                       "type": {"type": "string"}}},
                                       {"type": "null"}]},
            "current_run": {"anyOf": [STEP_RUN, {"type": "null"}],
-                           "description": "The step run in progress, if any."},
+                           "description": _l("The step run in progress, if any.")},
            "history": {"type": "array", "items": STEP_RUN,
-                       "description": "Every step run, oldest first."}}
+                       "description": _l("Every step run, oldest first.")}}
 ENROLLMENT_DETAIL = component("EnrollmentDetail", {
     "type": "object", "required": list(_DETAIL), "properties": _DETAIL})
-CONFLICT = (409, ("The connection has ended: this change is not possible.", PROBLEM))
+CONFLICT = (409, (_l("The connection has ended: this change is not possible."), PROBLEM))
 
 
 def run_json(run: StepRun, step_name: str | None) -> dict:
@@ -95,11 +96,11 @@ def _detail(enrollment: Enrollment) -> dict:
     return data
 
 
-@operation("GET", "/enrollments/{enrollment_id}", summary="Get a connection", tag="Enrollments",
+@operation("GET", "/enrollments/{enrollment_id}", summary=_l("Get a connection"), tag="Enrollments",
            allow=ALL, sequences=True,
-           description="Its status, current step and the history of its step runs. A seller's "
-                       "key sees the connections assigned to that seller.",
-           responses={200: ("The connection.", ENROLLMENT_DETAIL), 404: NOT_FOUND[1]})
+           description=_l("Its status, current step and the history of its step runs. A seller's "
+                          "key sees the connections assigned to that seller."),
+           responses={200: (_l("The connection."), ENROLLMENT_DETAIL), 404: NOT_FOUND[1]})
 def get_enrollment(enrollment_id: int):
     return _detail(_load(enrollment_id))
 
@@ -114,26 +115,26 @@ def _change(enrollment_id: int, act) -> dict:
         Enrollment.id == enrollment_id)).scalar_one())
 
 
-_ANSWERS = {200: ("The connection after the change.", ENROLLMENT), 404: NOT_FOUND[1],
+_ANSWERS = {200: (_l("The connection after the change."), ENROLLMENT), 404: NOT_FOUND[1],
             409: CONFLICT[1]}
 
 
-@operation("POST", "/enrollments/{enrollment_id}/pause", summary="Pause a connection",
+@operation("POST", "/enrollments/{enrollment_id}/pause", summary=_l("Pause a connection"),
            tag="Enrollments", allow=SELLERS, sequences=True, responses=_ANSWERS,
-           description="No step runs while it is paused; pausing a paused one changes nothing.")
+           description=_l("No step runs while it is paused; pausing a paused one changes nothing."))
 def pause_enrollment(enrollment_id: int):
     return _change(enrollment_id, engine.pause)
 
 
-@operation("POST", "/enrollments/{enrollment_id}/resume", summary="Resume a connection",
+@operation("POST", "/enrollments/{enrollment_id}/resume", summary=_l("Resume a connection"),
            tag="Enrollments", allow=SELLERS, sequences=True, responses=_ANSWERS,
-           description="Work that fell due while paused runs at the next tick.")
+           description=_l("Work that fell due while paused runs at the next tick."))
 def resume_enrollment(enrollment_id: int):
     return _change(enrollment_id, engine.resume)
 
 
-@operation("POST", "/enrollments/{enrollment_id}/disconnect", summary="Disconnect a connection",
+@operation("POST", "/enrollments/{enrollment_id}/disconnect", summary=_l("Disconnect a connection"),
            tag="Enrollments", allow=SELLERS, sequences=True, responses=_ANSWERS,
-           description="No further steps run; the connection stays as history.")
+           description=_l("No further steps run; the connection stays as history."))
 def disconnect_enrollment(enrollment_id: int):
     return _change(enrollment_id, engine.disconnect)

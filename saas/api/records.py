@@ -29,7 +29,7 @@ from saas.api.spec import (
 from saas.auth.tenants import current_tenant
 from saas.errors import ServiceError
 from saas.extensions import db
-from saas.i18n import _
+from saas.i18n import _, _l
 from saas.records import services
 from saas.records.fields import custom_fields, search_text
 from saas.records.models import LEAD_SOURCES, Record, RecordType
@@ -48,14 +48,14 @@ FIELDS = {
     "linkedin_url": nullable(text(300)), "lead_source": nullable(text(64)),
     "status": nullable(text(64)), "stage": nullable(text(64)),
     "estimated_value": {"anyOf": [{"type": "number"}, text(32), {"type": "null"}]},
-    "close_date": nullable(text(32, description="YYYY-MM-DD")),
+    "close_date": nullable(text(32, description=_l("YYYY-MM-DD"))),
     "owner_id": {"anyOf": [{"type": "integer", "minimum": 1, "maximum": INT_MAX},
-                           {"type": "null"}], "description": "A user's id."},
-    "country": nullable(text(64, description="ISO code or name")),
-    "time_zone": nullable(text(64, description="IANA zone, e.g. Europe/Paris")),
+                           {"type": "null"}], "description": _l("A user's id.")},
+    "country": nullable(text(64, description=_l("ISO code or name"))),
+    "time_zone": nullable(text(64, description=_l("IANA zone, e.g. Europe/Paris"))),
     "language": nullable(text(64, description="fr, en, …")),
     "custom": {"type": "object", "maxProperties": 100, "additionalProperties": _CUSTOM_VALUE,
-               "description": "Custom fields by key (see GET /custom-fields)."},
+               "description": _l("Custom fields by key (see GET /custom-fields).")},
 }
 RECORD_FIELDS = component("RecordFields", {
     "type": "object", "additionalProperties": False, "properties": FIELDS})
@@ -98,8 +98,8 @@ PROBLEM = component("Problem", {
                        "properties": {"field": {"type": "string"},
                                       "message": {"type": "string"}}}}}})
 
-NOT_FOUND = (404, ("Not found (or of another organization).", PROBLEM))
-INVALID = (422, ("Some fields need attention; `errors` names each.", PROBLEM))
+NOT_FOUND = (404, (_l("Not found (or of another organization)."), PROBLEM))
+INVALID = (422, (_l("Some fields need attention; `errors` names each."), PROBLEM))
 SORTS = {"newest": (("created_at", "id"), True), "oldest": (("created_at", "id"), False),
          "updated": (("updated_at", "id"), True)}
 
@@ -141,17 +141,18 @@ def check_enabled(record_type: str) -> None:
         raise invalid({"type": _("Opportunities are not enabled in this workspace.")})
 
 
-@operation("GET", "/records", summary="List records", tag="Records", allow=ALL, query=(
-    Param("type", {"type": "string", "enum": TYPES, "default": "lead"}, "lead or opportunity"),
-    Param("q", {"type": "string", "maxLength": 200}, "Search in names, company and email."),
-    Param("email", {"type": "string", "maxLength": 254}, "Exact email."),
+@operation("GET", "/records", summary=_l("List records"), tag="Records", allow=ALL, query=(
+    Param("type", {"type": "string", "enum": TYPES, "default": "lead"},
+          _l("`lead` or `opportunity`")),
+    Param("q", {"type": "string", "maxLength": 200}, _l("Search in names, company and email.")),
+    Param("email", {"type": "string", "maxLength": 254}, _l("Exact email.")),
     Param("status", {"type": "string", "maxLength": 64}),
     Param("lead_source", {"type": "string", "maxLength": 64, "enum": LEAD_SOURCES}),
     Param("owner_id", {"type": "integer", "minimum": 1, "maximum": INT_MAX}),
-    Param("updated_after", WHEN, "Only records changed after this instant."),
+    Param("updated_after", WHEN, _l("Only records changed after this instant.")),
     Param("sort", {"type": "string", "enum": list(SORTS), "default": "newest"}),
     LIMIT, AFTER),
-    responses={200: ("A page of records.", page_of(RECORD))})
+    responses={200: (_l("A page of records."), page_of(RECORD))})
 def list_records(query: dict):
     stmt = select(Record).where(Record.record_type == query["type"])
     if query["q"]:
@@ -171,8 +172,8 @@ def list_records(query: dict):
     return {"data": [record_json(r) for r in page.items], "next_cursor": page.next_after}
 
 
-@operation("POST", "/records", summary="Create a record", tag="Records", allow=MANAGERS,
-           body=ref("RecordCreate"), responses={201: ("The record.", RECORD), 422: INVALID[1]})
+@operation("POST", "/records", summary=_l("Create a record"), tag="Records", allow=MANAGERS,
+           body=ref("RecordCreate"), responses={201: (_l("The record."), RECORD), 422: INVALID[1]})
 def create_record():
     body = parse_body("RecordCreate")
     check_enabled(body["type"])
@@ -183,11 +184,11 @@ def create_record():
     return record_json(record), 201
 
 
-@operation("POST", "/records/upsert", summary="Create or update a record by email",
+@operation("POST", "/records/upsert", summary=_l("Create or update a record by email"),
            tag="Records", allow=MANAGERS, body=ref("RecordUpsert"),
-           description="Updates the fields sent on the record of this type with this email, "
-                       "or creates it. 200 when updated, 201 when created.",
-           responses={200: ("Updated.", RECORD), 201: ("Created.", RECORD),
+           description=_l("Updates the fields sent on the record of this type with this email, "
+                          "or creates it. 200 when updated, 201 when created."),
+           responses={200: (_l("Updated."), RECORD), 201: (_l("Created."), RECORD),
                       422: INVALID[1]})
 def upsert_record():
     body = parse_body("RecordUpsert")
@@ -207,16 +208,16 @@ def upsert_record():
         raise invalid(error.errors) from None
 
 
-@operation("GET", "/records/{record_id}", summary="Get a record", tag="Records", allow=ALL,
-           responses={200: ("The record.", RECORD), 404: NOT_FOUND[1]})
+@operation("GET", "/records/{record_id}", summary=_l("Get a record"), tag="Records", allow=ALL,
+           responses={200: (_l("The record."), RECORD), 404: NOT_FOUND[1]})
 def get_record(record_id: int):
     return record_json(get_or_404(Record, record_id))
 
 
-@operation("PATCH", "/records/{record_id}", summary="Update a record", tag="Records",
+@operation("PATCH", "/records/{record_id}", summary=_l("Update a record"), tag="Records",
            allow=MANAGERS, body=RECORD_FIELDS,
-           description="Only the fields sent change; a custom field set to null is removed.",
-           responses={200: ("The record.", RECORD), 404: NOT_FOUND[1], 422: INVALID[1]})
+           description=_l("Only the fields sent change; a custom field set to null is removed."),
+           responses={200: (_l("The record."), RECORD), 404: NOT_FOUND[1], 422: INVALID[1]})
 def update_record(record_id: int):
     record = get_or_404(Record, record_id)
     body = parse_body("RecordFields")
@@ -228,10 +229,10 @@ def update_record(record_id: int):
     return record_json(record)
 
 
-@operation("DELETE", "/records/{record_id}", summary="Delete a record", tag="Records",
-           allow=MANAGERS, description="Its connections to sequences end (reason "
-                                       "“record deleted”) and stay as history.",
-           responses={204: ("Deleted.", None), 404: NOT_FOUND[1]})
+@operation("DELETE", "/records/{record_id}", summary=_l("Delete a record"), tag="Records",
+           allow=MANAGERS, description=_l("Its connections to sequences end (reason "
+                                          "“record deleted”) and stay as history."),
+           responses={204: (_l("Deleted."), None), 404: NOT_FOUND[1]})
 def delete_record(record_id: int):
     record = get_or_404(Record, record_id)
     try:
@@ -241,9 +242,9 @@ def delete_record(record_id: int):
     return Response(status=204)
 
 
-@operation("GET", "/custom-fields", summary="List custom fields", tag="Records", allow=ALL,
+@operation("GET", "/custom-fields", summary=_l("List custom fields"), tag="Records", allow=ALL,
            query=(Param("type", {"type": "string", "enum": TYPES, "default": "lead"}),),
-           responses={200: ("The custom fields of this record type.",
+           responses={200: (_l("The custom fields of this record type."),
                             {"type": "object", "required": ["data"], "properties": {
                                 "data": {"type": "array", "items": CUSTOM_FIELD}}})})
 def list_custom_fields(query: dict):

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from saas.api.records import ID, NOT_FOUND, RECORD, WHEN, record_json
 from saas.api.sequences import READERS
 from saas.api.spec import AFTER, LIMIT, Param, component, cursor, nullable, operation, page_of
+from saas.i18n import _l
 from saas.records.models import Record, RecordType
 from saas.segments.models import Segment, SegmentMember, SegmentStatus
 from saas.tenancy import get_or_404
@@ -18,7 +19,7 @@ _SEGMENT_FIELDS = {
     "record_type": {"type": "string", "enum": [t.value for t in RecordType]},
     "status": {"type": "string", "enum": [s.value for s in SegmentStatus]},
     "priority": {"type": "integer"},
-    "member_count": {"type": "integer", "description": "Members at the last evaluation."},
+    "member_count": {"type": "integer", "description": _l("Members at the last evaluation.")},
     "rules": {"type": "object"}, "evaluated_at": nullable(WHEN), "created_at": WHEN,
     "updated_at": WHEN}
 SEGMENT = component("Segment", {
@@ -33,11 +34,11 @@ def segment_json(segment: Segment) -> dict:
             "created_at": segment.created_at, "updated_at": segment.updated_at}
 
 
-@operation("GET", "/segments", summary="List segments", tag="Segments", allow=READERS,
+@operation("GET", "/segments", summary=_l("List segments"), tag="Segments", allow=READERS,
            sequences=True, query=(
                Param("status", {"type": "string", "enum": [s.value for s in SegmentStatus]}),),
-           description="As the Segments page orders them: by record type, priority, name.",
-           responses={200: ("The segments.", {"type": "object", "required": ["data"],
+           description=_l("As the Segments page orders them: by record type, priority, name."),
+           responses={200: (_l("The segments."), {"type": "object", "required": ["data"],
                                               "properties": {"data": {"type": "array",
                                                                       "items": SEGMENT}}})})
 def list_segments(query: dict):
@@ -50,10 +51,10 @@ def list_segments(query: dict):
     return {"data": [segment_json(s) for s in db.session.execute(stmt).scalars()]}
 
 
-@operation("GET", "/segments/{segment_id}/members", summary="List a segment's members",
+@operation("GET", "/segments/{segment_id}/members", summary=_l("List a segment's members"),
            tag="Segments", allow=READERS, sequences=True, query=(LIMIT, AFTER),
-           description="Its member records, by record id (an inactive segment has none).",
-           responses={200: ("A page of records.", page_of(RECORD)), 404: NOT_FOUND[1]})
+           description=_l("Its member records, by record id (an inactive segment has none)."),
+           responses={200: (_l("A page of records."), page_of(RECORD)), 404: NOT_FOUND[1]})
 def list_segment_members(segment_id: int, query: dict):
     segment = get_or_404(Segment, segment_id)
     cursor(query["after"], [Record.id])

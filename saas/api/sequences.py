@@ -33,7 +33,7 @@ from saas.engine.enroll import ConnectRefused, target_version
 from saas.engine.models import RUNNING_STATUSES, ConnectJob, Enrollment
 from saas.errors import ServiceError
 from saas.extensions import db
-from saas.i18n import _
+from saas.i18n import _, _l
 from saas.records.models import Record
 from saas.segments.models import Segment
 from saas.sequences import queries
@@ -47,7 +47,7 @@ READERS = frozenset({KeyRole.READ_ONLY, KeyRole.SEQUENCE_MANAGER})
 MAX_RECORDS = 1000
 STATUSES = [s.value for s in SequenceStatus]
 ENROLLMENT_STATUSES = list(connections.STATUSES)
-CONFLICT = (409, ("The sequence is not active, or the segment cannot be connected.", PROBLEM))
+CONFLICT = (409, (_l("The sequence is not active, or the segment cannot be connected."), PROBLEM))
 
 STEP = component("Step", {
     "type": "object",
@@ -56,7 +56,7 @@ STEP = component("Step", {
     "properties": {
         "id": ID, "parent_id": {"type": ["integer", "null"]},
         "branch": {"type": "string", "enum": ["main", "yes", "no"],
-                   "description": "A condition's steps are in its yes and no branches."},
+                   "description": _l("A condition's steps are in its yes and no branches.")},
         "position": {"type": "integer"},
         "type": {"type": "string", "enum": [t.value for t in StepType]},
         "name": {"type": "string"}, "description": {"type": "string"},
@@ -65,7 +65,7 @@ _SEQUENCE_FIELDS = {
     "id": ID, "lineage_id": ID, "version": {"type": "integer"}, "name": {"type": "string"},
     "description": {"type": "string"}, "record_type": {"type": "string"},
     "status": {"type": "string", "enum": STATUSES},
-    "running": {"type": "integer", "description": "Records running in it (all versions)."},
+    "running": {"type": "integer", "description": _l("Records running in it (all versions).")},
     "activated_at": nullable(WHEN), "created_at": WHEN, "updated_at": WHEN}
 SEQUENCE = component("Sequence", {
     "type": "object", "required": list(_SEQUENCE_FIELDS), "properties": _SEQUENCE_FIELDS})
@@ -73,16 +73,16 @@ SEQUENCE_WITH_STEPS = component("SequenceWithSteps", {
     "type": "object", "required": [*_SEQUENCE_FIELDS, "settings", "steps"],
     "properties": {**_SEQUENCE_FIELDS, "settings": {"type": "object"},
                    "steps": {"type": "array", "items": STEP,
-                             "description": "Every step, parents before their branches, "
-                                            "each branch in order."}}})
+                             "description": _l("Every step, parents before their branches, "
+                                               "each branch in order.")}}})
 ENROLLMENT_FIELDS = {
     "id": ID, "record_id": {"type": ["integer", "null"],
-                            "description": "null once the record is deleted."},
+                            "description": _l("`null` once the record is deleted.")},
     "sequence_id": ID, "lineage_id": ID,
     "status": {"type": "string", "enum": ENROLLMENT_STATUSES},
     "exit_reason": {"type": ["string", "null"]},
     "seller_id": {"type": ["integer", "null"],
-                  "description": "null while it waits for a seller."},
+                  "description": _l("`null` while it waits for a seller.")},
     "current_step_id": {"type": ["integer", "null"]},
     "steps_done": {"type": "integer"}, "source": {"type": "string"},
     "segment_id": {"type": ["integer", "null"]},
@@ -91,23 +91,23 @@ ENROLLMENT = component("Enrollment", {
     "type": "object", "required": list(ENROLLMENT_FIELDS), "properties": ENROLLMENT_FIELDS})
 component("Connect", {
     "type": "object", "additionalProperties": False,
-    "description": "Either `record_ids` or `segment_id`.",
+    "description": _l("Either `record_ids` or `segment_id`."),
     "properties": {
         "record_ids": {"type": "array", "minItems": 1, "maxItems": MAX_RECORDS,
                        "items": {"type": "integer", "minimum": 1, "maximum": BIGINT_MAX}},
         "segment_id": {"type": "integer", "minimum": 1, "maximum": INT_MAX,
-                       "description": "Connect its members now and its new members as they "
-                                      "join (sequence manager keys)."}}})
+                       "description": _l("Connect its members now and its new members as they "
+                                         "join (sequence manager keys).")}}})
 SKIP_REASONS = ["not_found", "other_type", "already_running"]
 CONNECTED = component("ConnectedRecords", {
     "type": "object", "required": ["connected", "waiting_for_seller", "skipped"],
     "properties": {
         "connected": {"type": "array", "items": {"type": "integer"},
-                      "description": "Records connected (their sequence started, or waits "
-                                     "for a seller)."},
+                      "description": _l("Records connected (their sequence started, or waits "
+                                        "for a seller).")},
         "waiting_for_seller": {"type": "array", "items": {"type": "integer"},
-                               "description": "Connected records with no seller yet: they "
-                                              "start once a manager assigns one."},
+                               "description": _l("Connected records with no seller yet: they "
+                                                 "start once a manager assigns one.")},
         "skipped": {"type": "array", "items": {
             "type": "object", "required": ["record_id", "reason", "message"],
             "properties": {"record_id": {"type": "integer"},
@@ -117,7 +117,7 @@ SEGMENT_JOB = component("SegmentConnectJob", {
     "type": "object", "required": ["segment_id", "job_id", "status", "total"],
     "properties": {"segment_id": ID, "job_id": ID, "status": {"type": "string"},
                    "total": {"type": "integer",
-                             "description": "Members being connected in the background."}}})
+                             "description": _l("Members being connected in the background.")}}})
 
 
 def sequence_json(sequence: Sequence, running: int) -> dict:
@@ -139,14 +139,15 @@ def enrollment_json(enrollment: Enrollment) -> dict:
             "ended_at": enrollment.ended_at, "updated_at": enrollment.updated_at}
 
 
-@operation("GET", "/sequences", summary="List sequences", tag="Sequences", allow=READERS,
+@operation("GET", "/sequences", summary=_l("List sequences"), tag="Sequences", allow=READERS,
            sequences=True, query=(Param("status", {"type": "string", "enum": STATUSES},
-                                        "Only sequences whose newest version has this status."),),
-           description="One row per sequence: its newest version, with the records running "
-                       "in any of its versions.",
-           responses={200: ("The sequences.", {"type": "object", "required": ["data"],
-                                               "properties": {"data": {"type": "array",
-                                                                       "items": SEQUENCE}}})})
+                                        _l("Only sequences whose newest version has this "
+                                           "status.")),),
+           description=_l("One row per sequence: its newest version, with the records running "
+                          "in any of its versions."),
+           responses={200: (_l("The sequences."), {"type": "object", "required": ["data"],
+                                                  "properties": {"data": {"type": "array",
+                                                                          "items": SEQUENCE}}})})
 def list_sequences(query: dict):
     rows = queries.list_rows()
     if query["status"]:
@@ -154,9 +155,9 @@ def list_sequences(query: dict):
     return {"data": [sequence_json(r.sequence, r.connected) for r in rows]}
 
 
-@operation("GET", "/sequences/{sequence_id}", summary="Get a sequence with its steps",
+@operation("GET", "/sequences/{sequence_id}", summary=_l("Get a sequence with its steps"),
            tag="Sequences", allow=READERS, sequences=True,
-           responses={200: ("The sequence version and its steps.", SEQUENCE_WITH_STEPS),
+           responses={200: (_l("The sequence version and its steps."), SEQUENCE_WITH_STEPS),
                       404: NOT_FOUND[1]})
 def get_sequence(sequence_id: int):
     sequence = get_or_404(Sequence, sequence_id)
@@ -239,14 +240,15 @@ def _connect_segment(sequence: Sequence, segment_id: int):
             "total": job.total}, 202
 
 
-@operation("POST", "/sequences/{sequence_id}/enrollments", summary="Connect records or a segment",
-           tag="Sequences", allow=SELLERS, sequences=True, body=ref("Connect"),
-           description="`record_ids` (up to 1,000) connect now to the sequence's active version "
-                       "and the answer says which were connected and which skipped, and why. "
-                       "`segment_id` connects the segment's members in the background and its "
-                       "new members as they join (202).",
-           responses={200: ("What was connected and skipped.", CONNECTED),
-                      202: ("The segment is connected; its members are being connected.",
+@operation("POST", "/sequences/{sequence_id}/enrollments",
+           summary=_l("Connect records or a segment"), tag="Sequences", allow=SELLERS,
+           sequences=True, body=ref("Connect"),
+           description=_l("`record_ids` (up to 1,000) connect now to the sequence's active "
+                          "version and the answer says which were connected and which skipped, "
+                          "and why. `segment_id` connects the segment's members in the background "
+                          "and its new members as they join (202)."),
+           responses={200: (_l("What was connected and skipped."), CONNECTED),
+                      202: (_l("The segment is connected; its members are being connected."),
                             SEGMENT_JOB),
                       404: NOT_FOUND[1], 409: CONFLICT[1]})
 def connect(sequence_id: int):
@@ -259,12 +261,13 @@ def connect(sequence_id: int):
     return _connect_records(sequence, body["record_ids"])
 
 
-@operation("GET", "/sequences/{sequence_id}/enrollments", summary="List a sequence's connections",
-           tag="Sequences", allow=READERS, sequences=True, query=(
+@operation("GET", "/sequences/{sequence_id}/enrollments",
+           summary=_l("List a sequence's connections"), tag="Sequences", allow=READERS,
+           sequences=True, query=(
                Param("status", {"type": "string", "enum": [*ENROLLMENT_STATUSES, "unassigned"]},
-                     "unassigned: running with no seller yet."), AFTER),
-           description="Every version's connections, newest first, 50 a page.",
-           responses={200: ("A page of connections.", page_of(ENROLLMENT)), 404: NOT_FOUND[1]})
+                     _l("`unassigned`: running with no seller yet.")), AFTER),
+           description=_l("Every version's connections, newest first, 50 a page."),
+           responses={200: (_l("A page of connections."), page_of(ENROLLMENT)), 404: NOT_FOUND[1]})
 def list_enrollments(sequence_id: int, query: dict):
     sequence = get_or_404(Sequence, sequence_id)
     cursor(query["after"], [Enrollment.id])

@@ -4,6 +4,10 @@ An operation names its method, path, who may call it, its query parameters and i
 Schemas. The same schemas check every request (this module is the API's input boundary) and
 make the OpenAPI document (saas/api/openapi.py), so what is served and what is documented
 cannot drift apart.
+
+The texts people read (summaries, descriptions, a schema's `description`) are lazy (`_l`): the
+table is built at import, and each document is made in its reader's language, the lazy texts
+made plain strings by `plain_texts` (JSON and the validators take only strings).
 """
 
 from __future__ import annotations
@@ -19,13 +23,14 @@ from functools import cache
 
 import jsonschema_rs
 from flask import Response, request
+from flask_babel import LazyString
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from saas.api.models import KeyRole
 from saas.api.problems import ApiProblem
-from saas.i18n import _
+from saas.i18n import _, _l
 from saas.web.ids import BIGINT_MAX, INT_MAX, parse_id
 from saas.web.pagination import cursor_position
 from saas.web.params import query_fields
@@ -43,6 +48,19 @@ PATH_IDS = {"record_id": BIGINT_MAX, "enrollment_id": BIGINT_MAX, "step_run_id":
             "activity_id": BIGINT_MAX, "sequence_id": INT_MAX, "segment_id": INT_MAX,
             "template_id": INT_MAX, "field_id": INT_MAX, "suppression_id": INT_MAX,
             "webhook_id": INT_MAX}
+Text = str | LazyString  # a text people read: lazy (`_l`) in the table, plain in a document
+
+
+def plain_texts(value):
+    """`value` (a schema, a document) with each lazy text a plain string, in the current
+    language."""
+    if isinstance(value, LazyString):
+        return str(value)
+    if isinstance(value, dict):
+        return {key: plain_texts(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain_texts(item) for item in value]
+    return value
 
 
 def text(max_length: int, **extra) -> dict:
@@ -74,21 +92,21 @@ def page_of(item: dict) -> dict:
     return {"type": "object", "required": ["data", "next_cursor"],
             "properties": {"data": {"type": "array", "items": item},
                            "next_cursor": {"type": ["string", "null"],
-                                           "description": "Pass as `after` for the next page; "
-                                                          "null on the last page."}}}
+                                           "description": _l("Pass as `after` for the next page; "
+                                                             "null on the last page.")}}}
 
 
 @dataclass(frozen=True)
 class Param:
     name: str
     schema: dict
-    description: str = ""
+    description: Text = ""
 
 
 LIMIT = Param("limit", {"type": "integer", "minimum": 1, "maximum": 200, "default": 50},
-              "Items per page (1–200).")
+              _l("Items per page (1–200)."))
 AFTER = Param("after", {"type": "string", "maxLength": 2000},
-              "The `next_cursor` of the previous page.")
+              _l("The `next_cursor` of the previous page."))
 
 
 @dataclass
@@ -96,15 +114,15 @@ class Operation:
     method: str
     path: str
     operation_id: str
-    summary: str
-    tag: str
+    summary: Text
+    tag: str  # a key of openapi.TAGS (the section's name in each language)
     view: Callable
     allow: frozenset
     query: tuple[Param, ...] = ()
     body: dict | None = None
-    responses: dict[int, tuple[str, dict | None]] = field(default_factory=dict)
+    responses: dict[int, tuple[Text, dict | None]] = field(default_factory=dict)
     sequences: bool = False  # needs the licence that includes sequences
-    description: str = ""
+    description: Text = ""
 
     @property
     def path_params(self) -> list[str]:
@@ -115,10 +133,10 @@ class Operation:
         return self.method != "GET"
 
 
-def operation(method: str, path: str, *, summary: str, tag: str, allow: frozenset = ALL,
+def operation(method: str, path: str, *, summary: Text, tag: str, allow: frozenset = ALL,
               query: tuple[Param, ...] = (), body: dict | None = None,
-              responses: dict[int, tuple[str, dict | None]], sequences: bool = False,
-              description: str = ""):
+              responses: dict[int, tuple[Text, dict | None]], sequences: bool = False,
+              description: Text = ""):
     """Declare an API operation; the view gets path ids as ints, `query` and `body` parsed."""
     def decorator(view: Callable) -> Callable:
         OPERATIONS.append(Operation(method, path, view.__name__, summary, tag, view, allow,
@@ -222,12 +240,13 @@ def read_json() -> object:
 def _fast(name: str):
     """The Rust validator of the same schema: only says valid or not."""
     return jsonschema_rs.Draft202012Validator(
-        {"components": {"schemas": COMPONENTS}, "$ref": f"#/components/schemas/{name}"})
+        {"components": {"schemas": plain_texts(COMPONENTS)},
+         "$ref": f"#/components/schemas/{name}"})
 
 
 @cache
 def _validator(name: str) -> Draft202012Validator:
-    document = {"components": {"schemas": COMPONENTS}}
+    document = {"components": {"schemas": plain_texts(COMPONENTS)}}
     registry = Registry().with_resource("urn:saas-api",
                                         Resource.from_contents(document, DRAFT202012))
     schema = {"$ref": f"urn:saas-api#/components/schemas/{name}"}

@@ -23,6 +23,7 @@ from saas.api.spec import (
     text,
 )
 from saas.extensions import db
+from saas.i18n import _l
 from saas.messaging import settings_service
 from saas.messaging.models import Suppression
 from saas.messaging.suppression import REASONS
@@ -37,8 +38,8 @@ SUPPRESSION = component("Suppression", {
     "type": "object", "required": list(_FIELDS), "properties": _FIELDS})
 component("SuppressionAdd", {
     "type": "object", "additionalProperties": False, "required": ["address"],
-    "properties": {"address": text(254, description="An email, or a phone number in "
-                                                    "international format (+33…).")}})
+    "properties": {"address": text(254, description=_l("An email, or a phone number in "
+                                                       "international format (+33…)."))}})
 
 
 def suppression_json(entry: Suppression) -> dict:
@@ -46,12 +47,12 @@ def suppression_json(entry: Suppression) -> dict:
             "reason": entry.reason, "created_at": entry.created_at}
 
 
-@operation("GET", "/suppressions", summary="List the suppression list", tag="Suppressions",
+@operation("GET", "/suppressions", summary=_l("List the suppression list"), tag="Suppressions",
            allow=READERS, query=(
-               Param("q", {"type": "string", "maxLength": 254}, "Part of an address."),
+               Param("q", {"type": "string", "maxLength": 254}, _l("Part of an address.")),
                LIMIT, AFTER),
-           description="Newest first.",
-           responses={200: ("A page of suppressed addresses.", page_of(SUPPRESSION))})
+           description=_l("Newest first."),
+           responses={200: (_l("A page of suppressed addresses."), page_of(SUPPRESSION))})
 def list_suppressions(query: dict):
     cursor(query["after"], [Suppression.id])
     stmt = select(Suppression)
@@ -62,11 +63,11 @@ def list_suppressions(query: dict):
     return {"data": [suppression_json(s) for s in page.items], "next_cursor": page.next_after}
 
 
-@operation("POST", "/suppressions", summary="Add an address to the suppression list",
+@operation("POST", "/suppressions", summary=_l("Add an address to the suppression list"),
            tag="Suppressions", allow=MANAGERS, body=ref("SuppressionAdd"),
-           description="No sequence of the organization contacts it again (reason manual).",
-           responses={201: ("Added.", SUPPRESSION),
-                      422: ("Not an email or phone number, or already on the list.",
+           description=_l("No sequence of the organization contacts it again (reason `manual`)."),
+           responses={201: (_l("Added."), SUPPRESSION),
+                      422: (_l("Not an email or phone number, or already on the list."),
                             PROBLEM)})
 def add_suppression():
     body = parse_body("SuppressionAdd")
@@ -80,10 +81,10 @@ def add_suppression():
     return suppression_json(entry), 201
 
 
-@operation("DELETE", "/suppressions/{suppression_id}", summary="Remove a suppressed address",
+@operation("DELETE", "/suppressions/{suppression_id}", summary=_l("Remove a suppressed address"),
            tag="Suppressions", allow=MANAGERS,
-           description="Sequences may contact it again.",
-           responses={204: ("Removed.", None), 404: NOT_FOUND[1]})
+           description=_l("Sequences may contact it again."),
+           responses={204: (_l("Removed."), None), 404: NOT_FOUND[1]})
 def remove_suppression(suppression_id: int):
     settings_service.remove_suppression(get_or_404(Suppression, suppression_id))
     return Response(status=204)

@@ -9,20 +9,21 @@ from saas.api.records import ID, WHEN
 from saas.api.sequences import READERS
 from saas.api.spec import AFTER, LIMIT, Param, component, cursor, operation, page_of
 from saas.extensions import db
+from saas.i18n import _l
 from saas.templates_.models import LANGUAGES, MessageTemplate, TemplateKind
 from saas.web.pagination import keyset_page
 
 _CONTENT = {"language": {"type": "string", "description": "en, fr, de…"},
-            "subject": {"type": "string", "description": "Emails only (empty for SMS)."},
+            "subject": {"type": "string", "description": _l("Emails only (empty for SMS).")},
             "html_body": {"type": "string"}, "text_body": {"type": "string"},
-            "body": {"type": "string", "description": "SMS only (empty for emails)."},
+            "body": {"type": "string", "description": _l("SMS only (empty for emails).")},
             "updated_at": WHEN}
 _VERSION = {"type": "object", "required": ["id", *_CONTENT],
             "properties": {"id": ID, **_CONTENT}}
 _TEMPLATE_FIELDS = {"id": ID, "kind": {"type": "string", "enum": [k.value for k in TemplateKind]},
                     "name": {"type": "string"}, **_CONTENT, "created_at": WHEN,
                     "versions": {"type": "array", "items": _VERSION,
-                                 "description": "The same message in other languages."}}
+                                 "description": _l("The same message in other languages.")}}
 TEMPLATE = component("MessageTemplate", {
     "type": "object", "required": list(_TEMPLATE_FIELDS), "properties": _TEMPLATE_FIELDS})
 
@@ -34,12 +35,12 @@ def _content(template: MessageTemplate) -> dict:
             "updated_at": template.updated_at}
 
 
-@operation("GET", "/templates", summary="List message templates", tag="Templates",
+@operation("GET", "/templates", summary=_l("List message templates"), tag="Templates",
            allow=READERS, sequences=True, query=(
                Param("kind", {"type": "string", "enum": [k.value for k in TemplateKind]}),
                LIMIT, AFTER),
-           description="The templates steps pick, by id, each with its language versions.",
-           responses={200: ("A page of templates.", page_of(TEMPLATE))})
+           description=_l("The templates steps pick, by id, each with its language versions."),
+           responses={200: (_l("A page of templates."), page_of(TEMPLATE))})
 def list_templates(query: dict):
     cursor(query["after"], [MessageTemplate.id])
     stmt = select(MessageTemplate).where(MessageTemplate.translation_of_id.is_(None))

@@ -12,7 +12,7 @@ from saas.api.problems import ApiProblem, invalid
 from saas.api.records import ID, NOT_FOUND, WHEN
 from saas.api.spec import MANAGERS, component, operation, parse_body, ref, text
 from saas.extensions import db
-from saas.i18n import _
+from saas.i18n import _, _l
 from saas.outbound import services
 from saas.outbound.events import EVENT_TYPES
 from saas.outbound.models import WebhookSubscription
@@ -38,8 +38,8 @@ component("WebhookCreate", {
 CREATED = component("WebhookCreated", {
     "type": "object", "required": [*SUBSCRIPTION_FIELDS, "secret"],
     "properties": {**SUBSCRIPTION_FIELDS, "secret": {
-        "type": "string", "description": "whsec_…: verify each delivery's signature with it. "
-                                         "Shown once."}}})
+        "type": "string", "description": _l("`whsec_…`: verify each delivery's signature with "
+                                            "it. Shown once.")}}})
 
 
 def subscription_json(row: WebhookSubscription) -> dict:
@@ -48,8 +48,8 @@ def subscription_json(row: WebhookSubscription) -> dict:
             "disabled_reason": row.disabled_reason, "created_at": row.created_at}
 
 
-@operation("GET", "/webhooks", summary="List webhook subscriptions", tag="Webhooks",
-           allow=READERS, responses={200: ("Every subscription of the organization.", {
+@operation("GET", "/webhooks", summary=_l("List webhook subscriptions"), tag="Webhooks",
+           allow=READERS, responses={200: (_l("Every subscription of the organization."), {
                "type": "object", "required": ["data"],
                "properties": {"data": {"type": "array", "items": SUBSCRIPTION}}})})
 def list_webhooks():
@@ -58,13 +58,13 @@ def list_webhooks():
     return {"data": [subscription_json(row) for row in rows]}
 
 
-@operation("POST", "/webhooks", summary="Subscribe a URL to events", tag="Webhooks",
+@operation("POST", "/webhooks", summary=_l("Subscribe a URL to events"), tag="Webhooks",
            allow=MANAGERS, body=ref("WebhookCreate"),
-           description="Deliveries are signed as Standard Webhooks with the secret in the "
-                       "answer (shown once). The URL must be https and may not point to a "
-                       "private, loopback or link-local address.",
-           responses={201: ("The subscription and its secret.", CREATED),
-                      422: ("Some fields need attention.", ref("Problem"))})
+           description=_l("Deliveries are signed as Standard Webhooks with the secret in the "
+                          "answer (shown once). The URL must be https and may not point to a "
+                          "private, loopback or link-local address."),
+           responses={201: (_l("The subscription and its secret."), CREATED),
+                      422: (_l("Some fields need attention."), ref("Problem"))})
 def create_webhook():
     body = parse_body("WebhookCreate")
     try:
@@ -75,9 +75,9 @@ def create_webhook():
     return {**subscription_json(row), "secret": secret}, 201
 
 
-@operation("POST", "/webhooks/{webhook_id}/test", summary="Send a test event", tag="Webhooks",
-           allow=MANAGERS, description="A `webhook.test` event to this subscription alone.",
-           responses={202: ("Queued for delivery.", {
+@operation("POST", "/webhooks/{webhook_id}/test", summary=_l("Send a test event"), tag="Webhooks",
+           allow=MANAGERS, description=_l("A `webhook.test` event to this subscription alone."),
+           responses={202: (_l("Queued for delivery."), {
                "type": "object", "required": ["event_id"],
                "properties": {"event_id": {"type": "string"}}}), 404: NOT_FOUND[1]})
 def test_webhook(webhook_id: int):
@@ -88,8 +88,8 @@ def test_webhook(webhook_id: int):
     return {"event_id": delivery.event_id}, 202
 
 
-@operation("DELETE", "/webhooks/{webhook_id}", summary="Unsubscribe", tag="Webhooks",
-           allow=MANAGERS, responses={204: ("Deleted, with its deliveries.", None),
+@operation("DELETE", "/webhooks/{webhook_id}", summary=_l("Unsubscribe"), tag="Webhooks",
+           allow=MANAGERS, responses={204: (_l("Deleted, with its deliveries."), None),
                                       404: NOT_FOUND[1]})
 def delete_webhook(webhook_id: int):
     services.delete_subscription(get_or_404(WebhookSubscription, webhook_id))
