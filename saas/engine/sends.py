@@ -30,7 +30,8 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import case, select, update
+from sqlalchemy import BigInteger, String, case, func, literal, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from saas.engine import clock, hooks
 from saas.engine.graph import GraphCache, StepInfo
@@ -179,7 +180,8 @@ def _check_and_settle(chunk, token, config, composer, graphs):
             _cas(run.id, token, status="cancelled", completed_at=now, claim_token=None,
                  error="The connection ended before the message was sent.")
     records = {r.id: r for r in db.session.execute(
-        select(Record).where(Record.id.in_({run.record_id for run in live}))).scalars()}
+        select(Record).where(id_in(Record.id, sorted({run.record_id for run in live})))
+    ).scalars()}
     composer.load_sellers({r.owner_id for r in records.values()} | {run.seller_id for run in live})
     template_ids = {run.id: template_id_of(graphs.get(run.sequence_id).steps[run.step_id],
                                          run.ab_version) for run in live}
@@ -298,19 +300,29 @@ def _write_sent(message_ids: dict[int, str | None], token: str, now: datetime) -
     if not message_ids:
         return set()
     ids = sorted(message_ids)
-    values = {"status": "sent", "completed_at": now, "error": None,
-              "provider_message_id": case(message_ids, value=StepRun.id)}
 
-    def write(where: list, **extra) -> set[int]:
+    def write(run_ids: list[int], where: list, **extra) -> set[int]:
+        if db.engine.dialect.name == "postgresql":  # the ids and message ids as two arrays:
+            # a short statement (a CASE has two parameters a run), parsed once by the driver
+            accepted = select(
+                func.unnest(literal(run_ids, ARRAY(BigInteger))).label("id"),
+                func.unnest(literal([message_ids[i] for i in run_ids], ARRAY(String)))
+                .label("message_id")).subquery("accepted")
+            stmt = update(StepRun).where(StepRun.id == accepted.c.id, *where).values(
+                provider_message_id=accepted.c.message_id)
+        else:
+            stmt = update(StepRun).where(id_in(StepRun.id, run_ids), *where).values(
+                provider_message_id=case({i: message_ids[i] for i in run_ids},
+                                         value=StepRun.id))
         return set(db.session.execute(
-            update(StepRun).where(*where).values(**values, **extra).returning(StepRun.id)
-            .execution_options(synchronize_session=False)).scalars())
+            stmt.values(status="sent", completed_at=now, error=None, **extra)
+            .returning(StepRun.id).execution_options(synchronize_session=False)).scalars())
 
-    written = write([id_in(StepRun.id, ids), StepRun.status == "sending",
-                     StepRun.claim_token == token], claim_token=None)
+    written = write(ids, [StepRun.status == "sending", StepRun.claim_token == token],
+                    claim_token=None)
     rest = [i for i in ids if i not in written]
     if rest:  # as before the claim went: what settled it as unknown has cleared its token
-        written |= write([id_in(StepRun.id, rest), StepRun.status == "unknown"])
+        written |= write(rest, [StepRun.status == "unknown"])
     return written
 
 
