@@ -50,6 +50,9 @@ def test_document_speaks_the_language_it_is_given(app):
     with app.test_request_context(headers=FRENCH):
         assert document()["paths"]["/records"]["get"]["summary"] == "Lister les enregistrements"
         assert document("en")["paths"]["/records"]["get"]["summary"] == "List records"
+        assert document("fr") is document()  # made once per language
+        assert document("fr")["paths"]["/records"]["get"]["summary"] != \
+            document("en")["paths"]["/records"]["get"]["summary"]
 
 
 def test_the_reference_page_speaks_its_readers_language(client):
