@@ -57,7 +57,7 @@ FUZZ: dict[str, Target] = {
     "api_keys.index": Target({"name": "Website form", "role": "seller", "seller_id": "1",
                               "expires_on": "2030-01-01"}, {"shown": "abc"}),
     "api_keys.revoke": Target(),
-    "api_docs.openapi_json": Target(),
+    "api_docs.openapi_json": Target(args={"lang": "fr"}),
     "api_docs.reference": Target(),
     "admin.users": Target(args={"status": "active", "after": ""}),
     "admin.invite": Target({"name": "New", "email": "new@alpha.example", "roles": "seller"}),
