@@ -183,9 +183,10 @@ def send_for(tenant_id: int, until: float, batch: int) -> dict:
     is due or `until` (time.monotonic()) passes; what is left waits for the next turn. Each
     claim names this one tenant (FOR UPDATE SKIP LOCKED of the run and its active enrollment)
     and commits before delivery; delivery holds no lock (`sends.deliver`)."""
-    from saas.engine.sends import deliver, new_token
+    from saas.engine.sends import Deliveries, deliver, new_token
 
     totals = {"claimed": 0, "sent": 0, "deferred": 0}
+    kept: Deliveries | None = None  # read at the first delivery, kept for the turn's others
     while True:
         now = clock.now()
         rows = claim_due_sends(tenant_id, now, batch)
@@ -199,7 +200,8 @@ def send_for(tenant_id: int, until: float, batch: int) -> dict:
         totals["deferred"] += deferred
         if claimed:
             hooks.at("after_claim", run_ids=claimed)
-            totals["sent"] += deliver(claimed, token)
+            kept = kept or Deliveries()
+            totals["sent"] += deliver(claimed, token, kept)
         if len(rows) < batch or time.monotonic() >= until:  # all due taken, or its time is up
             break
     return totals

@@ -27,6 +27,7 @@ from __future__ import annotations
 import random
 import secrets
 from collections import defaultdict
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flask import current_app
@@ -41,7 +42,7 @@ from saas.engine.sql import id_in
 from saas.extensions import db
 from saas.messaging import batch
 from saas.messaging.compose import ComposeError, Composer, Outgoing
-from saas.messaging.config import config_for
+from saas.messaging.config import MessagingConfig, config_for
 from saas.messaging.rendering import RenderError
 from saas.messaging.result import SendResult
 from saas.messaging.suppression import normalize, suppressed_among
@@ -90,12 +91,26 @@ def _cas(run_id: int, token: str, **values) -> bool:
         .execution_options(synchronize_session=False)).rowcount == 1
 
 
-def deliver(step_run_ids: list[int], token: str) -> int:
+@dataclass
+class Deliveries:
+    """What the deliveries of the tenant in context read once: its messaging settings, the
+    composer (its custom fields, sellers and template versions, read once each) and the
+    sequences' graphs. A send sweep's turn keeps one for its claims (a few seconds at most)."""
+
+    config: MessagingConfig = field(default_factory=lambda: config_for(current_tenant_id()))
+    composer: Composer = field(init=False)
+    graphs: GraphCache = field(default_factory=GraphCache)
+
+    def __post_init__(self):
+        self.composer = Composer(self.config)
+
+
+def deliver(step_run_ids: list[int], token: str, kept: Deliveries | None = None) -> int:
     """Send these runs claimed with `token` for the tenant in context; returns how many were
-    sent."""
-    config = config_for(current_tenant_id())
-    composer = Composer(config)
-    graphs = GraphCache()
+    sent. `kept`: what earlier deliveries of this tenant read (else read now)."""
+    kept = kept or Deliveries()
+    config, composer, graphs = kept.config, kept.composer, kept.graphs
+    composer.versions.clear()  # ORM rows of an earlier transaction: read again in this one
     chunk_size = int(current_app.config["SEND_CHUNK"])
     ids = sorted(set(step_run_ids))
     sent_total = 0
