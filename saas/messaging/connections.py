@@ -16,6 +16,8 @@ Why urllib3 and not httpx: it drives http.client directly, where httpx/httpcore 
 CPU per request at 100 requests in flight. Measured with 100 threads against the fake provider,
 CPU per send (helpers, JSON and HTTP): the hand-kept http.client connections before it 330 us,
 httpx 540 us, urllib3 450 us; `bench_sends` about 4% faster than on httpx, 8% slower than before.
+Writing a request in one `send` (`_Idle`) took it from 9 to 7 GIL hand-overs a call and, against
+the fake provider answering in 100 ms with 50 threads, from about 1,000 to 900 us of CPU a call.
 
 With a proxy configured in the environment for the provider's URL (`http_proxy`, `https_proxy`,
 `no_proxy`, read once), the pool goes through it (urllib3's `ProxyManager`: a tunnel for https).
