@@ -53,6 +53,18 @@ def mail(app, sendgrid_tenant, signer):
     return connect
 
 
+@pytest.fixture
+def bounced(app, client, mail, signer, sendgrid_tenant):
+    """bounced(email) -> the step run id of that lead's email, sent once and blocked once."""
+
+    def send_and_block(email):
+        [run_id] = mail(email)
+        message_id = _run(app, sendgrid_tenant.id, run_id).provider_message_id
+        _blocked(client, signer, sendgrid_tenant, run_id, message_id, "b1")
+        return run_id
+    return send_and_block
+
+
 def _blocked(client, signer, tenant, run_id, message_id, event_id):
     """SendGrid's event webhook: a bounce of type `blocked` for this message."""
     from saas.records.models import Record
@@ -162,11 +174,9 @@ def test_a_late_bounce_of_an_earlier_message_asks_for_nothing(app, client, fake,
     assert len(_sent_to(fake, run_id)) == 2
 
 
-def test_no_resend_once_the_connection_ended(app, client, fake, mail, signer, sendgrid_tenant):
-    [run_id] = mail("gone@example.com")
+def test_no_resend_once_the_connection_ended(app, fake, bounced, sendgrid_tenant):
+    run_id = bounced("gone@example.com")
     tid = sendgrid_tenant.id
-    _blocked(client, signer, sendgrid_tenant, run_id, _run(app, tid, run_id).provider_message_id,
-             "b1")
     with app.app_context(), tenant_context(tid):
         enrollment_id = db.session.execute(select(Enrollment.id)).scalar_one()
         from saas.engine.lifecycle import end_enrollments
@@ -180,12 +190,10 @@ def test_no_resend_once_the_connection_ended(app, client, fake, mail, signer, se
     assert len(_sent_to(fake, run_id)) == 1
 
 
-def test_a_paused_connection_and_a_paused_sender_hold_it_never_drop_it(
-        app, client, fake, mail, signer, sendgrid_tenant):
-    [run_id] = mail("held@example.com")
+def test_a_paused_connection_and_a_paused_sender_hold_it_never_drop_it(app, fake, bounced,
+                                                                        sendgrid_tenant):
+    run_id = bounced("held@example.com")
     tid = sendgrid_tenant.id
-    _blocked(client, signer, sendgrid_tenant, run_id, _run(app, tid, run_id).provider_message_id,
-             "b1")
     with app.app_context(), tenant_context(tid):
         enrollment = db.session.execute(select(Enrollment)).scalar_one()
         pause(enrollment)
@@ -244,12 +252,9 @@ def test_two_workers_send_each_resend_once(app, client, fake, mail, signer, send
     assert {r.status for r in _resends(app, tid)} == {"sent"}
 
 
-def test_a_timeout_is_uncertain_and_never_sent_a_third_time(
-        app, client, fake, mail, signer, sendgrid_tenant):
-    [run_id] = mail("slow@example.com")
+def test_a_timeout_is_uncertain_and_never_sent_a_third_time(app, fake, bounced, sendgrid_tenant):
+    bounced("slow@example.com")
     tid = sendgrid_tenant.id
-    _blocked(client, signer, sendgrid_tenant, run_id, _run(app, tid, run_id).provider_message_id,
-             "b1")
     _later(app, HOUR + 1)
     fake.fail_next("timeout")
     assert _resend_due(app) == 1
@@ -259,12 +264,10 @@ def test_a_timeout_is_uncertain_and_never_sent_a_third_time(
     assert _resend_due(app) == 0
 
 
-def test_a_resend_left_sending_by_a_dead_worker_is_settled_as_uncertain(
-        app, client, fake, mail, signer, sendgrid_tenant):
-    [run_id] = mail("dead@example.com")
+def test_a_resend_left_sending_by_a_dead_worker_is_settled_as_uncertain(app, fake, bounced,
+                                                                         sendgrid_tenant):
+    run_id = bounced("dead@example.com")
     tid = sendgrid_tenant.id
-    _blocked(client, signer, sendgrid_tenant, run_id, _run(app, tid, run_id).provider_message_id,
-             "b1")
     _later(app, HOUR + 1)
     with app.app_context(), tenant_context(tid):
         assert resends.claim(tid, clock.now(), "dead-worker-token") != []  # then it died
@@ -276,16 +279,12 @@ def test_a_resend_left_sending_by_a_dead_worker_is_settled_as_uncertain(
     assert len(_sent_to(fake, run_id)) == 1
 
 
-def test_off_the_tick_the_tick_only_enqueues_one_job(app, client, fake, mail, signer,
-                                                     sendgrid_tenant, monkeypatch):
+def test_off_the_tick_the_tick_only_enqueues_one_job(app, fake, bounced, monkeypatch):
     from rq import Queue
 
     from saas.extensions import get_redis
 
-    [run_id] = mail("queued@example.com")
-    tid = sendgrid_tenant.id
-    _blocked(client, signer, sendgrid_tenant, run_id, _run(app, tid, run_id).provider_message_id,
-             "b1")
+    run_id = bounced("queued@example.com")
     monkeypatch.setitem(app.config, "SENDS_OFF_TICK", True)
     with app.app_context():
         queue = Queue("sends", connection=get_redis())
@@ -301,12 +300,10 @@ def test_off_the_tick_the_tick_only_enqueues_one_job(app, client, fake, mail, si
     assert len(_sent_to(fake, run_id)) == 2
 
 
-def test_the_record_page_tells_where_the_resend_stands(app, client, fake, mail, signer,
-                                                       sendgrid_tenant, make_user, login):
-    [run_id] = mail("page@example.com")
+def test_the_record_page_tells_where_the_resend_stands(app, client, bounced, sendgrid_tenant,
+                                                       make_user, login):
+    run_id = bounced("page@example.com")
     tid = sendgrid_tenant.id
-    _blocked(client, signer, sendgrid_tenant, run_id, _run(app, tid, run_id).provider_message_id,
-             "b1")
     record_id = _run(app, tid, run_id).record_id
     login(client, make_user(sendgrid_tenant))
     page = client.get(f"/{sendgrid_tenant.slug}/records/{record_id}").get_data(as_text=True)
