@@ -37,13 +37,18 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from redis.exceptions import RedisError
+from rq import Queue
+from rq.exceptions import DuplicateJobError
 from sqlalchemy import select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from saas.auth.models import Tenant
 from saas.engine import clock, reasons
 from saas.engine.graph import GraphCache
 from saas.engine.models import MessageResend, StepRun
+from saas.engine.send_jobs import QUEUE, off_tick
+from saas.engine.send_moves import lease_seconds, lock_enrollments
 from saas.engine.senders import SENDER_RECHECK, Sender, caps_of, locked
 from saas.engine.sends import backoff_seconds, new_token, template_id_of
 from saas.engine.sql import id_in
@@ -167,14 +172,12 @@ def resend_for(tenant_id: int, limit: int = BATCH) -> int:
 def _check(ids: list[int], token: str, config) -> tuple[list, dict[int, int]]:
     """Step 2: (messages to call the provider with, {step run id: resend id})."""
     rows = db.session.execute(
-        select(MessageResend.id.label("resend_id"), MessageResend.attempt, StepRun.id,
+        select(MessageResend.id.label("resend_id"), StepRun.id,
                StepRun.enrollment_id, StepRun.sequence_id, StepRun.step_id, StepRun.record_id,
                StepRun.seller_id, StepRun.ab_version, StepRun.sender)
         .join(StepRun, StepRun.id == MessageResend.step_run_id)
         .where(id_in(MessageResend.id, ids), MessageResend.status == "sending",
                MessageResend.claim_token == token).order_by(MessageResend.id)).all()
-    from saas.engine.send_moves import lock_enrollments
-
     now = clock.now()
     statuses = lock_enrollments(r.enrollment_id for r in rows)  # enrollments first, then senders
     live = []
@@ -232,8 +235,6 @@ def _check(ids: list[int], token: str, config) -> tuple[list, dict[int, int]]:
 def _admit_senders(rows: list, token: str, now: datetime) -> list:
     """The rows whose sender may send now: a paused sender, or one within its minimum gap,
     holds its resends for later. The senders' rows are locked after the enrollments."""
-    from saas.auth.models import Tenant
-
     addresses = {row.sender.lower() for row in rows if row.sender}
     if not addresses:
         return rows
@@ -289,8 +290,6 @@ def _outcomes(results: dict, untried: list[int], by_run: dict[int, int], token: 
 
 def recover_stale(tenant_id: int) -> int:
     """Resends left `sending` past the lease (their worker died): `unknown`, not sent again."""
-    from saas.engine.send_moves import lease_seconds
-
     now = clock.now()
     changed = db.session.execute(update(MessageResend).where(
         MessageResend.tenant_id == tenant_id, MessageResend.status == "sending",
@@ -306,8 +305,6 @@ def recover_stale(tenant_id: int) -> int:
 
 def tenants_due(now: datetime) -> list[int]:
     """Tenants with a due resend, or one left `sending` past its lease."""
-    from saas.engine.send_moves import lease_seconds
-
     stale = now - timedelta(seconds=lease_seconds())
     found = db.session.execute(
         select(MessageResend.tenant_id).where(
@@ -351,15 +348,10 @@ def resend_job() -> int:
 def periodic() -> int:
     """The tick's task: with sends off the tick, one job on the `sends` queue when a tenant has
     resends due (at most one queued or running: its job id is unique); else inline."""
-    from saas.engine.send_jobs import QUEUE, off_tick
-
     if not off_tick():
         return resend_due()
     if not tenants_due(clock.now()):
         return 0
-    from rq import Queue
-    from rq.exceptions import DuplicateJobError
-
     try:
         Queue(QUEUE, connection=get_redis()).enqueue(
             "saas.engine.resends.resend_job", job_id=JOB_ID, unique=True, job_timeout=120,
