@@ -71,8 +71,14 @@ def tenants_with_sends(now: datetime, shard: int | None = None) -> list[int]:
 
 
 def shard_of(tenant_id: int) -> int:
-    """The send sweep that serves this tenant (of SEND_SWEEP_SHARDS): its id's hash, stable."""
-    return tenant_id % _shards()
+    """The send sweep that serves this tenant (of SEND_SWEEP_SHARDS): its id's hash, stable.
+    A multiplicative hash's high bits, not the id modulo the shards: ids that go up by a
+    common step (a sequence with an increment, tenants made in batches) would all land in one
+    shard (measured: bench_tenants' ids, 1,000 apart, all went to one sweep of two)."""
+    return ((tenant_id * _GOLDEN) & 0xFFFFFFFF) * _shards() >> 32
+
+
+_GOLDEN = 0x9E3779B1  # 2^32 / the golden ratio, odd: Knuth's multiplicative hash
 
 
 def _shards() -> int:

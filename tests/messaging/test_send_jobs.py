@@ -6,6 +6,7 @@ sweeps at once."""
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import timedelta
 
 import pytest
@@ -132,6 +133,22 @@ def test_the_send_job_leaves_paused_connections_and_settles_what_cannot_be_made(
     assert totals["claimed"] == 1 and fake.emails() == []
     assert _statuses(app, sendgrid_tenant.id) == [("auto_email", "failed"),
                                                   ("auto_email", "pending"), ("task", "open")]
+
+
+@pytest.mark.parametrize("step", [1, 2, 1000, 64])
+def test_shards_share_tenants_evenly_whatever_their_ids_step(app, step):
+    """Tenant ids that go up by a common step (1,000 in bench_tenants; a sequence's increment)
+    spread over every shard, not all into one (the id modulo 2 gave one sweep all of them)."""
+    try:
+        with app.app_context():
+            for shards in (2, 3, 4):
+                app.config["SEND_SWEEP_SHARDS"] = shards
+                counts = Counter(shard_of(1 + step * k) for k in range(3000))
+                assert sorted(counts) == list(range(shards))
+                assert min(counts.values()) >= 3000 / shards * 0.9
+                assert shard_of(4243) == shard_of(4243)  # stable
+    finally:
+        app.config["SEND_SWEEP_SHARDS"] = JOB_TUNING["SEND_SWEEP_SHARDS"]
 
 
 def test_many_tenants_cost_one_job_per_shard(app, off_tick, redis_conn):
