@@ -35,13 +35,14 @@ def sends_today(since: datetime) -> tuple[int, dict[int | None, int]]:
     return sum(per_seller.values()), per_seller
 
 
-def claim_sends(tenant_id: int, rows: list, now: datetime, token: str, *, details: bool = False
-                ) -> tuple[list[int], int]:
+def claim_sends(tenant_id: int, rows: list, now: datetime, token: str, *, details: bool = False,
+                tenant: Tenant | None = None) -> tuple[list[int], int]:
     """Mark the sends that may go now as `sending` (attempts + 1, the lease from `started_at`,
     claimed with `token`); defer the rest. Returns the claimed ids and how many were deferred.
     `details`: the rows already carry what is read here (seller_id, sequence_id, step_type,
     sender, the record's time_zone and email, the sequence's settings), as
-    `send_jobs.claim_due_sends` gives them. The caller commits."""
+    `send_jobs.claim_due_sends` gives them. `tenant`: its row, when the caller has read it in
+    this transaction. The caller commits."""
     if details:
         found = sorted(rows, key=lambda r: r.id)  # in id order, as read below
         settings = {r.sequence_id: (r.settings or {}) for r in found}
@@ -54,12 +55,13 @@ def claim_sends(tenant_id: int, rows: list, now: datetime, token: str, *, detail
         settings = {sid: (s or {}) for sid, s in db.session.execute(
             select(Sequence.id, Sequence.settings).where(
                 Sequence.id.in_({d.sequence_id for d in found})))}
-    return _claim(tenant_id, found, settings, now, token)
+    if tenant is None:
+        tenant = db.session.execute(select(Tenant).where(Tenant.id == tenant_id)).scalar_one()
+    return _claim(tenant, found, settings, now, token)
 
 
-def _claim(tenant_id: int, details: list, settings: dict, now: datetime, token: str
+def _claim(tenant: Tenant, details: list, settings: dict, now: datetime, token: str
            ) -> tuple[list[int], int]:
-    tenant = db.session.execute(select(Tenant).where(Tenant.id == tenant_id)).scalar_one()
     tenant_cap = (tenant.settings or {}).get("daily_send_cap")
     has_caps = tenant_cap is not None or any(
         s.get("seller_daily_cap") is not None for s in settings.values())
@@ -67,7 +69,7 @@ def _claim(tenant_id: int, details: list, settings: dict, now: datetime, token: 
     if has_caps:
         if db.engine.dialect.name == "postgresql":  # one cap count at a time per tenant
             db.session.execute(text("SELECT pg_advisory_xact_lock(:k)"),
-                               {"k": LOCK_BASE + tenant_id})
+                               {"k": LOCK_BASE + tenant.id})
         used, counts = sends_today(day_start(now, tenant.time_zone))
         per_seller.update(counts)
     claimed: list[int] = []

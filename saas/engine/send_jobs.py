@@ -28,10 +28,12 @@ from rq.exceptions import DuplicateJobError, InvalidJobOperation, NoSuchJobError
 from rq.job import Job, JobStatus
 from sqlalchemy import select, text
 
+from saas.auth.models import Tenant
 from saas.engine import clock, hooks
 from saas.engine.caps import SEND_TYPES, claim_sends
 from saas.engine.models import Enrollment, StepRun
 from saas.extensions import db, get_redis
+from saas.messaging.config import config_of
 from saas.records.models import Record
 from saas.sequences.models import Sequence
 from saas.tenancy import tenant_context
@@ -192,7 +194,7 @@ def send_for(tenant_id: int, until: float, batch: int) -> dict:
     from saas.engine.sends import Deliveries, deliver, new_token
 
     totals = {"claimed": 0, "sent": 0, "deferred": 0}
-    kept: Deliveries | None = None  # read at the first delivery, kept for the turn's others
+    kept: Deliveries | None = None  # read with the first claim, kept for the turn's others
     while True:
         now = clock.now()
         rows = claim_due_sends(tenant_id, now, batch)
@@ -200,13 +202,16 @@ def send_for(tenant_id: int, until: float, batch: int) -> dict:
             db.session.rollback()
             break
         token = new_token()
-        claimed, deferred = claim_sends(tenant_id, rows, now, token, details=True)
+        tenant = db.session.execute(select(Tenant).where(Tenant.id == tenant_id)).scalar_one()
+        claimed, deferred = claim_sends(tenant_id, rows, now, token, details=True,
+                                        tenant=tenant)
+        if claimed and kept is None:  # from the tenant the claim read (one read, not two)
+            kept = Deliveries(config=config_of(tenant))
         db.session.commit()
         totals["claimed"] += len(claimed)
         totals["deferred"] += deferred
         if claimed:
             hooks.at("after_claim", run_ids=claimed)
-            kept = kept or Deliveries()
             totals["sent"] += deliver(claimed, token, kept)
         if len(rows) < batch or time.monotonic() >= until:  # all due taken, or its time is up
             break

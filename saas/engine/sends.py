@@ -49,7 +49,6 @@ from saas.messaging.suppression import normalize, suppressed_among
 from saas.records.models import Record
 from saas.sequences.models import StepType
 from saas.signals import messages_sent
-from saas.templates_.models import MessageTemplate
 from saas.tenancy import current_tenant_id
 
 RUN_FIELDS = (StepRun.id, StepRun.enrollment_id, StepRun.sequence_id, StepRun.step_id,
@@ -200,8 +199,7 @@ def _check_and_settle(chunk, token, config, composer, graphs):
     composer.load_sellers({r.owner_id for r in records.values()} | {run.seller_id for run in live})
     template_ids = {run.id: template_id_of(graphs.get(run.sequence_id).steps[run.step_id],
                                          run.ab_version) for run in live}
-    templates = {t.id: t for t in db.session.execute(select(MessageTemplate).where(
-        MessageTemplate.id.in_({t for t in template_ids.values() if t}))).scalars()}
+    templates = composer.load_templates(template_ids.values())
     suppressed = suppressed_among(
         (r.phone if run.step_type == StepType.AUTO_SMS.value else r.email)
         for run in live if (r := records.get(run.record_id)) is not None)

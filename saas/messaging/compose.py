@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from saas.auth.models import User
 from saas.extensions import db
@@ -75,6 +75,23 @@ class Composer:
                     MessageTemplate.translation_of_id == template.id)).scalars()}
         return version_for(template, record.language, self.config.tenant_language,
                            self.versions[template.id])
+
+    def load_templates(self, template_ids) -> dict[int, MessageTemplate]:
+        """{id: template} of these templates, their versions in other languages read in the
+        same statement (kept for `version`)."""
+        wanted = {t for t in template_ids if t}
+        if not wanted:
+            return {}
+        rows = db.session.execute(select(MessageTemplate).where(or_(
+            MessageTemplate.id.in_(wanted),
+            MessageTemplate.translation_of_id.in_(wanted)))).scalars().all()
+        found = {t.id: t for t in rows if t.id in wanted}
+        for template_id in found:
+            self.versions[template_id] = {}
+        for t in rows:
+            if t.translation_of_id in found:
+                self.versions[t.translation_of_id][t.language] = t
+        return found
 
     def load_sellers(self, user_ids) -> None:
         wanted = {u for u in user_ids if u and u not in self.sellers}
