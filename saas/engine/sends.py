@@ -204,7 +204,7 @@ def _check_and_settle(chunk, token, config, composer, graphs):
         (r.phone if run.step_type == StepType.AUTO_SMS.value else r.email)
         for run in live if (r := records.get(run.record_id)) is not None)
     moves, skipped, outgoing, sent = Moves(), [], [], 0
-    stored_ids: list[int] = []  # sent to the outbox
+    to_store: list[tuple] = []  # (run, message) for the outbox
     to_call: dict[str, list[int]] = defaultdict(list)
     for run in live:
         channel = "sms" if run.step_type == StepType.AUTO_SMS.value else "email"
@@ -222,19 +222,15 @@ def _check_and_settle(chunk, token, config, composer, graphs):
         if normalize(message.to) in suppressed:
             skipped.append((run, message.to))
         elif provider == "outbox":
-            if _cas(run.id, token, status="sent", completed_at=now, provider="outbox",
-                    error=None):
-                stored = batch.store(config, message)
-                db.session.flush()
-                db.session.execute(update(StepRun).where(StepRun.id == run.id).values(
-                    provider_message_id=f"outbox-{stored.id}")
-                    .execution_options(synchronize_session=False))
-                moves.add(run)
-                sent += 1
-                stored_ids.append(run.id)
+            to_store.append((run, message))
         else:
             to_call[provider].append(run.id)
             outgoing.append(message)
+    stored_ids = _store_in_outbox(to_store, token, config, now)
+    for run, _ in to_store:
+        if run.id in stored_ids:
+            moves.add(run)
+            sent += 1
     for provider, run_ids in to_call.items():  # which provider has them, before the call
         db.session.execute(update(StepRun).where(id_in(StepRun.id, run_ids))
                            .values(provider=provider)
@@ -242,10 +238,47 @@ def _check_and_settle(chunk, token, config, composer, graphs):
     for run, address in skipped:
         _skip_suppressed(run, token, address, now, moves)
     if stored_ids:
-        messages_sent.send(None, step_run_ids=stored_ids)
+        messages_sent.send(None, step_run_ids=sorted(stored_ids))
     moves.apply(graphs, now)
     db.session.commit()
     return outgoing, {run.id: run for run in live}, sent
+
+
+def _store_in_outbox(pairs: list[tuple], token: str, config, now) -> set[int]:
+    """The outbox 'provider' for a chunk's (run, message) pairs, in three statements whatever
+    their number: the runs `sent` by compare-and-set on the claim, the messages of those it
+    took stored (one insert), their outbox ids written back. Returns the runs it took."""
+    if not pairs:
+        return set()
+    taken = set(db.session.execute(
+        update(StepRun).where(id_in(StepRun.id, [run.id for run, _ in pairs]),
+                              StepRun.status == "sending", StepRun.claim_token == token)
+        .values(status="sent", completed_at=now, provider="outbox", error=None)
+        .returning(StepRun.id).execution_options(synchronize_session=False)).scalars())
+    if taken:
+        stored = {run.id: batch.store(config, message) for run, message in pairs
+                  if run.id in taken}
+        db.session.flush()
+        db.session.execute(_with_message_ids(
+            {run_id: f"outbox-{row.id}" for run_id, row in stored.items()})
+            .execution_options(synchronize_session=False))
+    return taken
+
+
+def _with_message_ids(message_ids: dict[int, str | None]):
+    """An UPDATE of these runs setting each one's provider message id (on PostgreSQL the ids
+    and message ids as two arrays: a short statement, parsed once by the driver, where a
+    CASE has two parameters a run)."""
+    run_ids = sorted(message_ids)
+    if db.engine.dialect.name == "postgresql":
+        given = select(
+            func.unnest(literal(run_ids, ARRAY(BigInteger))).label("id"),
+            func.unnest(literal([message_ids[i] for i in run_ids], ARRAY(String)))
+            .label("message_id")).subquery("given")
+        return update(StepRun).where(StepRun.id == given.c.id).values(
+            provider_message_id=given.c.message_id)
+    return update(StepRun).where(id_in(StepRun.id, run_ids)).values(
+        provider_message_id=case({i: message_ids[i] for i in run_ids}, value=StepRun.id))
 
 
 def _skip_suppressed(run, token: str, address: str, now, moves: Moves) -> None:
@@ -315,18 +348,7 @@ def _write_sent(message_ids: dict[int, str | None], token: str, now: datetime) -
     ids = sorted(message_ids)
 
     def write(run_ids: list[int], where: list, **extra) -> set[int]:
-        if db.engine.dialect.name == "postgresql":  # the ids and message ids as two arrays:
-            # a short statement (a CASE has two parameters a run), parsed once by the driver
-            accepted = select(
-                func.unnest(literal(run_ids, ARRAY(BigInteger))).label("id"),
-                func.unnest(literal([message_ids[i] for i in run_ids], ARRAY(String)))
-                .label("message_id")).subquery("accepted")
-            stmt = update(StepRun).where(StepRun.id == accepted.c.id, *where).values(
-                provider_message_id=accepted.c.message_id)
-        else:
-            stmt = update(StepRun).where(id_in(StepRun.id, run_ids), *where).values(
-                provider_message_id=case({i: message_ids[i] for i in run_ids},
-                                         value=StepRun.id))
+        stmt = _with_message_ids({i: message_ids[i] for i in run_ids}).where(*where)
         return set(db.session.execute(
             stmt.values(status="sent", completed_at=now, error=None, **extra)
             .returning(StepRun.id).execution_options(synchronize_session=False)).scalars())
