@@ -9,6 +9,8 @@ A test installs a callable at a named point (`install("before_call", fn)`) to ru
 - `after_batch`: the tick committed the batch (waits moved on, sends claimed), before delivery;
 - `after_claim`: the tick committed its sends' claim (`sending`, token), before delivery;
 - `before_check`: delivery starts a chunk, before it reads the enrollments it sends for;
+- `before_store`: the outbox 'provider' composed the chunk's messages, before it marks their
+  runs sent (same transaction as the checks: the enrollments locked, the runs not);
 - `before_call`: the chunk's checks are committed, before the provider is called (no
   transaction open);
 - `after_call`: the provider answered, before the outcomes are written;

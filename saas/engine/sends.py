@@ -250,6 +250,7 @@ def _store_in_outbox(pairs: list[tuple], token: str, config, now) -> set[int]:
     took stored (one insert), their outbox ids written back. Returns the runs it took."""
     if not pairs:
         return set()
+    hooks.at("before_store", run_ids=[run.id for run, _ in pairs])
     taken = set(db.session.execute(
         update(StepRun).where(id_in(StepRun.id, [run.id for run, _ in pairs]),
                               StepRun.status == "sending", StepRun.claim_token == token)

@@ -8,10 +8,10 @@ from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from saas.config import MESSAGING_TUNING
-from saas.engine import clock
+from saas.engine import clock, hooks
 from saas.engine.models import Enrollment, StepRun
 from saas.engine.tick import run_tick
 from saas.engine.uncertain import resend_all_tenants
@@ -256,6 +256,42 @@ def test_outbox_tenant_sends_through_the_tick(app, make_tenant):
         assert "/plainco/t/o/" in message.html_body
         token = message.headers["List-Unsubscribe"].split("/t/u/")[1].split("?")[0]
         assert tracking.read(tracking.UNSUBSCRIBE, token, "p@example.com").step_run_id == run_id
+
+
+def test_the_outbox_stores_only_the_runs_whose_claim_still_holds(app, make_tenant):
+    """A chunk of outbox sends is marked sent by one compare-and-set: a run whose claim was
+    taken away meanwhile (its lease expired: `unknown`, no token) gets no message, the others
+    one each, with their outbox ids written back."""
+    tenant = make_tenant("batchco")
+    with app.app_context(), tenant_context(tenant.id):
+        template = builders.email_template()
+        seq = builders.sequence([{"type": "auto_email", "config": {"template_id": template.id}}])
+        runs_ = builders.connect([builders.lead(f"p{i}@example.com") for i in range(3)], seq)
+        db.session.commit()
+        ids = sorted(r.id for r in runs_)
+
+    def take_one_away(run_ids):
+        assert sorted(run_ids) == ids  # the whole chunk at once
+        with db.engine.begin() as other:  # another session, as recover_stale would
+            other.execute(text("UPDATE step_run SET status = 'unknown', claim_token = NULL "
+                               "WHERE id = :id"), {"id": ids[1]})
+
+    hooks.install("before_store", take_one_away)
+    try:
+        tick(app)
+    finally:
+        hooks.clear()
+    with app.app_context(), tenant_context(tenant.id):
+        from saas.messaging.models import OutboxMessage
+
+        messages = db.session.execute(select(OutboxMessage)).scalars().all()
+        found = {r.id: r for r in db.session.execute(
+            select(StepRun).where(StepRun.id.in_(ids))).scalars()}
+        assert sorted(m.step_run_id for m in messages) == [ids[0], ids[2]]
+        for message in messages:
+            run = found[message.step_run_id]
+            assert run.status == "sent" and run.provider_message_id == f"outbox-{message.id}"
+        assert found[ids[1]].status == "unknown" and found[ids[1]].provider_message_id is None
 
 
 def test_automated_sms_through_twilio(app, twilio_tenant, fake):
