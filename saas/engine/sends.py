@@ -257,11 +257,10 @@ def _store_in_outbox(pairs: list[tuple], token: str, config, now) -> set[int]:
         .values(status="sent", completed_at=now, provider="outbox", error=None)
         .returning(StepRun.id).execution_options(synchronize_session=False)).scalars())
     if taken:
-        stored = {run.id: batch.store(config, message) for run, message in pairs
-                  if run.id in taken}
-        db.session.flush()
+        stored = batch.store_many(config, [message for run, message in pairs
+                                           if run.id in taken])
         db.session.execute(_with_message_ids(
-            {run_id: f"outbox-{row.id}" for run_id, row in stored.items()})
+            {run_id: f"outbox-{outbox_id}" for run_id, outbox_id in stored.items()})
             .execution_options(synchronize_session=False))
     return taken
 

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 
 from flask import current_app
 
+from saas.extensions import db
 from saas.messaging import outbox, providers
 from saas.messaging.compose import Outgoing
 from saas.messaging.config import MessagingConfig
@@ -50,19 +51,29 @@ def _call(config: MessagingConfig, message: Outgoing, pool_size: int | None = No
 
 def store(config: MessagingConfig, message: Outgoing) -> OutboxMessage:
     """The outbox 'provider': written in the caller's transaction."""
-    if message.channel == "sms":
-        stored = outbox.store_sms(purpose="sequence", to=message.to, body=message.body,
-                                  sender=config.twilio_from, step_run_id=message.step_run_id)
-    else:
-        headers = dict(message.headers)
-        if message.reply_to:
-            headers["Reply-To"] = message.reply_to
-        sender = f"{message.from_name} <{message.from_address}>" if message.from_name \
-            else message.from_address
-        stored = outbox.store_email(purpose="sequence", to=message.to, subject=message.subject,
-                                    text=message.text, html=message.html, sender=sender,
-                                    headers=headers, step_run_id=message.step_run_id)
+    stored = OutboxMessage(**_row(config, message))
+    db.session.add(stored)
     return stored
+
+
+def store_many(config: MessagingConfig, messages: list[Outgoing]) -> dict[int, int]:
+    """The outbox 'provider' for many messages (each of a different step run), in one insert
+    in the caller's transaction: {step run id: outbox id}."""
+    return outbox.store_rows([_row(config, message) for message in messages])
+
+
+def _row(config: MessagingConfig, message: Outgoing) -> dict:
+    if message.channel == "sms":
+        return outbox.sms_row(purpose="sequence", to=message.to, body=message.body,
+                              sender=config.twilio_from, step_run_id=message.step_run_id)
+    headers = dict(message.headers)
+    if message.reply_to:
+        headers["Reply-To"] = message.reply_to
+    sender = f"{message.from_name} <{message.from_address}>" if message.from_name \
+        else message.from_address
+    return outbox.email_row(purpose="sequence", to=message.to, subject=message.subject,
+                            text=message.text, html=message.html, sender=sender,
+                            headers=headers, step_run_id=message.step_run_id)
 
 
 _pool_lock = threading.Lock()
