@@ -14,7 +14,7 @@ from sqlalchemy import func, select, text, update
 from saas.auth.models import Tenant
 from saas.engine import senders
 from saas.engine.models import StepRun
-from saas.engine.sql import id_in
+from saas.engine.sql import id_any, id_in
 from saas.engine.windows import day_start, next_day_opening
 from saas.engine.working_time import for_settings, send_due
 from saas.extensions import db
@@ -107,7 +107,7 @@ def _claim(tenant: Tenant, details: list, settings: dict, now: datetime, token: 
     claimed = [i for i in claimed if i in admitted]
     if claimed:
         db.session.execute(
-            update(StepRun).where(id_in(StepRun.id, claimed), StepRun.status == "pending")
+            update(StepRun).where(id_any(StepRun.id, claimed), StepRun.status == "pending")
             .values(status="sending", attempts=StepRun.attempts + 1, started_at=now,
                     claim_token=token, sender=senders.sender_values(admitted))
             .execution_options(synchronize_session=False))

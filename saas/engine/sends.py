@@ -38,7 +38,7 @@ from saas.engine import clock, hooks
 from saas.engine.graph import GraphCache, StepInfo
 from saas.engine.models import EnrollmentStatus, StepRun
 from saas.engine.send_moves import Moves, lock_enrollments
-from saas.engine.sql import id_in
+from saas.engine.sql import id_any, id_in
 from saas.extensions import db
 from saas.messaging import batch
 from saas.messaging.compose import ComposeError, Composer, Outgoing
@@ -128,7 +128,7 @@ def _postpone(chunk: list[int], token: str, until: datetime) -> None:
     """The provider said to wait: this untried chunk goes back to pending, due `until` (held
     for a paused enrollment; cancelled for one that ended meanwhile)."""
     runs = db.session.execute(select(StepRun.id, StepRun.enrollment_id).where(
-        id_in(StepRun.id, chunk), StepRun.status == "sending",
+        id_any(StepRun.id, chunk), StepRun.status == "sending",
         StepRun.claim_token == token)).all()
     statuses = lock_enrollments(r.enrollment_id for r in runs)
     now = clock.now()
@@ -175,7 +175,7 @@ def _deliver_chunk(chunk: list[int], token: str, config, composer: Composer,
 def _check_and_settle(chunk, token, config, composer, graphs):
     """Step 1: (messages for real providers, {run id: run}, how many went to the outbox)."""
     runs = db.session.execute(  # plain rows: the ORM's identity map never holds stale runs
-        select(*RUN_FIELDS).where(id_in(StepRun.id, chunk), StepRun.status == "sending",
+        select(*RUN_FIELDS).where(id_any(StepRun.id, chunk), StepRun.status == "sending",
                                   StepRun.claim_token == token).order_by(StepRun.id)).all()
     if not runs:
         db.session.rollback()
@@ -252,7 +252,7 @@ def _store_in_outbox(pairs: list[tuple], token: str, config, now) -> set[int]:
         return set()
     hooks.at("before_store", run_ids=[run.id for run, _ in pairs])
     taken = set(db.session.execute(
-        update(StepRun).where(id_in(StepRun.id, [run.id for run, _ in pairs]),
+        update(StepRun).where(id_any(StepRun.id, [run.id for run, _ in pairs]),
                               StepRun.status == "sending", StepRun.claim_token == token)
         .values(status="sent", completed_at=now, provider="outbox", error=None)
         .returning(StepRun.id).execution_options(synchronize_session=False)).scalars())
