@@ -33,13 +33,15 @@ def sms_row(*, purpose: str, to: str, body: str, sender: str = "",
 
 
 def store_email(**fields) -> OutboxMessage:
-    """Add the message to the current tenant's outbox in the caller's transaction."""
+    """Add the message (`email_row`'s fields) to the current tenant's outbox in the caller's
+    transaction."""
     message = OutboxMessage(**email_row(**fields))
     db.session.add(message)
     return message
 
 
 def store_sms(**fields) -> OutboxMessage:
+    """Add the text (`sms_row`'s fields) to the current tenant's outbox, as `store_email`."""
     message = OutboxMessage(**sms_row(**fields))
     db.session.add(message)
     return message

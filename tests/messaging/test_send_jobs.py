@@ -146,7 +146,6 @@ def test_shards_share_tenants_evenly_whatever_their_ids_step(app, step):
                 counts = Counter(shard_of(1 + step * k) for k in range(3000))
                 assert sorted(counts) == list(range(shards))
                 assert min(counts.values()) >= 3000 / shards * 0.9
-                assert shard_of(4243) == shard_of(4243)  # stable
     finally:
         app.config["SEND_SWEEP_SHARDS"] = JOB_TUNING["SEND_SWEEP_SHARDS"]
 
