@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from sqlalchemy import BigInteger, Row, and_, func, literal, select, tuple_
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql.elements import ColumnElement
 
 from saas.engine.graph import CALL_TYPES, EMAIL_TYPES, StepGraph, StepInfo
 from saas.engine.models import StepRun
-from saas.engine.sql import id_in
+from saas.engine.sql import id_any, id_array, id_in
 from saas.extensions import db
 from saas.messaging.models import MessageEvent
 from saas.records.fields import fields_for
@@ -65,7 +64,7 @@ def runs_of_step(step_id: int, enrollment_ids: list[int]) -> ColumnElement[bool]
     if db.engine.dialect.name != "postgresql":
         return and_(StepRun.step_id == step_id, id_in(StepRun.enrollment_id, enrollment_ids))
     return tuple_(StepRun.enrollment_id, StepRun.step_id).in_(select(
-        func.unnest(literal(list(enrollment_ids), ARRAY(BigInteger))),
+        func.unnest(id_array(enrollment_ids)),
         literal(step_id, BigInteger)))
 
 
@@ -145,7 +144,11 @@ def field_decision(step: StepInfo, record_id: int, record_type: str) -> str:
 
 def field_matches(step: StepInfo, record_ids: list[int], record_type: str) -> set[int]:
     """The records (all of `record_type`) that meet the field condition's rules: one
-    `SELECT id FROM record WHERE id IN (...) AND <compiled rules>` per chunk of 5,000."""
+    `SELECT id FROM record WHERE id = ANY(...) AND <compiled rules>` per chunk of 5,000.
+    `= ANY`, not `IN (SELECT unnest(...))`: the records were often just changed (a field update
+    right before the condition), so the statistics say no record matches the rules; the planner
+    then scanned every record of the table "for one row" and ran the whole unnest again for each
+    of them (measured: 119 ms a group of 200 among 22,000 records, 0.3 ms with `= ANY`)."""
     rules = (step.config or {}).get("rules")
     if not rules:
         return set()
@@ -154,5 +157,5 @@ def field_matches(step: StepInfo, record_ids: list[int], record_type: str) -> se
     found: set[int] = set()
     for start in range(0, len(ids), 5000):
         found.update(db.session.execute(select(Record.id).where(and_(
-            id_in(Record.id, ids[start:start + 5000]), clause))).scalars())
+            id_any(Record.id, ids[start:start + 5000]), clause))).scalars())
     return found

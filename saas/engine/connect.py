@@ -32,7 +32,7 @@ from saas.engine.enroll import ConnectRefused, enroll_record, target_version
 from saas.engine.graph import load_graph
 from saas.engine.models import RUNNING_STATUSES, Enrollment, StepRun
 from saas.engine.run_rows import RUN_COLUMNS, chunks
-from saas.engine.sql import id_in
+from saas.engine.sql import id_any, id_in
 from saas.engine.working_time import activity_due, for_sequence
 from saas.extensions import db
 from saas.i18n import _
@@ -57,11 +57,14 @@ def connect_record(record: Record, lineage_id: int, *, seller_id: int | None = N
 
 
 def _assign_unowned(record_ids: list[int]) -> None:
-    """Unowned records get an owner from the segment that owns them (if it has rules)."""
+    """Unowned records get an owner from the segment that owns them (if it has rules).
+    `= ANY` for the unowned ones: with statistics that say every record has an owner, the
+    planner scanned all the records "for one row" and ran the whole unnest of `id_in` again
+    for each unowned one it found (measured: 126 ms for a chunk of 10,000 among 20,000)."""
     from saas.segments.assignment import assign_records
 
     unowned = db.session.execute(select(Record.id).where(
-        id_in(Record.id, record_ids), Record.owner_id.is_(None))).scalars().all()
+        id_any(Record.id, record_ids), Record.owner_id.is_(None))).scalars().all()
     if not unowned:
         return
     rows = db.session.execute(

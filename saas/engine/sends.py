@@ -31,14 +31,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import BigInteger, String, case, func, literal, select, update
+from sqlalchemy import String, case, func, literal, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from saas.engine import clock, hooks
 from saas.engine.graph import GraphCache, StepInfo
 from saas.engine.models import EnrollmentStatus, StepRun
 from saas.engine.send_moves import Moves, lock_enrollments
-from saas.engine.sql import id_any, id_in
+from saas.engine.sql import id_any, id_array, id_in
 from saas.extensions import db
 from saas.messaging import batch
 from saas.messaging.compose import ComposeError, Composer, Outgoing
@@ -272,7 +272,7 @@ def _with_message_ids(message_ids: dict[int, str | None]):
     run_ids = sorted(message_ids)
     if db.engine.dialect.name == "postgresql":
         given = select(
-            func.unnest(literal(run_ids, ARRAY(BigInteger))).label("id"),
+            func.unnest(id_array(run_ids)).label("id"),
             func.unnest(literal([message_ids[i] for i in run_ids], ARRAY(String)))
             .label("message_id")).subquery("given")
         return update(StepRun).where(StepRun.id == given.c.id).values(

@@ -56,12 +56,12 @@ def store_rows(rows: list[dict]) -> dict[int, int]:
     if tenant_id is None:
         raise TenantContextMissing("writing OutboxMessage with no tenant in context")
     now = utcnow()
-    if db.engine.dialect.name == "postgresql":  # one array a column: a short statement that
-        # the driver parses at once, where a VALUES row a message has ten placeholders each
-        arrays = {name: [row[name] for row in rows] for name in _COLUMNS}
-        arrays["headers"] = [None if h is None else json.dumps(h) for h in arrays["headers"]]
-        result = db.session.execute(_INSERT_ARRAYS, {**arrays, "tenant_id": tenant_id,
-                                                     "created_at": now})
+    if db.engine.dialect.name == "postgresql":  # the rows as one JSON document: encoded in C
+        # and parsed by the server at once, where one array a column is escaped element by
+        # element in the driver's Python (measured: a tenth of the tick's mixed path)
+        result = db.session.execute(_INSERT_JSON, {
+            "rows": json.dumps([{name: row[name] for name in _COLUMNS} for row in rows]),
+            "tenant_id": tenant_id, "created_at": now})
     else:
         table = OutboxMessage.__table__
         result = db.session.execute(
@@ -72,16 +72,13 @@ def store_rows(rows: list[dict]) -> dict[int, int]:
 
 _COLUMNS = ("channel", "purpose", "to_address", "from_address", "subject", "text_body",
             "html_body", "headers", "step_run_id")
-_INSERT_ARRAYS = text("""
+_INSERT_JSON = text("""
 INSERT INTO outbox_message (tenant_id, created_at, channel, purpose, to_address, from_address,
                             subject, text_body, html_body, headers, step_run_id)
 SELECT :tenant_id, :created_at, m.channel, m.purpose, m.to_address, m.from_address, m.subject,
-       m.text_body, m.html_body, CAST(m.headers AS json), m.step_run_id
-FROM unnest(CAST(:channel AS text[]), CAST(:purpose AS text[]), CAST(:to_address AS text[]),
-            CAST(:from_address AS text[]), CAST(:subject AS text[]),
-            CAST(:text_body AS text[]), CAST(:html_body AS text[]), CAST(:headers AS text[]),
-            CAST(:step_run_id AS bigint[]))
-     AS m(channel, purpose, to_address, from_address, subject, text_body, html_body, headers,
-          step_run_id)
+       m.text_body, m.html_body, m.headers, m.step_run_id
+FROM json_to_recordset(CAST(:rows AS json))
+     AS m(channel text, purpose text, to_address text, from_address text, subject text,
+          text_body text, html_body text, headers json, step_run_id bigint)
 RETURNING step_run_id, id
 """)
