@@ -21,6 +21,12 @@ database, created if missing) with the records in bulk SQL, puts them all in one
   provider: rendered, stored, the enrollment moved on) inside the tick, the email condition
   timing out in bulk. Counted: every step run of that sequence that ended (completed or sent),
   over the ticks' wall time (six per enrollment);
+- `mixed_off_tick_transitions_per_s`: the next `--mixed-enrollments` records (as many as are
+  left) through a second copy of that sequence the way production runs it (SENDS_OFF_TICK,
+  the default outside tests): the tick moves them on, the send sweep of the tenant's shard
+  (`send_sweep`, the job a worker runs) claims, composes, stores and moves them on, turn after
+  turn, one tenant served by one turn at a time; tick and sweep alternate in process until
+  neither finds work (see `_tick_and_sweep`). Counted as above, over both's wall time;
 - `working_time_transitions_per_s`: `--working-enrollments` records (default: `--enrollments`)
   of the same tenant connected to the same wait 1 hour -> wait 1 day -> call sequence with
   "Count waits in working time" on (the tenant in Europe/Paris, the French public holidays of
@@ -34,7 +40,9 @@ database, created if missing) with the records in bulk SQL, puts them all in one
   its jobs; timed from the first job's start to the last job's end.
 
 Prints one JSON line last: {"enrollments", "transitions_per_s", "connect_seconds",
-"mixed_enrollments", "mixed_transitions_per_s", "working_time_enrollments",
+"mixed_enrollments", "mixed_transitions_per_s", "mixed_complete",
+"mixed_off_tick_enrollments", "mixed_off_tick_transitions_per_s", "mixed_off_tick_complete",
+"working_time_enrollments",
 "working_time_transitions_per_s", "working_time_connect_seconds", "rq_job_per_step_per_s",
 "ratio"} (ratio:
 transitions_per_s over rq_job_per_step_per_s). Not a test: nothing here asserts a timing.
@@ -61,6 +69,8 @@ from saas.auth.models import Tenant
 from saas.engine.abtests import start_tests
 from saas.engine.connect_job import run_connect_job
 from saas.engine.models import ConnectJob, Enrollment, StepRun
+from saas.engine.send_jobs import shard_of
+from saas.engine.send_sweeps import send_sweep
 from saas.engine.tick import run_tick
 from saas.extensions import db
 from saas.segments.models import Segment
@@ -140,7 +150,7 @@ def _mixed_sequence(tenant_id: int) -> int:
         return sequence.id
 
 
-def _segment(tenant_id: int, limit: int | None = None) -> int:
+def _segment(tenant_id: int, limit: int | None = None, offset: int = 0) -> int:
     with tenant_context(tenant_id):
         segment = Segment(name="Everyone", record_type="lead", status="active",
                           rules={"op": "and", "rules": []})
@@ -148,8 +158,9 @@ def _segment(tenant_id: int, limit: int | None = None) -> int:
         db.session.flush()
         db.session.execute(text(
             "INSERT INTO segment_member (tenant_id, segment_id, record_id, joined_at) "
-            "SELECT :t, :s, id, now() FROM record WHERE tenant_id = :t ORDER BY id LIMIT :n"),
-            {"t": tenant_id, "s": segment.id, "n": limit or 2_000_000_000})
+            "SELECT :t, :s, id, now() FROM record WHERE tenant_id = :t ORDER BY id LIMIT :n"
+            " OFFSET :o"), {"t": tenant_id, "s": segment.id, "n": limit or 2_000_000_000,
+                            "o": offset})
         db.session.commit()
         return segment.id
 
@@ -176,26 +187,32 @@ def _tick_until_idle(app) -> tuple[int, float]:
             return transitions, seconds
 
 
-def _mixed(app, tenant_id: int, n: int) -> tuple[float, int, bool]:
+def _mixed(app, tenant_id: int, n: int, off_tick: bool = False) -> tuple[float, int, bool]:
     """(transitions/s, transitions, whether every record went the whole way) of `n` records
     through the mixed sequence. The tenant's senders may send them all: a tenant sending
     thousands of emails at once raises its senders' caps (the defaults, 30 an hour and 30
-    seconds apart, would defer all but a few and leave only the waits to count)."""
+    seconds apart, would defer all but a few and leave only the waits to count).
+    `off_tick`: the next `n` records, as production runs them (SENDS_OFF_TICK: the tick moves
+    the sequence on and the send sweep of the tenant's shard sends, see `_tick_and_sweep`)."""
     tenant = db.session.execute(select(Tenant).where(Tenant.id == tenant_id)).scalar_one()
     tenant.settings = {**(tenant.settings or {}), "sender_caps": {
         "daily_cap": n * 10, "hourly_cap": n * 10, "min_gap_seconds": 0}}
     db.session.commit()
     sequence_id = _mixed_sequence(tenant_id)
-    segment_id = _segment(tenant_id, n)
+    segment_id = _segment(tenant_id, n, offset=n if off_tick else 0)
     _connect(tenant_id, sequence_id, segment_id)
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("ANALYZE enrollment"))
         conn.execute(text("ANALYZE step_run"))
     base = app.config["ENGINE_CLOCK_OFFSET"]
     seconds = 0.0
-    for later in (timedelta(hours=1, minutes=1), timedelta(hours=2, minutes=2)):
-        app.config["ENGINE_CLOCK_OFFSET"] = base + later.total_seconds()
-        seconds += _tick_until_idle(app)[1]
+    app.config["SENDS_OFF_TICK"] = off_tick
+    try:
+        for later in (timedelta(hours=1, minutes=1), timedelta(hours=2, minutes=2)):
+            app.config["ENGINE_CLOCK_OFFSET"] = base + later.total_seconds()
+            seconds += (_tick_and_sweep(tenant_id) if off_tick else _tick_until_idle(app)[1])
+    finally:
+        app.config["SENDS_OFF_TICK"] = False
     with tenant_context(tenant_id):
         ended = dict(db.session.execute(text(
             "SELECT step_type, count(*) FROM step_run WHERE tenant_id = :t AND sequence_id = :s"
@@ -207,7 +224,8 @@ def _mixed(app, tenant_id: int, n: int) -> tuple[float, int, bool]:
             {"t": tenant_id, "s": sequence_id}).scalar()
         db.session.rollback()
     transitions = sum(ended.values())
-    print(f"mixed: {n} enrollments, {transitions} transitions in {seconds:.2f} s ({ended}); "
+    print(f"mixed{' off the tick' if off_tick else ''}: {n} enrollments, {transitions} "
+          f"transitions in {seconds:.2f} s ({ended}); "
           f"{tasks} tasks open", file=sys.stderr)
     complete = transitions == MIXED_STEPS_ENDED * n and tasks == n
     if not complete:
@@ -217,6 +235,24 @@ def _mixed(app, tenant_id: int, n: int) -> tuple[float, int, bool]:
 
 
 MIXED_STEPS_ENDED = 6  # wait, A/B email, field update, field, call and email conditions
+
+
+def _tick_and_sweep(tenant_id: int) -> float:
+    """Seconds until nothing is due, production's way: a tick (which, with SENDS_OFF_TICK, only
+    moves the sequence on and would enqueue the sweeps), then the send sweep of the tenant's
+    shard (`send_sweep`, the RQ job a worker runs: the tenant's turns, each claiming and
+    delivering its due sends chunk by chunk and moving the enrollments on), again until both
+    found nothing. In process and one after the other; in production they run on two workers,
+    which this sequence barely overlaps (its sends wait for the tick's waits, and the tick's
+    email conditions for the sends)."""
+    seconds = 0.0
+    while True:
+        started = time.perf_counter()
+        counts = run_tick(budget_seconds=600, per_tenant=10000)
+        swept = send_sweep(shard_of(tenant_id))
+        seconds += time.perf_counter() - started
+        if not counts["claimed"] and not swept["claimed"]:
+            return seconds
 
 
 def _latest_due(tenant_id: int, sequence_id: int):
@@ -392,6 +428,10 @@ def main() -> None:
                 app, bench_tenant, _segment(bench_tenant, working_n))
         mixed_n = min(args.mixed_enrollments, args.enrollments)
         mixed_per_s, _, mixed_complete = _mixed(app, bench_tenant, mixed_n)
+        off_n = min(mixed_n, args.enrollments - mixed_n)
+        off_per_s, off_complete = 0.0, False
+        if off_n:  # the next records, through production's send path
+            off_per_s, _, off_complete = _mixed(app, bench_tenant, off_n, off_tick=True)
         app.config["ENGINE_CLOCK_OFFSET"] = timedelta(hours=1, minutes=1).total_seconds()
         naive = _naive(app, neighbour, min(args.naive_steps, max(args.enrollments // 10, 1)))
     per_s = transitions / seconds if seconds else 0.0
@@ -400,6 +440,9 @@ def main() -> None:
                       "mixed_enrollments": mixed_n,
                       "mixed_transitions_per_s": round(mixed_per_s),
                       "mixed_complete": mixed_complete,
+                      "mixed_off_tick_enrollments": off_n,
+                      "mixed_off_tick_transitions_per_s": round(off_per_s),
+                      "mixed_off_tick_complete": off_complete,
                       "working_time_enrollments": working_n,
                       "working_time_transitions_per_s": round(working_per_s),
                       "working_time_connect_seconds": round(working_connect, 2),
