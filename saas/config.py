@@ -34,15 +34,16 @@ ENV_VARS = frozenset({
 # runs it claims per tenant (engine/tick.py); how long a started tick job counts as running
 # before the ticker replaces it (worker/runner.py); how long a claimed send may stay `sending`
 # before it is taken back (engine/sends.py); the send sweeps' shards, the tenants a sweep serves
-# at once and each one's turn in seconds (engine/send_sweeps.py), a sweep's budget and how long
+# at once and each one's turn in seconds (engine/send_sweeps.py), the lanes of a tenant with
+# more than a batch due (engine/send_jobs.py), a sweep's budget and how long
 # one may go without a heartbeat before it is replaced (engine/send_jobs.py); how often
 # the doctor runs (engine/doctor.py); how long an import may go without a heartbeat before it
 # counts as interrupted (imports/services.py); how often the retention job runs, its rows per
 # batch and its budget (admin/retention.py).
 JOB_TUNING = {"ENGINE_TICK_BUDGET": 20, "ENGINE_BATCH_PER_TENANT": 2000, "ENGINE_TICK_STALE": 60,
               "ENGINE_SENDING_LEASE": 60, "SEND_SWEEP_SHARDS": 2, "SEND_SWEEP_TENANTS": 2,
-              "SEND_TENANT_SLICE": 2, "SEND_JOB_BUDGET": 30, "SEND_JOB_STALE": 60,
-              "DOCTOR_SECONDS": 300, "IMPORT_STALE_SECONDS": 120,
+              "SEND_TENANT_SLICE": 2, "SEND_TENANT_LANES": 2, "SEND_JOB_BUDGET": 30,
+              "SEND_JOB_STALE": 60, "DOCTOR_SECONDS": 300, "IMPORT_STALE_SECONDS": 120,
               "RETENTION_SECONDS": 3600, "RETENTION_BATCH": 5000, "RETENTION_BUDGET_SECONDS": 300}
 ENV_VARS = ENV_VARS | frozenset(JOB_TUNING)
 
@@ -284,7 +285,7 @@ def _trusted_proxies(env: dict) -> int:
 
 def _job_tuning(env: dict) -> tuple:
     counts = ("ENGINE_BATCH_PER_TENANT", "SEND_SWEEP_SHARDS", "SEND_SWEEP_TENANTS",
-              "RETENTION_BATCH")
+              "SEND_TENANT_LANES", "RETENTION_BATCH")
     tuning = tuple((name, (_int if name in counts else _number)(env, name, default))
                    for name, default in JOB_TUNING.items())
     for name, value in tuning:

@@ -8,17 +8,20 @@ tenant is never served by two at once. The sweep gives each of its tenants with 
 (`send_for`): it claims that tenant's due sends itself (FOR UPDATE SKIP LOCKED of the run and its
 active enrollment, a statement naming that one tenant; windows and daily caps applied by
 `caps.claim_sends`, committed with a claim token and a lease), then delivers them with no lock
-held (`sends.deliver`, with that tenant's backoff on a 429), batch after batch for its slice;
-several tenants at once, each with its own provider calls, so one tenant's slow or failing
-provider delays only its own messages. A sweep lost with Redis costs nothing: nothing is claimed
-before a turn, and the next tick enqueues it again; a sweep whose worker died leaves its claims to
-their lease (`uncertain.recover_stale`) and is replaced.
+held (`sends.deliver`, with that tenant's backoff on a 429), batch after batch for its slice
+(in SEND_TENANT_LANES lanes at once when more than a batch is due, sharing the turn's provider
+calls); several tenants at once, each with its own provider calls, so one tenant's slow or
+failing provider delays only its own messages. A sweep lost with Redis costs nothing: nothing
+is claimed before a turn, and the next tick enqueues it again; a sweep whose worker died leaves
+its claims to their lease (`uncertain.recover_stale`) and is replaced.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from datetime import datetime, timedelta
 
 from flask import current_app
@@ -32,7 +35,9 @@ from saas.auth.models import Tenant
 from saas.engine import clock, hooks
 from saas.engine.caps import SEND_TYPES, claim_sends
 from saas.engine.models import Enrollment, StepRun
+from saas.engine.parallel import in_own_session
 from saas.extensions import db, get_redis
+from saas.messaging.batch import calls_on, calls_pool
 from saas.messaging.config import config_of
 from saas.records.models import Record
 from saas.sequences.models import Sequence
@@ -190,32 +195,82 @@ def send_for(tenant_id: int, until: float, batch: int) -> dict:
     """Claim and deliver the due sends of the tenant in context, `batch` at a time, until none
     is due or `until` (time.monotonic()) passes; what is left waits for the next turn. Each
     claim names this one tenant (FOR UPDATE SKIP LOCKED of the run and its active enrollment)
-    and commits before delivery; delivery holds no lock (`sends.deliver`)."""
-    from saas.engine.sends import Deliveries, deliver, new_token
+    and commits before delivery; delivery holds no lock (`sends.deliver`).
 
-    totals = {"claimed": 0, "sent": 0, "deferred": 0}
-    kept: Deliveries | None = None  # read with the first claim, kept for the turn's others
-    while True:
+    A tenant whose first claim took a whole batch (more are due) is served by SEND_TENANT_LANES
+    lanes at once, each with its own connection, claiming and delivering batch after batch:
+    while one lane waits for the database another composes. The claims stay disjoint (SKIP
+    LOCKED, each with its own token), the senders' caps are counted under the sender's row lock
+    as across sweeps, and the lanes share the turn's provider calls, so the tenant's concurrency
+    is unchanged."""
+    first = _Lane(tenant_id, until, batch)
+    if not first.step():
+        return first.totals
+    extra = _lanes() - 1
+    if extra < 1:
+        while first.step():
+            pass
+        return first.totals
+    pool = calls_pool()
+
+    def other() -> dict:
+        lane = _Lane(tenant_id, until, batch)
+        with calls_on(pool) if pool is not None else nullcontext():
+            while lane.step():
+                pass
+        return lane.totals
+
+    with ThreadPoolExecutor(extra, thread_name_prefix="send-lane") as lanes:
+        others = [lanes.submit(in_own_session(other, tenant_id)) for _ in range(extra)]
+        try:
+            while first.step():
+                pass
+        finally:
+            results = [future.result() for future in others]
+    for totals in results:
+        for key, value in totals.items():
+            first.totals[key] += value
+    return first.totals
+
+
+def _lanes() -> int:
+    if db.engine.dialect.name == "sqlite":  # one writer
+        return 1
+    return max(1, int(current_app.config["SEND_TENANT_LANES"]))
+
+
+class _Lane:
+    """One lane of a tenant's turn: a claim of `batch` due sends and their delivery per step."""
+
+    def __init__(self, tenant_id: int, until: float, batch: int):
+        self.tenant_id, self.until, self.batch = tenant_id, until, batch
+        self.totals = {"claimed": 0, "sent": 0, "deferred": 0}
+        self.kept = None  # the Deliveries read with the first claim, kept for the others
+
+    def step(self) -> bool:
+        """One claim and its delivery; whether to go on (a whole batch taken, time left)."""
+        from saas.engine.sends import Deliveries, deliver, new_token
+
         now = clock.now()
-        rows = claim_due_sends(tenant_id, now, batch)
+        rows = claim_due_sends(self.tenant_id, now, self.batch)
         if not rows:
             db.session.rollback()
-            break
+            return False
         token = new_token()
-        tenant = db.session.execute(select(Tenant).where(Tenant.id == tenant_id)).scalar_one()
-        claimed, deferred = claim_sends(tenant_id, rows, now, token, details=True,
+        tenant = db.session.execute(
+            select(Tenant).where(Tenant.id == self.tenant_id)).scalar_one()
+        claimed, deferred = claim_sends(self.tenant_id, rows, now, token, details=True,
                                         tenant=tenant)
-        if claimed and kept is None:  # from the tenant the claim read (one read, not two)
-            kept = Deliveries(config=config_of(tenant))
+        if claimed and self.kept is None:  # from the tenant the claim read (one read, not two)
+            self.kept = Deliveries(config=config_of(tenant))
         db.session.commit()
-        totals["claimed"] += len(claimed)
-        totals["deferred"] += deferred
+        self.totals["claimed"] += len(claimed)
+        self.totals["deferred"] += deferred
         if claimed:
             hooks.at("after_claim", run_ids=claimed)
-            totals["sent"] += deliver(claimed, token, kept)
-        if len(rows) < batch or time.monotonic() >= until:  # all due taken, or its time is up
-            break
-    return totals
+            self.totals["sent"] += deliver(claimed, token, self.kept)
+        # all due taken, or its time is up
+        return len(rows) >= self.batch and time.monotonic() < self.until
 
 
 def send_due(tenant_id: int, budget: float | None = None) -> dict:

@@ -94,6 +94,11 @@ def calls_on(pool: ThreadPoolExecutor):
         _own.pool = previous
 
 
+def calls_pool() -> ThreadPoolExecutor | None:
+    """The pool this thread was given by `calls_on`, if any (to share with helper threads)."""
+    return getattr(_own, "pool", None)
+
+
 def _executor(workers: int) -> ThreadPoolExecutor:
     """One long-lived pool of sending threads per process (the provider connections they use
     are kept open from one batch to the next by the per-process pool in connections.py), unless
