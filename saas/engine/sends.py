@@ -32,6 +32,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import String, case, func, literal, select, update
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from saas.engine import clock, hooks
@@ -63,6 +64,11 @@ def new_token() -> str:
 
 def _setting(name: str) -> float:
     return float(current_app.config[name])
+
+
+# A record's every column, as a plain row: loading ORM objects for a chunk (and expiring them
+# when a field update follows) was a tenth of a chunk's Python in the mixed path.
+RECORD_COLUMNS = tuple(attr.class_attribute for attr in sa_inspect(Record).column_attrs)
 
 
 def template_id_of(step: StepInfo, ab_version: str | None) -> int | None:
@@ -193,9 +199,9 @@ def _check_and_settle(chunk, token, config, composer, graphs):
         else:  # ended (or gone) before the call: nothing goes out
             _cas(run.id, token, status="cancelled", completed_at=now, claim_token=None,
                  error="The connection ended before the message was sent.")
-    records = {r.id: r for r in db.session.execute(
-        select(Record).where(id_in(Record.id, sorted({run.record_id for run in live})))
-    ).scalars()}
+    records = {r.id: r for r in db.session.execute(  # plain rows: composing reads values only
+        select(*RECORD_COLUMNS).where(id_in(Record.id, sorted({run.record_id for run in live})))
+    )}
     composer.load_sellers({r.owner_id for r in records.values()} | {run.seller_id for run in live})
     template_ids = {run.id: template_id_of(graphs.get(run.sequence_id).steps[run.step_id],
                                          run.ab_version) for run in live}

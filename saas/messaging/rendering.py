@@ -67,8 +67,13 @@ _HTML = _environment(autoescape=True)
 
 @lru_cache(maxsize=1024)
 def _compiled(autoescape: bool, source: str):
-    """A template compiled once per source (sending renders one template for many records)."""
-    return (_HTML if autoescape else _PLAIN).from_string(source)
+    """A template compiled once per source (sending renders one template for many records).
+    Its globals flattened into one dict: Jinja copies them into every render's context, and
+    copying the ChainMap it keeps (the template's over the environment's) was a fifth of the
+    time an email took to compose."""
+    template = (_HTML if autoescape else _PLAIN).from_string(source)
+    template.globals = dict(template.globals)
+    return template
 
 
 # -- the context ---------------------------------------------------------------------------------
