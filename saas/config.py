@@ -201,12 +201,20 @@ class Settings:
     key_rotation: tuple = ()  # (name, value) pairs from _key_rotation
     outbound_webhooks: tuple = ()  # (name, value) pairs from _outbound_webhooks
 
+    def _connections(self) -> int:
+        """The database connections one worker process may hold at once: its job's (a tick
+        with its threads, or a send sweep with its tenants at once, each in its lanes)."""
+        tuning = dict(self.job_tuning)
+        sweep = int(tuning.get("SEND_SWEEP_TENANTS", 1)) * int(tuning.get("SEND_TENANT_LANES", 1))
+        return 1 + max(self.engine_tick_workers, sweep)
+
     def as_flask_config(self) -> dict:
         return {
             "APP_ENV": self.env,
             "SECRET_KEY": self.secret_key,
             "SQLALCHEMY_DATABASE_URI": self.database_url,
-            "SQLALCHEMY_ENGINE_OPTIONS": _engine_options(self.database_url),
+            "SQLALCHEMY_ENGINE_OPTIONS": _engine_options(self.database_url,
+                                                         self._connections()),
             "REDIS_URL": self.redis_url,
             "SESSION_COOKIE_SECURE": self.session_cookie_secure,
             "SESSION_COOKIE_HTTPONLY": True,
@@ -245,10 +253,12 @@ class Settings:
         }
 
 
-def _engine_options(url: str) -> dict:
+def _engine_options(url: str, connections: int = 1) -> dict:
+    """The pool: 5 kept, and room for the most a worker's job holds at once (`connections`)
+    beyond the usual 10 more, so that a sweep's lanes never wait for a connection."""
     if url.startswith("sqlite"):
         return {"connect_args": {"timeout": 30}}
-    return {"pool_pre_ping": True, "pool_size": 5, "max_overflow": 10}
+    return {"pool_pre_ping": True, "pool_size": 5, "max_overflow": max(10, connections - 5 + 2)}
 
 
 def redis_url_to_limits_uri(redis_url: str) -> str:

@@ -112,3 +112,17 @@ def test_one_lane_when_a_batch_takes_all_that_is_due(app, lanes, make_tenant, fa
     assert totals["sent"] == 2 and len(names) == 1
     assert not names[0].startswith("send-lane")
     assert _runs(app, tenant_id) == [("auto_email", "sent")] * 2 + [("task", "open")] * 2
+
+
+def test_a_workers_connection_pool_holds_every_lane():
+    """Eight tenants at once, in two lanes each, plus the sweep's own: the pool has room for
+    them all (with the usual 5 + 10, two of those 17 would wait for a connection)."""
+    from saas.config import load
+
+    settings = load({"APP_ENV": "test", "DATABASE_URL": "postgresql+psycopg://db/x",
+                     "SEND_SWEEP_TENANTS": "8", "SEND_TENANT_LANES": "2"})
+    options = settings.as_flask_config()["SQLALCHEMY_ENGINE_OPTIONS"]
+    assert options["pool_size"] + options["max_overflow"] >= 1 + 8 * 2
+    default = load({"APP_ENV": "test", "DATABASE_URL": "postgresql+psycopg://db/x"})
+    options = default.as_flask_config()["SQLALCHEMY_ENGINE_OPTIONS"]
+    assert (options["pool_size"], options["max_overflow"]) == (5, 10)
