@@ -8,15 +8,11 @@ from __future__ import annotations
 import threading
 
 import pytest
-from sqlalchemy import select
 
 from saas.engine import hooks
-from saas.engine.models import StepRun
 from saas.engine.send_sweeps import send_sweep
-from saas.extensions import db
-from saas.tenancy import tenant_context
-from tests.messaging import builders
-from tests.messaging.conftest import configure
+from tests.messaging.test_send_sweeps import _runs
+from tests.messaging.test_send_sweeps import _tenant as sweep_tenant
 
 
 @pytest.fixture
@@ -31,20 +27,7 @@ def lanes(app):
 
 
 def _tenant(app, make_tenant, emails: int) -> int:
-    tenant = make_tenant("bigco")
-    configure(app, tenant.id, sendgrid_key="SG.big-key", from_address="hello@bigco.example")
-    with app.app_context(), tenant_context(tenant.id):
-        template = builders.email_template()
-        seq = builders.sequence([{"type": "auto_email", "config": {"template_id": template.id}},
-                                 {"type": "task", "name": "Call them"}])
-        builders.connect([builders.lead(f"{i}@bigco.example") for i in range(emails)], seq)
-        db.session.commit()
-    return tenant.id
-
-
-def _runs(app, tenant_id):
-    with app.app_context(), tenant_context(tenant_id):
-        return sorted(db.session.execute(select(StepRun.step_type, StepRun.status)).all())
+    return sweep_tenant(app, make_tenant, "bigco", "SG.big-key", emails)
 
 
 def test_two_lanes_claim_at_once_and_never_share_a_send(app, lanes, make_tenant, fake):
