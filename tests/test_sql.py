@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import event, func, select, text, update
 
 from saas.engine.conditions import field_matches
 from saas.engine.graph import StepInfo
@@ -68,8 +68,6 @@ def test_a_field_condition_on_records_just_updated_reads_the_ids_once(app, make_
         def capture(conn, cursor, statement, params, context, executemany):
             if statement.lstrip().startswith("SELECT record.id"):
                 captured.append((statement, params))
-
-        from sqlalchemy import event
 
         event.listen(db.engine, "before_cursor_execute", capture)
         try:

@@ -58,10 +58,9 @@ def store_rows(rows: list[dict]) -> dict[int, int]:
     now = utcnow()
     if db.engine.dialect.name == "postgresql":  # the rows as one JSON document: encoded in C
         # and parsed by the server at once, where one array a column is escaped element by
-        # element in the driver's Python (measured: a tenth of the tick's mixed path)
+        # element in the driver's Python (a sampling profile: a tenth of the tick's Python)
         result = db.session.execute(_INSERT_JSON, {
-            "rows": json.dumps([{name: row[name] for name in _COLUMNS} for row in rows]),
-            "tenant_id": tenant_id, "created_at": now})
+            "rows": json.dumps(rows), "tenant_id": tenant_id, "created_at": now})
     else:
         table = OutboxMessage.__table__
         result = db.session.execute(
@@ -70,8 +69,6 @@ def store_rows(rows: list[dict]) -> dict[int, int]:
     return dict(result.all())
 
 
-_COLUMNS = ("channel", "purpose", "to_address", "from_address", "subject", "text_body",
-            "html_body", "headers", "step_run_id")
 _INSERT_JSON = text("""
 INSERT INTO outbox_message (tenant_id, created_at, channel, purpose, to_address, from_address,
                             subject, text_body, html_body, headers, step_run_id)
